@@ -1,0 +1,64 @@
+/**
+ * moleculer's fastest-validator, except that validation errors never carry the rejected value.
+ * fastest-validator puts it in `data[].actual`, so a malformed token, a password that is too short or
+ * a salt passed by mistake would be returned to the caller and written to logs in clear. The field
+ * name, rule type and message stay, which is all a caller needs to fix the request.
+ */
+import { Errors, Validators } from "moleculer";
+
+type CheckResult = true | Record<string, unknown>[];
+type CheckFunction = ((params: unknown, opts?: unknown) => CheckResult | Promise<CheckResult>) & {
+	async?: boolean;
+};
+
+/** Longest key name repeated back in an "unknown field" error. */
+const MAX_KEY_LENGTH = 64;
+
+export function redactValidationResult(res: CheckResult): CheckResult {
+	if (res === true) return true;
+	return res.flatMap(({ actual, ...rest }) => {
+		// Strict objects report unknown keys (names, not values) as one error: give each its own
+		// entry with a `field`, so callers learn which field is not allowed.
+		if (rest.type === "objectStrict" && typeof actual === "string") {
+			const parent = typeof rest.field === "string" && rest.field ? `${rest.field}.` : "";
+			return actual.split(", ").map(key => {
+				const field = parent + key.slice(0, MAX_KEY_LENGTH);
+				return {
+					type: "objectStrict",
+					field,
+					message: `The '${field}' field is not allowed.`
+				};
+			});
+		}
+		return [rest];
+	});
+}
+
+type MoleculerCheckFunction = ReturnType<InstanceType<typeof Validators.Fastest>["compile"]>;
+
+export class RedactingValidator extends Validators.Fastest {
+	override compile(schema: Record<string, unknown>): MoleculerCheckFunction {
+		const check = super.compile(schema) as unknown as CheckFunction;
+		const redacted: CheckFunction = check.async
+			? (params, opts) =>
+					(check(params, opts) as Promise<CheckResult>).then(redactValidationResult)
+			: (params, opts) => redactValidationResult(check(params, opts) as CheckResult);
+		redacted.async = check.async;
+		return redacted as unknown as MoleculerCheckFunction;
+	}
+
+	override validate(params: Record<string, unknown>, schema: Record<string, unknown>): boolean {
+		try {
+			return super.validate(params, schema);
+		} catch (err) {
+			if (err instanceof Errors.ValidationError && Array.isArray(err.data)) {
+				throw new Errors.ValidationError(
+					err.message,
+					err.type,
+					redactValidationResult(err.data as Record<string, unknown>[]) as never
+				);
+			}
+			throw err;
+		}
+	}
+}

@@ -1,0 +1,85 @@
+/**
+ * moleculer-cron's `crons: [...]` schema shape on the maintained `cron` package.
+ *
+ * moleculer-cron itself declares a peer range of moleculer ^0.11 (so a plain `npm install` refuses it
+ * beside moleculer 0.15) and starts its jobs on the shared broker; this mixin keeps the jobs on the
+ * service that declares them, starts them in `started` and stops them in `stopped`.
+ * A job never overlaps itself: a tick that arrives while the previous run is still going is skipped.
+ */
+import { CronJob } from "cron";
+import type { Service, ServiceSchema } from "moleculer";
+
+export interface CronJobSchema<TThis = Service> {
+	name: string;
+	/** Five fields (minute first) or six (second first); a function reads it from settings. */
+	cronTime: string | ((this: TThis) => string);
+	timeZone?: string | ((this: TThis) => string | undefined);
+	/** When false (or a function returning false), the job is not started on this node. */
+	enabled?: boolean | ((this: TThis) => boolean);
+	onTick: (this: TThis) => unknown;
+}
+
+export interface CronOwner {
+	$cronJobs: Map<string, CronJob>;
+	/** The scheduled job by name, e.g. to read `nextDate()` (moleculer-cron's `getJob`). */
+	getJob(name: string): CronJob | undefined;
+}
+
+function resolve<T, TThis>(value: T | ((this: TThis) => T), self: TThis): T {
+	return typeof value === "function" ? (value as (this: TThis) => T).call(self) : value;
+}
+
+type CronService = Service & CronOwner;
+
+const CronMixin = {
+	methods: {
+		getJob(this: CronService, name: string): CronJob | undefined {
+			return this.$cronJobs.get(name);
+		}
+	},
+
+	created(this: CronService) {
+		this.$cronJobs = new Map();
+	},
+
+	started(this: CronService) {
+		for (const job of (this.schema.crons ?? []) as CronJobSchema[]) {
+			if (resolve(job.enabled ?? true, this) === false) {
+				this.logger.info(`Cron job '${job.name}' is disabled on this node.`);
+				continue;
+			}
+			let running = false;
+			const cronJob = CronJob.from({
+				cronTime: resolve(job.cronTime, this),
+				timeZone: resolve(job.timeZone, this),
+				start: true,
+				onTick: async () => {
+					if (running) {
+						this.logger.warn(`Cron job '${job.name}' is still running: tick skipped.`);
+						return;
+					}
+					running = true;
+					try {
+						await job.onTick.call(this);
+					} catch (err) {
+						this.logger.error(`Cron job '${job.name}' failed.`, err);
+					} finally {
+						running = false;
+					}
+				}
+			});
+			this.$cronJobs.set(job.name, cronJob);
+			this.logger.info(
+				`Cron job '${job.name}' scheduled; next run ${cronJob.nextDate().toISO()}.`
+			);
+		}
+	},
+
+	stopped(this: CronService) {
+		for (const job of this.$cronJobs.values()) job.stop();
+		this.$cronJobs.clear();
+	}
+};
+
+// Typed against CronService above; as a mixin it joins schemas whose `this` it cannot know.
+export default CronMixin as unknown as Partial<ServiceSchema>;

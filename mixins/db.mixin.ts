@@ -1,0 +1,81 @@
+/**
+ * Storage for a service: moleculer-db with the embedded NeDB adapter (one file per collection under
+ * DATA_DIR) by default, or MongoDB when MONGO_URI is set. The service gets `this.store`, built by the
+ * factory for the adapter in use, once the adapter has connected and the store's indexes exist.
+ *
+ * moleculer-db's CRUD actions (list, find, get, create, update, remove…) are left out on purpose:
+ * they would be published by the gateway, and their parameters would merge into ours (its `remove`
+ * requires an `id`).
+ */
+import { join } from "node:path";
+import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import DbService from "moleculer-db";
+import MongoDbAdapter from "moleculer-db-adapter-mongo";
+import type Datastore from "@seald-io/nedb";
+import type { MongoCollection } from "../lib/stores/mongo-collection";
+import { dataDirFromEnv } from "../lib/secrets";
+
+export interface StoreFactories<TStore> {
+	nedb: (db: Datastore<never>) => TStore;
+	mongo: (collection: MongoCollection<never>) => TStore;
+}
+
+export interface DbSettings extends ServiceSettingSchema {
+	/** Folder of the embedded store's files; defaults to DATA_DIR, then ./data. */
+	dataDir?: string;
+}
+
+export interface StoreOwner<TStore> {
+	store: TStore;
+	storeKind: "nedb" | "mongo";
+}
+
+export interface StoreReady {
+	ensureIndexes(): Promise<void>;
+}
+
+type AdapterWithHandles = { db?: unknown; collection?: unknown };
+
+// moleculer-db's schema without its actions (see above).
+const { actions: _crudActions, ...dbServiceWithoutActions } =
+	DbService as unknown as ServiceSchema & {
+		actions: unknown;
+	};
+
+export function isMongoConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+	return Boolean(env.MONGO_URI);
+}
+
+export default function createDbMixin<TStore extends StoreReady>(
+	collection: string,
+	factories: StoreFactories<TStore>
+): Partial<ServiceSchema> {
+	type DbService = Service<DbSettings> & StoreOwner<TStore> & { adapter: AdapterWithHandles };
+	const mixin = {
+		mixins: [dbServiceWithoutActions as Partial<ServiceSchema>],
+		collection,
+		/** A new adapter for every service instance: several brokers may live in one process (tests). */
+		merged(schema: ServiceSchema<DbSettings>): void {
+			const mongoUri = process.env.MONGO_URI;
+			schema.adapter = mongoUri
+				? new MongoDbAdapter(mongoUri)
+				: new DbService.MemoryAdapter({
+						filename: join(
+							schema.settings?.dataDir ?? dataDirFromEnv(process.env),
+							`${collection}.db`
+						)
+					});
+		},
+		async afterConnected(this: DbService): Promise<void> {
+			if (isMongoConfigured()) {
+				this.storeKind = "mongo";
+				this.store = factories.mongo(this.adapter.collection as MongoCollection<never>);
+			} else {
+				this.storeKind = "nedb";
+				this.store = factories.nedb(this.adapter.db as Datastore<never>);
+			}
+			await this.store.ensureIndexes();
+		}
+	};
+	return mixin as unknown as Partial<ServiceSchema>;
+}

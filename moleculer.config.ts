@@ -1,0 +1,87 @@
+/**
+ * Broker configuration, read by moleculer-runner (`npm start`). Every fault-tolerance value this
+ * project relies on is set here explicitly: moleculer's documented defaults differ from its source,
+ * and its request timeout defaults to "wait forever".
+ *
+ * moleculer-runner also overrides root keys from the environment (TRANSPORTER, NAMESPACE, NODEID,
+ * LOGLEVEL, ...); the variables below are read here so they work under jest and the benchmark too.
+ */
+import { join } from "node:path";
+import type { BrokerOptions, Errors } from "moleculer";
+import { RedactingValidator } from "./lib/redacting-validator";
+
+const env = process.env;
+
+// moleculer-runner reads the config before it loads services, so `npm start` finds the compiled
+// services (dist/services/*.service.js) and `SERVICES=tokens` resolves to dist/services/tokens.service.js.
+env.SERVICEDIR ??= join(__dirname, "services");
+
+function numberFromEnv(name: string, fallback: number): number {
+	const raw = env[name];
+	if (raw === undefined || raw === "") return fallback;
+	const value = Number(raw);
+	if (!Number.isFinite(value) || value < 0)
+		throw new Error(`${name} must be a non-negative number`);
+	return value;
+}
+
+const brokerConfig: BrokerOptions = {
+	namespace: env.NAMESPACE ?? "",
+	nodeID: env.NODEID || null,
+
+	logger: {
+		type: "Console",
+		options: {
+			colors: env.NO_COLOR === undefined,
+			moduleColors: false,
+			formatter: "full",
+			autoPadding: false
+		}
+	},
+	logLevel: (env.LOGLEVEL as BrokerOptions["logLevel"]) ?? "info",
+
+	// No TRANSPORTER: every service in this one process, called in memory.
+	transporter: (env.TRANSPORTER || null) as BrokerOptions["transporter"],
+	serializer: "JSON",
+
+	// A call between services fails after this long instead of waiting forever.
+	requestTimeout: numberFromEnv("REQUEST_TIMEOUT", 10_000),
+	// Retry only errors moleculer marks retryable (timeouts, unreachable nodes). Actions that must not
+	// run twice (generate, consume, refresh, pool assignment…) turn retries off for themselves.
+	retryPolicy: {
+		enabled: true,
+		retries: 2,
+		delay: 100,
+		maxDelay: 1000,
+		factor: 2,
+		check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable)
+	},
+	// Nodes say they are alive every 5 s and are dropped after 15 s of silence.
+	heartbeatInterval: numberFromEnv("HEARTBEAT_INTERVAL", 5),
+	heartbeatTimeout: numberFromEnv("HEARTBEAT_TIMEOUT", 15),
+
+	// Graceful shutdown: stop taking requests, wait up to 10 s for the ones in flight.
+	tracking: { enabled: true, shutdownTimeout: 10_000 },
+
+	registry: { strategy: "RoundRobin", preferLocal: true },
+	circuitBreaker: {
+		enabled: true,
+		threshold: 0.5,
+		minRequestCount: 20,
+		windowTime: 60,
+		halfOpenTime: 10_000,
+		// Only server-side failures trip the breaker, never a caller's bad request.
+		check: (err: Error) => ((err as Errors.MoleculerError).code ?? 500) >= 500
+	},
+	bulkhead: { enabled: false },
+
+	contextParamsCloning: false,
+	maxCallLevel: 100,
+
+	validator: new RedactingValidator(),
+
+	metrics: { enabled: false },
+	tracing: { enabled: false }
+};
+
+export = brokerConfig;

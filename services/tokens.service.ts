@@ -1,0 +1,492 @@
+/**
+ * The `tokens` service: issues, checks and revokes security tokens (seed 000's contract).
+ *
+ * Tokens are random strings in a recognisable format (lib/token-format); the store keeps only their
+ * HMAC under TOKEN_SALT (lib/token-hasher), so a leaked database yields no usable token.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
+import CronMixin from "../mixins/cron.mixin";
+import { durationFromEnv } from "../lib/durations";
+import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
+import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
+import { TokenHasher } from "../lib/token-hasher";
+import { NedbTokenStore } from "../lib/stores/nedb-token-store";
+import { MongoTokenStore } from "../lib/stores/mongo-token-store";
+import { isExpired, type TokenRecord, type TokenStore } from "../lib/stores/token-store";
+
+export interface TokenTypeSettings {
+	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
+	prefix: string;
+	/** Default lifetime in seconds; null: the token never expires unless `expiry` is given. */
+	ttl: number | null;
+}
+
+export interface TokensSettings extends DbSettings {
+	types: Record<string, TokenTypeSettings>;
+	/** "last used" is written at most once per this many seconds per token. */
+	touchInterval: number;
+	cleanup: {
+		enabled: boolean;
+		cronTime: string;
+		timeZone: string;
+		batchSize: number;
+	};
+}
+
+/** What callers see of a token: never its hash, and the plaintext only once, from `generate`. */
+export interface TokenEntity {
+	id: string;
+	type: string;
+	owner: string;
+	name: string | null;
+	scopes: string[];
+	data: Record<string, unknown> | null;
+	createdAt: string;
+	expiresAt: string | null;
+	lastUsedAt: string | null;
+}
+
+export interface GenerateParams {
+	type: string;
+	expiry?: number;
+	owner: string;
+	name?: string;
+	scopes?: string[];
+	data?: Record<string, unknown>;
+}
+export interface CheckParams {
+	type: string;
+	token: string;
+	owner?: string;
+	isUsed?: boolean;
+}
+export interface RemoveParams {
+	type: string;
+	token: string;
+}
+export interface ConsumeParams {
+	type: string;
+	token: string;
+	owner?: string;
+}
+export interface OwnerParams {
+	owner: string;
+	type?: string;
+}
+export interface RevokeParams {
+	id: string;
+	owner: string;
+}
+
+/** Event payloads carry ids and owners, never tokens. */
+export interface TokenEventPayload {
+	id: string;
+	type: string;
+	owner: string;
+}
+
+interface TokensMethods {
+	typeOf(type: string): TokenTypeSettings;
+	matchFor(
+		type: string,
+		token: string,
+		owner?: string
+	): { hashes: string[]; type: string; owner?: string } | null;
+	recordUse(record: TokenRecord, now: number): Promise<void>;
+	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
+	removeExpiredTokens(batchSize: number): Promise<number>;
+}
+
+interface TokensLocalVars extends StoreOwner<TokenStore> {
+	hasher: TokenHasher;
+	touching: Set<string>;
+}
+
+type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
+
+const DAY = 86400;
+/** Upper bound on `expiry`: ten years. */
+const MAX_EXPIRY = 10 * 365 * DAY;
+const OWNER = { type: "string", min: 1, max: 256 } as const;
+/** Token strings are never echoed: a wrong shape is "not found", not a validation error. */
+const TOKEN = { type: "string", max: 512 } as const;
+
+export function toEntity(record: TokenRecord): TokenEntity {
+	return {
+		id: record._id,
+		type: record.type,
+		owner: record.owner,
+		name: record.name,
+		scopes: record.scopes,
+		data: record.data,
+		createdAt: new Date(record.createdAt).toISOString(),
+		expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
+		lastUsedAt: record.lastUsedAt === null ? null : new Date(record.lastUsedAt).toISOString()
+	};
+}
+
+const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVars> = {
+	name: "tokens",
+
+	mixins: [
+		createDbMixin<TokenStore>("tokens", {
+			nedb: db => new NedbTokenStore(db),
+			mongo: collection => new MongoTokenStore(collection)
+		}),
+		CronMixin
+	],
+
+	settings: {
+		types: {
+			verification: { prefix: "mtv", ttl: DAY },
+			passwordless: { prefix: "mtp", ttl: 15 * 60 },
+			"password-reset": { prefix: "mtr", ttl: 3600 },
+			"api-key": { prefix: "mtk", ttl: null },
+			refresh: { prefix: "mtf", ttl: 30 * DAY },
+			action: { prefix: "mta", ttl: 7 * DAY }
+		},
+		touchInterval: durationFromEnv(process.env, "TOKENS_TOUCH_INTERVAL", 60),
+		cleanup: {
+			enabled: process.env.TOKENS_CLEANUP_ENABLED !== "false",
+			// Five fields, minute first: midnight every day (not "0 0 * * * *", which is hourly).
+			cronTime: process.env.TOKENS_CLEANUP_CRON || "0 0 * * *",
+			timeZone: process.env.TOKENS_CLEANUP_TZ || "UTC",
+			batchSize: 1000
+		}
+	},
+
+	crons: [
+		{
+			name: "removeExpired",
+			cronTime(this: TokensThis) {
+				return this.settings.cleanup.cronTime;
+			},
+			timeZone(this: TokensThis) {
+				return this.settings.cleanup.timeZone;
+			},
+			enabled(this: TokensThis) {
+				return this.settings.cleanup.enabled;
+			},
+			async onTick(this: TokensThis) {
+				await this.broker.call("tokens.removeExpired", {}, { nodeID: this.broker.nodeID });
+			}
+		}
+	],
+
+	actions: {
+		/** Creates a token; the only response that ever contains the plaintext `token`. */
+		generate: {
+			params: {
+				$$strict: true,
+				type: { type: "enum", values: [] },
+				expiry: {
+					type: "number",
+					integer: true,
+					positive: true,
+					max: MAX_EXPIRY,
+					optional: true
+				},
+				owner: OWNER,
+				name: { type: "string", min: 1, max: 100, optional: true },
+				scopes: {
+					type: "array",
+					items: { type: "string", min: 1, max: 64 },
+					max: 32,
+					unique: true,
+					optional: true
+				},
+				data: { type: "object", optional: true }
+			},
+			retryPolicy: { enabled: false },
+			async handler(
+				this: TokensThis,
+				ctx: Context<GenerateParams>
+			): Promise<TokenEntity & { token: string }> {
+				const { type, expiry, owner, name, scopes, data } = ctx.params;
+				const ttl = expiry ?? this.typeOf(type).ttl;
+				const token = createToken(this.typeOf(type).prefix);
+				const now = Date.now();
+				const record: TokenRecord = {
+					_id: randomUUID(),
+					type,
+					owner,
+					hash: this.hasher.hash(token),
+					name: name ?? null,
+					scopes: scopes ?? [],
+					data: data ?? null,
+					createdAt: now,
+					expiresAt: ttl === null ? null : now + ttl * 1000,
+					lastUsedAt: null
+				};
+				await this.store.insert(record);
+				ctx.emit<TokenEventPayload>("tokens.created", { id: record._id, type, owner });
+				return { ...toEntity(record), token };
+			}
+		},
+
+		/** The token's entity when it exists, has this type (and owner) and is not expired; else null. */
+		check: {
+			params: {
+				$$strict: true,
+				type: { type: "enum", values: [] },
+				token: TOKEN,
+				owner: { ...OWNER, optional: true },
+				isUsed: { type: "boolean", default: false, optional: true }
+			},
+			async handler(
+				this: TokensThis,
+				ctx: Context<CheckParams>
+			): Promise<TokenEntity | null> {
+				const { type, token, owner, isUsed } = ctx.params;
+				const match = this.matchFor(type, token, owner);
+				if (!match) return null;
+				const record = await this.store.findByHashes(match.hashes);
+				const now = Date.now();
+				if (
+					!record ||
+					record.type !== type ||
+					(owner !== undefined && record.owner !== owner) ||
+					isExpired(record, now)
+				) {
+					return null;
+				}
+				if (isUsed) await this.recordUse(record, now);
+				return toEntity(record);
+			}
+		},
+
+		/** Removes a token (expired or not); returns the removed entity or null. */
+		remove: {
+			params: {
+				$$strict: true,
+				type: { type: "enum", values: [] },
+				token: TOKEN
+			},
+			async handler(
+				this: TokensThis,
+				ctx: Context<RemoveParams>
+			): Promise<TokenEntity | null> {
+				const match = this.matchFor(ctx.params.type, ctx.params.token);
+				if (!match) return null;
+				const record = await this.store.remove(match);
+				if (!record) return null;
+				this.emitRemoved(ctx, [record], "removed");
+				return toEntity(record);
+			}
+		},
+
+		/**
+		 * Check and remove in one atomic step, for single-use tokens: of any number of concurrent
+		 * calls with one token, exactly one gets the entity. Never retried automatically: the first
+		 * attempt may have spent the token even if its answer was lost.
+		 */
+		consume: {
+			params: {
+				$$strict: true,
+				type: { type: "enum", values: [] },
+				token: TOKEN,
+				owner: { ...OWNER, optional: true }
+			},
+			retryPolicy: { enabled: false },
+			async handler(
+				this: TokensThis,
+				ctx: Context<ConsumeParams>
+			): Promise<TokenEntity | null> {
+				const match = this.matchFor(ctx.params.type, ctx.params.token, ctx.params.owner);
+				if (!match) return null;
+				const record = await this.store.consume(match, Date.now());
+				if (!record) return null;
+				ctx.emit<TokenEventPayload>("tokens.consumed", {
+					id: record._id,
+					type: record.type,
+					owner: record.owner
+				});
+				return toEntity(record);
+			}
+		},
+
+		/** An owner's tokens, oldest first, for "your API keys" pages. */
+		listByOwner: {
+			params: {
+				$$strict: true,
+				owner: OWNER,
+				type: { type: "enum", values: [], optional: true }
+			},
+			async handler(this: TokensThis, ctx: Context<OwnerParams>): Promise<TokenEntity[]> {
+				const records = await this.store.listByOwner(ctx.params.owner, ctx.params.type);
+				return records.map(toEntity);
+			}
+		},
+
+		/** Removes all tokens of an owner, optionally of one type; returns how many. */
+		removeByOwner: {
+			params: {
+				$$strict: true,
+				owner: OWNER,
+				type: { type: "enum", values: [], optional: true }
+			},
+			async handler(
+				this: TokensThis,
+				ctx: Context<OwnerParams>
+			): Promise<{ removed: number }> {
+				const records = await this.store.removeByOwner(ctx.params.owner, ctx.params.type);
+				this.emitRemoved(ctx, records, "removedByOwner");
+				return { removed: records.length };
+			}
+		},
+
+		/** Removes one token by id, only if it belongs to `owner` (e.g. revoking an API key). */
+		revoke: {
+			params: {
+				$$strict: true,
+				id: { type: "string", min: 1, max: 64 },
+				owner: OWNER
+			},
+			async handler(
+				this: TokensThis,
+				ctx: Context<RevokeParams>
+			): Promise<TokenEntity | null> {
+				const record = await this.store.removeById(ctx.params.id, ctx.params.owner);
+				if (!record) return null;
+				this.emitRemoved(ctx, [record], "revoked");
+				return toEntity(record);
+			}
+		},
+
+		/** Live and expired token counts by type (for operators, e.g. from the REPL). */
+		stats: {
+			visibility: "public",
+			params: { $$strict: true },
+			handler(this: TokensThis): Promise<Record<string, { live: number; expired: number }>> {
+				return this.store.countByType(Date.now());
+			}
+		},
+
+		/**
+		 * Removes expired tokens in batches; called by the nightly job. Public (callable from other
+		 * nodes, e.g. an operator's REPL) but never published through the gateway.
+		 */
+		removeExpired: {
+			visibility: "public",
+			params: {
+				$$strict: true,
+				batchSize: {
+					type: "number",
+					integer: true,
+					positive: true,
+					max: 100000,
+					optional: true
+				}
+			},
+			async handler(
+				this: TokensThis,
+				ctx: Context<{ batchSize?: number }>
+			): Promise<{ removed: number }> {
+				const removed = await this.removeExpiredTokens(
+					ctx.params.batchSize ?? this.settings.cleanup.batchSize
+				);
+				return { removed };
+			}
+		}
+	},
+
+	methods: {
+		typeOf(this: TokensThis, type: string): TokenTypeSettings {
+			return this.settings.types[type];
+		},
+
+		/** The store lookup for a token, or null when its shape alone shows it cannot exist. */
+		matchFor(this: TokensThis, type: string, token: string, owner?: string) {
+			if (!isWellFormedToken(token, this.typeOf(type).prefix)) return null;
+			return { hashes: this.hasher.candidates(token), type, owner };
+		},
+
+		/**
+		 * Records a use at most once per `touchInterval` per token: a write on every check would cap
+		 * checks at the store's write rate. "last used" is therefore at most that stale.
+		 */
+		async recordUse(this: TokensThis, record: TokenRecord, now: number): Promise<void> {
+			const interval = this.settings.touchInterval * 1000;
+			if (record.lastUsedAt !== null && now - record.lastUsedAt < interval) return;
+			if (this.touching.has(record._id)) return;
+			this.touching.add(record._id);
+			try {
+				await this.store.touch(record._id, now, now - interval);
+				record.lastUsedAt = now;
+			} finally {
+				this.touching.delete(record._id);
+			}
+		},
+
+		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
+			for (const r of records) {
+				ctx.emit<TokenEventPayload & { reason: string }>("tokens.removed", {
+					id: r._id,
+					type: r.type,
+					owner: r.owner,
+					reason
+				});
+			}
+		},
+
+		async removeExpiredTokens(this: TokensThis, batchSize: number): Promise<number> {
+			const startedAt = Date.now();
+			let total = 0;
+			for (;;) {
+				const batch = await this.store.removeExpired(startedAt, batchSize);
+				if (batch.length === 0) break;
+				total += batch.length;
+				this.broker.emit("tokens.expiredCleared", {
+					count: batch.length,
+					tokens: batch.map(r => ({ id: r._id, type: r.type, owner: r.owner }))
+				});
+				// Let checks waiting behind this batch run before the next one.
+				await new Promise(resolve => setImmediate(resolve));
+			}
+			this.logger.info(`Removed ${total} expired token(s) in ${Date.now() - startedAt} ms.`);
+			return total;
+		}
+	},
+
+	/** Token types come from settings, so the `type` enums are filled in once settings are merged. */
+	merged(schema) {
+		const types = Object.keys(schema.settings?.types ?? {});
+		for (const [name, type] of Object.entries(schema.settings?.types ?? {})) {
+			assertValidPrefix(type.prefix);
+			if (
+				Object.values(schema.settings!.types).some(
+					t => t !== type && t.prefix === type.prefix
+				)
+			) {
+				throw new Error(`Token types share the prefix "${type.prefix}" (${name})`);
+			}
+		}
+		// New objects: the schema's own action definitions are shared by every broker in a process.
+		for (const [name, action] of Object.entries(schema.actions ?? {})) {
+			const params = typeof action === "object" && action.params;
+			if (params && typeof params.type === "object" && params.type.type === "enum") {
+				schema.actions![name] = {
+					...action,
+					params: { ...params, type: { ...params.type, values: types } }
+				};
+			}
+		}
+	},
+
+	created(this: TokensThis) {
+		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
+		const salt = resolveSecret({
+			envName: "TOKEN_SALT",
+			fileName: "token-salt",
+			env: process.env,
+			dataDir,
+			warn: message => this.logger.warn(message)
+		});
+		this.hasher = new TokenHasher(salt, listFromEnv(process.env, "TOKEN_SALT_PREVIOUS"));
+		this.touching = new Set();
+	}
+};
+
+export default TokensService;

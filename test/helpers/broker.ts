@@ -1,0 +1,34 @@
+/** Test brokers built from the project's own moleculer.config.ts, each with its own data folder. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import brokerConfig from "../../moleculer.config";
+import { RedactingValidator } from "../../lib/redacting-validator";
+
+export function createTestBroker(options: Partial<BrokerOptions> = {}): ServiceBroker {
+	return new ServiceBroker({
+		...brokerConfig,
+		logger: false,
+		// A validator per broker: validators keep a reference to their broker.
+		validator: new RedactingValidator(),
+		...options
+	});
+}
+
+export function tempDataDir(prefix = "moleculer-tokens-"): string {
+	return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+	rmSync(dir, { recursive: true, force: true });
+}
+
+/** The schema with `settings` merged over its own, e.g. to point it at a test data folder. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function withSettings<T extends ServiceSchema<any, any, any, any>>(
+	schema: T,
+	settings: Record<string, unknown>
+): T {
+	return { ...schema, settings: { ...schema.settings, ...settings } };
+}

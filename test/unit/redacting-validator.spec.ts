@@ -1,0 +1,54 @@
+import { Errors } from "moleculer";
+import { RedactingValidator, redactValidationResult } from "../../lib/redacting-validator";
+
+describe("RedactingValidator", () => {
+	const secret = "mtk_this-would-be-a-secret";
+
+	it("compiled checks name the field but never return the rejected value", () => {
+		const check = new RedactingValidator().compile({
+			$$strict: true,
+			token: { type: "number" }
+		});
+		const res = check({ token: secret });
+		expect(res).not.toBe(true);
+		expect(JSON.stringify(res)).not.toContain(secret);
+		expect(res).toEqual([expect.objectContaining({ field: "token", type: "number" })]);
+	});
+
+	it("validate() throws a ValidationError without the rejected value", () => {
+		const validator = new RedactingValidator();
+		let error: unknown;
+		try {
+			validator.validate({ password: secret }, { password: { type: "string", min: 100 } });
+		} catch (err) {
+			error = err;
+		}
+		expect(error).toBeInstanceOf(Errors.ValidationError);
+		expect((error as Errors.ValidationError).code).toBe(422);
+		expect(JSON.stringify((error as Errors.ValidationError).data)).not.toContain(secret);
+	});
+
+	it("passes valid input through", () => {
+		expect(redactValidationResult(true)).toBe(true);
+		expect(new RedactingValidator().compile({ a: "string" })({ a: "x" })).toBe(true);
+	});
+});
+
+describe("strict schemas", () => {
+	it("name each unknown field, without its value", () => {
+		const check = new RedactingValidator().compile({ $$strict: true, a: "string" });
+		expect(check({ a: "x", id: "secret-value", zz: 2 })).toEqual([
+			{ type: "objectStrict", field: "id", message: "The 'id' field is not allowed." },
+			{ type: "objectStrict", field: "zz", message: "The 'zz' field is not allowed." }
+		]);
+	});
+
+	it("prefix nested unknown fields with their parent", () => {
+		const check = new RedactingValidator().compile({
+			o: { type: "object", strict: true, props: { a: "string" } }
+		});
+		expect(check({ o: { a: "x", b: 1 } })).toEqual([
+			{ type: "objectStrict", field: "o.b", message: "The 'o.b' field is not allowed." }
+		]);
+	});
+});
