@@ -7,5 +7,6 @@ module.exports = {
 		// Type-checking is `tsc --noEmit`'s job; ts-jest only transpiles so the suites start fast.
 		"^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }]
 	},
+	globalSetup: "<rootDir>/test/global-setup.ts",
 	testTimeout: 30000
 };

@@ -1,0 +1,110 @@
+/**
+ * Seed 000's three examples, unchanged, from a separate node over the real NATS server.
+ */
+import type { ServiceBroker } from "moleculer";
+import TokensService from "../../services/tokens.service";
+import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
+import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
+
+describeWithNats("tokens over NATS", () => {
+	let dataDir: string;
+	let tokensNode: ServiceBroker;
+	let callerNode: ServiceBroker;
+
+	beforeAll(async () => {
+		dataDir = tempDataDir();
+		const namespace = uniqueNamespace("tokens-e2e");
+		tokensNode = createTestBroker({
+			namespace,
+			nodeID: "tokens-node",
+			transporter: natsTransporter()
+		});
+		tokensNode.createService(withSettings(TokensService, { dataDir }));
+		callerNode = createTestBroker({
+			namespace,
+			nodeID: "caller-node",
+			transporter: natsTransporter()
+		});
+		await Promise.all([tokensNode.start(), callerNode.start()]);
+		await callerNode.waitForServices(["tokens"], 10_000);
+	});
+
+	afterAll(async () => {
+		await Promise.all([callerNode?.stop(), tokensNode?.stop()]);
+		removeDir(dataDir);
+	});
+
+	it("runs the seed's generate, check and remove examples", async () => {
+		const broker = callerNode;
+		const log: unknown[] = [];
+
+		// Generating tokens (seed 000, section 2)
+		const token = await broker.call("tokens.generate", {
+			type: "verification", // Specify the token type
+			expiry: 3600, // Specify the expiry time in seconds
+			owner: "user123" // Specify the owner ID
+		});
+		log.push(token);
+		const generated = token as { token: string; id: string };
+		expect(generated.token).toMatch(/^mtv_/);
+
+		// Checking tokens (seed 000, section 3), with the seed's placeholder...
+		const placeholder = await broker.call("tokens.check", {
+			type: "verification",
+			token: "your-token-value",
+			owner: "user123",
+			isUsed: true
+		});
+		expect(placeholder).toBeNull();
+		// ...and with the real value.
+		const checked = await broker.call("tokens.check", {
+			type: "verification",
+			token: generated.token,
+			owner: "user123",
+			isUsed: true
+		});
+		expect(checked).toMatchObject({ id: generated.id, owner: "user123" });
+		expect((checked as { lastUsedAt: string | null }).lastUsedAt).not.toBeNull();
+
+		// Removing tokens (seed 000, section 4)
+		expect(
+			await broker.call("tokens.remove", { type: "verification", token: "your-token-value" })
+		).toBeNull();
+		const removedToken = await broker.call("tokens.remove", {
+			type: "verification",
+			token: generated.token
+		});
+		expect(removedToken).toMatchObject({ id: generated.id });
+		expect(
+			await broker.call("tokens.check", { type: "verification", token: generated.token })
+		).toBeNull();
+	});
+
+	it("answers validation errors with 422 across the wire, without the rejected value", async () => {
+		const secret = "mtv_NotARealTokenButSecretLooking123456";
+		await expect(
+			callerNode.call("tokens.check", { type: "verification", token: secret, owner: ["x"] })
+		).rejects.toMatchObject({ code: 422, data: [expect.objectContaining({ field: "owner" })] });
+		const err = await callerNode
+			.call("tokens.generate", { type: secret, owner: "u" })
+			.catch((e: unknown) => e);
+		expect(err).toMatchObject({
+			code: 422,
+			data: [expect.objectContaining({ field: "type" })]
+		});
+		expect(JSON.stringify(err)).not.toContain(secret);
+	});
+
+	it("spends a token once among 1,000 concurrent remote consumes", async () => {
+		const g = await callerNode.call<{ token: string }, object>("tokens.generate", {
+			type: "passwordless",
+			owner: "u"
+		});
+		const results = await Promise.all(
+			Array.from({ length: 1000 }, () =>
+				callerNode.call("tokens.consume", { type: "passwordless", token: g.token })
+			)
+		);
+		expect(results.filter(r => r !== null)).toHaveLength(1);
+	});
+});
