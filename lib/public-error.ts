@@ -1,0 +1,160 @@
+/**
+ * What an HTTP client sees of an error: a status and a small JSON body, never a stack, an internal
+ * message or another node's details.
+ *
+ * - Client errors (4xx) from our services keep their message and `type`; only validation errors keep
+ *   `data` (field names and rule messages: the validator already strips rejected values).
+ * - Moleculer's "service not found / not available" (code 404 on the wire) mean a service is down,
+ *   not that the resource is missing: they become 503, as does a circuit that is open.
+ * - Body-parser errors become 400 (malformed body) or 413 (too large).
+ * - Timeouts become 504; everything else a generic 500.
+ */
+export interface PublicError {
+	status: number;
+	body: {
+		name: string;
+		message: string;
+		code: number;
+		type: string;
+		data?: unknown;
+	};
+}
+
+interface ErrorLike {
+	name?: unknown;
+	message?: unknown;
+	code?: unknown;
+	status?: unknown;
+	statusCode?: unknown;
+	type?: unknown;
+	data?: unknown;
+}
+
+const SERVICE_DOWN = new Set([
+	"ServiceNotFoundError",
+	"ServiceNotAvailableError",
+	"ServiceUnavailableError",
+	"BrokerDisconnectedError"
+]);
+
+/** Only these fields of a validation error entry reach the client. */
+const VALIDATION_ENTRY_FIELDS = ["type", "field", "message", "expected"] as const;
+
+export const SERVICE_UNAVAILABLE: PublicError = {
+	status: 503,
+	body: {
+		name: "ServiceUnavailableError",
+		message: "Service unavailable, try again shortly",
+		code: 503,
+		type: "SERVICE_UNAVAILABLE"
+	}
+};
+
+const INTERNAL: PublicError = {
+	status: 500,
+	body: {
+		name: "InternalServerError",
+		message: "Internal server error",
+		code: 500,
+		type: "INTERNAL_ERROR"
+	}
+};
+
+function text(value: unknown, fallback: string, max = 300): string {
+	return typeof value === "string" && value ? value.slice(0, max) : fallback;
+}
+
+function validationData(data: unknown): unknown[] {
+	if (!Array.isArray(data)) return [];
+	return data.slice(0, 50).map(entry => {
+		const out: Record<string, unknown> = {};
+		if (entry && typeof entry === "object") {
+			for (const key of VALIDATION_ENTRY_FIELDS) {
+				const value = (entry as Record<string, unknown>)[key];
+				if (value !== undefined && typeof value !== "object") out[key] = value;
+			}
+		}
+		return out;
+	});
+}
+
+function bodyParserError(err: ErrorLike, status: number): PublicError | null {
+	// body-parser's errors carry `status` and a dotted `type` such as "entity.too.large".
+	if (typeof err.type !== "string" || !/^(entity|request|charset|encoding)\./.test(err.type))
+		return null;
+	if (status === 413) {
+		return {
+			status: 413,
+			body: {
+				name: "PayloadTooLarge",
+				message: "Request body too large",
+				code: 413,
+				type: "PAYLOAD_TOO_LARGE"
+			}
+		};
+	}
+	if (status === 415) {
+		return {
+			status: 415,
+			body: {
+				name: "UnsupportedMediaType",
+				message: "Unsupported content encoding or charset",
+				code: 415,
+				type: "UNSUPPORTED_MEDIA_TYPE"
+			}
+		};
+	}
+	// A JSON parse error's message quotes the body: never repeat it.
+	return {
+		status: 400,
+		body: {
+			name: "BadRequestError",
+			message: "Malformed request body",
+			code: 400,
+			type: "INVALID_BODY"
+		}
+	};
+}
+
+export function toPublicError(error: unknown): PublicError {
+	if (!error || typeof error !== "object") return INTERNAL;
+	const err = error as ErrorLike;
+	const name = text(err.name, "Error", 100);
+	if (SERVICE_DOWN.has(name)) return SERVICE_UNAVAILABLE;
+
+	const code =
+		typeof err.code === "number"
+			? err.code
+			: typeof err.status === "number"
+				? err.status
+				: typeof err.statusCode === "number"
+					? err.statusCode
+					: 500;
+
+	const fromBodyParser = bodyParserError(err, code);
+	if (fromBodyParser) return fromBodyParser;
+
+	if (code === 503) return SERVICE_UNAVAILABLE;
+	if (code === 504 || name === "RequestTimeoutError") {
+		return {
+			status: 504,
+			body: {
+				name: "GatewayTimeoutError",
+				message: "The request timed out",
+				code: 504,
+				type: "REQUEST_TIMEOUT"
+			}
+		};
+	}
+	if (code >= 400 && code < 500 && Number.isInteger(code)) {
+		const body: PublicError["body"] = {
+			name,
+			message: text(err.message, "Request failed"),
+			code,
+			type: text(err.type, "CLIENT_ERROR", 100)
+		};
+		if (code === 422 || name === "ValidationError") body.data = validationData(err.data);
+		return { status: code, body };
+	}
+	return INTERNAL;
+}

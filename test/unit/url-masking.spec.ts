@@ -1,0 +1,70 @@
+import fc from "fast-check";
+import { createToken } from "../../lib/token-format";
+import { MASK, maskUrl } from "../../lib/url-masking";
+
+describe("maskUrl", () => {
+	const token = createToken("mtv");
+
+	it("masks the token of every mail link", () => {
+		expect(maskUrl(`/verify-email?token=${token}`)).toBe(`/verify-email?token=${MASK}`);
+		expect(maskUrl(`/magic-link?token=${token}&x=1`)).toBe(`/magic-link?token=${MASK}&x=1`);
+		expect(maskUrl(`/reset-password?lang=en&token=${token}`)).toBe(
+			`/reset-password?lang=en&token=${MASK}`
+		);
+		expect(maskUrl(`/token/${token}`)).toBe(`/token/${MASK}`);
+		expect(maskUrl(`/token/${token}/extra?y=2`)).toBe(`/token/${MASK}?y=2`);
+		expect(maskUrl("/Token/not-even-token-shaped")).toBe(`/Token/${MASK}`);
+	});
+
+	it("masks secret query keys whatever their value or spelling", () => {
+		expect(maskUrl("/x?Token=abc")).toBe(`/x?Token=${MASK}`);
+		expect(maskUrl("/x?api_key=abc&refresh-token=def")).toBe(
+			`/x?api_key=${MASK}&refresh-token=${MASK}`
+		);
+		expect(maskUrl("/x?token[]=a&token[]=b")).toBe(`/x?token[]=${MASK}&token[]=${MASK}`);
+		expect(maskUrl("/x?%74oken=abc")).toBe(`/x?%74oken=${MASK}`);
+	});
+
+	it("masks token- and JWT-shaped values under any key or in any path segment", () => {
+		const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl";
+		expect(maskUrl(`/x?owner=u&t=${token}`)).toBe(`/x?owner=u&t=${MASK}`);
+		expect(maskUrl(`/x?${token}`)).toBe(`/x?${MASK}`);
+		expect(maskUrl(`/api/things/${jwt}`)).toBe(`/api/things/${MASK}`);
+		expect(maskUrl(`/x?auth=${encodeURIComponent(jwt)}`)).toBe(`/x?auth=${MASK}`);
+	});
+
+	it("leaves ordinary URLs alone", () => {
+		for (const url of [
+			"/api/tokens?owner=user123&type=api-key",
+			"/api/me/api-keys/3f1c2e4a-0000-4000-8000-000000000000",
+			"/health",
+			"/"
+		]) {
+			expect(maskUrl(url)).toBe(url);
+		}
+	});
+
+	it("drops a fragment", () => {
+		expect(maskUrl(`/magic-link#token=${token}`)).toBe("/magic-link");
+	});
+
+	it("never lets a generated token through, however the URL is built (property)", () => {
+		const prefixes = ["mtv", "mtp", "mtr", "mtk", "mtf", "mta"];
+		fc.assert(
+			fc.property(
+				fc.constantFrom(...prefixes),
+				fc.constantFrom(
+					(t: string) => `/verify-email?token=${t}`,
+					(t: string) => `/token/${t}`,
+					(t: string) => `/anything?other=1&value=${t}`,
+					(t: string) => `/a/${t}/b`,
+					(t: string) => `/x?token=${encodeURIComponent(t)}%zz`
+				),
+				(prefix, build) => {
+					const t = createToken(prefix);
+					expect(maskUrl(build(t))).not.toContain(t);
+				}
+			)
+		);
+	});
+});
