@@ -1,0 +1,105 @@
+/**
+ * A sliding-window limiter of attempts per key (a login name, an e-mail address, a client address):
+ * at most `maxAttempts` within any `windowMs`. It keeps the times of the attempts inside the window,
+ * so it never lets a burst through at a window boundary as a fixed window would.
+ *
+ * An attempt is counted when it starts (`hit`), not when it has failed: otherwise a hundred
+ * concurrent guesses would all pass the check before the first one was recorded. A caller that
+ * succeeds calls `reset`.
+ *
+ * State lives in this process's memory: each node limits on its own, and a restart forgets.
+ */
+export interface AttemptLimiterOptions {
+	maxAttempts: number;
+	windowMs: number;
+	/** Epoch milliseconds; injectable for tests. */
+	now?: () => number;
+	/** Keys kept at most; the least recently used go first. Bounds memory under a flood of keys. */
+	maxKeys?: number;
+}
+
+export interface AttemptResult {
+	allowed: boolean;
+	/** Milliseconds until an attempt would be allowed again; 0 when allowed. */
+	retryAfterMs: number;
+}
+
+export class AttemptLimiter {
+	readonly maxAttempts: number;
+	readonly windowMs: number;
+	private readonly now: () => number;
+	private readonly maxKeys: number;
+	/** Attempt times per key, oldest first; Map order is least recently used first. */
+	private readonly attempts = new Map<string, number[]>();
+
+	constructor(options: AttemptLimiterOptions) {
+		if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
+			throw new Error("AttemptLimiter: maxAttempts must be a positive whole number");
+		}
+		if (!(options.windowMs > 0)) throw new Error("AttemptLimiter: windowMs must be positive");
+		this.maxAttempts = options.maxAttempts;
+		this.windowMs = options.windowMs;
+		this.now = options.now ?? Date.now;
+		this.maxKeys = options.maxKeys ?? 100_000;
+	}
+
+	/** Counts an attempt for `key` if the key is under its limit; says whether it was allowed. */
+	hit(key: string): AttemptResult {
+		const now = this.now();
+		const times = this.live(key, now);
+		if (times.length >= this.maxAttempts) {
+			this.store(key, times);
+			return { allowed: false, retryAfterMs: times[0] + this.windowMs - now };
+		}
+		times.push(now);
+		this.store(key, times);
+		return { allowed: true, retryAfterMs: 0 };
+	}
+
+	/** Attempts left for `key` in the current window, without counting one. */
+	remaining(key: string): number {
+		return Math.max(0, this.maxAttempts - this.live(key, this.now()).length);
+	}
+
+	/** Forgets `key`'s attempts (after a success). */
+	reset(key: string): void {
+		this.attempts.delete(key);
+	}
+
+	/** Drops keys whose attempts have all left the window; returns how many were dropped. */
+	prune(): number {
+		const since = this.now() - this.windowMs;
+		let dropped = 0;
+		for (const [key, times] of this.attempts) {
+			if (times[times.length - 1] <= since) {
+				this.attempts.delete(key);
+				dropped++;
+			}
+		}
+		return dropped;
+	}
+
+	get size(): number {
+		return this.attempts.size;
+	}
+
+	private live(key: string, now: number): number[] {
+		const times = this.attempts.get(key);
+		if (!times) return [];
+		const since = now - this.windowMs;
+		let first = 0;
+		while (first < times.length && times[first] <= since) first++;
+		return first === 0 ? times : times.slice(first);
+	}
+
+	private store(key: string, times: number[]): void {
+		// Delete first so the key moves to the end: most recently used.
+		this.attempts.delete(key);
+		if (times.length === 0) return;
+		this.attempts.set(key, times);
+		if (this.attempts.size > this.maxKeys) {
+			const oldest = this.attempts.keys().next().value;
+			if (oldest !== undefined) this.attempts.delete(oldest);
+		}
+	}
+}
