@@ -1,0 +1,63 @@
+import type Datastore from "@seald-io/nedb";
+import {
+	DuplicateUserError,
+	type UserChanges,
+	type UserRecord,
+	type UserStore
+} from "./user-store";
+
+/** NeDB: unique indexes on the lower-case keys; the serial executor makes each update atomic. */
+export class NedbUserStore implements UserStore {
+	constructor(private readonly db: Datastore<UserRecord>) {}
+
+	async ensureIndexes(): Promise<void> {
+		await this.db.ensureIndexAsync({ fieldName: "usernameKey", unique: true });
+		await this.db.ensureIndexAsync({ fieldName: "emailKey", unique: true });
+	}
+
+	async insert(record: UserRecord): Promise<void> {
+		try {
+			await this.db.insertAsync(record);
+		} catch (err) {
+			if ((err as { errorType?: string }).errorType === "uniqueViolated") {
+				throw new DuplicateUserError();
+			}
+			throw err;
+		}
+	}
+
+	findById(id: string): Promise<UserRecord | null> {
+		return this.db.findOneAsync({ _id: id }) as Promise<UserRecord | null>;
+	}
+
+	findByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
+		return this.db.findOneAsync({ usernameKey }) as Promise<UserRecord | null>;
+	}
+
+	findByEmailKey(emailKey: string): Promise<UserRecord | null> {
+		return this.db.findOneAsync({ emailKey }) as Promise<UserRecord | null>;
+	}
+
+	async update(id: string, changes: UserChanges, now: number): Promise<UserRecord | null> {
+		const res = await this.db.updateAsync(
+			{ _id: id },
+			{ $set: { ...changes, updatedAt: now } },
+			{ returnUpdatedDocs: true }
+		);
+		return res.numAffected === 1 ? (res.affectedDocuments as UserRecord) : null;
+	}
+
+	async replacePasswordHash(
+		id: string,
+		expected: string,
+		next: string,
+		now: number
+	): Promise<boolean> {
+		const res = await this.db.updateAsync(
+			{ _id: id, passwordHash: expected },
+			{ $set: { passwordHash: next, updatedAt: now } },
+			{}
+		);
+		return res.numAffected === 1;
+	}
+}

@@ -1,0 +1,54 @@
+/**
+ * Refresh-token families, for rotation with reuse detection (RFC 9700 §4.14.2).
+ *
+ * A sign-in starts a family; every refresh spends the family's live token and issues the next one.
+ * The tokens service keeps only live tokens, so a family remembers the fingerprints (SHA-256) of
+ * its recent tokens: a token that is no longer live but whose fingerprint is here was rotated away
+ * and is being replayed, and the whole family is revoked. A fingerprint is no secret: a token is
+ * 178 random bits, so its SHA-256 can neither be reversed nor guessed.
+ */
+import { createHash } from "node:crypto";
+
+export interface RefreshFamilyRecord {
+	/** The family id, also in each of its tokens' `data.family`. */
+	_id: string;
+	userId: string;
+	/** Fingerprint of the live token; null once the family is revoked. */
+	current: string | null;
+	/** Fingerprints of the family's latest tokens, oldest first, the live one last (capped). */
+	fingerprints: string[];
+	/** 1 for the sign-in's token, +1 per rotation. */
+	generation: number;
+	createdAt: number;
+	/** When the live token expires (epoch ms); the record may be deleted after that. */
+	expiresAt: number;
+	revokedAt: number | null;
+	revokedReason: string | null;
+}
+
+export interface NextRefreshToken {
+	fingerprint: string;
+	expiresAt: number;
+}
+
+export interface RefreshFamilyStore {
+	ensureIndexes(): Promise<void>;
+	insert(record: RefreshFamilyRecord): Promise<void>;
+	/** The family one of whose recent tokens has this fingerprint. */
+	findByFingerprint(fingerprint: string): Promise<RefreshFamilyRecord | null>;
+	/**
+	 * Compare-and-set: makes `next` the live token only if `expected` still is (and the family was
+	 * not revoked meanwhile), remembering at most `history` fingerprints. Returns whether it did.
+	 */
+	rotate(id: string, expected: string, next: NextRefreshToken, history: number): Promise<boolean>;
+	/** Revokes the family unless it already is; returns it when this call revoked it. */
+	revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null>;
+	/** Revokes every live family of a user; returns how many. */
+	revokeAllOfUser(userId: string, reason: string, now: number): Promise<number>;
+	/** Deletes families whose last token expired before `now`; returns how many. */
+	removeExpired(now: number): Promise<number>;
+}
+
+export function fingerprintOf(token: string): string {
+	return createHash("sha256").update(token).digest("base64url");
+}

@@ -1,0 +1,130 @@
+/**
+ * The `tokens`, `auth` and `mail` services on one real broker, mail going over SMTP to a real test
+ * server, plus the few steps most auth suites repeat (sign up and confirm the address, sign in).
+ */
+import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
+import TokensService from "../../services/tokens.service";
+import AuthService, { type AuthUser, type SignInResult } from "../../services/auth.service";
+import MailService from "../../services/mail.service";
+import type { ScryptParams } from "../../lib/password";
+import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
+import { linkIn, startSmtpServer, tokenOf, type ReceivedMail, type TestSmtpServer } from "./smtp";
+
+/** Cheap scrypt for tests about behaviour; one suite uses the production cost. */
+export const FAST_SCRYPT: ScryptParams = { N: 2 ** 10, r: 8, p: 1 };
+export const PUBLIC_URL = "http://app.test";
+
+export interface RecordedEvent {
+	name: string;
+	payload: unknown;
+}
+
+export interface AuthStack {
+	broker: ServiceBroker;
+	smtp: TestSmtpServer;
+	dataDir: string;
+	events: RecordedEvent[];
+	stop(): Promise<void>;
+}
+
+export async function startAuthStack(
+	options: { auth?: Record<string, unknown>; broker?: Partial<BrokerOptions> } = {}
+): Promise<AuthStack> {
+	const dataDir = tempDataDir("moleculer-auth-");
+	const smtp = await startSmtpServer();
+	const events: RecordedEvent[] = [];
+	const broker = createTestBroker(options.broker);
+	broker.createService(withSettings(TokensService, { dataDir }));
+	broker.createService(
+		withSettings(AuthService, {
+			dataDir,
+			password: FAST_SCRYPT,
+			publicUrl: PUBLIC_URL,
+			...options.auth
+		})
+	);
+	broker.createService(withSettings(MailService, { smtpUrl: smtp.url }));
+	broker.createService({
+		name: "event-recorder",
+		events: {
+			"auth.*"(ctx: Context) {
+				events.push({ name: ctx.eventName!, payload: ctx.params });
+			},
+			"tokens.*"(ctx: Context) {
+				events.push({ name: ctx.eventName!, payload: ctx.params });
+			}
+		}
+	});
+	await broker.start();
+	return {
+		broker,
+		smtp,
+		dataDir,
+		events,
+		async stop() {
+			await broker.stop();
+			await smtp.close();
+			removeDir(dataDir);
+		}
+	};
+}
+
+export async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
+	try {
+		await promise;
+	} catch (err) {
+		return err as Errors.MoleculerError;
+	}
+	throw new Error("expected the call to fail");
+}
+
+/** The next mail to `address` whose subject contains `subject` and that was not seen before. */
+export function nextMail(
+	smtp: TestSmtpServer,
+	address: string,
+	subject: string,
+	seen: Set<ReceivedMail> = new Set()
+): Promise<ReceivedMail> {
+	return smtp.waitFor(
+		m =>
+			!seen.has(m) &&
+			m.to.some(to => to.toLowerCase() === address.toLowerCase()) &&
+			m.subject.includes(subject)
+	);
+}
+
+export interface Account {
+	id: string;
+	username: string;
+	email: string;
+	password: string;
+}
+
+/** Signs up, follows the verification link from the received mail; returns the account. */
+export async function createVerifiedAccount(
+	stack: AuthStack,
+	username: string,
+	password = "a long enough password"
+): Promise<Account> {
+	const email = `${username.toLowerCase()}@example.com`;
+	const { user } = await stack.broker.call<{ user: { id: string } }, object>("auth.signUp", {
+		username,
+		email,
+		password
+	});
+	const mail = await nextMail(stack.smtp, email, "Confirm");
+	await stack.broker.call("auth.verifyEmail", { token: tokenOf(linkIn(mail, "/verify-email")) });
+	return { id: user.id, username, email, password };
+}
+
+export function signIn(broker: ServiceBroker, login: string, password: string) {
+	return broker.call<SignInResult, object>("auth.signIn", { login, password });
+}
+
+/** meta.user for an access token, as the gateway would set it. */
+export async function callerFor(broker: ServiceBroker, accessToken: string): Promise<AuthUser> {
+	const { user } = await broker.call<{ user: AuthUser }, object>("auth.resolveAccessToken", {
+		token: accessToken
+	});
+	return user;
+}
