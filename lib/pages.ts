@@ -234,6 +234,15 @@ export const pages = {
 		};
 	},
 
+	/** The request was understood but refused (e.g. the link's action is no longer allowed). */
+	notCompleted(status: number): Page {
+		return {
+			status,
+			title: "This could not be completed",
+			paragraphs: ["The request could not be completed. Contact us if this keeps happening."]
+		};
+	},
+
 	locked(): Page {
 		return {
 			status: 423,

@@ -3,7 +3,8 @@
  * message or another node's details.
  *
  * - Client errors (4xx) from our services keep their message and `type`; only validation errors keep
- *   `data` (field names and rule messages: the validator already strips rejected values).
+ *   `data` (field names and rule messages: the validator already strips rejected values), and
+ *   423/429 keep a numeric `data.retryAfter` (seconds).
  * - Moleculer's "service not found / not available" (code 404 on the wire) mean a service is down,
  *   not that the resource is missing: they become 503, as does a circuit that is open.
  * - Body-parser errors become 400 (malformed body) or 413 (too large).
@@ -154,6 +155,10 @@ export function toPublicError(error: unknown): PublicError {
 			type: text(err.type, "CLIENT_ERROR", 100)
 		};
 		if (code === 422 || name === "ValidationError") body.data = validationData(err.data);
+		const retryAfter = (err.data as { retryAfter?: unknown } | undefined)?.retryAfter;
+		if ((code === 423 || code === 429) && typeof retryAfter === "number") {
+			body.data = { retryAfter };
+		}
 		return { status: code, body };
 	}
 	return INTERNAL;

@@ -83,6 +83,16 @@ describe("toPublicError", () => {
 		});
 	});
 
+	it("keeps only a numeric retryAfter of a 423 or 429", () => {
+		const locked = new Errors.MoleculerClientError("Locked", 423, "LOCKED", {
+			lockedUntil: "2030-01-01T00:00:00.000Z",
+			retryAfter: 7
+		});
+		expect(toPublicError(locked).body.data).toEqual({ retryAfter: 7 });
+		const odd = new Errors.MoleculerClientError("x", 429, "T", { retryAfter: "soon" });
+		expect(toPublicError(odd).body.data).toBeUndefined();
+	});
+
 	it("keeps the status of moleculer-web's own client errors", () => {
 		const rate = Object.assign(new Errors.MoleculerClientError("Rate limit exceeded", 429), {
 			name: "RateLimitExceeded"

@@ -1,0 +1,102 @@
+/**
+ * A gateway on a real broker for integration suites: `api` on an ephemeral port with `tokens` and any
+ * other services, every log line captured so suites can assert what was (not) logged.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { inspect } from "node:util";
+import { Loggers, type ServiceBroker, type ServiceSchema } from "moleculer";
+import ApiService from "../../services/api.service";
+import TokensService from "../../services/tokens.service";
+import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
+
+/** A moleculer logger that keeps every line (debug and up) in memory. */
+export class CapturingLogger extends Loggers.Base<{ level: "debug" }> {
+	readonly lines: string[] = [];
+
+	constructor() {
+		super({ level: "debug" });
+	}
+
+	override getLogHandler(bindings: { mod?: string }) {
+		return (level: string, args: unknown[]) => {
+			const text = args
+				.map(a => (typeof a === "string" ? a : inspect(a, { depth: 8 })))
+				.join(" ");
+			this.lines.push(`${level} ${bindings.mod ?? ""}: ${text}`);
+		};
+	}
+
+	/** Every captured line, one per line. */
+	text(): string {
+		return this.lines.join("\n");
+	}
+}
+
+export interface TestGateway {
+	broker: ServiceBroker;
+	/** Base URL, e.g. http://127.0.0.1:39123 */
+	url: string;
+	logs: CapturingLogger;
+	dataDir: string;
+	stop(): Promise<void>;
+}
+
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghijklmnop";
+
+export interface GatewayOptions {
+	/** Settings merged over the api service's. */
+	settings?: Record<string, unknown>;
+	/** More services, each given the suite's data folder. */
+	services?: ((dataDir: string) => ServiceSchema)[];
+	/** Start without the tokens service. */
+	withoutTokens?: boolean;
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+	const dataDir = tempDataDir();
+	const logs = new CapturingLogger();
+	const broker = createTestBroker({ logger: logs, logLevel: "debug" });
+	if (!options.withoutTokens) broker.createService(withSettings(TokensService, { dataDir }));
+	for (const service of options.services ?? []) broker.createService(service(dataDir));
+	const api = broker.createService(
+		withSettings(ApiService, {
+			port: 0,
+			ip: "127.0.0.1",
+			adminToken: TEST_ADMIN_TOKEN,
+			...options.settings
+		})
+	);
+	await broker.start();
+	const { port } = (api as unknown as { server: Server }).server.address() as AddressInfo;
+	return {
+		broker,
+		url: `http://127.0.0.1:${port}`,
+		logs,
+		dataDir,
+		async stop() {
+			await broker.stop();
+			removeDir(dataDir);
+		}
+	};
+}
+
+/** fetch with a JSON body; answers status, headers and the parsed (or raw) body. */
+export async function request(
+	url: string,
+	init: { method?: string; headers?: Record<string, string>; json?: unknown; body?: string } = {}
+): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
+	const headers: Record<string, string> = { ...init.headers };
+	let body = init.body;
+	if (init.json !== undefined) {
+		headers["content-type"] ??= "application/json";
+		body = JSON.stringify(init.json);
+	}
+	const res = await fetch(url, { method: init.method ?? "GET", headers, body });
+	const text = await res.text();
+	let parsed: unknown = text;
+	if ((res.headers.get("content-type") ?? "").includes("application/json")) {
+		parsed = JSON.parse(text);
+	}
+	return { status: res.status, headers: res.headers, body: parsed, text };
+}
