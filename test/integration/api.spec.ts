@@ -25,7 +25,7 @@ function linksService(dataDir: string): ServiceSchema {
 	return withSettings(LinksService, {
 		dataDir,
 		allowedActions: ["newsletter.subscribe"]
-	}) as ServiceSchema;
+	}) as unknown as ServiceSchema;
 }
 
 function newsletterService(calls: unknown[]): () => ServiceSchema {
@@ -145,13 +145,14 @@ describe("api gateway", () => {
 
 	describe("token administration", () => {
 		it("refuses requests without credentials or with wrong ones (401)", async () => {
-			for (const headers of [
+			const attempts: Record<string, string>[] = [
 				{},
 				{ authorization: "Bearer not-the-admin-token" },
 				{ authorization: `Basic ${Buffer.from("admin:x").toString("base64")}` },
 				{ authorization: `Bearer ${TEST_ADMIN_TOKEN}x` },
 				{ "x-api-key": "mtk_notARealKey" }
-			]) {
+			];
+			for (const headers of attempts) {
 				const res = await request(`${gw.url}/api/tokens?owner=u1`, { headers });
 				expect(res.status).toBe(401);
 				expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
@@ -210,10 +211,11 @@ describe("api gateway", () => {
 
 		it("accepts an API key with the admin scope, as Bearer or X-API-Key, and records its use", async () => {
 			const key = await generate({ type: "api-key", owner: "ops", scopes: ["admin"] });
-			for (const headers of [
+			const credentials: Record<string, string>[] = [
 				{ authorization: `Bearer ${key.token}` },
 				{ "x-api-key": key.token }
-			]) {
+			];
+			for (const headers of credentials) {
 				const res = await request(`${gw.url}/api/tokens?owner=ops`, { headers });
 				expect(res.status).toBe(200);
 			}
