@@ -39,7 +39,7 @@ export class AttemptLimiter {
 		if (!(options.windowMs > 0)) throw new Error("AttemptLimiter: windowMs must be positive");
 		this.maxAttempts = options.maxAttempts;
 		this.windowMs = options.windowMs;
-		this.now = options.now ?? Date.now;
+		this.now = options.now ?? (() => Date.now());
 		this.maxKeys = options.maxKeys ?? 100_000;
 	}
 

@@ -51,7 +51,7 @@ export class AccessTokens {
 			throw new Error("AccessTokens: ttl must be a positive whole number of seconds");
 		}
 		this.key = new TextEncoder().encode(options.secret);
-		this.now = options.now ?? Date.now;
+		this.now = options.now ?? (() => Date.now());
 	}
 
 	/**

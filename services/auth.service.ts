@@ -994,7 +994,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		 * 3. Spend it with tokens.consume: of concurrent refreshes with one token exactly one gets it.
 		 *    The others are replays too and revoke the family, the winner's new token included.
 		 * 4. Issue the next token and make it the live one with a compare-and-set that fails if the
-		 *    family was revoked meanwhile; then the new token is revoked as well.
+		 *    family was revoked meanwhile; then the new token is revoked as well. The winner still
+		 *    answers: the outcome is the same as if it had finished before the replay arrived.
 		 */
 		async rotate(
 			this: AuthThis,
@@ -1055,8 +1056,10 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				this.settings.refreshHistory
 			);
 			if (!rotated) {
+				// The family was revoked while this refresh was in flight (a replay of this same
+				// token, a sign-out). This call spent the token first, so it answers, as it would have
+				// had it finished a moment earlier; the new refresh token dies with its family.
 				await ctx.call("tokens.revoke", { id: next.id, owner: user._id });
-				throw fail();
 			}
 			const access = await this.accessTokens.issue(user._id, user.tokensValidAfter / 1000);
 			return {
