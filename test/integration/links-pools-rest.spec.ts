@@ -17,12 +17,12 @@ describe("pools and links over REST", () => {
 	beforeAll(async () => {
 		gw = await startGateway({
 			services: [
-				dataDir => withSettings(PoolsService, { dataDir }) as ServiceSchema,
+				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
 				dataDir =>
 					withSettings(LinksService, {
 						dataDir,
 						allowedActions: ["newsletter.subscribe"]
-					}) as ServiceSchema,
+					}) as unknown as ServiceSchema,
 				() => ({
 					name: "newsletter",
 					actions: {
