@@ -309,9 +309,13 @@ const tooManyAttempts = (retryAfterMs: number) =>
 		retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000))
 	});
 
-/** Epoch milliseconds of the next whole second: JWT times are whole seconds. */
-function nextWholeSecond(now: number): number {
-	return (Math.floor(now / 1000) + 1) * 1000;
+/**
+ * The new `tokensValidAfter` that rejects every access token issued to `user` so far. JWT times are
+ * whole seconds, and a token issued within the second of an earlier cut-off carries that cut-off as
+ * its `iat` (lib/jwt), so the new one is past both the current second and the previous cut-off.
+ */
+function nextTokensCutoff(user: UserRecord, now: number): number {
+	return Math.max((Math.floor(now / 1000) + 1) * 1000, user.tokensValidAfter + 1000);
 }
 
 function limitFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -677,7 +681,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				const revoked = await this.revokeAllSessions(ctx, user._id, "sign-out-everywhere");
 				await this.store.update(
 					user._id,
-					{ tokensValidAfter: nextWholeSecond(Date.now()) },
+					{ tokensValidAfter: nextTokensCutoff(user, Date.now()) },
 					Date.now()
 				);
 				ctx.emit<UserEventPayload & { revoked: number }>("auth.signedOutEverywhere", {
@@ -1120,7 +1124,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			const now = Date.now();
 			const updated = await this.store.update(
 				user._id,
-				{ passwordHash, tokensValidAfter: nextWholeSecond(now) },
+				{ passwordHash, tokensValidAfter: nextTokensCutoff(user, now) },
 				now
 			);
 			if (!updated) throw reason === "reset" ? invalidLink() : unauthorized();

@@ -599,6 +599,30 @@ describe("auth rules", () => {
 			}
 		});
 
+		it("sign-out everywhere rejects every token issued before it, even within one second", async () => {
+			const account = await createVerifiedAccount(stack, uniqueName("samesecond"));
+			const realNow = Date.now;
+			// One frozen instant in the middle of a second: every step below happens "at once".
+			const frozen = Math.floor(realNow() / 1000) * 1000 + 1500;
+			Date.now = () => frozen;
+			try {
+				for (let round = 0; round < 3; round++) {
+					const session = await signIn(stack.broker, account.username, account.password);
+					const me = await callerFor(stack.broker, session.accessToken);
+					await call("auth.signOutEverywhere", {}, { user: me });
+					expect(
+						await rejection(callerFor(stack.broker, session.accessToken))
+					).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
+				}
+				const after = await signIn(stack.broker, account.username, account.password);
+				await expect(callerFor(stack.broker, after.accessToken)).resolves.toMatchObject({
+					id: account.id
+				});
+			} finally {
+				Date.now = realNow;
+			}
+		});
+
 		it("signed-in actions answer 401 UNAUTHORIZED without meta.user", async () => {
 			for (const action of [
 				"auth.me",
