@@ -197,8 +197,10 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		/**
 		 * Creates a link to `action` with `params`. The only response that contains the token (and
 		 * the URL carrying it). 403 ACTION_NOT_ALLOWED unless `action` is on the allow-list.
+		 * Public: other services make links; the gateway never does.
 		 */
 		create: {
+			visibility: "public",
 			params: {
 				$$strict: true,
 				owner: OWNER,
@@ -263,7 +265,10 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 			}
 		},
 
-		/** The link's stored action and parameters, without spending or locking it; null if dead. */
+		/**
+		 * The link's stored action and parameters, without spending or locking it; null if dead.
+		 * Published: the gateway's confirm page (GET /token/:token) shows it.
+		 */
 		load: {
 			params: { $$strict: true, token: TOKEN },
 			async handler(
@@ -277,6 +282,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 
 		/** True while the link exists and has not expired (a locked link is still valid). */
 		isValid: {
+			visibility: "public",
 			params: { $$strict: true, token: TOKEN },
 			async handler(this: LinksThis, ctx: Context<LinkTokenParams>): Promise<boolean> {
 				return (await this.findLive(ctx.params.token, this.now())) !== null;
@@ -285,6 +291,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 
 		/** Removes the link (expired or not); true when there was one to remove. */
 		invalidate: {
+			visibility: "public",
 			params: { $$strict: true, token: TOKEN },
 			async handler(this: LinksThis, ctx: Context<LinkTokenParams>): Promise<boolean> {
 				const hashes = this.lookupHashes(ctx.params.token);
@@ -305,6 +312,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		 * Spends (one-time) or locks (multi-use) the link in one atomic step, then calls its action
 		 * once with its parameters and `meta.link = { id, owner }`, and returns the action's result.
 		 * Never retried: the first attempt may have spent the link even if its answer was lost.
+		 * Published: the gateway's POST /token/:token calls it.
 		 */
 		redeem: {
 			params: { $$strict: true, token: TOKEN },

@@ -493,6 +493,23 @@ describe("links service", () => {
 				expect(actions).not.toContain(`links.${crud}`);
 			}
 		});
+
+		it("publishes to the gateway only what its pages call", () => {
+			const visibility = Object.fromEntries(
+				broker.registry
+					.getActionList({ skipInternal: true })
+					.filter(a => a.name.startsWith("links."))
+					.map(a => [a.name, (a.action as { visibility?: string }).visibility])
+			);
+			expect(visibility).toEqual({
+				"links.create": "public",
+				"links.load": undefined,
+				"links.isValid": "public",
+				"links.invalidate": "public",
+				"links.redeem": undefined,
+				"links.removeExpired": "public"
+			});
+		});
 	});
 });
 
