@@ -12,6 +12,7 @@ import { durationFromEnv } from "../lib/durations";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
+import { TouchBuffer } from "../lib/touch-buffer";
 import { NedbTokenStore } from "../lib/stores/nedb-token-store";
 import { MongoTokenStore } from "../lib/stores/mongo-token-store";
 import { isExpired, type TokenRecord, type TokenStore } from "../lib/stores/token-store";
@@ -94,19 +95,21 @@ interface TokensMethods {
 		token: string,
 		owner?: string
 	): { hashes: string[]; type: string; owner?: string } | null;
-	recordUse(record: TokenRecord, now: number): Promise<void>;
+	recordUse(record: TokenRecord, now: number): void;
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
 
 interface TokensLocalVars extends StoreOwner<TokenStore> {
 	hasher: TokenHasher;
-	touching: Set<string>;
+	touches: TouchBuffer;
 }
 
 type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
 
 const DAY = 86400;
+/** How often buffered "last used" marks are written. */
+const TOUCH_FLUSH_MS = 1000;
 /** Upper bound on `expiry`: ten years. */
 const MAX_EXPIRY = 10 * 365 * DAY;
 const OWNER = { type: "string", min: 1, max: 256 } as const;
@@ -252,7 +255,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				) {
 					return null;
 				}
-				if (isUsed) await this.recordUse(record, now);
+				if (isUsed) this.recordUse(record, now);
 				return toEntity(record);
 			}
 		},
@@ -404,20 +407,18 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		},
 
 		/**
-		 * Records a use at most once per `touchInterval` per token: a write on every check would cap
-		 * checks at the store's write rate. "last used" is therefore at most that stale.
+		 * Records a use at most once per `touchInterval` per token, written in batches by the touch
+		 * buffer: a write on every check would cap checks at the store's write rate. The stored "last
+		 * used" is therefore at most `touchInterval` (+ one flush) stale; this answer shows `now`.
 		 */
-		async recordUse(this: TokensThis, record: TokenRecord, now: number): Promise<void> {
-			const interval = this.settings.touchInterval * 1000;
-			if (record.lastUsedAt !== null && now - record.lastUsedAt < interval) return;
-			if (this.touching.has(record._id)) return;
-			this.touching.add(record._id);
-			try {
-				await this.store.touch(record._id, now, now - interval);
-				record.lastUsedAt = now;
-			} finally {
-				this.touching.delete(record._id);
+		recordUse(this: TokensThis, record: TokenRecord, now: number): void {
+			const last = this.touches.pending(record._id) ?? record.lastUsedAt;
+			if (last !== null && now - last < this.settings.touchInterval * 1000) {
+				record.lastUsedAt = last;
+				return;
 			}
+			record.lastUsedAt = now;
+			this.touches.add(record._id, now);
 		},
 
 		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
@@ -485,7 +486,18 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			warn: message => this.logger.warn(message)
 		});
 		this.hasher = new TokenHasher(salt, listFromEnv(process.env, "TOKEN_SALT_PREVIOUS"));
-		this.touching = new Set();
+		this.touches = new TouchBuffer(
+			ids => {
+				const now = Date.now();
+				return this.store.touch(ids, now, now - this.settings.touchInterval * 1000);
+			},
+			TOUCH_FLUSH_MS,
+			err => this.logger.warn("Could not record the last use of tokens.", err)
+		);
+	},
+
+	async stopped(this: TokensThis) {
+		await this.touches.flush();
 	}
 };
 

@@ -20,6 +20,7 @@ export interface MongoCollection<T> {
 	findOne(filter: MongoFilter): Promise<T | null>;
 	find(filter: MongoFilter): MongoCursor<T>;
 	updateOne(filter: MongoFilter, update: MongoFilter): Promise<unknown>;
+	updateMany(filter: MongoFilter, update: MongoFilter): Promise<unknown>;
 	findOneAndUpdate(
 		filter: MongoFilter,
 		update: MongoFilter,

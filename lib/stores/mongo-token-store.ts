@@ -21,9 +21,12 @@ export class MongoTokenStore implements TokenStore {
 		);
 	}
 
-	async touch(id: string, now: number, staleBefore: number): Promise<void> {
-		await this.collection.updateOne(
-			{ _id: id, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: staleBefore } }] },
+	async touch(ids: string[], now: number, staleBefore: number): Promise<void> {
+		await this.collection.updateMany(
+			{
+				_id: { $in: ids },
+				$or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: staleBefore } }]
+			},
 			{ $set: { lastUsedAt: now } }
 		);
 	}

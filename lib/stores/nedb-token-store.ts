@@ -1,4 +1,5 @@
 import type Datastore from "@seald-io/nedb";
+import { GroupCommit } from "../group-commit";
 import {
 	isExpired,
 	matches,
@@ -7,36 +8,76 @@ import {
 	type TokenStore
 } from "./token-store";
 
+/** A stored document: `expiresAt` is left out for tokens that never expire (see `toStored`). */
+type StoredToken = Omit<TokenRecord, "expiresAt"> & { expiresAt?: number };
+
 /**
- * NeDB (moleculer-db's MemoryAdapter, persisted to a file). NeDB runs every operation through one
- * serial executor, so "remove by _id and see whether one document went" decides a single winner.
- * The native *Async methods are used directly: the adapter's promisified wrappers print a
- * deprecation warning (DEP0174) on every update under Node 24.
+ * NeDB matches `$in` by scanning the list for every candidate document, so one operation on n ids
+ * costs n²: 10,000 ids take seconds. Multi-document writes go out in chunks of this many ids.
+ */
+const ID_CHUNK = 100;
+
+function chunks<T>(items: T[], size = ID_CHUNK): T[][] {
+	const out: T[][] = [];
+	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+	return out;
+}
+
+/** NeDB's in-memory index, which it keeps in step with every write before persisting it. */
+interface NedbIndex {
+	getMatching(value: string | string[]): StoredToken[];
+}
+
+/**
+ * NeDB (moleculer-db's MemoryAdapter, persisted to a file).
+ *
+ * - Writes go through NeDB's serial executor, so "remove by _id and see whether one document went"
+ *   decides a single winner among concurrent consumes.
+ * - Lookups by hash read NeDB's unique in-memory index directly: the executor queue, cursor and deep
+ *   copy cost more than the lookup itself on the hottest path. Index updates are synchronous, so a
+ *   lookup sees a token from the moment its insert is applied until its removal is.
+ * - Inserts are group-committed: concurrent `generate`s share one append to the data file.
+ * - The native *Async methods are used directly: the adapter's promisified wrappers print a
+ *   deprecation warning (DEP0174) on every update under Node 24.
  */
 export class NedbTokenStore implements TokenStore {
-	constructor(private readonly db: Datastore<TokenRecord>) {}
+	private readonly inserts: GroupCommit<StoredToken>;
+
+	constructor(private readonly db: Datastore<StoredToken>) {
+		this.inserts = new GroupCommit(async docs => {
+			await this.db.insertAsync(docs);
+		});
+	}
 
 	async ensureIndexes(): Promise<void> {
 		await this.db.ensureIndexAsync({ fieldName: "hash", unique: true });
 		await this.db.ensureIndexAsync({ fieldName: "owner" });
+		// Sparse: never-expiring tokens have no `expiresAt`, so they stay out of this index instead of
+		// piling up under one `null` key that every insert and update would have to scan.
 		await this.db.ensureIndexAsync({ fieldName: "expiresAt", sparse: true });
 	}
 
-	async insert(record: TokenRecord): Promise<void> {
-		await this.db.insertAsync(record);
+	insert(record: TokenRecord): Promise<void> {
+		return this.inserts.add(toStored(record));
 	}
 
-	findByHashes(hashes: string[]): Promise<TokenRecord | null> {
-		const query = hashes.length === 1 ? { hash: hashes[0] } : { hash: { $in: hashes } };
-		return this.db.findOneAsync(query) as Promise<TokenRecord | null>;
+	async findByHashes(hashes: string[]): Promise<TokenRecord | null> {
+		const index = (this.db as unknown as { indexes: Record<string, NedbIndex> }).indexes.hash;
+		const found = index.getMatching(hashes.length === 1 ? hashes[0] : hashes);
+		return found.length > 0 ? fromStored(found[0]) : null;
 	}
 
-	async touch(id: string, now: number, staleBefore: number): Promise<void> {
-		await this.db.updateAsync(
-			{ _id: id, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: staleBefore } }] },
-			{ $set: { lastUsedAt: now } },
-			{}
-		);
+	async touch(ids: string[], now: number, staleBefore: number): Promise<void> {
+		for (const chunk of chunks(ids)) {
+			await this.db.updateAsync(
+				{
+					_id: { $in: chunk },
+					$or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: staleBefore } }]
+				},
+				{ $set: { lastUsedAt: now } },
+				{ multi: true }
+			);
+		}
 	}
 
 	async consume(match: TokenMatch, now: number): Promise<TokenRecord | null> {
@@ -52,13 +93,14 @@ export class NedbTokenStore implements TokenStore {
 	}
 
 	async removeById(id: string, owner: string): Promise<TokenRecord | null> {
-		const record = await this.db.findOneAsync({ _id: id, owner });
-		return record ? this.removeIfPresent(record) : null;
+		const doc = await this.db.findOneAsync({ _id: id, owner });
+		return doc ? this.removeIfPresent(fromStored(doc)) : null;
 	}
 
-	listByOwner(owner: string, type?: string): Promise<TokenRecord[]> {
+	async listByOwner(owner: string, type?: string): Promise<TokenRecord[]> {
 		const query = type === undefined ? { owner } : { owner, type };
-		return this.db.findAsync(query).sort({ createdAt: 1 }) as unknown as Promise<TokenRecord[]>;
+		const docs = await this.db.findAsync(query).sort({ createdAt: 1 });
+		return docs.map(fromStored);
 	}
 
 	async removeByOwner(owner: string, type?: string): Promise<TokenRecord[]> {
@@ -67,21 +109,16 @@ export class NedbTokenStore implements TokenStore {
 	}
 
 	async removeExpired(now: number, limit: number): Promise<TokenRecord[]> {
-		const records = (await this.db
-			.findAsync({ expiresAt: { $lte: now } })
-			.limit(limit)) as unknown as TokenRecord[];
-		return this.removeAll(records);
+		const docs = await this.db.findAsync({ expiresAt: { $lte: now } }).limit(limit);
+		return this.removeAll(docs.map(fromStored));
 	}
 
 	async countByType(now: number): Promise<Record<string, { live: number; expired: number }>> {
-		const records = (await this.db.findAsync(
-			{},
-			{ type: 1, expiresAt: 1, _id: 0 }
-		)) as unknown as Pick<TokenRecord, "type" | "expiresAt">[];
+		const docs = await this.db.findAsync({}, { type: 1, expiresAt: 1, _id: 0 });
 		const counts: Record<string, { live: number; expired: number }> = {};
-		for (const r of records) {
-			const c = (counts[r.type] ??= { live: 0, expired: 0 });
-			if (isExpired(r, now)) c.expired++;
+		for (const doc of docs) {
+			const c = (counts[doc.type] ??= { live: 0, expired: 0 });
+			if (isExpired({ expiresAt: doc.expiresAt ?? null }, now)) c.expired++;
 			else c.live++;
 		}
 		return counts;
@@ -93,8 +130,32 @@ export class NedbTokenStore implements TokenStore {
 	}
 
 	private async removeAll(records: TokenRecord[]): Promise<TokenRecord[]> {
-		if (records.length === 0) return [];
-		await this.db.removeAsync({ _id: { $in: records.map(r => r._id) } }, { multi: true });
+		for (const chunk of chunks(records)) {
+			await this.db.removeAsync({ _id: { $in: chunk.map(r => r._id) } }, { multi: true });
+		}
 		return records;
 	}
+}
+
+function toStored(record: TokenRecord): StoredToken {
+	if (record.expiresAt !== null) return record as StoredToken;
+	// eslint-disable-next-line @typescript-eslint/no-unused-vars
+	const { expiresAt: _never, ...rest } = record;
+	return rest;
+}
+
+/** A copy the caller may keep: documents from the index are NeDB's own. */
+function fromStored(doc: StoredToken): TokenRecord {
+	return {
+		_id: doc._id,
+		type: doc.type,
+		owner: doc.owner,
+		hash: doc.hash,
+		name: doc.name ?? null,
+		scopes: doc.scopes ? [...doc.scopes] : [],
+		data: doc.data ? structuredClone(doc.data) : null,
+		createdAt: doc.createdAt,
+		expiresAt: doc.expiresAt ?? null,
+		lastUsedAt: doc.lastUsedAt ?? null
+	};
 }

@@ -30,8 +30,8 @@ export interface TokenStore {
 	ensureIndexes(): Promise<void>;
 	insert(record: TokenRecord): Promise<void>;
 	findByHashes(hashes: string[]): Promise<TokenRecord | null>;
-	/** Records a use unless one was recorded at or after `staleBefore` (bounded write rate). */
-	touch(id: string, now: number, staleBefore: number): Promise<void>;
+	/** Records a use of each token unless one was recorded at or after `staleBefore`. */
+	touch(ids: string[], now: number, staleBefore: number): Promise<void>;
 	/** Atomically removes the matching live token and returns it; exactly one caller wins. */
 	consume(match: TokenMatch, now: number): Promise<TokenRecord | null>;
 	/** Removes the matching token whether or not it expired. */

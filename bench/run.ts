@@ -1,0 +1,145 @@
+/**
+ * `npm run bench`: throughput and latency of the `tokens` service on the file-backed embedded store.
+ *
+ *   in process: check, check with isUsed, generate (one broker, no transporter)
+ *   over NATS:  check from a caller node to a `tokens` node in another process
+ *
+ * Knobs: BENCH_TOKENS (live tokens, 100000), BENCH_SECONDS (per run, 5), BENCH_CONCURRENCY (calls in
+ * flight, 64), BENCH_ACTIVE (distinct tokens checked, 10000), NATS_URL. Prints one table and writes
+ * the figures to bench-results/tokens.json.
+ */
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { ServiceBroker } from "moleculer";
+import brokerConfig from "../moleculer.config";
+import { RedactingValidator } from "../lib/redacting-validator";
+import { fillTokens, startTokensNode } from "./fixture";
+import { formatTable, runLoad, type LoadResult } from "./harness";
+
+const env = process.env;
+const TOKENS = Number(env.BENCH_TOKENS ?? 100_000);
+const SECONDS = Number(env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 64);
+const ACTIVE = Number(env.BENCH_ACTIVE ?? 10_000);
+const NATS_URL = env.NATS_URL ?? "nats://127.0.0.1:4222";
+
+type Row = { name: string; result: LoadResult; target?: string };
+
+async function inProcess(rows: Row[]): Promise<void> {
+	const dataDir = mkdtempSync(join(tmpdir(), "tokens-bench-"));
+	try {
+		const broker = await startTokensNode(dataDir);
+		const t0 = performance.now();
+		const tokens = await fillTokens(broker, TOKENS);
+		console.log(`filled ${TOKENS} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+		const active = tokens.slice(0, ACTIVE);
+		const check = (isUsed: boolean) => (i: number) =>
+			broker.call("tokens.check", {
+				type: "api-key",
+				token: active[i % active.length],
+				isUsed
+			});
+
+		await runLoad(1000, CONCURRENCY, check(false)); // warm-up
+		rows.push({
+			name: "check (in process)",
+			result: await runLoad(SECONDS * 1000, CONCURRENCY, check(false)),
+			target: ">= 80,000/s"
+		});
+		rows.push({
+			name: `check isUsed (in process, ${active.length} active tokens)`,
+			result: await runLoad(SECONDS * 1000, CONCURRENCY, check(true)),
+			target: ">= 40,000/s"
+		});
+		rows.push({
+			name: "generate (in process)",
+			result: await runLoad(SECONDS * 1000, CONCURRENCY, i =>
+				broker.call("tokens.generate", { type: "api-key", owner: `bench-${i % 1000}` })
+			),
+			target: ">= 5,000/s"
+		});
+		await broker.stop();
+	} finally {
+		rmSync(dataDir, { recursive: true, force: true });
+	}
+}
+
+async function overNats(rows: Row[]): Promise<void> {
+	const dataDir = mkdtempSync(join(tmpdir(), "tokens-bench-nats-"));
+	const namespace = `bench-${randomBytes(4).toString("hex")}`;
+	const child = fork(
+		join(__dirname, "nats-node.js"),
+		[dataDir, namespace, NATS_URL, String(TOKENS)],
+		{
+			stdio: "inherit"
+		}
+	);
+	try {
+		const sample = await new Promise<string[]>((resolve, reject) => {
+			child.once("message", (msg: { sample: string[] }) => resolve(msg.sample));
+			child.once("exit", code => reject(new Error(`tokens node exited with ${code}`)));
+		});
+		const caller = new ServiceBroker({
+			...brokerConfig,
+			logger: false,
+			validator: new RedactingValidator(),
+			namespace,
+			nodeID: "bench-caller",
+			transporter: { type: "NATS", options: { url: NATS_URL } }
+		});
+		await caller.start();
+		await caller.waitForServices(["tokens"], 10_000);
+		const active = sample.slice(0, ACTIVE);
+		const check = (i: number) =>
+			caller.call("tokens.check", { type: "api-key", token: active[i % active.length] });
+		await runLoad(1000, CONCURRENCY, check); // warm-up
+		rows.push({
+			name: `check over NATS (${CONCURRENCY} in flight)`,
+			result: await runLoad(SECONDS * 1000, CONCURRENCY, check),
+			target: ">= 25,000/s, p99 <= 10 ms"
+		});
+		await caller.stop();
+	} finally {
+		child.send({ stop: true });
+		await new Promise(resolve => child.once("exit", resolve));
+		rmSync(dataDir, { recursive: true, force: true });
+	}
+}
+
+async function main(): Promise<void> {
+	const rows: Row[] = [];
+	console.log(
+		`tokens benchmark: ${TOKENS} live tokens, ${SECONDS} s per run, ${CONCURRENCY} calls in flight, ` +
+			`node ${process.version}, ${cpus().length} cores`
+	);
+	await inProcess(rows);
+	await overNats(rows);
+	console.log("\n" + formatTable(rows));
+	mkdirSync("bench-results", { recursive: true });
+	writeFileSync(
+		join("bench-results", "tokens.json"),
+		JSON.stringify(
+			{
+				date: new Date().toISOString(),
+				node: process.version,
+				cores: cpus().length,
+				tokens: TOKENS,
+				seconds: SECONDS,
+				concurrency: CONCURRENCY,
+				active: ACTIVE,
+				results: rows
+			},
+			null,
+			2
+		) + "\n"
+	);
+	console.log("\nwritten to bench-results/tokens.json");
+}
+
+main().catch(err => {
+	console.error(err);
+	process.exit(1);
+});
