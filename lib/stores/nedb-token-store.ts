@@ -139,7 +139,6 @@ export class NedbTokenStore implements TokenStore {
 
 function toStored(record: TokenRecord): StoredToken {
 	if (record.expiresAt !== null) return record as StoredToken;
-	// eslint-disable-next-line @typescript-eslint/no-unused-vars
 	const { expiresAt: _never, ...rest } = record;
 	return rest;
 }
