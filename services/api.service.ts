@@ -23,7 +23,12 @@ import ApiGateway, {
 	type GatewayResponse,
 	type IncomingRequest
 } from "moleculer-web";
-import { clientAddress, parseTrustProxy, rateLimitKey } from "../lib/client-address";
+import {
+	clientAddress,
+	parseTrustProxy,
+	rateLimitKey,
+	type TrustProxy
+} from "../lib/client-address";
 import { durationFromEnv } from "../lib/durations";
 import { buildOpenApiDocument } from "../lib/openapi";
 import { PAGE_HEADERS, pages, renderPage, type Page, type SessionTokens } from "../lib/pages";
@@ -41,6 +46,8 @@ export interface CallerIdentity {
 
 export interface ApiMeta {
 	user?: CallerIdentity | null;
+	/** The client's address (lib/client-address), for per-address limits in `auth`. */
+	ip?: string;
 	$statusCode?: number;
 	$location?: string;
 }
@@ -96,6 +103,7 @@ interface ApiMethods {
 interface ApiLocalVars {
 	server: Server;
 	adminTokenDigest: Buffer | null;
+	trust: TrustProxy;
 }
 
 type ApiThis = Service<ApiServiceSettings> & ApiMethods & ApiLocalVars;
@@ -442,6 +450,12 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 					res.setHeader("Connection", "close");
 					return next(new ServiceUnavailableError("SHUTTING_DOWN"));
 				}
+				// Who is calling, as far as we can tell: every call of this request carries it.
+				(req.$ctx.meta as ApiMeta).ip = clientAddress(
+					req.socket.remoteAddress,
+					req.headers["x-forwarded-for"],
+					this.trust
+				);
 				// moleculer-web routes OPTIONS as the method it names (or GET) and would run the
 				// action when the route has no CORS: an OPTIONS request never reaches an action.
 				const preflight =
@@ -698,6 +712,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 	},
 
 	created(this: ApiThis) {
+		this.trust = parseTrustProxy(this.settings.trustProxy);
 		const token = this.settings.adminToken;
 		if (token && token.length < MIN_SECRET_LENGTH && isProduction(process.env)) {
 			throw new Error(

@@ -48,7 +48,8 @@ export interface GatewayOptions {
 	/** Settings merged over the api service's. */
 	settings?: Record<string, unknown>;
 	/** More services, each given the suite's data folder. */
-	services?: ((dataDir: string) => ServiceSchema)[];
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	services?: ((dataDir: string) => ServiceSchema<any, any, any, any>)[];
 	/** Start without the tokens service. */
 	withoutTokens?: boolean;
 }
