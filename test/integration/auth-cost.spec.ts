@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Service } from "moleculer";
-import type { SessionTokens } from "../../services/auth.service";
-import { DEFAULT_SCRYPT_PARAMS, paramsOf, type ScryptParams } from "../../lib/password";
+import type { AuthSettings, SessionTokens } from "../../services/auth.service";
+import { DEFAULT_SCRYPT_PARAMS, paramsOf } from "../../lib/password";
 import {
 	FAST_SCRYPT,
 	createVerifiedAccount,
@@ -101,7 +101,7 @@ describe("auth at the production scrypt cost", () => {
 	});
 
 	it("upgrades a hash made with a lower cost at the next sign-in", async () => {
-		const auth = stack.broker.getLocalService("auth") as Service<{ password: ScryptParams }>;
+		const auth = stack.broker.getLocalService("auth") as unknown as Service<AuthSettings>;
 		auth.settings.password = FAST_SCRYPT;
 		let account;
 		try {
