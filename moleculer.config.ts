@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import type { BrokerOptions, Errors } from "moleculer";
 import { RedactingValidator } from "./lib/redacting-validator";
+import { replCommands } from "./lib/repl-commands";
 
 const env = process.env;
 
@@ -81,7 +82,10 @@ const brokerConfig: BrokerOptions = {
 	validator: new RedactingValidator(),
 
 	metrics: { enabled: false },
-	tracing: { enabled: false }
+	tracing: { enabled: false },
+
+	// Operator commands for `npm run repl` (tokens-stats, tokens-cleanup, tokens-list, tokens-revoke).
+	replOptions: { customCommands: replCommands }
 };
 
 export = brokerConfig;

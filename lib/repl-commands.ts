@@ -1,0 +1,222 @@
+/**
+ * Operator commands for the moleculer REPL (`npm run repl`, see README "Operating from the REPL").
+ * They call the `tokens` service wherever it runs in the cluster, so an operator's REPL node needs no
+ * service of its own. Each command is a plain function of (broker, arguments, print), tested as such;
+ * `replCommands` adapts them to moleculer-repl's custom command format.
+ */
+import type { ReplOptions, ServiceBroker } from "moleculer";
+
+export type Print = (line: string) => void;
+
+type TypeCounts = Record<string, { live: number; expired: number }>;
+
+interface TokenRow {
+	id: string;
+	type: string;
+	name: string | null;
+	scopes: string[];
+	createdAt: string;
+	expiresAt: string | null;
+	lastUsedAt: string | null;
+}
+
+/** Rows as an aligned plain-text table (first row: headings). */
+export function formatTable(rows: string[][]): string[] {
+	const widths = rows[0].map((_, col) => Math.max(...rows.map(r => (r[col] ?? "").length)));
+	const line = (r: string[]) =>
+		r
+			.map((cell, col) => cell.padEnd(widths[col]))
+			.join("  ")
+			.trimEnd();
+	return [line(rows[0]), widths.map(w => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)];
+}
+
+/** A positive whole number from a REPL option, or an error naming the option. */
+export function positiveInteger(value: unknown, option: string): number | undefined {
+	if (value === undefined || value === true) return undefined;
+	const n = Number(value);
+	if (!Number.isInteger(n) || n < 1)
+		throw new Error(`--${option} must be a positive whole number`);
+	return n;
+}
+
+/** `tokens-stats`: live and expired tokens by type, over the whole store. */
+export async function tokensStats(broker: ServiceBroker, print: Print): Promise<TypeCounts> {
+	const counts = await broker.call<TypeCounts, object>("tokens.stats", {});
+	const types = Object.keys(counts).sort();
+	if (types.length === 0) {
+		print("No tokens.");
+		return counts;
+	}
+	let live = 0;
+	let expired = 0;
+	const rows = [["type", "live", "expired"]];
+	for (const type of types) {
+		rows.push([type, String(counts[type].live), String(counts[type].expired)]);
+		live += counts[type].live;
+		expired += counts[type].expired;
+	}
+	rows.push(["(all)", String(live), String(expired)]);
+	formatTable(rows).forEach(l => print(l));
+	return counts;
+}
+
+/** `tokens-cleanup`: removes expired tokens now (what the nightly job does). */
+export async function tokensCleanup(
+	broker: ServiceBroker,
+	args: { batchSize?: number },
+	print: Print
+): Promise<{ removed: number }> {
+	const params = args.batchSize === undefined ? {} : { batchSize: args.batchSize };
+	const result = await broker.call<{ removed: number }, object>("tokens.removeExpired", params);
+	print(`Removed ${result.removed} expired token(s).`);
+	return result;
+}
+
+/** `tokens-list`: an owner's tokens (never the tokens themselves). */
+export async function tokensList(
+	broker: ServiceBroker,
+	args: { owner: string; type?: string },
+	print: Print
+): Promise<TokenRow[]> {
+	const tokens = await broker.call<TokenRow[], object>("tokens.listByOwner", ownerParams(args));
+	if (tokens.length === 0) {
+		print(`${args.owner} has no ${args.type ? `${args.type} ` : ""}tokens.`);
+		return tokens;
+	}
+	const rows = [["id", "type", "name", "scopes", "expires", "last used"]];
+	for (const t of tokens) {
+		rows.push([
+			t.id,
+			t.type,
+			t.name ?? "",
+			t.scopes.join(","),
+			t.expiresAt ?? "never",
+			t.lastUsedAt ?? "never"
+		]);
+	}
+	formatTable(rows).forEach(l => print(l));
+	return tokens;
+}
+
+/**
+ * `tokens-revoke`: removes all of an owner's tokens (optionally of one type). Without `--yes` it only
+ * says what it would remove: a slip of the finger should not sign someone out everywhere.
+ */
+export async function tokensRevoke(
+	broker: ServiceBroker,
+	args: { owner: string; type?: string; yes?: boolean },
+	print: Print
+): Promise<{ removed: number; dryRun: boolean }> {
+	const what = `${args.type ? `${args.type} ` : ""}token(s) of ${args.owner}`;
+	if (!args.yes) {
+		const tokens = await broker.call<TokenRow[], object>(
+			"tokens.listByOwner",
+			ownerParams(args)
+		);
+		print(`Would remove ${tokens.length} ${what}. Run again with --yes to remove them.`);
+		return { removed: 0, dryRun: true };
+	}
+	const result = await broker.call<{ removed: number }, object>(
+		"tokens.removeByOwner",
+		ownerParams(args)
+	);
+	print(`Removed ${result.removed} ${what}.`);
+	return { removed: result.removed, dryRun: false };
+}
+
+function ownerParams(args: { owner: string; type?: string }): Record<string, string> {
+	return args.type ? { owner: args.owner, type: args.type } : { owner: args.owner };
+}
+
+/** What moleculer-repl passes a custom command's action. */
+interface ReplArgs {
+	options: Record<string, unknown>;
+	owner?: string;
+}
+
+interface ReplCommand {
+	command: string;
+	description: string;
+	options?: { option: string; description: string }[];
+	action: (broker: ServiceBroker, args: ReplArgs) => Promise<void>;
+}
+
+/** Runs a command, printing a failure as one line instead of a stack. */
+function run(task: (print: Print) => Promise<unknown>): Promise<void> {
+	const print: Print = line => console.log(line);
+	return Promise.resolve()
+		.then(() => task(print))
+		.then(
+			() => undefined,
+			(err: { message?: string; code?: number; type?: string; data?: unknown }) => {
+				const detail = Array.isArray(err.data)
+					? ` (${err.data.map(d => (d as { message?: string }).message).join(" ")})`
+					: "";
+				print(`Failed: ${err.message ?? String(err)}${detail}`);
+			}
+		);
+}
+
+const typeOption = { option: "-t, --type <type>", description: "only tokens of this type" };
+
+const commands: ReplCommand[] = [
+	{
+		command: "tokens-stats",
+		description: "Live and expired tokens by type",
+		action: broker => run(print => tokensStats(broker, print))
+	},
+	{
+		command: "tokens-cleanup",
+		description: "Remove expired tokens now (the nightly job)",
+		options: [{ option: "-b, --batch-size <n>", description: "tokens per batch" }],
+		action: (broker, args) =>
+			run(print =>
+				tokensCleanup(
+					broker,
+					{ batchSize: positiveInteger(args.options.batchSize, "batch-size") },
+					print
+				)
+			)
+	},
+	{
+		command: "tokens-list <owner>",
+		description: "An owner's tokens (ids, types, expiry, last use; never the tokens)",
+		options: [typeOption],
+		action: (broker, args) =>
+			run(print =>
+				tokensList(
+					broker,
+					{ owner: String(args.owner), type: optionalString(args.options.type) },
+					print
+				)
+			)
+	},
+	{
+		command: "tokens-revoke <owner>",
+		description: "Remove all of an owner's tokens (dry run unless --yes)",
+		options: [typeOption, { option: "-y, --yes", description: "really remove them" }],
+		action: (broker, args) =>
+			run(print =>
+				tokensRevoke(
+					broker,
+					{
+						owner: String(args.owner),
+						type: optionalString(args.options.type),
+						yes: args.options.yes === true
+					},
+					print
+				)
+			)
+	}
+];
+
+/**
+ * The commands for `replOptions.customCommands` in moleculer.config.ts. (moleculer's typing says a
+ * command's action gets `string[]`; moleculer-repl passes the parsed object typed above.)
+ */
+export const replCommands = commands as unknown as NonNullable<ReplOptions["customCommands"]>;
+
+function optionalString(value: unknown): string | undefined {
+	return typeof value === "string" && value !== "" ? value : undefined;
+}
