@@ -78,10 +78,12 @@ export class NedbPoolStore implements PoolStore {
 				.sort({ assignedAt: 1 })
 				.limit(CANDIDATES)) as unknown as { _id: string }[];
 			if (candidates.length === 0) return null;
-			// Start at a random candidate so concurrent callers do not all race for the first one.
-			const start = Math.floor(Math.random() * candidates.length);
+			// The least recently assigned first; if another caller took it, the others from a random
+			// start, so concurrent callers do not all race for the same next one.
+			const rest = candidates.length - 1;
+			const start = Math.floor(Math.random() * rest);
 			for (let i = 0; i < candidates.length; i++) {
-				const { _id } = candidates[(start + i) % candidates.length];
+				const { _id } = candidates[i === 0 ? 0 : 1 + ((start + i - 1) % rest)];
 				const res = await this.db.updateAsync(
 					{ ...available, _id },
 					{ $set: { holder, leaseExpiresAt, assignedAt: now } },
