@@ -1,0 +1,156 @@
+/**
+ * Services as separate operating-system processes, started the way production starts them:
+ * `moleculer-runner --config dist/moleculer.config.js` with SERVICES=… and the rest from the
+ * environment. For end-to-end suites that need real process boundaries (signals, restarts).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(__dirname, "../..");
+const RUNNER = join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
+const CONFIG = join(ROOT, "dist/moleculer.config.js");
+
+/**
+ * Compiles the project into dist/ (what `npm start` runs). Type errors are `npm run typecheck`'s
+ * business (tsc still emits every file): they are printed, and only a missing output fails.
+ */
+export function buildProject(): void {
+	const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+	const result = spawnSync(process.execPath, [tsc, "--project", "tsconfig.build.json"], {
+		cwd: ROOT,
+		encoding: "utf8",
+		timeout: 120_000
+	});
+	if (result.status !== 0) {
+		console.warn(`tsc reported errors while building dist/:\n${result.stdout}${result.stderr}`);
+	}
+	if (result.error || !existsSync(CONFIG)) {
+		throw new Error(`Could not build dist/: ${result.error?.message ?? result.stdout}`);
+	}
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+	return new Promise((resolvePort, reject) => {
+		const server = createServer();
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address() as { port: number };
+			server.close(() => resolvePort(port));
+		});
+	});
+}
+
+export interface Exit {
+	code: number | null;
+	signal: NodeJS.Signals | null;
+}
+
+export interface NodeProcess {
+	name: string;
+	child: ChildProcess;
+	/** Everything the process wrote to stdout and stderr so far. */
+	output(): string;
+	/** Resolves when the process has exited. */
+	exited: Promise<Exit>;
+	/** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
+	stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
+	/** Waits until the output matches `pattern`. */
+	waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Starts `moleculer-runner` with SERVICES=`services`. The environment is only what is given (plus
+ * PATH and HOME): nothing of the test runner's leaks into the node.
+ */
+export function startNode(
+	name: string,
+	services: string,
+	env: Record<string, string>
+): NodeProcess {
+	const child = spawn(process.execPath, [RUNNER, "--config", CONFIG], {
+		cwd: ROOT,
+		env: {
+			PATH: process.env.PATH ?? "",
+			HOME: process.env.HOME ?? "",
+			NO_COLOR: "1",
+			NODEID: name,
+			SERVICES: services,
+			...env
+		},
+		stdio: ["ignore", "pipe", "pipe"]
+	});
+	let output = "";
+	const listeners = new Set<() => void>();
+	const collect = (chunk: Buffer) => {
+		output += chunk.toString("utf8");
+		for (const listener of [...listeners]) listener();
+	};
+	child.stdout!.on("data", collect);
+	child.stderr!.on("data", collect);
+	const exited = new Promise<Exit>(resolveExit => {
+		child.once("exit", (code, signal) => {
+			for (const listener of [...listeners]) listener();
+			resolveExit({ code, signal });
+		});
+	});
+
+	return {
+		name,
+		child,
+		output: () => output,
+		exited,
+		async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 15_000) {
+			if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+			const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+			try {
+				return await exited;
+			} finally {
+				clearTimeout(timer);
+			}
+		},
+		waitForOutput(pattern: RegExp, timeoutMs = 20_000) {
+			return new Promise<void>((resolveWait, reject) => {
+				const check = () => {
+					if (pattern.test(output)) {
+						done();
+						resolveWait();
+					} else if (child.exitCode !== null || child.signalCode !== null) {
+						done();
+						reject(new Error(`${name} exited before printing ${pattern}:\n${output}`));
+					}
+				};
+				const timer = setTimeout(() => {
+					done();
+					reject(new Error(`${name} did not print ${pattern} in time:\n${output}`));
+				}, timeoutMs);
+				const done = () => {
+					clearTimeout(timer);
+					listeners.delete(check);
+				};
+				listeners.add(check);
+				check();
+			});
+		}
+	};
+}
+
+/** Polls `probe` until it returns true, or fails after `timeoutMs`. */
+export async function eventually(
+	probe: () => Promise<boolean>,
+	timeoutMs = 20_000,
+	what = "condition"
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		try {
+			if (await probe()) return;
+		} catch {
+			// Not up yet: try again.
+		}
+		if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+		await new Promise(r => setTimeout(r, 200));
+	}
+}
