@@ -521,10 +521,11 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		},
 
 		/**
-		 * Admin routes: ADMIN_TOKEN, or an API key with the "admin" scope. The key is checked with
-		 * `tokens.check` (isUsed: true, so "last used" stays true) rather than through `auth`: token
-		 * administration keeps working while `auth` is down, and an ops key need not be a user's.
-		 * A user's access token is never an admin credential.
+		 * Admin routes: ADMIN_TOKEN, or an API key whose scopes include "admin". Keys are resolved
+		 * by `auth` like everywhere else (tokens.check with isUsed, scopes intersected with the
+		 * owner's current ones, so taking "admin" from a user takes it from their keys). ADMIN_TOKEN
+		 * is checked here and keeps working while `auth` is down. A user's access token is never an
+		 * admin credential.
 		 */
 		async authenticateAdmin(
 			this: ApiThis,
@@ -537,15 +538,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			if (this.isAdminToken(credential.value)) {
 				return { id: "admin", username: "admin", scopes: ["admin"], via: "admin-token" };
 			}
-			if (credential.kind === "api-key") {
-				const key = await ctx.call<
-					{ owner: string; scopes: string[]; name: string | null } | null,
-					object
-				>("tokens.check", { type: "api-key", token: credential.value, isUsed: true });
-				if (!key) throw unauthorized("INVALID_TOKEN");
-				return { id: key.owner, username: key.owner, scopes: key.scopes, via: "api-key" };
-			}
-			// Anything else (a user's access token, a mistyped admin token) is no admin credential.
+			if (credential.kind === "api-key") return this.resolveUser(ctx, credential);
 			throw unauthorized("INVALID_TOKEN");
 		},
 

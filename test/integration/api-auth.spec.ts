@@ -196,6 +196,48 @@ describe("api gateway with auth and mail", () => {
 		expect(missing).toMatchObject({ status: 404, body: { type: "NOT_FOUND" } });
 	});
 
+	it("takes an API key with the admin scope on admin routes, and stops when the owner loses it", async () => {
+		const me = (await signIn("alice", "first password 0001")).body as Session & {
+			user: { id: string };
+		};
+		await gw.broker.call("auth.setUserScopes", { userId: me.user.id, scopes: ["admin"] });
+		const created = await request(api("/api/me/api-keys"), {
+			method: "POST",
+			headers: bearer(me.accessToken),
+			json: { name: "ops", scopes: ["admin"] }
+		});
+		expect(created.status).toBe(200);
+		const { token } = created.body as { token: string };
+		secrets.push(token);
+
+		for (const headers of [bearer(token), { "x-api-key": token }] as Record<string, string>[]) {
+			const res = await request(api(`/api/tokens?owner=${me.user.id}&type=api-key`), {
+				headers
+			});
+			expect(res.status).toBe(200);
+			expect(res.body).toEqual([expect.objectContaining({ name: "ops" })]);
+		}
+		// "last used" is recorded (written in batches, about a second later).
+		const deadline = Date.now() + 5000;
+		for (;;) {
+			const [key] = await gw.broker.call<{ lastUsedAt: string | null }[], object>(
+				"tokens.listByOwner",
+				{ owner: me.user.id, type: "api-key" }
+			);
+			if (key.lastUsedAt !== null) break;
+			if (Date.now() > deadline) throw new Error("lastUsedAt was never recorded");
+			await new Promise(r => setTimeout(r, 100));
+		}
+		// A session is no admin credential, even the admin's own.
+		expect(
+			(await request(api("/api/tokens?owner=x"), { headers: bearer(me.accessToken) })).status
+		).toBe(401);
+
+		await gw.broker.call("auth.setUserScopes", { userId: me.user.id, scopes: [] });
+		const demoted = await request(api("/api/tokens?owner=x"), { headers: bearer(token) });
+		expect(demoted).toMatchObject({ status: 403, body: { type: "FORBIDDEN" } });
+	});
+
 	it("changes the password with a session (not an API key); old sessions end", async () => {
 		const session = (await signIn("alice", "first password 0001")).body as Session;
 		const { token } = (
