@@ -403,7 +403,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			async onTick(this: AuthThis) {
 				if (!this.families) return;
 				const removed = await this.families.removeExpired(Date.now());
-				this.logger.info(`Removed ${removed} expired refresh-token famil(ies).`);
+				this.logger.info(`Removed ${removed} expired refresh-token families.`);
 			}
 		}
 	],
