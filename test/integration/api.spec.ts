@@ -13,14 +13,6 @@ type Generated = TokenEntity & { token: string };
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline) throw new Error("condition not met in time");
-		await new Promise(resolve => setTimeout(resolve, 100));
-	}
-}
-
 function linksService(dataDir: string): ServiceSchema {
 	return withSettings(LinksService, {
 		dataDir,
