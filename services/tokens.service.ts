@@ -13,6 +13,8 @@ import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
 import { TouchBuffer } from "../lib/touch-buffer";
+import { describeCause, publicError } from "../lib/store-errors";
+import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
 import { NedbTokenStore } from "../lib/stores/nedb-token-store";
 import { MongoTokenStore } from "../lib/stores/mongo-token-store";
 import { isExpired, type TokenRecord, type TokenStore } from "../lib/stores/token-store";
@@ -135,7 +137,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 
 	mixins: [
 		createDbMixin<TokenStore>("tokens", {
-			nedb: db => new NedbTokenStore(db),
+			// A write the data file did not take is undone in memory too (lib/nedb-write-rollback).
+			nedb: db => new NedbTokenStore(rollBackFailedWrites(db)),
 			mongo: collection => new MongoTokenStore(collection)
 		}),
 		CronMixin
@@ -177,6 +180,22 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			}
 		}
 	],
+
+	hooks: {
+		error: {
+			/**
+			 * Store failures reach callers as a retryable 503 STORE_UNAVAILABLE (or a bare 500), never
+			 * as a driver's message or a file path; the cause goes to this node's log.
+			 */
+			"*"(this: TokensThis, ctx: Context, err: unknown): never {
+				const mapped = publicError(err);
+				if (mapped !== err) {
+					this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
+				}
+				throw mapped;
+			}
+		}
+	},
 
 	actions: {
 		/** Creates a token; the only response that ever contains the plaintext `token`. */

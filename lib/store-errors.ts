@@ -1,0 +1,109 @@
+/**
+ * What a caller sees when storage fails. A store that cannot be reached or written right now (disk
+ * full, data file gone, MongoDB down or electing a primary) answers a retryable 503
+ * `STORE_UNAVAILABLE`: the caller may try again later, and the circuit breaker (code >= 500) counts
+ * it. Any other unexpected error becomes a bare 500 `INTERNAL_ERROR`. Neither carries the driver's
+ * message, code or file path; the original error is for the node's log (`describeCause`).
+ *
+ * MongoDB driver errors carry no HTTP status, so they are recognised by class name (stable across
+ * driver versions 3 to 6), by server error code and by error label.
+ */
+import { Errors } from "moleculer";
+
+export const STORE_UNAVAILABLE = "STORE_UNAVAILABLE";
+export const INTERNAL_ERROR = "INTERNAL_ERROR";
+
+/** File-system codes meaning the embedded store's file cannot be written (or read) now. */
+const UNAVAILABLE_FS_CODES = new Set([
+	"ENOSPC", // disk full
+	"EDQUOT", // quota exceeded
+	"EIO",
+	"EROFS", // file system remounted read-only
+	"EACCES",
+	"EPERM",
+	"ENOENT", // data folder removed
+	"ENOTDIR",
+	"EISDIR",
+	"EMFILE", // too many open files
+	"ENFILE",
+	"EBUSY",
+	"EAGAIN",
+	"ESTALE" // network file system
+]);
+
+/** MongoDB driver classes for "no connection / no suitable server / pool closed". */
+const UNAVAILABLE_MONGO_NAMES = new Set([
+	"MongoNetworkError",
+	"MongoNetworkTimeoutError",
+	"MongoTimeoutError",
+	"MongoServerSelectionError",
+	"MongoTopologyClosedError",
+	"MongoNotConnectedError",
+	"MongoServerClosedError",
+	"MongoPoolClearedError"
+]);
+
+/**
+ * Server error codes the driver itself treats as transient (its retryable-write list): host
+ * unreachable or not found, network timeout, shutdown in progress, primary stepped down, time limit
+ * exceeded, socket exception, not primary, interrupted at shutdown or by a replica-set change.
+ */
+const UNAVAILABLE_MONGO_CODES = new Set([
+	6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436
+]);
+
+/** Labels the driver puts on errors a retry may cure. */
+const UNAVAILABLE_MONGO_LABELS = ["RetryableWriteError", "TransientTransactionError", "ResetPool"];
+
+/** Driver 3.x reports a closed client with a plain MongoError and one of these messages. */
+const CLOSED_MONGO_MESSAGE = /topology (was )?(destroyed|closed)|pool (was )?(destroyed|closed)/i;
+
+interface ErrorLike {
+	name?: unknown;
+	code?: unknown;
+	message?: unknown;
+	errorLabels?: unknown;
+}
+
+/** True when `err` says the store is unreachable or unwritable for now (not a bug, not bad data). */
+export function isStoreUnavailable(err: unknown): boolean {
+	if (typeof err !== "object" || err === null || err instanceof Errors.MoleculerError) {
+		return false;
+	}
+	const e = err as ErrorLike;
+	const name = typeof e.name === "string" ? e.name : "";
+	if (typeof e.code === "string" && UNAVAILABLE_FS_CODES.has(e.code)) return true;
+	if (UNAVAILABLE_MONGO_NAMES.has(name)) return true;
+	if (name.startsWith("Mongo")) {
+		if (typeof e.code === "number" && UNAVAILABLE_MONGO_CODES.has(e.code)) return true;
+		const labels = Array.isArray(e.errorLabels) ? e.errorLabels : [];
+		if (UNAVAILABLE_MONGO_LABELS.some(label => labels.includes(label))) return true;
+		if (typeof e.message === "string" && CLOSED_MONGO_MESSAGE.test(e.message)) return true;
+	}
+	return false;
+}
+
+export class StoreUnavailableError extends Errors.MoleculerRetryableError {
+	constructor() {
+		super("The token store is unavailable; try again later.", 503, STORE_UNAVAILABLE);
+	}
+}
+
+/**
+ * The error to give the caller for `err`: moleculer's own errors (validation, client errors,
+ * timeouts) unchanged, a store outage as a retryable 503, anything else as a bare 500.
+ */
+export function publicError(err: unknown): Errors.MoleculerError {
+	if (err instanceof Errors.MoleculerError) return err;
+	if (isStoreUnavailable(err)) return new StoreUnavailableError();
+	return new Errors.MoleculerError("Internal error.", 500, INTERNAL_ERROR);
+}
+
+/** One line for the node's log: class, code and message of the original error, no stack. */
+export function describeCause(err: unknown): string {
+	if (typeof err !== "object" || err === null) return String(err);
+	const e = err as ErrorLike;
+	const name = typeof e.name === "string" ? e.name : "Error";
+	const code = e.code === undefined ? "" : ` (${String(e.code)})`;
+	return `${name}${code}: ${typeof e.message === "string" ? e.message : ""}`;
+}
