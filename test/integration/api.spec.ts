@@ -215,6 +215,15 @@ describe("api gateway", () => {
 			).toBe(200);
 		});
 
+		it("keeps ADMIN_TOKEN out of what the node tells the cluster about its services", () => {
+			const info = (
+				gw.broker.registry as unknown as { getLocalNodeInfo(force: boolean): unknown }
+			).getLocalNodeInfo(true);
+			const text = JSON.stringify(info);
+			expect(text).toContain('"name":"api"');
+			expect(text).not.toContain(TEST_ADMIN_TOKEN);
+		});
+
 		it("never takes a user's access token (or anything else) as an admin credential", async () => {
 			const jwtShaped = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1Iiwic2NvcGVzIjpbImFkbWluIl19.c2ln";
 			const res = await request(`${gw.url}/api/tokens?owner=x`, {
