@@ -526,7 +526,7 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
 				post: pagePost(
 					"Run a one-time action link, token in the form (the confirm page's button)",
 					{},
-					[200, 404, 423, 429, 503]
+					[200, 400, 404, 423, 429, 503]
 				)
 			},
 			"/token/{token}": {

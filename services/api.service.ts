@@ -152,7 +152,8 @@ function pageForError(status: number, type: string, aliasPath: string): Page {
 /** POST /token and /token/:token: spends an action link and runs its action. */
 async function redeemLink(ctx: Context, params: Record<string, unknown>): Promise<Page> {
 	const token = tokenParam(params);
-	if (!token) return pages.invalidLink(404);
+	// No token at all is a malformed request, not an unknown link.
+	if (!token) return pages.invalidLink(400);
 	const done = await ctx.call<{ action: string }, object>("links.redeem", { token });
 	return pages.actionDone(done.action);
 }
