@@ -83,10 +83,16 @@ export function isStoreUnavailable(err: unknown): boolean {
 	return false;
 }
 
-export class StoreUnavailableError extends Errors.MoleculerRetryableError {
-	constructor() {
-		super("The token store is unavailable; try again later.", 503, STORE_UNAVAILABLE);
-	}
+/**
+ * A plain MoleculerRetryableError, not a subclass: a remote caller's broker rebuilds errors by class
+ * name, so this one arrives as a MoleculerRetryableError too.
+ */
+export function storeUnavailableError(): Errors.MoleculerRetryableError {
+	return new Errors.MoleculerRetryableError(
+		"The token store is unavailable; try again later.",
+		503,
+		STORE_UNAVAILABLE
+	);
 }
 
 /**
@@ -95,7 +101,7 @@ export class StoreUnavailableError extends Errors.MoleculerRetryableError {
  */
 export function publicError(err: unknown): Errors.MoleculerError {
 	if (err instanceof Errors.MoleculerError) return err;
-	if (isStoreUnavailable(err)) return new StoreUnavailableError();
+	if (isStoreUnavailable(err)) return storeUnavailableError();
 	return new Errors.MoleculerError("Internal error.", 500, INTERNAL_ERROR);
 }
 

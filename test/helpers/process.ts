@@ -4,9 +4,11 @@
  * environment. For end-to-end suites that need real process boundaries (signals, restarts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { natsAnswers } from "./nats";
 
 export const ROOT = resolve(__dirname, "../..");
 const RUNNER = join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
@@ -152,5 +154,122 @@ export async function eventually(
 		}
 		if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
 		await new Promise(r => setTimeout(r, 200));
+	}
+}
+
+/** What `npm run build` compiles (tsconfig.build.json's `include`), and what configures it. */
+const BUILD_INPUTS = [
+	"tsconfig.json",
+	"tsconfig.build.json",
+	"package-lock.json",
+	"moleculer.config.ts",
+	"services",
+	"mixins",
+	"lib",
+	"types",
+	"bench"
+];
+const BUILD_STAMP = join(ROOT, "dist/.build-stamp");
+
+function filesUnder(path: string): string[] {
+	if (!existsSync(path)) return [];
+	if (!statSync(path).isDirectory()) return [path];
+	return readdirSync(path)
+		.sort()
+		.flatMap(name => filesUnder(join(path, name)));
+}
+
+function sourcesHash(): string {
+	const hash = createHash("sha256");
+	for (const file of BUILD_INPUTS.flatMap(p => filesUnder(join(ROOT, p)))) {
+		hash.update(relative(ROOT, file)).update("\0").update(readFileSync(file)).update("\0");
+	}
+	return hash.digest("hex");
+}
+
+/**
+ * `buildProject()`, unless dist/ was built from exactly these sources (a hash of them is kept in
+ * dist/.build-stamp): the process suites of one jest run, and runs on unchanged sources, build once.
+ */
+export function buildOnce(): void {
+	const hash = sourcesHash();
+	if (existsSync(BUILD_STAMP) && readFileSync(BUILD_STAMP, "utf8") === hash) return;
+	buildProject();
+	writeFileSync(BUILD_STAMP, hash);
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise(r => setTimeout(r, ms));
+}
+
+/** Debian's nats-server binary (CI installs it), or NATS_SERVER_BIN; null when absent. */
+export function natsServerBinary(): string | null {
+	const candidates = [
+		process.env.NATS_SERVER_BIN,
+		"/usr/sbin/nats-server",
+		"/usr/bin/nats-server"
+	];
+	return candidates.find((c): c is string => Boolean(c && existsSync(c))) ?? null;
+}
+
+/**
+ * A NATS server of a suite's own on a free port of 127.0.0.1, which the suite may stop and start
+ * again on the same port (an outage). Never the shared server on 4222.
+ */
+export class NatsServer {
+	private process: NodeProcess | null = null;
+
+	private constructor(
+		private readonly binary: string,
+		readonly port: number
+	) {}
+
+	static async start(binary = natsServerBinary()): Promise<NatsServer> {
+		if (!binary) throw new Error("nats-server is not installed");
+		const server = new NatsServer(binary, await freePort());
+		await server.resume();
+		return server;
+	}
+
+	get url(): string {
+		return `nats://127.0.0.1:${this.port}`;
+	}
+
+	/** Starts it (again) on its port; resolves once it accepts connections. */
+	async resume(): Promise<void> {
+		const child = spawn(this.binary, ["-a", "127.0.0.1", "-p", String(this.port)], {
+			stdio: ["ignore", "pipe", "pipe"]
+		});
+		const exited = new Promise<Exit>(r =>
+			child.once("exit", (code, signal) => r({ code, signal }))
+		);
+		let output = "";
+		child.stderr!.on("data", (c: Buffer) => (output += c.toString("utf8")));
+		child.stdout!.on("data", (c: Buffer) => (output += c.toString("utf8")));
+		this.process = {
+			name: `nats-server:${this.port}`,
+			child,
+			output: () => output,
+			exited,
+			async stop(signal: NodeJS.Signals = "SIGTERM") {
+				if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+				return exited;
+			},
+			waitForOutput: () => Promise.reject(new Error("not supported"))
+		};
+		await eventually(
+			async () => {
+				if (child.exitCode !== null) throw new Error(`nats-server exited:\n${output}`);
+				return natsAnswers(this.url, 200);
+			},
+			10_000,
+			`nats-server on port ${this.port}`
+		);
+	}
+
+	/** Kills it (SIGKILL: an outage, not a drain) and waits for the exit. */
+	async stop(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+		await this.process?.stop(signal);
+		this.process = null;
 	}
 }
