@@ -13,13 +13,7 @@ import { randomBytes } from "node:crypto";
 import { describeWithNats, NATS_URL, uniqueNamespace } from "../helpers/nats";
 import { removeDir, tempDataDir } from "../helpers/broker";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
-import {
-	buildProject,
-	eventually,
-	freePort,
-	startNode,
-	type NodeProcess
-} from "../helpers/process";
+import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "../helpers/process";
 
 interface Session {
 	accessToken: string;
@@ -74,7 +68,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 	};
 
 	beforeAll(async () => {
-		buildProject();
+		buildOnce();
 		smtp = await startSmtpServer();
 		dataDir = tempDataDir("moleculer-cluster-");
 		const port = await freePort();
