@@ -15,6 +15,7 @@ import { TokenHasher } from "../lib/token-hasher";
 import { TouchBuffer } from "../lib/touch-buffer";
 import { describeCause, publicError } from "../lib/store-errors";
 import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
+import { assertStorableData } from "../lib/storable-data";
 import { NedbTokenStore } from "../lib/stores/nedb-token-store";
 import { MongoTokenStore } from "../lib/stores/mongo-token-store";
 import { isExpired, type TokenRecord, type TokenStore } from "../lib/stores/token-store";
@@ -227,6 +228,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				ctx: Context<GenerateParams>
 			): Promise<TokenEntity & { token: string }> {
 				const { type, expiry, owner, name, scopes, data } = ctx.params;
+				assertStorableData(data, "data");
 				const ttl = expiry ?? this.typeOf(type).ttl;
 				const token = createToken(this.typeOf(type).prefix);
 				const now = Date.now();
@@ -407,7 +409,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				ctx: Context<{ batchSize?: number }>
 			): Promise<{ removed: number }> {
 				const removed = await this.removeExpiredTokens(
-					ctx.params.batchSize ?? this.settings.cleanup.batchSize
+					// `?.`: a caller may send null params, which pass validation as {}.
+					ctx.params?.batchSize ?? this.settings.cleanup.batchSize
 				);
 				return { removed };
 			}
