@@ -82,7 +82,18 @@ const brokerConfig: BrokerOptions = {
 	validator: new RedactingValidator(),
 
 	metrics: { enabled: false },
-	tracing: { enabled: false },
+	// Off unless enabled (e.g. TRACING_ENABLED=true). Spans then carry no parameters, meta or
+	// responses, which moleculer includes by default: they hold tokens, passwords, salts passed by
+	// mistake and the plaintext of every new token (tokens.generate's response). Spans get it at
+	// debug level in the log too. An action may opt in to named, harmless fields with its own
+	// `tracing: { tags: { params: ["type"] } }`.
+	tracing: {
+		enabled: false,
+		tags: {
+			action: { params: false, meta: false, response: false },
+			event: { params: false, meta: false }
+		}
+	},
 
 	// Operator commands for `npm run repl` (tokens-stats, tokens-cleanup, tokens-list, tokens-revoke).
 	replOptions: { customCommands: replCommands }

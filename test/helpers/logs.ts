@@ -32,6 +32,10 @@ export class CapturingLogger extends Loggers.Base<{ level: "trace" }> {
 export class CapturingSpanExporter extends TracerExporters.Base {
 	readonly spans: Span[] = [];
 
+	constructor() {
+		super({});
+	}
+
 	override spanStarted(span: Span): void {
 		this.spans.push(span);
 	}
