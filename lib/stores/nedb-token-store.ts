@@ -26,6 +26,36 @@ function chunks<T>(items: T[], size = ID_CHUNK): T[][] {
 /** NeDB's in-memory index, which it keeps in step with every write before persisting it. */
 interface NedbIndex {
 	getMatching(value: string | string[]): StoredToken[];
+	/** An AVL tree (binary-search-tree's AVLTree) whose root node is `tree.tree`. */
+	tree: { tree: IndexNode };
+}
+
+interface IndexNode {
+	key?: unknown;
+	data: StoredToken[];
+	left: IndexNode | null;
+	right: IndexNode | null;
+}
+
+/**
+ * Up to `limit` documents whose key is at most `max`, smallest first, by an in-order walk that stops
+ * once it has enough. NeDB's own range query collects every match before a cursor applies the limit,
+ * which would make each cleanup batch cost as much as all the expired tokens together.
+ */
+function lowestUpTo(root: IndexNode, max: number, limit: number): StoredToken[] {
+	const out: StoredToken[] = [];
+	const visit = (node: IndexNode | null): void => {
+		if (!node || !("key" in node) || out.length >= limit) return;
+		visit(node.left);
+		if (out.length >= limit || typeof node.key !== "number" || node.key > max) return;
+		for (const doc of node.data) {
+			if (out.length >= limit) return;
+			out.push(doc);
+		}
+		visit(node.right);
+	};
+	visit(root);
+	return out;
 }
 
 /**
@@ -61,9 +91,12 @@ export class NedbTokenStore implements TokenStore {
 		return this.inserts.add(toStored(record));
 	}
 
+	private index(field: "hash" | "expiresAt"): NedbIndex {
+		return (this.db as unknown as { indexes: Record<string, NedbIndex> }).indexes[field];
+	}
+
 	async findByHashes(hashes: string[]): Promise<TokenRecord | null> {
-		const index = (this.db as unknown as { indexes: Record<string, NedbIndex> }).indexes.hash;
-		const found = index.getMatching(hashes.length === 1 ? hashes[0] : hashes);
+		const found = this.index("hash").getMatching(hashes.length === 1 ? hashes[0] : hashes);
 		return found.length > 0 ? fromStored(found[0]) : null;
 	}
 
@@ -109,7 +142,7 @@ export class NedbTokenStore implements TokenStore {
 	}
 
 	async removeExpired(now: number, limit: number): Promise<TokenRecord[]> {
-		const docs = await this.db.findAsync({ expiresAt: { $lte: now } }).limit(limit);
+		const docs = lowestUpTo(this.index("expiresAt").tree.tree, now, limit);
 		return this.removeAll(docs.map(fromStored));
 	}
 
