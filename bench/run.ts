@@ -4,7 +4,7 @@
  *   in process: check, check with isUsed, generate (one broker, no transporter)
  *   over NATS:  check from a caller node to a `tokens` node in another process
  *
- * Knobs: BENCH_TOKENS (live tokens, 100000), BENCH_SECONDS (per run, 5), BENCH_CONCURRENCY (calls in
+ * Knobs: BENCH_ONLY ("process" or "nats"), BENCH_TOKENS (live tokens, 100000), BENCH_SECONDS (per run, 5), BENCH_CONCURRENCY (calls in
  * flight, 64), BENCH_ACTIVE (distinct tokens checked, 10000), NATS_URL. Prints one table and writes
  * the figures to bench-results/tokens.json.
  */
@@ -74,7 +74,11 @@ async function overNats(rows: Row[]): Promise<void> {
 		join(__dirname, "nats-node.js"),
 		[dataDir, namespace, NATS_URL, String(TOKENS)],
 		{
-			stdio: "inherit"
+			stdio: "inherit",
+			// BENCH_PROFILE_DIR=<dir>: write a CPU profile of the tokens node there.
+			execArgv: env.BENCH_PROFILE_DIR
+				? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_PROFILE_DIR}`]
+				: []
 		}
 	);
 	try {
@@ -115,8 +119,9 @@ async function main(): Promise<void> {
 		`tokens benchmark: ${TOKENS} live tokens, ${SECONDS} s per run, ${CONCURRENCY} calls in flight, ` +
 			`node ${process.version}, ${cpus().length} cores`
 	);
-	await inProcess(rows);
-	await overNats(rows);
+	const only = env.BENCH_ONLY; // "process" or "nats": run one half
+	if (only !== "nats") await inProcess(rows);
+	if (only !== "process") await overNats(rows);
 	console.log("\n" + formatTable(rows));
 	mkdirSync("bench-results", { recursive: true });
 	writeFileSync(

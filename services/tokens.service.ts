@@ -9,6 +9,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import CronMixin from "../mixins/cron.mixin";
 import { durationFromEnv } from "../lib/durations";
+import { isoDate } from "../lib/iso-date";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
@@ -127,9 +128,9 @@ export function toEntity(record: TokenRecord): TokenEntity {
 		name: record.name,
 		scopes: record.scopes,
 		data: record.data,
-		createdAt: new Date(record.createdAt).toISOString(),
-		expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
-		lastUsedAt: record.lastUsedAt === null ? null : new Date(record.lastUsedAt).toISOString()
+		createdAt: isoDate(record.createdAt),
+		expiresAt: record.expiresAt === null ? null : isoDate(record.expiresAt),
+		lastUsedAt: record.lastUsedAt === null ? null : isoDate(record.lastUsedAt)
 	};
 }
 
