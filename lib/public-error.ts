@@ -38,6 +38,13 @@ const SERVICE_DOWN = new Set([
 	"BrokerDisconnectedError"
 ]);
 
+/**
+ * The same by moleculer's `type`, for errors whose class name did not survive (a subclass, a remote
+ * node's error rebuilt under another name): all of them carry code 404 on the wire. An open circuit
+ * breaker takes its endpoint out, so callers get SERVICE_NOT_AVAILABLE.
+ */
+const SERVICE_DOWN_TYPES = new Set(["SERVICE_NOT_FOUND", "SERVICE_NOT_AVAILABLE"]);
+
 /** Only these fields of a validation error entry reach the client. */
 const VALIDATION_ENTRY_FIELDS = ["type", "field", "message", "expected"] as const;
 
@@ -122,6 +129,8 @@ export function toPublicError(error: unknown): PublicError {
 	const err = error as ErrorLike;
 	const name = text(err.name, "Error", 100);
 	if (SERVICE_DOWN.has(name)) return SERVICE_UNAVAILABLE;
+	if (typeof err.type === "string" && SERVICE_DOWN_TYPES.has(err.type))
+		return SERVICE_UNAVAILABLE;
 
 	const code =
 		typeof err.code === "number"

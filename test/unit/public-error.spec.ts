@@ -1,4 +1,4 @@
-import { Errors } from "moleculer";
+import { Errors, ServiceBroker } from "moleculer";
 import { SERVICE_UNAVAILABLE, toPublicError } from "../../lib/public-error";
 
 describe("toPublicError", () => {
@@ -41,6 +41,54 @@ describe("toPublicError", () => {
 		// The same error after a trip over the wire: a plain object with the name.
 		expect(toPublicError({ name: "ServiceNotFoundError", code: 404 }).status).toBe(503);
 		expect(JSON.stringify(SERVICE_UNAVAILABLE)).not.toContain("tokens");
+	});
+
+	it("turns an open circuit breaker's ServiceNotAvailableError (code 404) into a 503 JSON", async () => {
+		const broker = new ServiceBroker({
+			logger: false,
+			circuitBreaker: {
+				enabled: true,
+				threshold: 0.5,
+				minRequestCount: 3,
+				windowTime: 60,
+				halfOpenTime: 60_000,
+				check: (err: Error) => ((err as Errors.MoleculerError).code ?? 500) >= 500
+			}
+		});
+		broker.createService({
+			name: "flaky",
+			actions: {
+				fail() {
+					throw new Errors.MoleculerServerError("disk on fire", 500, "BOOM");
+				}
+			}
+		});
+		await broker.start();
+		try {
+			const errors: Errors.MoleculerError[] = [];
+			for (let i = 0; i < 5; i++) {
+				errors.push(
+					await broker.call("flaky.fail").then(
+						() => null!,
+						e => e
+					)
+				);
+			}
+			const open = errors.at(-1)!;
+			expect(open).toMatchObject({ code: 404, type: "SERVICE_NOT_AVAILABLE" });
+			expect(toPublicError(errors[0]).status).toBe(500);
+			expect(toPublicError(open)).toEqual(SERVICE_UNAVAILABLE);
+			expect(JSON.stringify(toPublicError(open))).not.toContain("flaky");
+		} finally {
+			await broker.stop();
+		}
+		// Recognised by its type too, whatever the class name became on the way.
+		expect(toPublicError({ name: "Error", code: 404, type: "SERVICE_NOT_AVAILABLE" })).toEqual(
+			SERVICE_UNAVAILABLE
+		);
+		expect(toPublicError({ name: "X", code: 404, type: "SERVICE_NOT_FOUND" }).status).toBe(503);
+		// A resource that is really missing stays a 404.
+		expect(toPublicError({ name: "X", code: 404, type: "NOT_FOUND" }).status).toBe(404);
 	});
 
 	it("hides internal errors behind a generic 500", () => {
