@@ -11,8 +11,12 @@ type CheckFunction = ((params: unknown, opts?: unknown) => CheckResult | Promise
 	async?: boolean;
 };
 
-/** Longest key name repeated back in an "unknown field" error. */
-const MAX_KEY_LENGTH = 64;
+/**
+ * Unknown keys are named back only when they look like field names: a caller may put a secret in a
+ * key (`{ [token]: 1 }`), and every token this project makes is longer than this and has a prefix
+ * and an underscore followed by random characters, which a field name rarely does.
+ */
+const NAMEABLE_KEY = /^[A-Za-z$][A-Za-z0-9$]{0,31}$/;
 
 export function redactValidationResult(res: CheckResult): CheckResult {
 	if (res === true) return true;
@@ -22,7 +26,15 @@ export function redactValidationResult(res: CheckResult): CheckResult {
 		if (rest.type === "objectStrict" && typeof actual === "string") {
 			const parent = typeof rest.field === "string" && rest.field ? `${rest.field}.` : "";
 			return actual.split(", ").map(key => {
-				const field = parent + key.slice(0, MAX_KEY_LENGTH);
+				if (!NAMEABLE_KEY.test(key)) {
+					const field = parent ? rest.field : undefined;
+					return {
+						type: "objectStrict",
+						field,
+						message: "The request contains a field that is not allowed."
+					};
+				}
+				const field = parent + key;
 				return {
 					type: "objectStrict",
 					field,

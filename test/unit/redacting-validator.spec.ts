@@ -52,3 +52,25 @@ describe("strict schemas", () => {
 		]);
 	});
 });
+
+describe("unknown keys that could be secrets", () => {
+	it("are never named back", () => {
+		const token = "mtk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+		const check = new RedactingValidator().compile({ $$strict: true, a: "string" });
+		const res = check({ a: "x", [token]: 1, "not a field name": 2 });
+		expect(JSON.stringify(res)).not.toContain(token);
+		expect(JSON.stringify(res)).not.toContain("not a field name");
+		expect(res).toEqual([
+			{
+				type: "objectStrict",
+				field: undefined,
+				message: "The request contains a field that is not allowed."
+			},
+			{
+				type: "objectStrict",
+				field: undefined,
+				message: "The request contains a field that is not allowed."
+			}
+		]);
+	});
+});
