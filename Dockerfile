@@ -15,7 +15,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # No install scripts: none of our dependencies needs one, and the `node` devDependency's would
 # download a second Node binary.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# npm install rather than npm ci: npm 11 writes lock files whose other-platform optional bindings
+# its own `npm ci` then reports as missing (the lock is still honoured by npm install).
+RUN npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json moleculer.config.ts ./
 COPY types ./types
 COPY lib ./lib
@@ -27,7 +29,7 @@ RUN ["node", "node_modules/typescript/bin/tsc", "--project", "tsconfig.build.jso
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # --- runtime ---
 FROM ${NODE_IMAGE}
