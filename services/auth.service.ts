@@ -28,6 +28,8 @@ import {
 	type ScryptParams
 } from "../lib/password";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
+import { describeCause, publicError } from "../lib/store-errors";
+import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
 import { MongoUserStore } from "../lib/stores/mongo-user-store";
 import { NedbUserStore } from "../lib/stores/nedb-user-store";
 import {
@@ -348,7 +350,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 
 	mixins: [
 		createDbMixin<UserStore>("users", {
-			nedb: db => new NedbUserStore(db),
+			// A write the data file did not take is undone in memory too (lib/nedb-write-rollback).
+			nedb: db => new NedbUserStore(rollBackFailedWrites(db)),
 			mongo: collection => new MongoUserStore(collection)
 		}),
 		CronMixin
@@ -407,6 +410,22 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			}
 		}
 	],
+
+	hooks: {
+		error: {
+			/**
+			 * Store failures reach callers as a retryable 503 STORE_UNAVAILABLE (or a bare 500), never
+			 * as a driver's message or a file path; the cause goes to this node's log.
+			 */
+			"*"(this: AuthThis, ctx: Context, err: unknown): never {
+				const mapped = publicError(err);
+				if (mapped !== err) {
+					this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
+				}
+				throw mapped;
+			}
+		}
+	},
 
 	actions: {
 		/** Creates an account and mails a link to confirm its address. */
@@ -1234,7 +1253,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			};
 			adapter.init(this.broker, this);
 			await adapter.connect();
-			return new NedbRefreshFamilyStore(adapter.db);
+			return new NedbRefreshFamilyStore(rollBackFailedWrites(adapter.db));
 		}
 	},
 

@@ -20,6 +20,8 @@ import { durationFromEnv } from "../lib/durations";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
+import { describeCause, publicError } from "../lib/store-errors";
+import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
 import { NedbLinkStore } from "../lib/stores/nedb-link-store";
 import { MongoLinkStore } from "../lib/stores/mongo-link-store";
 import {
@@ -154,7 +156,8 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 
 	mixins: [
 		createDbMixin<LinkStore>("links", {
-			nedb: db => new NedbLinkStore(db),
+			// A write the data file did not take is undone in memory too (lib/nedb-write-rollback).
+			nedb: db => new NedbLinkStore(rollBackFailedWrites(db)),
 			mongo: collection => new MongoLinkStore(collection)
 		}),
 		CronMixin
@@ -192,6 +195,22 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 			}
 		}
 	],
+
+	hooks: {
+		error: {
+			/**
+			 * Store failures reach callers as a retryable 503 STORE_UNAVAILABLE (or a bare 500), never
+			 * as a driver's message or a file path; the cause goes to this node's log.
+			 */
+			"*"(this: LinksThis, ctx: Context, err: unknown): never {
+				const mapped = publicError(err);
+				if (mapped !== err) {
+					this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
+				}
+				throw mapped;
+			}
+		}
+	},
 
 	actions: {
 		/**
