@@ -1,5 +1,6 @@
 import type Datastore from "@seald-io/nedb";
 import { GroupCommit } from "../group-commit";
+import { useMapForUniqueIndex } from "./nedb-map-index";
 import {
 	isExpired,
 	matches,
@@ -81,6 +82,7 @@ export class NedbTokenStore implements TokenStore {
 
 	async ensureIndexes(): Promise<void> {
 		await this.db.ensureIndexAsync({ fieldName: "hash", unique: true });
+		useMapForUniqueIndex(this.index("hash"));
 		await this.db.ensureIndexAsync({ fieldName: "owner" });
 		// Sparse: never-expiring tokens have no `expiresAt`, so they stay out of this index instead of
 		// piling up under one `null` key that every insert and update would have to scan.
