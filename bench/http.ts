@@ -1,0 +1,431 @@
+/**
+ * HTTP benchmark: REST through the gateway with autocannon, as clients would call it.
+ *
+ * Topologies (BENCH_ONLY picks one; both by default):
+ *   nats    `api`, `auth`+`mail` and `tokens` as three nodes (moleculer-runner processes, as in
+ *           production) over a NATS server of the benchmark's own (or NATS_URL)
+ *   single  all four services in one moleculer-runner process, no transporter
+ *
+ * It signs up a user through the API, follows the verification link from the mail (written to the
+ * outbox folder), signs in and creates an API key, then loads:
+ *   GET /api/me with X-API-Key          gateway → auth.resolveApiKey → tokens.check (isUsed: true)
+ *   GET /api/me with a Bearer JWT       gateway → auth.resolveAccessToken (no `tokens` call)
+ *   POST /api/auth/sign-in              one scrypt hash (N=2^15, r=8: the production cost) each
+ *   POST /api/auth/refresh              rotation: tokens.consume + tokens.generate + family update
+ *
+ * Bench-only settings, so the figures measure the work and not the limits: the gateway's rate
+ * limits (RATE_LIMIT_PUBLIC/USER/ADMIN) and auth's per-login sign-in limit
+ * (AUTH_MAX_SIGNIN_ATTEMPTS) are raised to 1e9; nodes log at LOGLEVEL=warn (BENCH_LOGLEVEL; at
+ * "info" the gateway logs two lines per request).
+ *
+ * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
+ * BENCH_ONLY, NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table (with the CPU each process used, 100% = one core) and
+ * writes bench-results/http.json.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { runLoad } from "./harness";
+import {
+	formatCpu,
+	freePort,
+	sleep,
+	startNatsServer,
+	startRunnerNode,
+	withCpu,
+	type BenchProcess
+} from "./processes";
+
+const env = process.env;
+const SECONDS = Number(env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
+const SIGNIN_CONNECTIONS = Number(env.BENCH_SIGNIN_CONNECTIONS ?? 8);
+const LOGLEVEL = env.BENCH_LOGLEVEL ?? "warn";
+const WARMUP_SECONDS = 2;
+const UNLIMITED = "1000000000";
+const PASSWORD = "bench password, long enough";
+
+interface HttpResult {
+	topology: string;
+	name: string;
+	connections: number;
+	perSecond: number;
+	p50ms: number;
+	p99ms: number;
+	requests: number;
+	errors: number;
+	/** CPU used during the run per process, % of one core. */
+	cpu: Record<string, number | null>;
+	target?: string;
+}
+
+interface Stack {
+	base: string;
+	outbox: string;
+	/** Processes whose CPU use is reported. */
+	pids: Record<string, number>;
+	stop(): Promise<void>;
+}
+
+function secret(): string {
+	return randomBytes(48).toString("base64url");
+}
+
+async function startStack(topology: "nats" | "single"): Promise<Stack> {
+	const root = mkdtempSync(join(tmpdir(), "http-bench-"));
+	const port = await freePort();
+	const base = `http://127.0.0.1:${port}`;
+	const outbox = join(root, "outbox");
+	const processes: BenchProcess[] = [];
+	const pids: Record<string, number> = { bench: process.pid };
+	const common = {
+		NAMESPACE: `bench-${randomBytes(4).toString("hex")}`,
+		LOGLEVEL,
+		TOKEN_SALT: secret(),
+		JWT_SECRET: secret(),
+		PORT: String(port),
+		IP: "127.0.0.1",
+		PUBLIC_URL: base,
+		MAIL_OUTBOX_DIR: outbox,
+		RATE_LIMIT_PUBLIC: UNLIMITED,
+		RATE_LIMIT_USER: UNLIMITED,
+		RATE_LIMIT_ADMIN: UNLIMITED,
+		AUTH_MAX_SIGNIN_ATTEMPTS: UNLIMITED,
+		TOKENS_CLEANUP_ENABLED: "false",
+		AUTH_CLEANUP_ENABLED: "false"
+	};
+	const stop = async () => {
+		await Promise.all(processes.reverse().map(p => p.stop()));
+		rmSync(root, { recursive: true, force: true });
+	};
+	try {
+		if (topology === "single") {
+			const node = startRunnerNode("bench-all", "tokens,auth,mail,api", {
+				...common,
+				DATA_DIR: join(root, "all")
+			});
+			processes.push(node);
+			pids.node = node.pid;
+		} else {
+			let natsUrl = env.NATS_URL;
+			if (!natsUrl) {
+				const nats = await startNatsServer();
+				processes.push(nats.process);
+				pids.nats = nats.process.pid;
+				natsUrl = nats.url;
+			}
+			for (const [name, services] of [
+				["tokens", "tokens"],
+				["auth", "auth,mail"],
+				["api", "api"]
+			]) {
+				const node = startRunnerNode(`bench-${name}`, services, {
+					...common,
+					TRANSPORTER: natsUrl,
+					DATA_DIR: join(root, name)
+				});
+				processes.push(node);
+				pids[name] = node.pid;
+			}
+		}
+		await waitUntilReady(base, processes);
+		return { base, outbox, pids, stop };
+	} catch (err) {
+		await stop();
+		throw err;
+	}
+}
+
+async function waitUntilReady(base: string, processes: BenchProcess[]): Promise<void> {
+	const deadline = Date.now() + 60_000;
+	while (Date.now() < deadline) {
+		try {
+			if ((await fetch(`${base}/ready`)).status === 200) return;
+		} catch {
+			// Not listening yet.
+		}
+		await sleep(200);
+	}
+	throw new Error(
+		`GET /ready never answered 200:\n${processes.map(p => `--- ${p.name}\n${p.output()}`).join("\n")}`
+	);
+}
+
+async function post<T>(
+	url: string,
+	body: unknown,
+	headers: Record<string, string> = {}
+): Promise<T> {
+	const res = await fetch(url, {
+		method: "POST",
+		headers: { "content-type": "application/json", ...headers },
+		body: JSON.stringify(body)
+	});
+	const text = await res.text();
+	if (!res.ok) throw new Error(`POST ${new URL(url).pathname}: ${res.status} ${text}`);
+	return JSON.parse(text) as T;
+}
+
+/** The verification token in the first mail of the outbox (quoted-printable decoded). */
+async function verificationToken(outbox: string): Promise<string> {
+	const deadline = Date.now() + 20_000;
+	while (Date.now() < deadline) {
+		let files: string[] = [];
+		try {
+			files = readdirSync(outbox).filter(f => f.endsWith(".eml"));
+		} catch {
+			// The folder appears with the first mail.
+		}
+		for (const file of files) {
+			const text = readFileSync(join(outbox, file), "utf8")
+				.replace(/=\r?\n/g, "")
+				.replace(/=([0-9A-F]{2})/g, (_, hex: string) =>
+					String.fromCharCode(parseInt(hex, 16))
+				);
+			const match = /\/verify-email\?token=([A-Za-z0-9_]+)/.exec(text);
+			if (match) return match[1];
+		}
+		await sleep(100);
+	}
+	throw new Error(`No verification mail in ${outbox}`);
+}
+
+interface Account {
+	login: string;
+	accessToken: string;
+	apiKey: string;
+}
+
+/** A verified user with an API key, made through the API as a client would. */
+async function createAccount(base: string, outbox: string): Promise<Account> {
+	const login = "bench";
+	await post(`${base}/api/auth/sign-up`, {
+		username: login,
+		email: "bench@example.test",
+		password: PASSWORD
+	});
+	await post(`${base}/api/auth/verify-email`, { token: await verificationToken(outbox) });
+	const { accessToken } = await post<{ accessToken: string }>(`${base}/api/auth/sign-in`, {
+		login,
+		password: PASSWORD
+	});
+	const { token: apiKey } = await post<{ token: string }>(
+		`${base}/api/me/api-keys`,
+		{ name: "bench" },
+		{ authorization: `Bearer ${accessToken}` }
+	);
+	return { login, accessToken, apiKey };
+}
+
+async function load(
+	stack: Stack,
+	topology: string,
+	name: string,
+	options: Partial<autocannon.Options> & { connections: number; path?: string },
+	target?: string
+): Promise<HttpResult> {
+	const run = (duration: number) =>
+		autocannon({
+			...options,
+			url: `${stack.base}${options.path ?? ""}`,
+			duration
+		}) as unknown as Promise<autocannon.Result>;
+	await run(WARMUP_SECONDS);
+	const { result, cpu } = await withCpu(stack.pids, () => run(SECONDS));
+	const ok = result["2xx"];
+	const row: HttpResult = {
+		topology,
+		name,
+		connections: options.connections,
+		perSecond: ok / result.duration,
+		p50ms: result.latency.p50,
+		p99ms: result.latency.p99,
+		requests: result.requests.total,
+		errors: result.non2xx + result.errors + result.timeouts,
+		cpu,
+		target
+	};
+	console.log(
+		`  ${name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
+			`${row.errors} errors; CPU ${formatCpu(cpu)}`
+	);
+	return row;
+}
+
+/**
+ * Refresh-token rotation: each caller spends its refresh token and goes on with the one it gets.
+ * Not autocannon: its first request on every connection is one shared prebuilt buffer, so all
+ * connections would present the same token, which is reuse and revokes the family.
+ */
+async function refreshLoad(
+	stack: Stack,
+	topology: string,
+	refreshTokens: string[]
+): Promise<HttpResult> {
+	const connections = Math.min(CONNECTIONS, refreshTokens.length);
+	// As many tokens as callers: a caller takes one, and puts back the one it gets in exchange.
+	const pool = refreshTokens.splice(0, connections);
+	const refresh = async () => {
+		const refreshToken = pool.pop();
+		if (!refreshToken) throw new Error("no refresh token left");
+		const res = await fetch(`${stack.base}/api/auth/refresh`, {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ refreshToken })
+		});
+		const text = await res.text();
+		if (res.status !== 200) throw new Error(`refresh: ${res.status} ${text}`);
+		pool.push((JSON.parse(text) as { refreshToken: string }).refreshToken);
+	};
+	await runLoad(WARMUP_SECONDS * 1000, connections, refresh);
+	const { result, cpu } = await withCpu(stack.pids, () =>
+		runLoad(SECONDS * 1000, connections, refresh)
+	);
+	const row: HttpResult = {
+		topology,
+		name: "POST /api/auth/refresh (rotation)*",
+		connections,
+		perSecond: (result.ops - result.errors) / result.seconds,
+		p50ms: +result.p50ms.toFixed(1),
+		p99ms: +result.p99ms.toFixed(1),
+		requests: result.ops,
+		errors: result.errors,
+		cpu
+	};
+	console.log(
+		`  ${row.name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
+			`${row.errors} errors; CPU ${formatCpu(cpu)}`
+	);
+	return row;
+}
+
+async function benchTopology(topology: "nats" | "single"): Promise<HttpResult[]> {
+	console.log(`\n${topology}: starting the stack…`);
+	const stack = await startStack(topology);
+	try {
+		const account = await createAccount(stack.base, stack.outbox);
+		const rows: HttpResult[] = [];
+		rows.push(
+			await load(
+				stack,
+				topology,
+				"GET /api/me, X-API-Key",
+				{
+					connections: CONNECTIONS,
+					headers: { "x-api-key": account.apiKey },
+					path: "/api/me"
+				},
+				">= 8,000/s, p99 < 20 ms"
+			)
+		);
+		rows.push(
+			await load(stack, topology, "GET /api/me, Bearer JWT", {
+				connections: CONNECTIONS,
+				headers: { authorization: `Bearer ${account.accessToken}` },
+				path: "/api/me"
+			})
+		);
+		// Every successful sign-in starts a session: its refresh token feeds the refresh run.
+		const refreshTokens: string[] = [];
+		const collect = (status: number, body: string) => {
+			if (status === 200 && refreshTokens.length < CONNECTIONS)
+				refreshTokens.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
+		};
+		rows.push(
+			await load(stack, topology, "POST /api/auth/sign-in (scrypt N=2^15)", {
+				connections: SIGNIN_CONNECTIONS,
+				requests: [
+					{
+						method: "POST",
+						path: "/api/auth/sign-in",
+						headers: { "content-type": "application/json" },
+						body: JSON.stringify({ login: account.login, password: PASSWORD }),
+						onResponse: collect
+					}
+				]
+			})
+		);
+		rows.push(await refreshLoad(stack, topology, refreshTokens));
+		return rows;
+	} finally {
+		await stack.stop();
+	}
+}
+
+function formatTable(rows: HttpResult[]): string {
+	const header = [
+		"topology",
+		"benchmark",
+		"conns",
+		"req/s",
+		"p50 ms",
+		"p99 ms",
+		"errors",
+		"target",
+		"CPU (100% = 1 core)"
+	];
+	const lines = rows.map(r => [
+		r.topology,
+		r.name,
+		String(r.connections),
+		Math.round(r.perSecond).toLocaleString("en-US"),
+		String(r.p50ms),
+		String(r.p99ms),
+		String(r.errors),
+		r.target ?? "",
+		formatCpu(r.cpu)
+	]);
+	const widths = header.map((h, i) => Math.max(h.length, ...lines.map(l => l[i].length)));
+	const numeric = new Set([2, 3, 4, 5, 6]);
+	const fmt = (cells: string[]) =>
+		cells
+			.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+			.join("  ");
+	return [fmt(header), widths.map(w => "-".repeat(w)).join("  "), ...lines.map(fmt)].join("\n");
+}
+
+async function main(): Promise<void> {
+	const only = env.BENCH_ONLY;
+	const topologies = (["nats", "single"] as const).filter(t => !only || only === t);
+	const load1 = loadavg()[0];
+	console.log(
+		`HTTP benchmark: ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${CONNECTIONS} connections ` +
+			`(${SIGNIN_CONNECTIONS} for sign-in), node ${process.version}, ${cpus().length} cores, ` +
+			`load average ${load1.toFixed(2)} before the start`
+	);
+	const rows: HttpResult[] = [];
+	for (const topology of topologies) rows.push(...(await benchTopology(topology)));
+	console.log("\n" + formatTable(rows));
+	console.log(
+		"\nbench = this process (the load generator). Latencies: autocannon's (1 ms resolution, successful " +
+			"responses only); * = a closed loop of fetch calls instead (see refreshLoad)."
+	);
+	mkdirSync("bench-results", { recursive: true });
+	writeFileSync(
+		join("bench-results", "http.json"),
+		JSON.stringify(
+			{
+				date: new Date().toISOString(),
+				node: process.version,
+				cores: cpus().length,
+				loadAverageBefore: +load1.toFixed(2),
+				seconds: SECONDS,
+				warmupSeconds: WARMUP_SECONDS,
+				connections: CONNECTIONS,
+				signInConnections: SIGNIN_CONNECTIONS,
+				logLevel: LOGLEVEL,
+				results: rows
+			},
+			null,
+			2
+		) + "\n"
+	);
+	console.log("written to bench-results/http.json");
+}
+
+main().catch(err => {
+	console.error(err);
+	process.exit(1);
+});
