@@ -38,22 +38,30 @@ export async function fillTokens(
 	count: number,
 	batch = 5000
 ): Promise<string[]> {
+	const tokens = Array.from({ length: count }, () => createToken("mtk"));
+	await insertTokens(broker, tokens, batch);
+	return tokens;
+}
+
+/** Stores these plaintext api-key tokens (e.g. the same ones on every node of a cluster bench). */
+export async function insertTokens(
+	broker: ServiceBroker,
+	tokens: string[],
+	batch = 5000
+): Promise<void> {
 	const service = broker.getLocalService("tokens") as unknown as {
 		store: TokenStore;
 		hasher: TokenHasher;
 	};
-	const tokens: string[] = [];
 	const now = Date.now();
-	for (let done = 0; done < count; done += batch) {
+	for (let done = 0; done < tokens.length; done += batch) {
 		const records: TokenRecord[] = [];
-		for (let i = done; i < Math.min(count, done + batch); i++) {
-			const token = createToken("mtk");
-			tokens.push(token);
+		for (let i = done; i < Math.min(tokens.length, done + batch); i++) {
 			records.push({
 				_id: randomUUID(),
 				type: "api-key",
 				owner: `owner-${i % 10000}`,
-				hash: service.hasher.hash(token),
+				hash: service.hasher.hash(tokens[i]),
 				name: null,
 				scopes: [],
 				data: null,
@@ -65,5 +73,4 @@ export async function fillTokens(
 		// Through the store, as `generate` writes (its group commit makes these few large appends).
 		await Promise.all(records.map(r => service.store.insert(r)));
 	}
-	return tokens;
 }
