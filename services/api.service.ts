@@ -158,6 +158,15 @@ async function redeemLink(ctx: Context, params: Record<string, unknown>): Promis
 	return pages.actionDone(done.action);
 }
 
+/** The HTTP request of moleculer-web's `rest` action, and its URL with the tokens masked. */
+function requestOf(ctx: Context): IncomingRequest {
+	return (ctx.params as { req: IncomingRequest }).req;
+}
+function maskedUrlOf(ctx: Context): string {
+	const req = requestOf(ctx);
+	return maskUrl(req.originalUrl ?? req.url ?? "");
+}
+
 function unauthorized(type = "UNAUTHORIZED"): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError("Unauthorized", 401, type);
 }
@@ -478,7 +487,20 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		 * (a POST that spends a token, a second body read): the calls it makes are retried on their
 		 * own terms instead.
 		 */
-		rest: { retryPolicy: { enabled: false } }
+		rest: {
+			retryPolicy: { enabled: false },
+			/**
+			 * moleculer-web names the request's span after the raw URL and tags it with it: with
+			 * tracing on, every mail-link token (`?token=`, `/token/…`) would be in the traces and in
+			 * the tracer's debug log. The masked URL instead (lib/url-masking).
+			 */
+			tracing: {
+				spanName: (ctx: Context) => `${requestOf(ctx).method} ${maskedUrlOf(ctx)}`,
+				tags: (ctx: Context) => ({
+					params: { req: { method: requestOf(ctx).method, url: maskedUrlOf(ctx) } }
+				})
+			}
+		}
 	},
 
 	methods: {
