@@ -29,6 +29,9 @@ const TOKEN_PATHS = ["/token/"];
 /** Our token format (`mtk_…`) and anything JWT-shaped. */
 const TOKEN_SHAPED = /^[a-z][a-z0-9]{1,9}_[0-9A-Za-z]{16,}$|^eyJ[\w-]*\.[\w-]*\.[\w-]*$/;
 
+/** The same anywhere inside a string, e.g. a query key such as `owner[mtk_…]`. */
+const CONTAINS_TOKEN = /[a-z][a-z0-9]{1,9}_[0-9A-Za-z]{16,}|eyJ[\w-]*\.[\w-]*\.[\w-]*/;
+
 function safeDecode(value: string): string {
 	try {
 		return decodeURIComponent(value.replace(/\+/g, " "));
@@ -59,8 +62,10 @@ function maskQuery(query: string): string {
 		.split("&")
 		.map(pair => {
 			const eq = pair.indexOf("=");
-			if (eq === -1) return TOKEN_SHAPED.test(safeDecode(pair)) ? MASK : pair;
+			if (eq === -1) return CONTAINS_TOKEN.test(safeDecode(pair)) ? MASK : pair;
 			const key = pair.slice(0, eq);
+			// A key is a name, not a place for a token: a pair whose key holds one is masked whole.
+			if (CONTAINS_TOKEN.test(safeDecode(key))) return `${MASK}=${MASK}`;
 			const value = pair.slice(eq + 1);
 			return isSecretKey(key) || TOKEN_SHAPED.test(safeDecode(value))
 				? `${key}=${MASK}`

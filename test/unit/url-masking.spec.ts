@@ -33,6 +33,14 @@ describe("maskUrl", () => {
 		expect(maskUrl(`/x?auth=${encodeURIComponent(jwt)}`)).toBe(`/x?auth=${MASK}`);
 	});
 
+	it("masks a query pair whose key holds a token", () => {
+		const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl";
+		expect(maskUrl(`/x?owner[${jwt}]=v&a=1`)).toBe(`/x?${MASK}=${MASK}&a=1`);
+		expect(maskUrl(`/x?owner%5B${token}%5D=mtk_x`)).toBe(`/x?${MASK}=${MASK}`);
+		expect(maskUrl(`/x?list[${token}]`)).toBe(`/x?${MASK}`);
+		expect(maskUrl("/x?owner[a_b]=1")).toBe("/x?owner[a_b]=1");
+	});
+
 	it("leaves ordinary URLs alone", () => {
 		for (const url of [
 			"/api/tokens?owner=user123&type=api-key",
