@@ -245,7 +245,8 @@ describe("api gateway: every route, property-based", () => {
 		"apiKey",
 		"adminKey",
 		"xApiKey",
-		"garbage"
+		"garbage",
+		"garbageApiKey"
 	);
 	const contentType = fc.oneof(
 		fc.constantFrom(
@@ -286,7 +287,14 @@ describe("api gateway: every route, property-based", () => {
 	);
 	const headers = fc.record({
 		credential,
-		authorization: fc.option(printable(60), { nil: undefined }),
+		authorization: fc.option(
+			fc.oneof(
+				printable(60),
+				printable(60).map(v => `Bearer ${v}`),
+				printable(40).map(v => `Bearer mtk_${v}`)
+			),
+			{ nil: undefined }
+		),
 		forwardedFor: fc.option(
 			fc.oneof(printable(40), fc.constantFrom("1.2.3.4", "::1, 10.0.0.1", "unknown, ,")),
 			{ nil: undefined }
@@ -339,10 +347,14 @@ describe("api gateway: every route, property-based", () => {
 							apiKey: `Bearer ${live.apiKey}`,
 							adminKey: `Bearer ${live.adminKey}`,
 							xApiKey: undefined,
-							garbage: h.authorization
+							garbage: h.authorization,
+							garbageApiKey: undefined
 						}[h.credential];
 						if (cred !== undefined) sent.authorization = cred;
 						if (h.credential === "xApiKey") sent["x-api-key"] = live.apiKey;
+						if (h.credential === "garbageApiKey" && h.authorization !== undefined) {
+							sent["x-api-key"] = h.authorization;
+						}
 						if (h.forwardedFor !== undefined) sent["x-forwarded-for"] = h.forwardedFor;
 						if (h.contentType !== undefined) sent["content-type"] = h.contentType;
 						const withBody = m !== "GET" && m !== "HEAD";
