@@ -173,7 +173,8 @@ async function main(): Promise<void> {
 		"p99 ms",
 		"errors",
 		"answered by",
-		"CPU (100% = 1 core)"
+		"CPU (100% = 1 core)",
+		"CPU µs per check"
 	];
 	const lines = rows.map(r => [
 		r.name,

@@ -19,8 +19,8 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_ONLY, NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table (with the CPU each process used, 100% = one core) and
- * writes bench-results/http.json.
+ * BENCH_ONLY, NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with
+ * the CPU each process used (100% = one core), and writes bench-results/http.json.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
