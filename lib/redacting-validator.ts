@@ -13,37 +13,61 @@ type CheckFunction = ((params: unknown, opts?: unknown) => CheckResult | Promise
 
 /**
  * Unknown keys are named back only when they look like field names: a caller may put a secret in a
- * key (`{ [token]: 1 }`), and every token this project makes is longer than this and has a prefix
- * and an underscore followed by random characters, which a field name rarely does.
+ * key (`{ [token]: 1 }`), and every token this project makes is longer than this.
  */
-const NAMEABLE_KEY = /^[A-Za-z$][A-Za-z0-9$]{0,31}$/;
+const NAMEABLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$-]{0,31}$/;
+
+/** fastest-validator messages that quote the rejected values, and what to say instead. */
+const QUOTING_MESSAGES: Record<string, string> = {
+	arrayUnique: "must not contain the same value twice",
+	arrayEnum: "contains a value that is not allowed"
+};
+
+function redactEntry({ actual, ...rest }: Record<string, unknown>): Record<string, unknown>[] {
+	// Strict objects report unknown keys (names, not values) as one error: give each its own entry
+	// with a `field`, so callers learn which field is not allowed.
+	if (rest.type === "objectStrict" && typeof actual === "string") {
+		const parent = typeof rest.field === "string" && rest.field ? `${rest.field}.` : "";
+		return actual.split(", ").map(key => {
+			if (!NAMEABLE_KEY.test(key)) {
+				return {
+					type: "objectStrict",
+					field: parent ? rest.field : undefined,
+					message: "The request contains a field that is not allowed."
+				};
+			}
+			const field = parent + key;
+			return { type: "objectStrict", field, message: `The '${field}' field is not allowed.` };
+		});
+	}
+	const replacement = QUOTING_MESSAGES[String(rest.type)];
+	if (replacement !== undefined) {
+		// arrayUnique's `expected` lists the duplicated values themselves.
+		const { expected, ...withoutExpected } = rest;
+		return [
+			{
+				...(rest.type === "arrayUnique"
+					? withoutExpected
+					: { ...withoutExpected, expected }),
+				message: `The '${String(rest.field)}' field ${replacement}.`
+			}
+		];
+	}
+	// A custom message may quote the value too.
+	if (
+		(typeof actual === "string" || typeof actual === "number") &&
+		String(actual).length >= 4 &&
+		typeof rest.message === "string" &&
+		rest.message.includes(String(actual))
+	) {
+		return [{ ...rest, message: `The '${String(rest.field)}' field is not valid.` }];
+	}
+	return [rest];
+}
 
 export function redactValidationResult(res: CheckResult): CheckResult {
 	if (res === true) return true;
-	return res.flatMap(({ actual, ...rest }) => {
-		// Strict objects report unknown keys (names, not values) as one error: give each its own
-		// entry with a `field`, so callers learn which field is not allowed.
-		if (rest.type === "objectStrict" && typeof actual === "string") {
-			const parent = typeof rest.field === "string" && rest.field ? `${rest.field}.` : "";
-			return actual.split(", ").map(key => {
-				if (!NAMEABLE_KEY.test(key)) {
-					const field = parent ? rest.field : undefined;
-					return {
-						type: "objectStrict",
-						field,
-						message: "The request contains a field that is not allowed."
-					};
-				}
-				const field = parent + key;
-				return {
-					type: "objectStrict",
-					field,
-					message: `The '${field}' field is not allowed.`
-				};
-			});
-		}
-		return [rest];
-	});
+	return res.flatMap(redactEntry);
 }
 
 type MoleculerCheckFunction = ReturnType<InstanceType<typeof Validators.Fastest>["compile"]>;

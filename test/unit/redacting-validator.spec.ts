@@ -74,3 +74,43 @@ describe("unknown keys that could be secrets", () => {
 		]);
 	});
 });
+
+describe("messages that would quote the rejected values", () => {
+	const secret = "mtk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+
+	it("do not, for duplicates in a unique array", () => {
+		const check = new RedactingValidator().compile({
+			scopes: { type: "array", items: "string", unique: true }
+		});
+		const res = check({ scopes: [secret, secret] });
+		expect(JSON.stringify(res)).not.toContain(secret);
+		expect(res).toEqual([expect.objectContaining({ type: "arrayUnique", field: "scopes" })]);
+	});
+
+	it("do not, for a value outside an array's enum", () => {
+		const check = new RedactingValidator().compile({
+			scopes: { type: "array", items: "string", enum: ["read", "write"] }
+		});
+		const res = check({ scopes: ["read", secret] });
+		expect(JSON.stringify(res)).not.toContain(secret);
+		expect(res).toEqual([expect.objectContaining({ type: "arrayEnum", field: "scopes" })]);
+	});
+
+	it("do not, for a custom message quoting the value", () => {
+		const check = new RedactingValidator().compile({
+			token: { type: "string", max: 5, messages: { stringMax: "Too long: {actual}" } }
+		});
+		expect(JSON.stringify(check({ token: secret }))).not.toContain(secret);
+	});
+
+	it("unknown snake_case fields are still named", () => {
+		const check = new RedactingValidator().compile({ $$strict: true, a: "string" });
+		expect(check({ a: "x", client_id: "c" })).toEqual([
+			{
+				type: "objectStrict",
+				field: "client_id",
+				message: "The 'client_id' field is not allowed."
+			}
+		]);
+	});
+});
