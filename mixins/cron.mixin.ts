@@ -83,3 +83,43 @@ const CronMixin = {
 
 // Typed against CronService above; as a mixin it joins schemas whose `this` it cannot know.
 export default CronMixin as unknown as Partial<ServiceSchema>;
+
+/** When a service's nightly cleanup runs: `settings.cleanup`, read from `<PREFIX>_CLEANUP_*`. */
+export interface CleanupSchedule {
+	enabled: boolean;
+	/** Five fields, minute first ("0 0 * * *" is midnight; "0 0 * * * *" would be every hour). */
+	cronTime: string;
+	timeZone: string;
+}
+
+export function cleanupScheduleFromEnv(
+	prefix: string,
+	defaultCronTime: string,
+	env: NodeJS.ProcessEnv = process.env
+): CleanupSchedule {
+	return {
+		enabled: env[`${prefix}_CLEANUP_ENABLED`] !== "false",
+		cronTime: env[`${prefix}_CLEANUP_CRON`] || defaultCronTime,
+		timeZone: env[`${prefix}_CLEANUP_TZ`] || "UTC"
+	};
+}
+
+/** A cron job that runs `onTick` on the service's `settings.cleanup` schedule. */
+export function cleanupJob<TThis extends { settings: { cleanup: CleanupSchedule } }>(
+	name: string,
+	onTick: (this: TThis) => unknown
+): CronJobSchema<TThis> {
+	return {
+		name,
+		cronTime(this: TThis) {
+			return this.settings.cleanup.cronTime;
+		},
+		timeZone(this: TThis) {
+			return this.settings.cleanup.timeZone;
+		},
+		enabled(this: TThis) {
+			return this.settings.cleanup.enabled;
+		},
+		onTick
+	};
+}

@@ -6,14 +6,22 @@
  * moleculer-db's CRUD actions (list, find, get, create, update, remove…) are left out on purpose:
  * they would be published by the gateway, and their parameters would merge into ours (its `remove`
  * requires an `id`).
+ *
+ * Every storing service also gets, from here:
+ * - NeDB writes that the data file did not take undone in memory too (lib/nedb-write-rollback), so a
+ *   failed write changes nothing;
+ * - store failures answered as a retryable 503 STORE_UNAVAILABLE (any other unexpected error as a
+ *   bare 500), never a driver's message or a file path; the cause goes to this node's log.
  */
 import { join } from "node:path";
-import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import DbService from "moleculer-db";
 import MongoDbAdapter from "moleculer-db-adapter-mongo";
 import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../lib/stores/mongo-collection";
 import { dataDirFromEnv } from "../lib/secrets";
+import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
+import { describeCause, publicError } from "../lib/store-errors";
 
 export interface StoreFactories<TStore> {
 	nedb: (db: Datastore<never>) => TStore;
@@ -72,9 +80,22 @@ export default function createDbMixin<TStore extends StoreReady>(
 				this.store = factories.mongo(this.adapter.collection as MongoCollection<never>);
 			} else {
 				this.storeKind = "nedb";
-				this.store = factories.nedb(this.adapter.db as Datastore<never>);
+				this.store = factories.nedb(
+					rollBackFailedWrites(this.adapter.db as Datastore<never>)
+				);
 			}
 			await this.store.ensureIndexes();
+		},
+		hooks: {
+			error: {
+				"*"(this: DbService, ctx: Context, err: unknown): never {
+					const mapped = publicError(err);
+					if (mapped !== err) {
+						this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
+					}
+					throw mapped;
+				}
+			}
 		}
 	};
 	return mixin as unknown as Partial<ServiceSchema>;

@@ -15,7 +15,11 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import DbService from "moleculer-db";
 import type Datastore from "@seald-io/nedb";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
-import CronMixin from "../mixins/cron.mixin";
+import CronMixin, {
+	cleanupJob,
+	cleanupScheduleFromEnv,
+	type CleanupSchedule
+} from "../mixins/cron.mixin";
 import { AttemptLimiter } from "../lib/attempt-limiter";
 import { durationFromEnv } from "../lib/durations";
 import { AccessTokens } from "../lib/jwt";
@@ -28,7 +32,6 @@ import {
 	type ScryptParams
 } from "../lib/password";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
-import { describeCause, publicError } from "../lib/store-errors";
 import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
 import { MongoUserStore } from "../lib/stores/mongo-user-store";
 import { NedbUserStore } from "../lib/stores/nedb-user-store";
@@ -134,11 +137,7 @@ export interface AuthSettings extends DbSettings {
 		/** Mails (verification, magic link, reset) requested per e-mail address. */
 		mail: LimitSettings;
 	};
-	cleanup: {
-		enabled: boolean;
-		cronTime: string;
-		timeZone: string;
-	};
+	cleanup: CleanupSchedule;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,8 +359,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 
 	mixins: [
 		createDbMixin<UserStore>("users", {
-			// A write the data file did not take is undone in memory too (lib/nedb-write-rollback).
-			nedb: db => new NedbUserStore(rollBackFailedWrites(db)),
+			nedb: db => new NedbUserStore(db),
 			mongo: collection => new MongoUserStore(collection)
 		}),
 		CronMixin
@@ -394,48 +392,16 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				window: attemptWindow
 			}
 		},
-		cleanup: {
-			enabled: process.env.AUTH_CLEANUP_ENABLED !== "false",
-			cronTime: process.env.AUTH_CLEANUP_CRON || "30 0 * * *",
-			timeZone: process.env.AUTH_CLEANUP_TZ || "UTC"
-		}
+		cleanup: cleanupScheduleFromEnv("AUTH", "30 0 * * *")
 	},
 
 	crons: [
-		{
-			name: "removeExpiredFamilies",
-			cronTime(this: AuthThis) {
-				return this.settings.cleanup.cronTime;
-			},
-			timeZone(this: AuthThis) {
-				return this.settings.cleanup.timeZone;
-			},
-			enabled(this: AuthThis) {
-				return this.settings.cleanup.enabled;
-			},
-			async onTick(this: AuthThis) {
-				if (!this.families) return;
-				const removed = await this.families.removeExpired(Date.now());
-				this.logger.info(`Removed ${removed} expired refresh-token families.`);
-			}
-		}
+		cleanupJob<AuthThis>("removeExpiredFamilies", async function (this: AuthThis) {
+			if (!this.families) return;
+			const removed = await this.families.removeExpired(Date.now());
+			this.logger.info(`Removed ${removed} expired refresh-token families.`);
+		})
 	],
-
-	hooks: {
-		error: {
-			/**
-			 * Store failures reach callers as a retryable 503 STORE_UNAVAILABLE (or a bare 500), never
-			 * as a driver's message or a file path; the cause goes to this node's log.
-			 */
-			"*"(this: AuthThis, ctx: Context, err: unknown): never {
-				const mapped = publicError(err);
-				if (mapped !== err) {
-					this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
-				}
-				throw mapped;
-			}
-		}
-	},
 
 	actions: {
 		/** Creates an account and mails a link to confirm its address. */

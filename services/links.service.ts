@@ -14,14 +14,16 @@
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
-import CronMixin from "../mixins/cron.mixin";
+import CronMixin, {
+	cleanupJob,
+	cleanupScheduleFromEnv,
+	type CleanupSchedule
+} from "../mixins/cron.mixin";
 import { isAllowedAction, parseAllowList } from "../lib/action-allowlist";
 import { durationFromEnv } from "../lib/durations";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
-import { describeCause, publicError } from "../lib/store-errors";
-import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
 import { NedbLinkStore } from "../lib/stores/nedb-link-store";
 import { MongoLinkStore } from "../lib/stores/mongo-link-store";
 import {
@@ -44,12 +46,7 @@ export interface LinksSettings extends DbSettings {
 	lockTimeout: number;
 	/** Largest accepted `params`, in bytes of JSON. */
 	maxParamsBytes: number;
-	cleanup: {
-		enabled: boolean;
-		cronTime: string;
-		timeZone: string;
-		batchSize: number;
-	};
+	cleanup: CleanupSchedule & { batchSize: number };
 }
 
 /** What callers see of a link: never its hash, and the token only once, from `create`. */
@@ -156,8 +153,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 
 	mixins: [
 		createDbMixin<LinkStore>("links", {
-			// A write the data file did not take is undone in memory too (lib/nedb-write-rollback).
-			nedb: db => new NedbLinkStore(rollBackFailedWrites(db)),
+			nedb: db => new NedbLinkStore(db),
 			mongo: collection => new MongoLinkStore(collection)
 		}),
 		CronMixin
@@ -170,47 +166,14 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		defaultValidity: durationFromEnv(process.env, "LINKS_DEFAULT_VALIDITY", 7 * DAY),
 		lockTimeout: durationFromEnv(process.env, "LINKS_LOCK_TIMEOUT", 10),
 		maxParamsBytes: 16 * 1024,
-		cleanup: {
-			enabled: process.env.LINKS_CLEANUP_ENABLED !== "false",
-			cronTime: process.env.LINKS_CLEANUP_CRON || "15 0 * * *",
-			timeZone: process.env.LINKS_CLEANUP_TZ || "UTC",
-			batchSize: 1000
-		}
+		cleanup: { ...cleanupScheduleFromEnv("LINKS", "15 0 * * *"), batchSize: 1000 }
 	},
 
 	crons: [
-		{
-			name: "removeExpired",
-			cronTime(this: LinksThis) {
-				return this.settings.cleanup.cronTime;
-			},
-			timeZone(this: LinksThis) {
-				return this.settings.cleanup.timeZone;
-			},
-			enabled(this: LinksThis) {
-				return this.settings.cleanup.enabled;
-			},
-			async onTick(this: LinksThis) {
-				await this.broker.call("links.removeExpired", {}, { nodeID: this.broker.nodeID });
-			}
-		}
+		cleanupJob<LinksThis>("removeExpired", async function (this: LinksThis) {
+			await this.broker.call("links.removeExpired", {}, { nodeID: this.broker.nodeID });
+		})
 	],
-
-	hooks: {
-		error: {
-			/**
-			 * Store failures reach callers as a retryable 503 STORE_UNAVAILABLE (or a bare 500), never
-			 * as a driver's message or a file path; the cause goes to this node's log.
-			 */
-			"*"(this: LinksThis, ctx: Context, err: unknown): never {
-				const mapped = publicError(err);
-				if (mapped !== err) {
-					this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
-				}
-				throw mapped;
-			}
-		}
-	},
 
 	actions: {
 		/**

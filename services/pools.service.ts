@@ -18,8 +18,6 @@ import { SealedBox } from "../lib/sealed-box";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
-import { describeCause, publicError } from "../lib/store-errors";
-import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
 import { NedbPoolStore } from "../lib/stores/nedb-pool-store";
 import { MongoPoolStore } from "../lib/stores/mongo-pool-store";
 import {
@@ -141,8 +139,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 
 	mixins: [
 		createDbMixin<PoolStore>("pools", {
-			// A write the data file did not take is undone in memory too (lib/nedb-write-rollback).
-			nedb: db => new NedbPoolStore(rollBackFailedWrites(db)),
+			nedb: db => new NedbPoolStore(db),
 			mongo: collection => new MongoPoolStore(collection)
 		})
 	],
@@ -153,22 +150,6 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 			size: positiveIntegerFromEnv("POOLS_DEFAULT_SIZE", 10),
 			leaseTime: durationFromEnv(process.env, "POOLS_DEFAULT_LEASE", 60),
 			tokenTtl: durationFromEnv(process.env, "POOLS_DEFAULT_TOKEN_TTL", 0) || null
-		}
-	},
-
-	hooks: {
-		error: {
-			/**
-			 * Store failures reach callers as a retryable 503 STORE_UNAVAILABLE (or a bare 500), never
-			 * as a driver's message or a file path; the cause goes to this node's log.
-			 */
-			"*"(this: PoolsThis, ctx: Context, err: unknown): never {
-				const mapped = publicError(err);
-				if (mapped !== err) {
-					this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
-				}
-				throw mapped;
-			}
 		}
 	},
 

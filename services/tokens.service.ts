@@ -7,15 +7,17 @@
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
-import CronMixin from "../mixins/cron.mixin";
+import CronMixin, {
+	cleanupJob,
+	cleanupScheduleFromEnv,
+	type CleanupSchedule
+} from "../mixins/cron.mixin";
 import { durationFromEnv } from "../lib/durations";
 import { isoDate } from "../lib/iso-date";
 import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
 import { TouchBuffer } from "../lib/touch-buffer";
-import { describeCause, publicError } from "../lib/store-errors";
-import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
 import { assertStorableData } from "../lib/storable-data";
 import { NedbTokenStore } from "../lib/stores/nedb-token-store";
 import { MongoTokenStore } from "../lib/stores/mongo-token-store";
@@ -32,12 +34,7 @@ export interface TokensSettings extends DbSettings {
 	types: Record<string, TokenTypeSettings>;
 	/** "last used" is written at most once per this many seconds per token. */
 	touchInterval: number;
-	cleanup: {
-		enabled: boolean;
-		cronTime: string;
-		timeZone: string;
-		batchSize: number;
-	};
+	cleanup: CleanupSchedule & { batchSize: number };
 }
 
 /** What callers see of a token: never its hash, and the plaintext only once, from `generate`. */
@@ -139,8 +136,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 
 	mixins: [
 		createDbMixin<TokenStore>("tokens", {
-			// A write the data file did not take is undone in memory too (lib/nedb-write-rollback).
-			nedb: db => new NedbTokenStore(rollBackFailedWrites(db)),
+			nedb: db => new NedbTokenStore(db),
 			mongo: collection => new MongoTokenStore(collection)
 		}),
 		CronMixin
@@ -156,48 +152,14 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			action: { prefix: "mta", ttl: 7 * DAY }
 		},
 		touchInterval: durationFromEnv(process.env, "TOKENS_TOUCH_INTERVAL", 60),
-		cleanup: {
-			enabled: process.env.TOKENS_CLEANUP_ENABLED !== "false",
-			// Five fields, minute first: midnight every day (not "0 0 * * * *", which is hourly).
-			cronTime: process.env.TOKENS_CLEANUP_CRON || "0 0 * * *",
-			timeZone: process.env.TOKENS_CLEANUP_TZ || "UTC",
-			batchSize: 1000
-		}
+		cleanup: { ...cleanupScheduleFromEnv("TOKENS", "0 0 * * *"), batchSize: 1000 }
 	},
 
 	crons: [
-		{
-			name: "removeExpired",
-			cronTime(this: TokensThis) {
-				return this.settings.cleanup.cronTime;
-			},
-			timeZone(this: TokensThis) {
-				return this.settings.cleanup.timeZone;
-			},
-			enabled(this: TokensThis) {
-				return this.settings.cleanup.enabled;
-			},
-			async onTick(this: TokensThis) {
-				await this.broker.call("tokens.removeExpired", {}, { nodeID: this.broker.nodeID });
-			}
-		}
+		cleanupJob<TokensThis>("removeExpired", async function (this: TokensThis) {
+			await this.broker.call("tokens.removeExpired", {}, { nodeID: this.broker.nodeID });
+		})
 	],
-
-	hooks: {
-		error: {
-			/**
-			 * Store failures reach callers as a retryable 503 STORE_UNAVAILABLE (or a bare 500), never
-			 * as a driver's message or a file path; the cause goes to this node's log.
-			 */
-			"*"(this: TokensThis, ctx: Context, err: unknown): never {
-				const mapped = publicError(err);
-				if (mapped !== err) {
-					this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
-				}
-				throw mapped;
-			}
-		}
-	},
 
 	actions: {
 		/** Creates a token; the only response that ever contains the plaintext `token`. */
