@@ -70,3 +70,21 @@ export function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] {
 export function dataDirFromEnv(env: NodeJS.ProcessEnv): string {
 	return env.DATA_DIR || "./data";
 }
+
+/** TOKEN_SALT (see resolveSecret) and the previous salts still accepted for lookups. */
+export function tokenSalts(
+	dataDir: string,
+	warn: (message: string) => void,
+	env: NodeJS.ProcessEnv = process.env
+): { current: string; previous: string[] } {
+	return {
+		current: resolveSecret({
+			envName: "TOKEN_SALT",
+			fileName: "token-salt",
+			env,
+			dataDir,
+			warn
+		}),
+		previous: listFromEnv(env, "TOKEN_SALT_PREVIOUS")
+	};
+}

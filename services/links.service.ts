@@ -21,7 +21,7 @@ import CronMixin, {
 } from "../mixins/cron.mixin";
 import { isAllowedAction, parseAllowList } from "../lib/action-allowlist";
 import { durationFromEnv } from "../lib/durations";
-import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
+import { dataDirFromEnv, listFromEnv, tokenSalts } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
 import { NedbLinkStore } from "../lib/stores/nedb-link-store";
@@ -490,14 +490,8 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 			);
 		}
 		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-		const salt = resolveSecret({
-			envName: "TOKEN_SALT",
-			fileName: "token-salt",
-			env: process.env,
-			dataDir,
-			warn: message => this.logger.warn(message)
-		});
-		this.hasher = new TokenHasher(salt, listFromEnv(process.env, "TOKEN_SALT_PREVIOUS"));
+		const salts = tokenSalts(dataDir, message => this.logger.warn(message));
+		this.hasher = new TokenHasher(salts.current, salts.previous);
 	}
 };
 

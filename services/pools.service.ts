@@ -15,7 +15,7 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import { durationFromEnv } from "../lib/durations";
 import { SealedBox } from "../lib/sealed-box";
-import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
+import { dataDirFromEnv, tokenSalts } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
 import { NedbPoolStore } from "../lib/stores/nedb-pool-store";
@@ -438,16 +438,9 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 
 	created(this: PoolsThis) {
 		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-		const salt = resolveSecret({
-			envName: "TOKEN_SALT",
-			fileName: "token-salt",
-			env: process.env,
-			dataDir,
-			warn: message => this.logger.warn(message)
-		});
-		const previous = listFromEnv(process.env, "TOKEN_SALT_PREVIOUS");
-		this.hasher = new TokenHasher(salt, previous);
-		this.box = new SealedBox(salt, "pools", previous);
+		const salts = tokenSalts(dataDir, message => this.logger.warn(message));
+		this.hasher = new TokenHasher(salts.current, salts.previous);
+		this.box = new SealedBox(salts.current, "pools", salts.previous);
 	}
 };
 

@@ -14,7 +14,7 @@ import CronMixin, {
 } from "../mixins/cron.mixin";
 import { durationFromEnv } from "../lib/durations";
 import { isoDate } from "../lib/iso-date";
-import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
+import { dataDirFromEnv, tokenSalts } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
 import { TouchBuffer } from "../lib/touch-buffer";
@@ -463,14 +463,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 
 	created(this: TokensThis) {
 		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-		const salt = resolveSecret({
-			envName: "TOKEN_SALT",
-			fileName: "token-salt",
-			env: process.env,
-			dataDir,
-			warn: message => this.logger.warn(message)
-		});
-		this.hasher = new TokenHasher(salt, listFromEnv(process.env, "TOKEN_SALT_PREVIOUS"));
+		const salts = tokenSalts(dataDir, message => this.logger.warn(message));
+		this.hasher = new TokenHasher(salts.current, salts.previous);
 		this.touches = new TouchBuffer(
 			ids => {
 				const now = Date.now();
