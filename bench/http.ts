@@ -262,9 +262,23 @@ async function load(
 async function refreshLoad(
 	stack: Stack,
 	topology: string,
+	account: Account,
 	refreshTokens: string[]
 ): Promise<HttpResult> {
-	const connections = Math.min(CONNECTIONS, refreshTokens.length);
+	// One session per caller: sign in more if the sign-in run did not start enough of them.
+	while (refreshTokens.length < CONNECTIONS) {
+		const batch = Math.min(SIGNIN_CONNECTIONS, CONNECTIONS - refreshTokens.length);
+		const sessions = await Promise.all(
+			Array.from({ length: batch }, () =>
+				post<{ refreshToken: string }>(`${stack.base}/api/auth/sign-in`, {
+					login: account.login,
+					password: PASSWORD
+				})
+			)
+		);
+		refreshTokens.push(...sessions.map(s => s.refreshToken));
+	}
+	const connections = CONNECTIONS;
 	// As many tokens as callers: a caller takes one, and puts back the one it gets in exchange.
 	const pool = refreshTokens.splice(0, connections);
 	const refresh = async () => {
@@ -347,7 +361,7 @@ async function benchTopology(topology: "nats" | "single"): Promise<HttpResult[]>
 				]
 			})
 		);
-		rows.push(await refreshLoad(stack, topology, refreshTokens));
+		rows.push(await refreshLoad(stack, topology, account, refreshTokens));
 		return rows;
 	} finally {
 		await stack.stop();
