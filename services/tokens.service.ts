@@ -5,7 +5,7 @@
  * HMAC under TOKEN_SALT (lib/token-hasher), so a leaked database yields no usable token.
  */
 import { randomUUID } from "node:crypto";
-import type { Context, Service, ServiceSchema } from "moleculer";
+import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import CronMixin, {
 	cleanupJob,
@@ -18,6 +18,7 @@ import { dataDirFromEnv, tokenSalts } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
 import { TouchBuffer } from "../lib/touch-buffer";
+import { FailureLimiter, type FailureLimit } from "../lib/failure-limiter";
 import { assertStorableData } from "../lib/storable-data";
 import { NedbTokenStore } from "../lib/stores/nedb-token-store";
 import { MongoTokenStore } from "../lib/stores/mongo-token-store";
@@ -35,6 +36,12 @@ export interface TokensSettings extends DbSettings {
 	/** "last used" is written at most once per this many seconds per token. */
 	touchInterval: number;
 	cleanup: CleanupSchedule & { batchSize: number };
+	/**
+	 * Failed `check`s and `consume`s allowed per end client (`meta.ip`, which the gateway sets and
+	 * moleculer passes on through `auth`), or per calling node when a caller names no client: a node
+	 * answers for many clients, so its budget is larger. Beyond it: 429 TOO_MANY_FAILURES.
+	 */
+	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
 
 /** What callers see of a token: never its hash, and the plaintext only once, from `generate`. */
@@ -82,6 +89,11 @@ export interface RevokeParams {
 	owner: string;
 }
 
+/** Set by the gateway (and passed on by moleculer through `auth`): the end client's address. */
+export interface ClientMeta {
+	ip?: string;
+}
+
 /** Event payloads carry ids and owners, never tokens. */
 export interface TokenEventPayload {
 	id: string;
@@ -97,6 +109,8 @@ interface TokensMethods {
 		owner?: string
 	): { hashes: string[]; type: string; owner?: string } | null;
 	recordUse(record: TokenRecord, now: number): void;
+	assertMayFail(ctx: Context<unknown, ClientMeta>): void;
+	countFailure(ctx: Context<unknown, ClientMeta>): null;
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
@@ -104,6 +118,8 @@ interface TokensMethods {
 interface TokensLocalVars extends StoreOwner<TokenStore> {
 	hasher: TokenHasher;
 	touches: TouchBuffer;
+	clientFailures: FailureLimiter;
+	nodeFailures: FailureLimiter;
 }
 
 type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
@@ -152,7 +168,11 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			action: { prefix: "mta", ttl: 7 * DAY }
 		},
 		touchInterval: durationFromEnv(process.env, "TOKENS_TOUCH_INTERVAL", 60),
-		cleanup: { ...cleanupScheduleFromEnv("TOKENS", "0 0 * * *"), batchSize: 1000 }
+		cleanup: { ...cleanupScheduleFromEnv("TOKENS", "0 0 * * *"), batchSize: 1000 },
+		failureLimit: {
+			perClient: { burst: 30, perSecond: 0.5 },
+			perNode: { burst: 10_000, perSecond: 200 }
+		}
 	},
 
 	crons: [
@@ -224,11 +244,12 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			},
 			async handler(
 				this: TokensThis,
-				ctx: Context<CheckParams>
+				ctx: Context<CheckParams, ClientMeta>
 			): Promise<TokenEntity | null> {
+				this.assertMayFail(ctx);
 				const { type, token, owner, isUsed } = ctx.params;
 				const match = this.matchFor(type, token, owner);
-				if (!match) return null;
+				if (!match) return this.countFailure(ctx);
 				const record = await this.store.findByHashes(match.hashes);
 				const now = Date.now();
 				if (
@@ -237,7 +258,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 					(owner !== undefined && record.owner !== owner) ||
 					isExpired(record, now)
 				) {
-					return null;
+					return this.countFailure(ctx);
 				}
 				if (isUsed) this.recordUse(record, now);
 				return toEntity(record);
@@ -279,12 +300,13 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			retryPolicy: { enabled: false },
 			async handler(
 				this: TokensThis,
-				ctx: Context<ConsumeParams>
+				ctx: Context<ConsumeParams, ClientMeta>
 			): Promise<TokenEntity | null> {
+				this.assertMayFail(ctx);
 				const match = this.matchFor(ctx.params.type, ctx.params.token, ctx.params.owner);
-				if (!match) return null;
+				if (!match) return this.countFailure(ctx);
 				const record = await this.store.consume(match, Date.now());
-				if (!record) return null;
+				if (!record) return this.countFailure(ctx);
 				ctx.emit<TokenEventPayload>("tokens.consumed", {
 					id: record._id,
 					type: record.type,
@@ -406,6 +428,30 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			this.touches.add(record._id, now);
 		},
 
+		/** 429 while the caller (end client, else calling node) has no failed lookups left. */
+		assertMayFail(this: TokensThis, ctx: Context<unknown, ClientMeta>): void {
+			const ip = ctx.meta?.ip;
+			const retryAfter =
+				typeof ip === "string"
+					? this.clientFailures.retryAfter(ip)
+					: this.nodeFailures.retryAfter(ctx.nodeID ?? this.broker.nodeID);
+			if (retryAfter > 0) {
+				throw new Errors.MoleculerClientError(
+					"Too many failed token lookups: retry later.",
+					429,
+					"TOO_MANY_FAILURES",
+					{ retryAfter }
+				);
+			}
+		},
+
+		countFailure(this: TokensThis, ctx: Context<unknown, ClientMeta>): null {
+			const ip = ctx.meta?.ip;
+			if (typeof ip === "string") this.clientFailures.fail(ip);
+			else this.nodeFailures.fail(ctx.nodeID ?? this.broker.nodeID);
+			return null;
+		},
+
 		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
 			for (const r of records) {
 				ctx.emit<TokenEventPayload & { reason: string }>("tokens.removed", {
@@ -465,6 +511,14 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
 		const salts = tokenSalts(dataDir, message => this.logger.warn(message));
 		this.hasher = new TokenHasher(salts.current, salts.previous);
+		// Date.now is read at each call, so tests that move the clock move the limiters' too.
+		const clock = () => Date.now();
+		this.clientFailures = new FailureLimiter(
+			this.settings.failureLimit.perClient,
+			100_000,
+			clock
+		);
+		this.nodeFailures = new FailureLimiter(this.settings.failureLimit.perNode, 10_000, clock);
 		this.touches = new TouchBuffer(
 			ids => {
 				const now = Date.now();

@@ -108,3 +108,58 @@ describeWithNats("tokens over NATS", () => {
 		expect(results.filter(r => r !== null)).toHaveLength(1);
 	});
 });
+
+describeWithNats("failed checks arriving over NATS", () => {
+	let dataDir: string;
+	let tokensNode: ServiceBroker;
+	let callerNode: ServiceBroker;
+
+	beforeAll(async () => {
+		dataDir = tempDataDir();
+		const namespace = uniqueNamespace("tokens-limit");
+		tokensNode = createTestBroker({
+			namespace,
+			nodeID: "tokens-node",
+			transporter: natsTransporter()
+		});
+		tokensNode.createService(
+			withSettings(TokensService, {
+				dataDir,
+				failureLimit: {
+					perClient: { burst: 2, perSecond: 0.1 },
+					perNode: { burst: 4, perSecond: 0.1 }
+				}
+			})
+		);
+		callerNode = createTestBroker({
+			namespace,
+			nodeID: "caller-node",
+			transporter: natsTransporter()
+		});
+		await Promise.all([tokensNode.start(), callerNode.start()]);
+		await callerNode.waitForServices(["tokens"], 10_000);
+	});
+
+	afterAll(async () => {
+		await Promise.all([callerNode?.stop(), tokensNode?.stop()]);
+		removeDir(dataDir);
+	});
+
+	it("are limited per calling node, and per client when the caller names one", async () => {
+		const wrong = () => ({
+			type: "verification",
+			token: "mtv_not-a-real-token-at-all-000000000"
+		});
+		for (let i = 0; i < 4; i++)
+			expect(await callerNode.call("tokens.check", wrong())).toBeNull();
+		await expect(callerNode.call("tokens.check", wrong())).rejects.toMatchObject({
+			code: 429,
+			type: "TOO_MANY_FAILURES"
+		});
+		const asClient = () =>
+			callerNode.call("tokens.check", wrong(), { meta: { ip: "192.0.2.7" } });
+		expect(await asClient()).toBeNull();
+		expect(await asClient()).toBeNull();
+		await expect(asClient()).rejects.toMatchObject({ code: 429 });
+	});
+});

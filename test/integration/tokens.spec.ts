@@ -543,3 +543,77 @@ describe("salt rotation", () => {
 		);
 	});
 });
+
+describe("failed lookups are limited", () => {
+	let dataDir: string;
+	let broker: ServiceBroker;
+	const realNow = Date.now;
+
+	beforeEach(async () => {
+		dataDir = tempDataDir();
+		broker = await startTokens(dataDir, {
+			failureLimit: {
+				perClient: { burst: 3, perSecond: 0.5 },
+				perNode: { burst: 5, perSecond: 1 }
+			}
+		});
+	});
+	afterEach(async () => {
+		Date.now = realNow;
+		await broker.stop();
+		removeDir(dataDir);
+	});
+
+	// A new object per call: the validator fills in defaults (isUsed) on the params it is given.
+	const wrong = () => ({ type: "api-key", token: "mtk_not-a-real-token-at-all-0000000000" });
+
+	it("per end client: after the burst, even a valid token answers 429 for that client only", async () => {
+		const g = await broker.call<Generated, object>("tokens.generate", {
+			type: "api-key",
+			owner: "o"
+		});
+		const asClient = (ip: string, params: object) =>
+			broker.call("tokens.check", params, { meta: { ip } });
+		for (let i = 0; i < 3; i++) expect(await asClient("10.0.0.1", wrong())).toBeNull();
+		const err = await rejection(asClient("10.0.0.1", { type: "api-key", token: g.token }));
+		expect(err).toMatchObject({
+			code: 429,
+			type: "TOO_MANY_FAILURES",
+			data: { retryAfter: 2 }
+		});
+		await expect(
+			broker.call("tokens.consume", wrong(), { meta: { ip: "10.0.0.1" } })
+		).rejects.toMatchObject({ code: 429 });
+		expect(await asClient("10.0.0.2", { type: "api-key", token: g.token })).toMatchObject({
+			id: g.id
+		});
+		const start = realNow();
+		Date.now = () => start + 2000;
+		expect(await asClient("10.0.0.1", { type: "api-key", token: g.token })).toMatchObject({
+			id: g.id
+		});
+	});
+
+	it("per calling node when no client is named, with its own budget", async () => {
+		for (let i = 0; i < 5; i++) expect(await broker.call("tokens.check", wrong())).toBeNull();
+		await expect(broker.call("tokens.check", wrong())).rejects.toMatchObject({ code: 429 });
+		// A caller naming its client is counted separately.
+		expect(await broker.call("tokens.check", wrong(), { meta: { ip: "10.0.0.9" } })).toBeNull();
+	});
+
+	it("successful lookups cost nothing", async () => {
+		const g = await broker.call<Generated, object>("tokens.generate", {
+			type: "api-key",
+			owner: "o"
+		});
+		for (let i = 0; i < 50; i++) {
+			expect(
+				await broker.call(
+					"tokens.check",
+					{ type: "api-key", token: g.token },
+					{ meta: { ip: "10.0.0.3" } }
+				)
+			).not.toBeNull();
+		}
+	});
+});
