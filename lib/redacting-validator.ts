@@ -75,10 +75,29 @@ type MoleculerCheckFunction = ReturnType<InstanceType<typeof Validators.Fastest>
 export class RedactingValidator extends Validators.Fastest {
 	override compile(schema: Record<string, unknown>): MoleculerCheckFunction {
 		const check = super.compile(schema) as unknown as CheckFunction;
+		// fastest-validator can throw while formatting a message about a hostile value (an object whose
+		// `toString` is not a function): that is invalid input too, never a crash.
+		const unreadable = (): CheckResult => [
+			{ type: "invalid", message: "The parameters could not be read." }
+		];
 		const redacted: CheckFunction = check.async
-			? (params, opts) =>
-					(check(params, opts) as Promise<CheckResult>).then(redactValidationResult)
-			: (params, opts) => redactValidationResult(check(params, opts) as CheckResult);
+			? (params, opts) => {
+					try {
+						return (check(params, opts) as Promise<CheckResult>).then(
+							redactValidationResult,
+							unreadable
+						);
+					} catch {
+						return Promise.resolve(unreadable());
+					}
+				}
+			: (params, opts) => {
+					try {
+						return redactValidationResult(check(params, opts) as CheckResult);
+					} catch {
+						return unreadable();
+					}
+				};
 		redacted.async = check.async;
 		return redacted as unknown as MoleculerCheckFunction;
 	}

@@ -114,3 +114,15 @@ describe("messages that would quote the rejected values", () => {
 		]);
 	});
 });
+
+describe("hostile values", () => {
+	it("a value fastest-validator cannot even describe is a validation error, not a crash", () => {
+		const check = new RedactingValidator().compile({
+			$$strict: true,
+			token: { type: "string", max: 10 }
+		});
+		const res = check([{ toString: "" }] as unknown as Record<string, unknown>);
+		expect(res).not.toBe(true);
+		expect(Array.isArray(res)).toBe(true);
+	});
+});
