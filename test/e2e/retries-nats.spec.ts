@@ -14,6 +14,7 @@ import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpe
 import { FAST_SCRYPT, PUBLIC_URL, createVerifiedAccount, signIn } from "../helpers/auth";
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
+import { rejection } from "../helpers/async";
 
 const DELAY = 800;
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
@@ -45,15 +46,6 @@ function slowed<T extends ServiceSchema<any, any, any, any>>(
 			}
 		]
 	};
-}
-
-async function timeoutOf(promise: Promise<unknown>): Promise<unknown> {
-	try {
-		await promise;
-	} catch (err) {
-		return err;
-	}
-	throw new Error("expected the call to time out");
 }
 
 describeWithNats("retries never succeed twice (refresh, pool assignment)", () => {
@@ -111,7 +103,7 @@ describeWithNats("retries never succeed twice (refresh, pool assignment)", () =>
 		const session = await signIn(callerNode, "retry", "a long enough password");
 		const refresh = () =>
 			callerNode.call("auth.refresh", { refreshToken: session.refreshToken });
-		const err = await timeoutOf(
+		const err = await rejection(
 			callerNode.call(
 				"auth.refresh",
 				{ refreshToken: session.refreshToken },
@@ -134,7 +126,7 @@ describeWithNats("retries never succeed twice (refresh, pool assignment)", () =>
 	it("a timed-out assignment is not retried; the pool's one token is held once", async () => {
 		await callerNode.call("pools.configure", { pool: "seats", size: 1, leaseTime: 60 });
 		await callerNode.call("pools.generate", { pool: "seats" });
-		const err = await timeoutOf(
+		const err = await rejection(
 			callerNode.call(
 				"pools.assign",
 				{ pool: "seats", clientId: "c1" },

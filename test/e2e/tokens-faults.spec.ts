@@ -30,6 +30,7 @@ import {
 	startNode,
 	type NodeProcess
 } from "../helpers/process";
+import { rejection } from "../helpers/async";
 
 type Generated = TokenEntity & { token: string };
 
@@ -44,15 +45,6 @@ function describeWithNatsServer(name: string, body: () => void): void {
 	if (process.env.REQUIRE_NATS === "1") throw new Error("nats-server is not installed");
 	console.warn(`Skipping "${name}": nats-server is not installed.`);
 	describe.skip(name, body);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-	try {
-		await promise;
-	} catch (err) {
-		return err as Errors.MoleculerError;
-	}
-	throw new Error("expected the call to fail");
 }
 
 interface Sample {

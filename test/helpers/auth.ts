@@ -2,13 +2,15 @@
  * The `tokens`, `auth` and `mail` services on one real broker, mail going over SMTP to a real test
  * server, plus the few steps most auth suites repeat (sign up and confirm the address, sign in).
  */
-import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
+import { type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
 import TokensService from "../../services/tokens.service";
 import AuthService, { type AuthUser, type SignInResult } from "../../services/auth.service";
 import MailService from "../../services/mail.service";
 import type { ScryptParams } from "../../lib/password";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 import { linkIn, startSmtpServer, tokenOf, type ReceivedMail, type TestSmtpServer } from "./smtp";
+import { rejection } from "./async";
+export { rejection };
 
 /** Cheap scrypt for tests about behaviour; one suite uses the production cost. */
 export const FAST_SCRYPT: ScryptParams = { N: 2 ** 10, r: 8, p: 1 };
@@ -67,15 +69,6 @@ export async function startAuthStack(
 			removeDir(dataDir);
 		}
 	};
-}
-
-export async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-	try {
-		await promise;
-	} catch (err) {
-		return err as Errors.MoleculerError;
-	}
-	throw new Error("expected the call to fail");
 }
 
 /** The next mail to `address` whose subject contains `subject` and that was not seen before. */

@@ -7,6 +7,8 @@ import { existsSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Errors } from "moleculer";
 import { STORE_UNAVAILABLE } from "../../lib/store-errors";
+import { rejection } from "./async";
+export { rejection };
 
 export class DiskFull {
 	private readonly file: string;
@@ -36,13 +38,4 @@ export function expectStoreUnavailable(err: unknown, dataDir: string): void {
 	for (const internal of ["ENOSPC", "/dev/full", ".db", dataDir, "appendFile"]) {
 		expect(body).not.toContain(internal);
 	}
-}
-
-export async function rejection(promise: Promise<unknown>): Promise<unknown> {
-	try {
-		await promise;
-	} catch (err) {
-		return err;
-	}
-	throw new Error("expected the call to fail");
 }

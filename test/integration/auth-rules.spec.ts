@@ -20,19 +20,9 @@ import {
 	startAuthStack,
 	type AuthStack
 } from "../helpers/auth";
+import { later } from "../helpers/async";
 
 const MINUTE = 60_000;
-
-/** Runs `fn` with Date.now moved `ms` ahead (every service on the broker reads Date.now). */
-async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-	const realNow = Date.now;
-	Date.now = () => realNow() + ms;
-	try {
-		return await fn();
-	} finally {
-		Date.now = realNow;
-	}
-}
 
 function fieldsOf(err: Errors.MoleculerError): string[] {
 	return ((err.data ?? []) as { field: string }[]).map(d => d.field).sort();

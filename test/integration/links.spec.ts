@@ -11,6 +11,7 @@ import LinksService, {
 	type RedeemResult
 } from "../../services/links.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
+import { rejection, later } from "../helpers/async";
 
 interface Call {
 	params: Record<string, unknown>;
@@ -57,26 +58,6 @@ async function startNode(
 	for (const schema of others) broker.createService(schema);
 	await broker.start();
 	return broker;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-	try {
-		await promise;
-	} catch (err) {
-		return err as Errors.MoleculerError;
-	}
-	throw new Error("expected the call to fail");
-}
-
-/** Runs `fn` with the clock moved forward by `ms`. */
-async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-	const realNow = Date.now;
-	Date.now = () => realNow() + ms;
-	try {
-		return await fn();
-	} finally {
-		Date.now = realNow;
-	}
 }
 
 describe("links service", () => {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Errors, type ServiceBroker } from "moleculer";
 import PoolsService, { type PoolStats } from "../../services/pools.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
+import { rejection, later } from "../helpers/async";
 
 type Assigned = { token: string; leaseExpiresAt: string };
 
@@ -15,26 +16,6 @@ async function startPools(dataDir: string, settings: Record<string, unknown> = {
 	broker.createService(withSettings(PoolsService, { dataDir, ...settings }));
 	await broker.start();
 	return broker;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-	try {
-		await promise;
-	} catch (err) {
-		return err as Errors.MoleculerError;
-	}
-	throw new Error("expected the call to fail");
-}
-
-/** Runs `fn` with the clock moved forward by `ms`. */
-async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-	const realNow = Date.now;
-	Date.now = () => realNow() + ms;
-	try {
-		return await fn();
-	} finally {
-		Date.now = realNow;
-	}
 }
 
 describe("pools service", () => {

@@ -12,17 +12,9 @@ import TokensService, { type TokenEntity } from "../../services/tokens.service";
 import { STORE_UNAVAILABLE } from "../../lib/store-errors";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { CapturingLogger } from "../helpers/logs";
+import { rejection } from "../helpers/async";
 
 type Generated = TokenEntity & { token: string };
-
-async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-	try {
-		await promise;
-	} catch (err) {
-		return err as Errors.MoleculerError;
-	}
-	throw new Error("expected the call to fail");
-}
 
 /** tokens.db → /dev/full while the disk is "full"; the real file waits beside it. */
 class DiskFull {

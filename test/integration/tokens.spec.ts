@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Errors, type Context, type ServiceBroker } from "moleculer";
 import TokensService, { type TokenEntity } from "../../services/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
+import { rejection } from "../helpers/async";
 
 type Generated = TokenEntity & { token: string };
 
@@ -20,15 +21,6 @@ function dataFiles(dir: string): string {
 	return readdirSync(dir)
 		.map(f => readFileSync(join(dir, f), "utf8"))
 		.join("\n");
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-	try {
-		await promise;
-	} catch (err) {
-		return err as Errors.MoleculerError;
-	}
-	throw new Error("expected the call to fail");
 }
 
 describe("tokens service", () => {

@@ -1,0 +1,23 @@
+/** Small async helpers shared by the suites. */
+import type { Errors } from "moleculer";
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
+	try {
+		await promise;
+	} catch (err) {
+		return err as Errors.MoleculerError;
+	}
+	throw new Error("expected the call to fail");
+}
+
+/** Runs `fn` with the clock (Date.now) moved forward by `ms`. */
+export async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+	const realNow = Date.now;
+	Date.now = () => realNow() + ms;
+	try {
+		return await fn();
+	} finally {
+		Date.now = realNow;
+	}
+}
