@@ -123,3 +123,9 @@ export function cleanupJob<TThis extends { settings: { cleanup: CleanupSchedule 
 		onTick
 	};
 }
+
+/** Parameters of a cleanup action (`removeExpired`): an optional batch size. */
+export const cleanupParams = {
+	$$strict: true,
+	batchSize: { type: "number", integer: true, positive: true, max: 100000, optional: true }
+} as const;

@@ -16,6 +16,7 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import CronMixin, {
 	cleanupJob,
+	cleanupParams,
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
@@ -370,16 +371,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		 */
 		removeExpired: {
 			visibility: "public",
-			params: {
-				$$strict: true,
-				batchSize: {
-					type: "number",
-					integer: true,
-					positive: true,
-					max: 100000,
-					optional: true
-				}
-			},
+			params: cleanupParams,
 			async handler(
 				this: LinksThis,
 				ctx: Context<{ batchSize?: number }>

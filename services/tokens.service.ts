@@ -9,6 +9,7 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import CronMixin, {
 	cleanupJob,
+	cleanupParams,
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
@@ -379,16 +380,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		 */
 		removeExpired: {
 			visibility: "public",
-			params: {
-				$$strict: true,
-				batchSize: {
-					type: "number",
-					integer: true,
-					positive: true,
-					max: 100000,
-					optional: true
-				}
-			},
+			params: cleanupParams,
 			async handler(
 				this: TokensThis,
 				ctx: Context<{ batchSize?: number }>
