@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { BrokerOptions, Errors } from "moleculer";
 import { RedactingValidator } from "./lib/redacting-validator";
 import NullParamsMiddleware from "./lib/null-params.middleware";
+import NatsWriteBatchingMiddleware from "./lib/nats-write-batching.middleware";
 import { replCommands } from "./lib/repl-commands";
 
 const env = process.env;
@@ -81,7 +82,7 @@ const brokerConfig: BrokerOptions = {
 	maxCallLevel: 100,
 
 	validator: new RedactingValidator(),
-	middlewares: [NullParamsMiddleware],
+	middlewares: [NullParamsMiddleware, NatsWriteBatchingMiddleware],
 
 	metrics: { enabled: false },
 	// Off unless enabled (e.g. TRACING_ENABLED=true). Spans then carry no parameters, meta or
