@@ -95,6 +95,8 @@ export interface SignInResult extends SessionTokens {
 
 export interface ResolvedUser {
 	user: AuthUser;
+	/** What `me` shows for this user: the gateway answers GET /api/me with it, without a second call. */
+	profile: PublicUser;
 }
 
 /** Event payloads: ids, never a password, token or link. */
@@ -703,7 +705,10 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				if (!claims) throw invalidToken();
 				const user = await this.store.findById(claims.sub);
 				if (!user || claims.iat * 1000 < user.tokensValidAfter) throw invalidToken();
-				return { user: this.toAuthUser(user, user.scopes, "jwt") };
+				return {
+					user: this.toAuthUser(user, user.scopes, "jwt"),
+					profile: this.toPublicUser(user)
+				};
 			}
 		},
 
@@ -722,7 +727,10 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				if (!user) throw invalidToken();
 				// A key never carries more than its owner may have today.
 				const scopes = entity.scopes.filter(s => user.scopes.includes(s));
-				return { user: this.toAuthUser(user, scopes, "api-key") };
+				return {
+					user: this.toAuthUser(user, scopes, "api-key"),
+					profile: this.toPublicUser(user)
+				};
 			}
 		},
 

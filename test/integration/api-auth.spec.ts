@@ -163,9 +163,24 @@ describe("api gateway with auth and mail", () => {
 		expect(token).toMatch(/^mtk_/);
 		secrets.push(token);
 
-		for (const headers of [bearer(token), { "x-api-key": token }]) {
+		// The gateway answers /api/me from auth's resolution of the credential: the same body
+		// auth.me gives, whichever credential is used.
+		const { user } = await gw.broker.call<{ user: { id: string } }, object>(
+			"auth.resolveApiKey",
+			{ key: token }
+		);
+		const profile = await gw.broker.call("auth.me", {}, { meta: { user } });
+		expect(profile).toMatchObject({ username: "alice" });
+		for (const headers of [
+			bearer(token),
+			{ "x-api-key": token },
+			bearer(session.accessToken)
+		]) {
 			const me = await request(api("/api/me"), { headers });
-			expect(me).toMatchObject({ status: 200, body: { username: "alice" } });
+			expect(me).toMatchObject({ status: 200, body: profile });
+			expect(me.body).toEqual(profile);
+			expect(me.headers.get("cache-control")).toBe("no-store");
+			expect(me.headers.get("content-type")).toMatch(/^application\/json/);
 		}
 		const list = await request(api("/api/me/api-keys"), { headers: bearer(token) });
 		expect(list.status).toBe(200);
