@@ -19,7 +19,7 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_ONLY, NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with
+ * BENCH_ONLY, BENCH_RUNS (apikey,jwt,signin,refresh), NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with
  * the CPU each process used (100% = one core), and writes bench-results/http.json.
  */
 import { randomBytes } from "node:crypto";
@@ -44,6 +44,8 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
 const SIGNIN_CONNECTIONS = Number(env.BENCH_SIGNIN_CONNECTIONS ?? 8);
 const LOGLEVEL = env.BENCH_LOGLEVEL ?? "warn";
 const WARMUP_SECONDS = 2;
+/** BENCH_RUNS: which loads to run (apikey, jwt, signin, refresh; refresh needs sign-in's sessions). */
+const runs = new Set((env.BENCH_RUNS ?? "apikey,jwt,signin,refresh").split(",").map(s => s.trim()));
 const UNLIMITED = "1000000000";
 const PASSWORD = "bench password, long enough";
 
@@ -321,47 +323,51 @@ async function benchTopology(topology: "nats" | "single"): Promise<HttpResult[]>
 	try {
 		const account = await createAccount(stack.base, stack.outbox);
 		const rows: HttpResult[] = [];
-		rows.push(
-			await load(
-				stack,
-				topology,
-				"GET /api/me, X-API-Key",
-				{
+		if (runs.has("apikey"))
+			rows.push(
+				await load(
+					stack,
+					topology,
+					"GET /api/me, X-API-Key",
+					{
+						connections: CONNECTIONS,
+						headers: { "x-api-key": account.apiKey },
+						path: "/api/me"
+					},
+					">= 8,000/s, p99 < 20 ms"
+				)
+			);
+		if (runs.has("jwt"))
+			rows.push(
+				await load(stack, topology, "GET /api/me, Bearer JWT", {
 					connections: CONNECTIONS,
-					headers: { "x-api-key": account.apiKey },
+					headers: { authorization: `Bearer ${account.accessToken}` },
 					path: "/api/me"
-				},
-				">= 8,000/s, p99 < 20 ms"
-			)
-		);
-		rows.push(
-			await load(stack, topology, "GET /api/me, Bearer JWT", {
-				connections: CONNECTIONS,
-				headers: { authorization: `Bearer ${account.accessToken}` },
-				path: "/api/me"
-			})
-		);
+				})
+			);
 		// Every successful sign-in starts a session: its refresh token feeds the refresh run.
 		const refreshTokens: string[] = [];
 		const collect = (status: number, body: string) => {
 			if (status === 200 && refreshTokens.length < CONNECTIONS)
 				refreshTokens.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
 		};
-		rows.push(
-			await load(stack, topology, "POST /api/auth/sign-in (scrypt N=2^15)", {
-				connections: SIGNIN_CONNECTIONS,
-				requests: [
-					{
-						method: "POST",
-						path: "/api/auth/sign-in",
-						headers: { "content-type": "application/json" },
-						body: JSON.stringify({ login: account.login, password: PASSWORD }),
-						onResponse: collect
-					}
-				]
-			})
-		);
-		rows.push(await refreshLoad(stack, topology, account, refreshTokens));
+		if (runs.has("signin") || runs.has("refresh"))
+			rows.push(
+				await load(stack, topology, "POST /api/auth/sign-in (scrypt N=2^15)", {
+					connections: SIGNIN_CONNECTIONS,
+					requests: [
+						{
+							method: "POST",
+							path: "/api/auth/sign-in",
+							headers: { "content-type": "application/json" },
+							body: JSON.stringify({ login: account.login, password: PASSWORD }),
+							onResponse: collect
+						}
+					]
+				})
+			);
+		if (runs.has("refresh"))
+			rows.push(await refreshLoad(stack, topology, account, refreshTokens));
 		return rows;
 	} finally {
 		await stack.stop();
