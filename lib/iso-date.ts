@@ -1,6 +1,7 @@
 /**
  * Epoch milliseconds as ISO 8601 strings, memoised. `check` answers with a token's dates on every
- * call, and `Date#toISOString` costs more than the HMAC; a token's dates repeat from call to call.
+ * call (and `auth` with a user's on every gateway request), `Date#toISOString` costs more than the
+ * HMAC, and the same dates come back call after call.
  * The memo is bounded: it is emptied when full, so it never grows past MAX_ENTRIES.
  */
 const MAX_ENTRIES = 100_000;

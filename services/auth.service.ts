@@ -22,6 +22,7 @@ import CronMixin, {
 } from "../mixins/cron.mixin";
 import { AttemptLimiter } from "../lib/attempt-limiter";
 import { durationFromEnv } from "../lib/durations";
+import { isoDate } from "../lib/iso-date";
 import { AccessTokens } from "../lib/jwt";
 import {
 	createDummyHash,
@@ -865,8 +866,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				username: user.username,
 				email: user.email,
 				emailVerified: user.emailVerified,
-				createdAt: new Date(user.createdAt).toISOString(),
-				updatedAt: new Date(user.updatedAt).toISOString()
+				createdAt: isoDate(user.createdAt),
+				updatedAt: isoDate(user.updatedAt)
 			};
 		},
 
