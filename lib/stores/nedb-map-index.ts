@@ -75,3 +75,14 @@ export function useMapForUniqueIndex<T>(index: unknown): void {
 	};
 	internals.reset(documents);
 }
+
+/**
+ * The documents NeDB's in-memory index on `field` holds under `key`, read directly: NeDB keeps its
+ * indexes in step with every write before persisting it, and its executor queue, cursor and deep
+ * copy cost more than a lookup by a unique key. The documents are NeDB's own: copy before changing.
+ */
+export function readIndex<T>(db: unknown, field: string, key: string): T[] {
+	const indexes = (db as { indexes: Record<string, { getMatching(value: string): T[] }> })
+		.indexes;
+	return indexes[field].getMatching(key);
+}

@@ -1,4 +1,5 @@
 import type Datastore from "@seald-io/nedb";
+import { readIndex, useMapForUniqueIndex } from "./nedb-map-index";
 import {
 	DuplicateUserError,
 	type UserChanges,
@@ -11,6 +12,10 @@ export class NedbUserStore implements UserStore {
 	constructor(private readonly db: Datastore<UserRecord>) {}
 
 	async ensureIndexes(): Promise<void> {
+		// Every gateway request looks its caller up by _id: a Map instead of NeDB's AVL tree.
+		useMapForUniqueIndex(
+			(this.db as unknown as { indexes: Record<string, unknown> }).indexes._id
+		);
 		await this.db.ensureIndexAsync({ fieldName: "usernameKey", unique: true });
 		await this.db.ensureIndexAsync({ fieldName: "emailKey", unique: true });
 	}
@@ -26,8 +31,10 @@ export class NedbUserStore implements UserStore {
 		}
 	}
 
-	findById(id: string): Promise<UserRecord | null> {
-		return this.db.findOneAsync({ _id: id }) as Promise<UserRecord | null>;
+	/** From the in-memory index (lib/stores/nedb-map-index): the gateway's hot path. */
+	async findById(id: string): Promise<UserRecord | null> {
+		const [doc] = readIndex<UserRecord>(this.db, "_id", id);
+		return doc ? { ...doc, scopes: [...doc.scopes] } : null;
 	}
 
 	findByUsernameKey(usernameKey: string): Promise<UserRecord | null> {

@@ -116,6 +116,23 @@ function contract(kind: "nedb" | "mongo") {
 			expect(await stores.users.findByUsernameKey("Alice")).toBeNull();
 		});
 
+		it("hands out copies: changing a found record changes nothing stored", async () => {
+			const u = user("Dora", { scopes: ["read"] });
+			await stores.users.insert(u);
+			const found = (await stores.users.findById(u._id))!;
+			found.username = "Mallory";
+			found.scopes.push("admin");
+			expect(await stores.users.findById(u._id)).toEqual(u);
+		});
+
+		it("finds a user by id, and its updates, as soon as they have returned", async () => {
+			const u = user("Erin");
+			await stores.users.insert(u);
+			expect(await stores.users.findById(u._id)).toEqual(u);
+			const updated = await stores.users.update(u._id, { scopes: ["write"] }, NOW + 1);
+			expect(await stores.users.findById(u._id)).toEqual(updated);
+		});
+
 		it("refuses a second user with a taken username key or e-mail key", async () => {
 			await stores.users.insert(user("Bob"));
 			await expect(
