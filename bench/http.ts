@@ -19,6 +19,7 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
+ * BENCH_LOADGEN (autocannon, or wrk for the two GET loads), BENCH_HOLD (keep the stack up, see hold()),
  * BENCH_ONLY, BENCH_RUNS (apikey,jwt,signin,refresh), NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with
  * the CPU each process used (100% = one core), and writes bench-results/http.json.
  */
@@ -26,9 +27,11 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { runLoad } from "./harness";
 import {
+	cpuSeconds,
 	formatCpu,
 	freePort,
 	sleep,
@@ -44,6 +47,8 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
 const SIGNIN_CONNECTIONS = Number(env.BENCH_SIGNIN_CONNECTIONS ?? 8);
 const LOGLEVEL = env.BENCH_LOGLEVEL ?? "warn";
 const WARMUP_SECONDS = 2;
+/** BENCH_LOADGEN=wrk: the GET loads from wrk (must be on PATH) instead of autocannon. */
+const LOADGEN = env.BENCH_LOADGEN ?? "autocannon";
 /** BENCH_RUNS: which loads to run (apikey, jwt, signin, refresh; refresh needs sign-in's sessions). */
 const runs = new Set((env.BENCH_RUNS ?? "apikey,jwt,signin,refresh").split(",").map(s => s.trim()));
 const UNLIMITED = "1000000000";
@@ -52,6 +57,8 @@ const PASSWORD = "bench password, long enough";
 interface HttpResult {
 	topology: string;
 	name: string;
+	/** "autocannon", "wrk", or "fetch" (the refresh loop). */
+	loadGenerator: string;
 	connections: number;
 	perSecond: number;
 	p50ms: number;
@@ -228,18 +235,19 @@ async function load(
 	options: Partial<autocannon.Options> & { connections: number; path?: string },
 	target?: string
 ): Promise<HttpResult> {
+	const url = `${stack.base}${options.path ?? ""}`;
+	if (LOADGEN === "wrk" && !options.requests) {
+		return wrkLoad(stack, topology, name, url, options, target);
+	}
 	const run = (duration: number) =>
-		autocannon({
-			...options,
-			url: `${stack.base}${options.path ?? ""}`,
-			duration
-		}) as unknown as Promise<autocannon.Result>;
+		autocannon({ ...options, url, duration }) as unknown as Promise<autocannon.Result>;
 	await run(WARMUP_SECONDS);
 	const { result, cpu } = await withCpu(stack.pids, () => run(SECONDS));
 	const ok = result["2xx"];
 	const row: HttpResult = {
 		topology,
 		name,
+		loadGenerator: "autocannon",
 		connections: options.connections,
 		perSecond: ok / result.duration,
 		p50ms: result.latency.p50,
@@ -252,6 +260,78 @@ async function load(
 	console.log(
 		`  ${name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
 			`${row.errors} errors; CPU ${formatCpu(cpu)}`
+	);
+	return row;
+}
+
+/** Milliseconds from one of wrk's latency figures ("812.00us", "5.12ms", "1.02s"). */
+function wrkMs(figure: string): number {
+	const match = /^([\d.]+)(us|ms|s)$/.exec(figure);
+	if (!match) throw new Error(`wrk latency not understood: ${figure}`);
+	const value = Number(match[1]);
+	return +(match[2] === "us" ? value / 1000 : match[2] === "s" ? value * 1000 : value).toFixed(2);
+}
+
+/**
+ * The same GET load from wrk (BENCH_LOADGEN=wrk): a C load generator, one thread, so less of the
+ * two cores goes to the client than with autocannon running in this process. Its CPU is reported
+ * as "wrk".
+ */
+async function wrkLoad(
+	stack: Stack,
+	topology: string,
+	name: string,
+	url: string,
+	options: Partial<autocannon.Options> & { connections: number },
+	target?: string
+): Promise<HttpResult> {
+	const headers = Object.entries(options.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
+	const run = async (seconds: number) => {
+		const child = spawn(
+			"wrk",
+			["-t1", `-c${options.connections}`, `-d${seconds}s`, "--latency", ...headers, url],
+			{ stdio: ["ignore", "pipe", "pipe"] }
+		);
+		let output = "";
+		child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+		child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+		// Its CPU time, read while it runs: /proc forgets a process once it has exited.
+		let cpu: number | null = null;
+		const sampler = setInterval(() => (cpu = cpuSeconds(child.pid!) ?? cpu), 100);
+		const code = await new Promise<number | null>(r => child.once("exit", r));
+		clearInterval(sampler);
+		if (code !== 0) throw new Error(`wrk exited with ${code}:\n${output}`);
+		return { output, cpu };
+	};
+	await run(WARMUP_SECONDS);
+	const { result, cpu } = await withCpu(stack.pids, () => run(SECONDS));
+	const figure = (pattern: RegExp) => {
+		const match = pattern.exec(result.output);
+		if (!match) throw new Error(`wrk output without ${pattern}:\n${result.output}`);
+		return match[1];
+	};
+	const requests = Number(figure(/(\d+) requests in/));
+	const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(result.output)?.[1] ?? 0);
+	const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+		.exec(result.output)
+		?.slice(1)
+		.reduce((sum, n) => sum + Number(n), 0);
+	const row: HttpResult = {
+		topology,
+		name,
+		loadGenerator: "wrk",
+		connections: options.connections,
+		perSecond: ((requests - non2xx) / requests) * Number(figure(/Requests\/sec:\s+([\d.]+)/)),
+		p50ms: wrkMs(figure(/^\s+50%\s+(\S+)$/m)),
+		p99ms: wrkMs(figure(/^\s+99%\s+(\S+)$/m)),
+		requests,
+		errors: non2xx + (socketErrors ?? 0),
+		cpu: { ...cpu, wrk: result.cpu === null ? null : Math.round((100 * result.cpu) / SECONDS) },
+		target
+	};
+	console.log(
+		`  ${name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
+			`${row.errors} errors; CPU ${formatCpu(row.cpu)} (wrk)`
 	);
 	return row;
 }
@@ -302,6 +382,7 @@ async function refreshLoad(
 	const row: HttpResult = {
 		topology,
 		name: "POST /api/auth/refresh (rotation)*",
+		loadGenerator: "fetch",
 		connections,
 		perSecond: (result.ops - result.errors) / result.seconds,
 		p50ms: +result.p50ms.toFixed(1),
@@ -322,6 +403,7 @@ async function benchTopology(topology: "nats" | "single"): Promise<HttpResult[]>
 	const stack = await startStack(topology);
 	try {
 		const account = await createAccount(stack.base, stack.outbox);
+		if (env.BENCH_HOLD) await hold(stack, account);
 		const rows: HttpResult[] = [];
 		if (runs.has("apikey"))
 			rows.push(
@@ -374,10 +456,23 @@ async function benchTopology(topology: "nats" | "single"): Promise<HttpResult[]>
 	}
 }
 
+/**
+ * BENCH_HOLD=1: keeps the stack up for measuring by hand (another load generator, perf, strace)
+ * and prints what a client needs; Ctrl-C (SIGINT) goes on with the runs.
+ */
+async function hold(stack: Stack, account: Account): Promise<void> {
+	console.log(
+		`  holding: ${stack.base}/api/me with X-API-Key ${account.apiKey} or Bearer ` +
+			`${account.accessToken}; pids ${JSON.stringify(stack.pids)}; SIGINT to go on`
+	);
+	await new Promise<void>(resolve => process.once("SIGINT", () => resolve()));
+}
+
 function formatTable(rows: HttpResult[]): string {
 	const header = [
 		"topology",
 		"benchmark",
+		"client",
 		"conns",
 		"req/s",
 		"p50 ms",
@@ -389,6 +484,7 @@ function formatTable(rows: HttpResult[]): string {
 	const lines = rows.map(r => [
 		r.topology,
 		r.name,
+		r.loadGenerator,
 		String(r.connections),
 		Math.round(r.perSecond).toLocaleString("en-US"),
 		String(r.p50ms),
@@ -398,7 +494,7 @@ function formatTable(rows: HttpResult[]): string {
 		formatCpu(r.cpu)
 	]);
 	const widths = header.map((h, i) => Math.max(h.length, ...lines.map(l => l[i].length)));
-	const numeric = new Set([2, 3, 4, 5, 6]);
+	const numeric = new Set([3, 4, 5, 6, 7]);
 	const fmt = (cells: string[]) =>
 		cells
 			.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
@@ -419,8 +515,9 @@ async function main(): Promise<void> {
 	for (const topology of topologies) rows.push(...(await benchTopology(topology)));
 	console.log("\n" + formatTable(rows));
 	console.log(
-		"\nbench = this process (the load generator). Latencies: autocannon's (1 ms resolution, successful " +
-			"responses only); * = a closed loop of fetch calls instead (see refreshLoad)."
+		"\nbench = this process (autocannon and fetch run in it); wrk = the wrk process. Latencies: the " +
+			"client's (autocannon: 1 ms resolution, successful responses only); * = a closed loop of " +
+			"fetch calls (see refreshLoad)."
 	);
 	mkdirSync("bench-results", { recursive: true });
 	writeFileSync(
@@ -431,6 +528,7 @@ async function main(): Promise<void> {
 				node: process.version,
 				cores: cpus().length,
 				loadAverageBefore: +load1.toFixed(2),
+				loadGenerator: LOADGEN,
 				seconds: SECONDS,
 				warmupSeconds: WARMUP_SECONDS,
 				connections: CONNECTIONS,
