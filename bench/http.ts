@@ -103,7 +103,9 @@ async function startStack(topology: "nats" | "single"): Promise<Stack> {
 		RATE_LIMIT_ADMIN: UNLIMITED,
 		AUTH_MAX_SIGNIN_ATTEMPTS: UNLIMITED,
 		TOKENS_CLEANUP_ENABLED: "false",
-		AUTH_CLEANUP_ENABLED: "false"
+		AUTH_CLEANUP_ENABLED: "false",
+		// Passed on for comparisons (NATS_BATCH_WRITES=false: one socket write per packet).
+		...(env.NATS_BATCH_WRITES ? { NATS_BATCH_WRITES: env.NATS_BATCH_WRITES } : {})
 	};
 	const stop = async () => {
 		await Promise.all(processes.reverse().map(p => p.stop()));

@@ -51,7 +51,9 @@ const NatsWriteBatchingMiddleware = {
 	name: "NatsWriteBatching",
 	// moleculer calls this with the transporter as `this`.
 	transporterSend(this: unknown, next: Send): Send {
-		return this instanceof Transporters.NATS ? batchPerTurn(next) : next;
+		// NATS_BATCH_WRITES=false: one write per packet, as nats.js does by itself (for comparison).
+		const enabled = process.env.NATS_BATCH_WRITES !== "false";
+		return enabled && this instanceof Transporters.NATS ? batchPerTurn(next) : next;
 	}
 } as unknown as Middleware;
 
