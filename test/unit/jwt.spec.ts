@@ -53,6 +53,39 @@ describe("access tokens (JWT)", () => {
 		expect(await tokens.verify(token)).toBeNull();
 	});
 
+	it("answers a remembered token as jose would: same claims, refused from its expiry on", async () => {
+		let now = T0;
+		const tokens = issuer(() => now);
+		const { token } = await tokens.issue("user-1");
+		const first = await tokens.verify(token);
+		expect(first).toMatchObject({ sub: "user-1" });
+		// Changing an answer changes nothing remembered.
+		first!.sub = "mallory";
+		expect(await tokens.verify(token)).toMatchObject({ sub: "user-1" });
+		now = Math.floor(T0 / 1000) * 1000 + 899_999;
+		expect(await tokens.verify(token)).toMatchObject({ sub: "user-1" });
+		now += 1;
+		expect(await tokens.verify(token)).toBeNull();
+		// And a fresh instance (nothing remembered) agrees.
+		expect(await issuer(() => now).verify(token)).toBeNull();
+	});
+
+	it("never takes a token for one it remembers because they look alike", async () => {
+		const tokens = issuer(() => T0);
+		const { token } = await tokens.issue("user-1");
+		expect(await tokens.verify(token)).not.toBeNull();
+		const [header, payload, signature] = token.split(".");
+		// A character inside the signature (the last one also holds padding bits).
+		const flipped = signature[10] === "A" ? "B" : "A";
+		const tampered = `${header}.${payload}.${signature.slice(0, 10)}${flipped}${signature.slice(11)}`;
+		expect(await tokens.verify(tampered)).toBeNull();
+		const otherPayload = Buffer.from(
+			JSON.stringify({ ...decodeJwt(token), sub: "user-2" })
+		).toString("base64url");
+		expect(await tokens.verify(`${header}.${otherPayload}.${signature}`)).toBeNull();
+		expect(payload).not.toBe(otherPayload);
+	});
+
 	it("moves iat forward to notIssuedBefore when the clock is behind it", async () => {
 		const tokens = issuer(() => T0);
 		const after = Math.floor(T0 / 1000) + 1;
