@@ -34,6 +34,7 @@ import { buildOpenApiDocument } from "../lib/openapi";
 import { PAGE_HEADERS, pages, renderPage, type Page, type SessionTokens } from "../lib/pages";
 import { toPublicError } from "../lib/public-error";
 import { isProduction, listFromEnv, MIN_SECRET_LENGTH } from "../lib/secrets";
+import { logLevelEnabled } from "../lib/log-level";
 import { maskUrl } from "../lib/url-masking";
 
 /** Who is calling, as CONTRACTS.md defines it (plus "admin-token" for ADMIN_TOKEN on admin routes). */
@@ -112,6 +113,9 @@ interface ApiMethods {
 }
 
 interface ApiLocalVars {
+	/** Whether settings.logRequest / logResponse print at this logger's level (lib/log-level). */
+	logsRequests: boolean;
+	logsResponses: boolean;
 	server: Server;
 	adminTokenDigest: Buffer | null;
 	trust: TrustProxy;
@@ -676,7 +680,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 
 		/** moleculer-web logs `req.originalUrl`: ours masks the tokens in it. */
 		logRequest(this: ApiThis, req: IncomingRequest) {
-			if (req.$route && !req.$route.logging) return;
+			if (!this.logsRequests || (req.$route && !req.$route.logging)) return;
 			const level = this.settings.logRequest;
 			if (level && level in this.logger) {
 				this.logger[level](`=> ${req.method} ${maskUrl(req.originalUrl ?? req.url ?? "")}`);
@@ -684,7 +688,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		},
 
 		logResponse(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
-			if (req.$route && !req.$route.logging) return;
+			if (!this.logsResponses || (req.$route && !req.$route.logging)) return;
 			const level = this.settings.logResponse;
 			if (!level || !(level in this.logger)) return;
 			let time = "";
@@ -749,6 +753,11 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 
 	created(this: ApiThis) {
 		this.trust = parseTrustProxy(this.settings.trustProxy);
+		// Masking a URL for a line nobody prints showed in the gateway's profile.
+		const enabled = (level: unknown) =>
+			typeof level === "string" && logLevelEnabled(this.logger, this.fullName, level);
+		this.logsRequests = enabled(this.settings.logRequest);
+		this.logsResponses = enabled(this.settings.logResponse);
 		const token = this.settings.adminToken;
 		if (token && token.length < MIN_SECRET_LENGTH && isProduction(process.env)) {
 			throw new Error(
