@@ -20,6 +20,7 @@
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
  * BENCH_LOADGEN (autocannon, or wrk for the two GET loads), BENCH_HOLD (keep the stack up, see hold()),
+ * BENCH_NODE_OPTIONS (node flags for every node),
  * BENCH_ONLY, BENCH_RUNS (apikey,jwt,signin,refresh), NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with
  * the CPU each process used (100% = one core), and writes bench-results/http.json.
  */
@@ -105,7 +106,9 @@ async function startStack(topology: "nats" | "single"): Promise<Stack> {
 		TOKENS_CLEANUP_ENABLED: "false",
 		AUTH_CLEANUP_ENABLED: "false",
 		// Passed on for comparisons (NATS_BATCH_WRITES=false: one socket write per packet).
-		...(env.NATS_BATCH_WRITES ? { NATS_BATCH_WRITES: env.NATS_BATCH_WRITES } : {})
+		...(env.NATS_BATCH_WRITES ? { NATS_BATCH_WRITES: env.NATS_BATCH_WRITES } : {}),
+		// BENCH_NODE_OPTIONS: node flags for every node (e.g. --max-semi-space-size=32).
+		...(env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_NODE_OPTIONS } : {})
 	};
 	const stop = async () => {
 		await Promise.all(processes.reverse().map(p => p.stop()));
