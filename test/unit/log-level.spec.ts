@@ -3,7 +3,7 @@ import { logLevelEnabled } from "../../lib/log-level";
 
 function loggerOf(
 	logLevel: BrokerOptions["logLevel"],
-	logger: BrokerOptions["logger"] = "Console"
+	logger: BrokerOptions["logger"] = { type: "Console" }
 ) {
 	const broker = new ServiceBroker({ logger, logLevel });
 	return broker.getLogger("api", { svc: "api" });
