@@ -1,14 +1,17 @@
 /**
  * HTTP benchmark: REST through the gateway with autocannon, as clients would call it.
  *
- * Topologies (BENCH_ONLY picks one; both by default):
+ * Topologies (BENCH_ONLY picks some, comma-separated; all by default):
  *   nats    `api`, `auth`+`mail` and `tokens` as three nodes (moleculer-runner processes, as in
  *           production) over a NATS server of the benchmark's own (or NATS_URL)
+ *   pair    the gateway on one node, `auth`, `mail` and `tokens` together on another, over NATS
+ *           (`auth` then calls `tokens` in process)
  *   single  all four services in one moleculer-runner process, no transporter
  *
  * It signs up a user through the API, follows the verification link from the mail (written to the
  * outbox folder), signs in and creates an API key, then loads:
- *   GET /api/me with X-API-Key          gateway → auth.resolveApiKey → tokens.check (isUsed: true)
+ *   GET /api/me with X-API-Key          gateway → auth.resolveApiKey → tokens.check (isUsed: true),
+ *                                       as fast as it answers, then offered at BENCH_RATE a second
  *   GET /api/me with a Bearer JWT       gateway → auth.resolveAccessToken (no `tokens` call)
  *   POST /api/auth/sign-in              one scrypt hash (N=2^15, r=8: the production cost) each
  *   POST /api/auth/refresh              rotation: tokens.consume + tokens.generate + family update
@@ -19,10 +22,11 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_LOADGEN (autocannon, or wrk for the two GET loads), BENCH_HOLD (keep the stack up, see hold()),
- * BENCH_NODE_OPTIONS (node flags for every node),
- * BENCH_ONLY, BENCH_RUNS (apikey,jwt,signin,refresh), NATS_URL, BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with
- * the CPU each process used (100% = one core), and writes bench-results/http.json.
+ * BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,jwt,signin,refresh), BENCH_RATE
+ * (8000), BENCH_LOADGEN (autocannon, or wrk for the closed-loop GET loads), BENCH_HOLD (keep the
+ * stack up, see hold()), BENCH_NODE_OPTIONS (node flags for every node), NATS_URL,
+ * BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with the CPU each process used
+ * (100% = one core), and writes bench-results/http.json.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -50,8 +54,15 @@ const LOGLEVEL = env.BENCH_LOGLEVEL ?? "warn";
 const WARMUP_SECONDS = 2;
 /** BENCH_LOADGEN=wrk: the GET loads from wrk (must be on PATH) instead of autocannon. */
 const LOADGEN = env.BENCH_LOADGEN ?? "autocannon";
-/** BENCH_RUNS: which loads to run (apikey, jwt, signin, refresh; refresh needs sign-in's sessions). */
-const runs = new Set((env.BENCH_RUNS ?? "apikey,jwt,signin,refresh").split(",").map(s => s.trim()));
+/**
+ * BENCH_RUNS: which loads to run (apikey, apikey-rate, jwt, signin, refresh; refresh needs sign-in's
+ * sessions).
+ */
+const runs = new Set(
+	(env.BENCH_RUNS ?? "apikey,apikey-rate,jwt,signin,refresh").split(",").map(s => s.trim())
+);
+/** BENCH_RATE: requests per second offered in the fixed-rate run (apikey-rate). */
+const RATE = Number(env.BENCH_RATE ?? 8000);
 const UNLIMITED = "1000000000";
 const PASSWORD = "bench password, long enough";
 
@@ -83,7 +94,22 @@ function secret(): string {
 	return randomBytes(48).toString("base64url");
 }
 
-async function startStack(topology: "nats" | "single"): Promise<Stack> {
+type Topology = "nats" | "pair" | "single";
+
+/** The nodes of each topology over NATS: name and SERVICES. */
+const NODES: Record<Exclude<Topology, "single">, [string, string][]> = {
+	nats: [
+		["tokens", "tokens"],
+		["auth", "auth,mail"],
+		["api", "api"]
+	],
+	pair: [
+		["services", "tokens,auth,mail"],
+		["api", "api"]
+	]
+};
+
+async function startStack(topology: Topology): Promise<Stack> {
 	const root = mkdtempSync(join(tmpdir(), "http-bench-"));
 	const port = await freePort();
 	const base = `http://127.0.0.1:${port}`;
@@ -130,11 +156,7 @@ async function startStack(topology: "nats" | "single"): Promise<Stack> {
 				pids.nats = nats.process.pid;
 				natsUrl = nats.url;
 			}
-			for (const [name, services] of [
-				["tokens", "tokens"],
-				["auth", "auth,mail"],
-				["api", "api"]
-			]) {
+			for (const [name, services] of NODES[topology]) {
 				const node = startRunnerNode(`bench-${name}`, services, {
 					...common,
 					TRANSPORTER: natsUrl,
@@ -241,7 +263,7 @@ async function load(
 	target?: string
 ): Promise<HttpResult> {
 	const url = `${stack.base}${options.path ?? ""}`;
-	if (LOADGEN === "wrk" && !options.requests) {
+	if (LOADGEN === "wrk" && !options.requests && !options.overallRate) {
 		return wrkLoad(stack, topology, name, url, options, target);
 	}
 	const run = (duration: number) =>
@@ -403,7 +425,7 @@ async function refreshLoad(
 	return row;
 }
 
-async function benchTopology(topology: "nats" | "single"): Promise<HttpResult[]> {
+async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 	console.log(`\n${topology}: starting the stack…`);
 	const stack = await startStack(topology);
 	try {
@@ -422,6 +444,23 @@ async function benchTopology(topology: "nats" | "single"): Promise<HttpResult[]>
 						path: "/api/me"
 					},
 					">= 8,000/s, p99 < 20 ms"
+				)
+			);
+		// The target read literally: 8,000 requests a second offered at a fixed rate, whatever the
+		// answers' pace (autocannon corrects latencies for the requests it could not send on time).
+		if (runs.has("apikey-rate"))
+			rows.push(
+				await load(
+					stack,
+					topology,
+					`GET /api/me, X-API-Key, offered ${RATE.toLocaleString("en-US")}/s`,
+					{
+						connections: CONNECTIONS,
+						overallRate: RATE,
+						headers: { "x-api-key": account.apiKey },
+						path: "/api/me"
+					},
+					"p99 < 20 ms"
 				)
 			);
 		if (runs.has("jwt"))
@@ -509,7 +548,8 @@ function formatTable(rows: HttpResult[]): string {
 
 async function main(): Promise<void> {
 	const only = env.BENCH_ONLY;
-	const topologies = (["nats", "single"] as const).filter(t => !only || only === t);
+	const wanted = new Set((only ?? "nats,pair,single").split(",").map(t => t.trim()));
+	const topologies = (["nats", "pair", "single"] as const).filter(t => wanted.has(t));
 	const load1 = loadavg()[0];
 	console.log(
 		`HTTP benchmark: ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${CONNECTIONS} connections ` +
