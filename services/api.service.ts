@@ -30,6 +30,7 @@ import {
 	type TrustProxy
 } from "../lib/client-address";
 import { durationFromEnv } from "../lib/durations";
+import { wholeNumberFromEnv } from "../lib/env";
 import { buildOpenApiDocument } from "../lib/openapi";
 import { PAGE_HEADERS, pages, renderPage, type Page, type SessionTokens } from "../lib/pages";
 import { toPublicError } from "../lib/public-error";
@@ -194,16 +195,6 @@ function tokenParam(params: Record<string, unknown>): string | null {
 function stringParam(params: Record<string, unknown>, name: string): string | undefined {
 	const value = params[name];
 	return typeof value === "string" ? value : undefined;
-}
-
-function numberFromEnv(name: string, fallback: number): number {
-	const raw = process.env[name];
-	if (raw === undefined || raw === "") return fallback;
-	const value = Number(raw);
-	if (!Number.isInteger(value) || value < 0) {
-		throw new Error(`${name} must be a whole, non-negative number`);
-	}
-	return value;
 }
 
 /** moleculer-web route options for a settings object: built once settings are merged. */
@@ -439,7 +430,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 	settings: {
 		// The admin credential must not travel to other nodes in the service registry.
 		$secureSettings: ["adminToken"],
-		port: numberFromEnv("PORT", 3000),
+		port: wholeNumberFromEnv(process.env, "PORT", 3000),
 		ip: process.env.IP || "0.0.0.0",
 		publicUrl: (process.env.PUBLIC_URL || "http://localhost:3000").replace(/\/+$/, ""),
 		adminToken: process.env.ADMIN_TOKEN || null,
@@ -448,9 +439,9 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		bodyLimit: process.env.BODY_LIMIT || "16kb",
 		rateLimit: {
 			window: durationFromEnv(process.env, "RATE_LIMIT_WINDOW", 60),
-			public: numberFromEnv("RATE_LIMIT_PUBLIC", 30),
-			user: numberFromEnv("RATE_LIMIT_USER", 120),
-			admin: numberFromEnv("RATE_LIMIT_ADMIN", 600)
+			public: wholeNumberFromEnv(process.env, "RATE_LIMIT_PUBLIC", 30),
+			user: wholeNumberFromEnv(process.env, "RATE_LIMIT_USER", 120),
+			admin: wholeNumberFromEnv(process.env, "RATE_LIMIT_ADMIN", 600)
 		},
 		readyServices: ["tokens", "auth"],
 		readyTimeout: 1000,

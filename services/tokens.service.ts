@@ -14,6 +14,7 @@ import CronMixin, {
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
 import { durationFromEnv } from "../lib/durations";
+import { wholeNumberFromEnv } from "../lib/env";
 import { isoDate } from "../lib/iso-date";
 import { dataDirFromEnv, tokenSalts } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
@@ -40,7 +41,8 @@ export interface TokensSettings extends DbSettings {
 	/**
 	 * Failed `check`s and `consume`s allowed per end client (`meta.ip`, which the gateway sets and
 	 * moleculer passes on through `auth`), or per calling node when a caller names no client: a node
-	 * answers for many clients, so its budget is larger. Beyond it: 429 TOO_MANY_FAILURES.
+	 * answers for many clients, so its budget is larger (TOKENS_NODE_FAILURE_BURST and
+	 * TOKENS_NODE_FAILURES_PER_SECOND). Beyond it: 429 TOO_MANY_FAILURES.
 	 */
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
@@ -172,7 +174,10 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		cleanup: { ...cleanupScheduleFromEnv("TOKENS", "0 0 * * *"), batchSize: 1000 },
 		failureLimit: {
 			perClient: { burst: 30, perSecond: 0.5 },
-			perNode: { burst: 10_000, perSecond: 200 }
+			perNode: {
+				burst: wholeNumberFromEnv(process.env, "TOKENS_NODE_FAILURE_BURST", 10_000),
+				perSecond: wholeNumberFromEnv(process.env, "TOKENS_NODE_FAILURES_PER_SECOND", 200)
+			}
 		}
 	},
 
