@@ -432,17 +432,14 @@ async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 		const account = await createAccount(stack.base, stack.outbox);
 		if (env.BENCH_HOLD) await hold(stack, account);
 		const rows: HttpResult[] = [];
+		const withApiKey = { headers: { "x-api-key": account.apiKey }, path: "/api/me" };
 		if (runs.has("apikey"))
 			rows.push(
 				await load(
 					stack,
 					topology,
 					"GET /api/me, X-API-Key",
-					{
-						connections: CONNECTIONS,
-						headers: { "x-api-key": account.apiKey },
-						path: "/api/me"
-					},
+					{ connections: CONNECTIONS, ...withApiKey },
 					">= 8,000/s, p99 < 20 ms"
 				)
 			);
@@ -454,12 +451,7 @@ async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 					stack,
 					topology,
 					`GET /api/me, X-API-Key, offered ${RATE.toLocaleString("en-US")}/s`,
-					{
-						connections: CONNECTIONS,
-						overallRate: RATE,
-						headers: { "x-api-key": account.apiKey },
-						path: "/api/me"
-					},
+					{ connections: CONNECTIONS, overallRate: RATE, ...withApiKey },
 					"p99 < 20 ms"
 				)
 			);
