@@ -9,6 +9,8 @@ export class TouchBuffer {
 	/** Marks being written: still "pending" for readers, or they would mark the same tokens again. */
 	private writing = new Map<string, number>();
 	private timer: NodeJS.Timeout | undefined;
+	/** The writes started so far, one after another: a flush resolves once all of them are done. */
+	private written: Promise<void> = Promise.resolve();
 
 	constructor(
 		private readonly write: (ids: string[]) => Promise<void>,
@@ -30,13 +32,22 @@ export class TouchBuffer {
 		return this.marks.size;
 	}
 
-	async flush(): Promise<void> {
+	/**
+	 * Writes the pending marks. Resolves when they and every earlier write are done, so a service
+	 * stopping (which flushes) never leaves a timer's write running behind it.
+	 */
+	flush(): Promise<void> {
 		clearTimeout(this.timer);
 		this.timer = undefined;
-		if (this.marks.size === 0) return;
+		if (this.marks.size === 0) return this.written;
 		const batch = this.marks;
 		this.marks = new Map();
 		for (const [id, at] of batch) this.writing.set(id, at);
+		this.written = this.written.then(() => this.writeBatch(batch));
+		return this.written;
+	}
+
+	private async writeBatch(batch: Map<string, number>): Promise<void> {
 		try {
 			await this.write([...batch.keys()]);
 		} catch (err) {

@@ -56,8 +56,45 @@ describe("TouchBuffer while writing", () => {
 		const flushing = buffer.flush();
 		expect(buffer.size).toBe(0);
 		expect(buffer.pending("a")).toBe(5);
+		await Promise.resolve(); // the write starts after the writes before it (none here)
+		expect(buffer.pending("a")).toBe(5);
 		finish();
 		await flushing;
 		expect(buffer.pending("a")).toBeUndefined();
+	});
+
+	it("resolves a flush only after the write already running (a stop waits for the timer's write)", async () => {
+		const finishers: (() => void)[] = [];
+		const started: string[][] = [];
+		const buffer = new TouchBuffer(
+			ids => {
+				started.push(ids);
+				return new Promise<void>(resolve => finishers.push(resolve));
+			},
+			1000,
+			() => {}
+		);
+		buffer.add("a", 1);
+		const first = buffer.flush();
+		let stopped = false;
+		// Nothing pending now, but the first write is still running.
+		const stop = buffer.flush().then(() => (stopped = true));
+		await Promise.resolve();
+		await Promise.resolve();
+		expect(stopped).toBe(false);
+		// A later batch is written after the running one, not beside it.
+		buffer.add("b", 2);
+		const second = buffer.flush();
+		await Promise.resolve();
+		expect(started).toEqual([["a"]]);
+		finishers[0]();
+		await first;
+		await stop;
+		expect(stopped).toBe(true);
+		await new Promise(resolve => setImmediate(resolve));
+		expect(started).toEqual([["a"], ["b"]]);
+		finishers[1]();
+		await second;
+		expect(buffer.pending("b")).toBeUndefined();
 	});
 });
