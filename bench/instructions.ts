@@ -1,8 +1,9 @@
 /**
  * `npm run bench:instructions`: instructions per `tokens` operation, counted by valgrind's
  * callgrind. Wall-clock figures on a shared 2-core VM swing 2-10x between runs; a count of executed
- * instructions is repeatable within a few percent (the JIT and the GC still vary a little), so this
- * is the figure to compare before and after a change to the hot path.
+ * instructions varies by about 10% (the GC, and timers whose number depends on how long the run
+ * takes, such as the "last used" flush), so this is the figure to compare before and after a change
+ * to the hot path, for changes larger than that.
  *
  * Each operation runs under callgrind (bench/instructions-worker.ts: start-up, 1,000 tokens, then
  * BENCH_LOW or BENCH_HIGH calls); the difference of the two totals divided by the difference of the
