@@ -1,4 +1,5 @@
 import type Datastore from "@seald-io/nedb";
+import { useMapForUniqueIndex } from "./nedb-map-index";
 import type {
 	NextRefreshToken,
 	RefreshFamilyRecord,
@@ -10,8 +11,13 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	constructor(private readonly db: Datastore<RefreshFamilyRecord>) {}
 
 	async ensureIndexes(): Promise<void> {
-		// An array field: NeDB indexes each of its elements.
-		await this.db.ensureIndexAsync({ fieldName: "fingerprints" });
+		// An array field: NeDB indexes each of its elements. A fingerprint belongs to one family
+		// (each is a fresh random token's): unique, so a Map can hold it (lib/stores/nedb-map-index),
+		// where every rotation re-indexed up to `history` entries of an AVL tree.
+		await this.db.ensureIndexAsync({ fieldName: "fingerprints", unique: true });
+		useMapForUniqueIndex(
+			(this.db as unknown as { indexes: Record<string, unknown> }).indexes.fingerprints
+		);
 		await this.db.ensureIndexAsync({ fieldName: "userId" });
 		await this.db.ensureIndexAsync({ fieldName: "expiresAt" });
 	}
