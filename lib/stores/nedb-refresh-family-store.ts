@@ -1,5 +1,5 @@
 import type Datastore from "@seald-io/nedb";
-import { useMapForUniqueIndex } from "./nedb-map-index";
+import { readIndex, useMapForUniqueIndex } from "./nedb-map-index";
 import type {
 	NextRefreshToken,
 	RefreshFamilyRecord,
@@ -26,10 +26,10 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 		await this.db.insertAsync(record);
 	}
 
-	findByFingerprint(fingerprint: string): Promise<RefreshFamilyRecord | null> {
-		return this.db.findOneAsync({
-			fingerprints: fingerprint
-		}) as Promise<RefreshFamilyRecord | null>;
+	/** From the in-memory index, as the token and user lookups: no executor queue, cursor or deep copy. */
+	async findByFingerprint(fingerprint: string): Promise<RefreshFamilyRecord | null> {
+		const [doc] = readIndex<RefreshFamilyRecord>(this.db, "fingerprints", fingerprint);
+		return doc ? { ...doc, fingerprints: [...doc.fingerprints] } : null;
 	}
 
 	async rotate(

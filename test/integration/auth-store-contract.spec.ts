@@ -194,6 +194,16 @@ function contract(kind: "nedb" | "mongo") {
 			expect(await stores.families.findByFingerprint(fingerprintOf("unknown"))).toBeNull();
 		});
 
+		it("hands out copies: changing a found family changes nothing stored", async () => {
+			const f = family("u1");
+			await stores.families.insert(f);
+			const found = (await stores.families.findByFingerprint(f.current!))!;
+			found.current = null;
+			found.fingerprints.push(fingerprintOf("planted"));
+			expect(await stores.families.findByFingerprint(f.current!)).toEqual(f);
+			expect(await stores.families.findByFingerprint(fingerprintOf("planted"))).toBeNull();
+		});
+
 		it("rotates with a compare-and-set, remembering at most `history` fingerprints", async () => {
 			const f = family("u1");
 			await stores.families.insert(f);
