@@ -82,7 +82,10 @@ export function useMapForUniqueIndex<T>(index: unknown): void {
  * copy cost more than a lookup by a unique key. The documents are NeDB's own: copy before changing.
  */
 export function readIndex<T>(db: unknown, field: string, key: string): T[] {
-	const indexes = (db as { indexes: Record<string, { getMatching(value: string): T[] }> })
-		.indexes;
-	return indexes[field].getMatching(key);
+	return (indexOf(db, field) as { getMatching(value: string): T[] }).getMatching(key);
+}
+
+/** NeDB's in-memory index on `field` of a datastore (`_id` always exists). */
+export function indexOf(db: unknown, field: string): unknown {
+	return (db as { indexes: Record<string, unknown> }).indexes[field];
 }

@@ -1,5 +1,5 @@
 import type Datastore from "@seald-io/nedb";
-import { readIndex, useMapForUniqueIndex } from "./nedb-map-index";
+import { indexOf, readIndex, useMapForUniqueIndex } from "./nedb-map-index";
 import type {
 	NextRefreshToken,
 	RefreshFamilyRecord,
@@ -15,9 +15,7 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 		// (each is a fresh random token's): unique, so a Map can hold it (lib/stores/nedb-map-index),
 		// where every rotation re-indexed up to `history` entries of an AVL tree.
 		await this.db.ensureIndexAsync({ fieldName: "fingerprints", unique: true });
-		useMapForUniqueIndex(
-			(this.db as unknown as { indexes: Record<string, unknown> }).indexes.fingerprints
-		);
+		useMapForUniqueIndex(indexOf(this.db, "fingerprints"));
 		await this.db.ensureIndexAsync({ fieldName: "userId" });
 		await this.db.ensureIndexAsync({ fieldName: "expiresAt" });
 	}

@@ -1,5 +1,5 @@
 import type Datastore from "@seald-io/nedb";
-import { readIndex, useMapForUniqueIndex } from "./nedb-map-index";
+import { indexOf, readIndex, useMapForUniqueIndex } from "./nedb-map-index";
 import {
 	DuplicateUserError,
 	type UserChanges,
@@ -13,9 +13,7 @@ export class NedbUserStore implements UserStore {
 
 	async ensureIndexes(): Promise<void> {
 		// Every gateway request looks its caller up by _id: a Map instead of NeDB's AVL tree.
-		useMapForUniqueIndex(
-			(this.db as unknown as { indexes: Record<string, unknown> }).indexes._id
-		);
+		useMapForUniqueIndex(indexOf(this.db, "_id"));
 		await this.db.ensureIndexAsync({ fieldName: "usernameKey", unique: true });
 		await this.db.ensureIndexAsync({ fieldName: "emailKey", unique: true });
 	}
