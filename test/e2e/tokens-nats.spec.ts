@@ -6,27 +6,36 @@ import TokensService from "../../services/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
 
+/** A `tokens` node with these settings and a caller node, on a namespace of their own. */
+async function startNodes(
+	prefix: string,
+	settings: Record<string, unknown> = {}
+): Promise<{ tokensNode: ServiceBroker; callerNode: ServiceBroker; dataDir: string }> {
+	const dataDir = tempDataDir();
+	const namespace = uniqueNamespace(prefix);
+	const tokensNode = createTestBroker({
+		namespace,
+		nodeID: "tokens-node",
+		transporter: natsTransporter()
+	});
+	tokensNode.createService(withSettings(TokensService, { dataDir, ...settings }));
+	const callerNode = createTestBroker({
+		namespace,
+		nodeID: "caller-node",
+		transporter: natsTransporter()
+	});
+	await Promise.all([tokensNode.start(), callerNode.start()]);
+	await callerNode.waitForServices(["tokens"], 10_000);
+	return { tokensNode, callerNode, dataDir };
+}
+
 describeWithNats("tokens over NATS", () => {
 	let dataDir: string;
 	let tokensNode: ServiceBroker;
 	let callerNode: ServiceBroker;
 
 	beforeAll(async () => {
-		dataDir = tempDataDir();
-		const namespace = uniqueNamespace("tokens-e2e");
-		tokensNode = createTestBroker({
-			namespace,
-			nodeID: "tokens-node",
-			transporter: natsTransporter()
-		});
-		tokensNode.createService(withSettings(TokensService, { dataDir }));
-		callerNode = createTestBroker({
-			namespace,
-			nodeID: "caller-node",
-			transporter: natsTransporter()
-		});
-		await Promise.all([tokensNode.start(), callerNode.start()]);
-		await callerNode.waitForServices(["tokens"], 10_000);
+		({ tokensNode, callerNode, dataDir } = await startNodes("tokens-e2e"));
 	});
 
 	afterAll(async () => {
@@ -115,29 +124,12 @@ describeWithNats("failed checks arriving over NATS", () => {
 	let callerNode: ServiceBroker;
 
 	beforeAll(async () => {
-		dataDir = tempDataDir();
-		const namespace = uniqueNamespace("tokens-limit");
-		tokensNode = createTestBroker({
-			namespace,
-			nodeID: "tokens-node",
-			transporter: natsTransporter()
-		});
-		tokensNode.createService(
-			withSettings(TokensService, {
-				dataDir,
-				failureLimit: {
-					perClient: { burst: 2, perSecond: 0.1 },
-					perNode: { burst: 4, perSecond: 0.1 }
-				}
-			})
-		);
-		callerNode = createTestBroker({
-			namespace,
-			nodeID: "caller-node",
-			transporter: natsTransporter()
-		});
-		await Promise.all([tokensNode.start(), callerNode.start()]);
-		await callerNode.waitForServices(["tokens"], 10_000);
+		({ tokensNode, callerNode, dataDir } = await startNodes("tokens-limit", {
+			failureLimit: {
+				perClient: { burst: 2, perSecond: 0.1 },
+				perNode: { burst: 4, perSecond: 0.1 }
+			}
+		}));
 	});
 
 	afterAll(async () => {
