@@ -2,6 +2,8 @@
  * What a broker writes about itself, kept in memory so suites can assert what was (not) written: a
  * logger that records every line at every level, and a tracing exporter that records every span.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { Loggers, TracerExporters, type Span } from "moleculer";
 
@@ -60,4 +62,31 @@ export class CapturingSpanExporter extends TracerExporters.Base {
 			)
 			.join("\n");
 	}
+}
+
+/** What a secrets suite captured, each place a secret could leak to. */
+export interface CapturedOutput {
+	logs: CapturingLogger[];
+	spans: CapturingSpanExporter[];
+	errorBodies: string[];
+	events: unknown[];
+	/** Read when the test runs: the folder is made in `beforeAll`. */
+	dataDir: () => string;
+}
+
+/** Each place a secret could leak to, as [name, its whole text]: for `it.each` in secrets suites. */
+export function leakPlaces(captured: CapturedOutput): [string, () => string][] {
+	return [
+		["log line", () => captured.logs.map(l => l.text()).join("\n")],
+		["trace span", () => captured.spans.map(s => s.text()).join("\n")],
+		["error body", () => captured.errorBodies.join("\n")],
+		["event payload", () => JSON.stringify(captured.events)],
+		[
+			"file in the data folder",
+			() =>
+				readdirSync(captured.dataDir())
+					.map(f => readFileSync(join(captured.dataDir(), f), "utf8"))
+					.join("\n")
+		]
+	];
 }

@@ -8,10 +8,8 @@
  * any log line, trace span, error body, event payload or data file. The mails themselves carry link
  * tokens by design and are left out; the mail service's logs are not.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
 import brokerConfig from "../../moleculer.config";
 import ApiService from "../../services/api.service";
@@ -23,7 +21,7 @@ import TokensService from "../../services/tokens.service";
 import { FAST_SCRYPT } from "../helpers/auth";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { DiskFull } from "../helpers/disk-full";
-import { CapturingLogger, CapturingSpanExporter } from "../helpers/logs";
+import { CapturingLogger, CapturingSpanExporter, leakPlaces } from "../helpers/logs";
 import { uniqueNamespace } from "../helpers/nats";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 
@@ -742,28 +740,19 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		...[...secrets].filter(s => s.startsWith("eyJ")).map(s => s.split(".")[2])
 	];
 
-	it.each([
-		["log line", () => logs.map(l => l.text()).join("\n")],
-		["trace span", () => spans.map(s => s.text()).join("\n")],
-		["error body", () => errorBodies.join("\n")],
-		["event payload", () => JSON.stringify(events)],
-		[
-			"file in the data folder",
-			() =>
-				readdirSync(dataDir)
-					.map(f => readFileSync(join(dataDir, f), "utf8"))
-					.join("\n")
-		]
-	])("no secret in any %s", (_what, text) => {
-		const haystack = text();
-		expect(haystack.length).toBeGreaterThan(0);
-		// Where each leaked secret was found, to say what carried it.
-		const leaked = needles()
-			.filter(secret => haystack.includes(secret))
-			.map(secret => {
-				const at = haystack.indexOf(secret);
-				return haystack.slice(Math.max(0, at - 200), at + secret.length + 40);
-			});
-		expect(leaked).toEqual([]);
-	});
+	it.each(leakPlaces({ logs, spans, errorBodies, events, dataDir: () => dataDir }))(
+		"no secret in any %s",
+		(_what, text) => {
+			const haystack = text();
+			expect(haystack.length).toBeGreaterThan(0);
+			// Where each leaked secret was found, to say what carried it.
+			const leaked = needles()
+				.filter(secret => haystack.includes(secret))
+				.map(secret => {
+					const at = haystack.indexOf(secret);
+					return haystack.slice(Math.max(0, at - 200), at + secret.length + 40);
+				});
+			expect(leaked).toEqual([]);
+		}
+	);
 });
