@@ -126,3 +126,51 @@ describe("hostile values", () => {
 		expect(Array.isArray(res)).toBe(true);
 	});
 });
+
+describe("bounded patterns", () => {
+	it("refuses an over-long string before its pattern runs", () => {
+		// A pattern that backtracks exponentially: 5,000 characters would take forever if it ran.
+		const slow = /^(a|a)*$/;
+		const check = new RedactingValidator().compile({
+			s: { type: "string", max: 20, pattern: slow }
+		});
+		const started = Date.now();
+		expect(check({ s: `${"a".repeat(5000)}!` })).toEqual([
+			expect.objectContaining({ field: "s", type: "stringMax" })
+		]);
+		expect(Date.now() - started).toBeLessThan(50);
+		expect(check({ s: "aaa" })).toBe(true);
+		expect(check({ s: "ab" })).toEqual([
+			expect.objectContaining({ field: "s", type: "stringPattern" })
+		]);
+	});
+
+	it("refuses to compile a string rule with a pattern and no max", () => {
+		expect(() =>
+			new RedactingValidator().compile({ s: { type: "string", pattern: /^a$/ } })
+		).toThrow(/needs a max/);
+	});
+
+	it("checks e-mail addresses as one mailbox, normalised, in linear time", () => {
+		const check = new RedactingValidator().compile({
+			$$strict: true,
+			email: { type: "email" }
+		});
+		const params = { email: " Ann@Example.COM " };
+		expect(check(params)).toBe(true);
+		expect(params.email).toBe("Ann@example.com");
+		for (const email of ["a@b.example,c@d.example", "x<y@z.example>", "a@b.example\u200b"]) {
+			expect(check({ email })).toEqual([
+				expect.objectContaining({ field: "email", type: "email" })
+			]);
+		}
+		const started = Date.now();
+		expect(check({ email: "@.".repeat(3000) })).toEqual([
+			expect.objectContaining({ field: "email", type: "emailMax" })
+		]);
+		expect(check({ email: "@.".repeat(100) })).toEqual([
+			expect.objectContaining({ field: "email", type: "email" })
+		]);
+		expect(Date.now() - started).toBeLessThan(50);
+	});
+});
