@@ -26,11 +26,53 @@ const SECRET_KEYS = new Set([
 /** Path prefixes whose next segment is a token. */
 const TOKEN_PATHS = ["/token/"];
 
-/** Our token format (`mtk_…`) and anything JWT-shaped. */
+/**
+ * Our token format (`mtk_…`) and anything JWT-shaped. Every pattern here is anchored or bounded
+ * so that it runs in linear time: an unanchored `eyJ[\w-]*\.` took time quadratic in the length
+ * of a URL full of "eyJ", before any rate limit could refuse the request.
+ */
 const TOKEN_SHAPED = /^[a-z][a-z0-9]{1,9}_[0-9A-Za-z]{16,}$|^eyJ[\w-]*\.[\w-]*\.[\w-]*$/;
 
-/** The same anywhere inside a string, e.g. a query key such as `owner[mtk_…]`. */
-const CONTAINS_TOKEN = /[a-z][a-z0-9]{1,9}_[0-9A-Za-z]{16,}|eyJ[\w-]*\.[\w-]*\.[\w-]*/;
+/** Our token format anywhere inside a string (its prefix is at most 10 characters long). */
+const CONTAINS_OUR_TOKEN = /[a-z][a-z0-9]{1,9}_[0-9A-Za-z]{16}/;
+
+/**
+ * Whether `s` holds something JWT-shaped (`eyJ…` then two dots, base64url between them), e.g. a
+ * query key such as `owner[eyJ…]`. One pass: within a run of base64url characters and dots, the
+ * first "eyJ" starts a JWT shape exactly when two dots follow it in the same run.
+ */
+function containsJwtShape(s: string): boolean {
+	let start = s.indexOf("eyJ");
+	while (start !== -1) {
+		let dots = 0;
+		let i = start + 3;
+		for (; i < s.length; i++) {
+			const c = s.charCodeAt(i);
+			if (c === 46 /* . */) {
+				if (++dots === 2) return true;
+			} else if (!isBase64Url(c)) {
+				break;
+			}
+		}
+		// The next "eyJ" past this run: one inside it would find the same dots or fewer.
+		start = s.indexOf("eyJ", i);
+	}
+	return false;
+}
+
+function isBase64Url(c: number): boolean {
+	return (
+		(c >= 48 && c <= 57) ||
+		(c >= 65 && c <= 90) ||
+		(c >= 97 && c <= 122) ||
+		c === 45 ||
+		c === 95
+	);
+}
+
+function containsToken(s: string): boolean {
+	return CONTAINS_OUR_TOKEN.test(s) || containsJwtShape(s);
+}
 
 function safeDecode(value: string): string {
 	try {
@@ -62,10 +104,10 @@ function maskQuery(query: string): string {
 		.split("&")
 		.map(pair => {
 			const eq = pair.indexOf("=");
-			if (eq === -1) return CONTAINS_TOKEN.test(safeDecode(pair)) ? MASK : pair;
+			if (eq === -1) return containsToken(safeDecode(pair)) ? MASK : pair;
 			const key = pair.slice(0, eq);
 			// A key is a name, not a place for a token: a pair whose key holds one is masked whole.
-			if (CONTAINS_TOKEN.test(safeDecode(key))) return `${MASK}=${MASK}`;
+			if (containsToken(safeDecode(key))) return `${MASK}=${MASK}`;
 			const value = pair.slice(eq + 1);
 			return isSecretKey(key) || TOKEN_SHAPED.test(safeDecode(value))
 				? `${key}=${MASK}`

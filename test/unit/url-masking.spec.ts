@@ -75,4 +75,23 @@ describe("maskUrl", () => {
 			)
 		);
 	});
+
+	it("masks JWT shapes inside keys and bare pairs", () => {
+		const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+		expect(maskUrl(`/x?owner[${jwt}]=1`)).toBe("/x?<masked>=<masked>");
+		expect(maskUrl(`/x?a&eyJ.${jwt}`)).toBe("/x?a&<masked>");
+		expect(maskUrl("/x?eyJ.only-one-dot")).toBe("/x?eyJ.only-one-dot");
+	});
+
+	it("takes linear time on URLs built to make patterns backtrack", () => {
+		const hostile = [
+			`/api/me?${"eyJ".repeat(5200)}`,
+			`/api/me?${"eyJ".repeat(20_000)}=1`,
+			`/api/me?a=${"eyJ.".repeat(5000)}`,
+			`/${"a_".repeat(10_000)}?${"a_a".repeat(5000)}`
+		];
+		const started = process.hrtime.bigint();
+		for (const url of hostile) maskUrl(url);
+		expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(100);
+	});
 });
