@@ -46,6 +46,13 @@ export interface AccessTokenClaims {
 	exp: number;
 }
 
+/**
+ * Seconds a token's `iat` may lie ahead of this node's clock: the clocks of auth nodes differ a
+ * little, and a token issued right after "sign out everywhere" carries the cut-off second. A later
+ * `iat` would survive the next cut-off, so such a token is refused.
+ */
+export const MAX_CLOCK_SKEW = 5;
+
 /** Verified tokens remembered at most; the memo is emptied when full, so it never grows past it. */
 const MAX_REMEMBERED = 10_000;
 
@@ -130,7 +137,8 @@ export class AccessTokens {
 				typeof sub !== "string" ||
 				typeof jti !== "string" ||
 				typeof iat !== "number" ||
-				typeof exp !== "number"
+				typeof exp !== "number" ||
+				iat > Math.floor(this.now() / 1000) + MAX_CLOCK_SKEW
 			) {
 				return null;
 			}

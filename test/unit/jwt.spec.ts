@@ -1,5 +1,5 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader } from "jose";
-import { AccessTokens } from "../../lib/jwt";
+import { AccessTokens, MAX_CLOCK_SKEW } from "../../lib/jwt";
 
 const SECRET = "a-test-secret-that-is-long-enough-0123456789";
 const T0 = Date.parse("2030-01-01T00:00:00.250Z");
@@ -93,6 +93,27 @@ describe("access tokens (JWT)", () => {
 		expect(issued.issuedAt).toBe(after);
 		expect(decodeJwt(issued.token).iat).toBe(after);
 		expect(await tokens.verify(issued.token)).toMatchObject({ iat: after });
+	});
+
+	it("refuses a token whose iat is ahead of the clock by more than the allowed skew", async () => {
+		const now = Math.floor(T0 / 1000);
+		const key = new TextEncoder().encode(SECRET);
+		const signed = (iat: number) =>
+			new SignJWT({})
+				.setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+				.setSubject("user-1")
+				.setIssuer("moleculer-tokens")
+				.setAudience("api")
+				.setIssuedAt(iat)
+				.setExpirationTime(iat + 900)
+				.setJti("j")
+				.sign(key);
+		const tokens = issuer(() => T0);
+		expect(await tokens.verify(await signed(now + MAX_CLOCK_SKEW))).toMatchObject({
+			sub: "user-1"
+		});
+		expect(await tokens.verify(await signed(now + MAX_CLOCK_SKEW + 1))).toBeNull();
+		expect(await tokens.verify(await signed(now + 86400))).toBeNull();
 	});
 
 	it.each([
