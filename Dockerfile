@@ -36,13 +36,14 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     SERVICEDIR=dist/services \
     DATA_DIR=/app/data \
-    NO_COLOR=1
+    NO_COLOR=1 \
+    UV_THREADPOOL_SIZE=8
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 # The embedded store (when MONGO_URI is not set) and the mail outbox live here; mount a volume.
-RUN mkdir -p /app/data && chown node:node /app/data
+RUN mkdir -p -m 0700 /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 # Exec form: the runner is PID 1's only child (`init: true` in compose), gets SIGTERM directly and

@@ -19,6 +19,12 @@ const env = process.env;
 // services (dist/services/*.service.js) and `SERVICES=tokens` resolves to dist/services/tokens.service.js.
 env.SERVICEDIR ??= join(__dirname, "services");
 
+// libuv's thread pool runs scrypt and the embedded store's file writes. Four threads (Node's
+// default) let a few password checks hold up every write; auth admits only AUTH_HASH_CONCURRENCY
+// hashes at once (lib/hash-gate), and the pool is sized to leave threads for the store. Read when
+// the pool first starts, which is after this file is loaded.
+env.UV_THREADPOOL_SIZE ??= "8";
+
 function numberFromEnv(name: string, fallback: number): number {
 	const raw = env[name];
 	if (raw === undefined || raw === "") return fallback;

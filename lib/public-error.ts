@@ -144,7 +144,17 @@ export function toPublicError(error: unknown): PublicError {
 	const fromBodyParser = bodyParserError(err, code);
 	if (fromBodyParser) return fromBodyParser;
 
-	if (code === 503) return SERVICE_UNAVAILABLE;
+	if (code === 503) {
+		// A node that refuses work it cannot take now (e.g. too many password checks) says when
+		// to come back.
+		const retryAfter = (err.data as { retryAfter?: unknown } | undefined)?.retryAfter;
+		return typeof retryAfter === "number"
+			? {
+					...SERVICE_UNAVAILABLE,
+					body: { ...SERVICE_UNAVAILABLE.body, data: { retryAfter } }
+				}
+			: SERVICE_UNAVAILABLE;
+	}
 	if (code === 504 || name === "RequestTimeoutError") {
 		return {
 			status: 504,
