@@ -95,10 +95,11 @@ export function clientAddress(
 }
 
 /**
- * The rate-limit key for an address. One IPv6 host usually owns a whole /64, so IPv6 clients are
- * counted per /64 network; otherwise rotating the interface id would reset the limit.
+ * Who "one client" is, for every limit in the project (the gateway's rate limit, auth's attempt
+ * limits, tokens' failed lookups): an IPv4 address, or an IPv6 /64 network. One IPv6 host usually
+ * owns a whole /64, so rotating the interface id must not reset its limits.
  */
-export function rateLimitKey(address: string): string {
+export function clientKey(address: string): string {
 	if (isIP(address) !== 6) return address;
 	const groups = expandIpv6(address);
 	return groups ? `${groups.slice(0, 4).join(":")}::/64` : address;

@@ -20,6 +20,7 @@ import { dataDirFromEnv, tokenSalts } from "../lib/secrets";
 import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
 import { TokenHasher } from "../lib/token-hasher";
 import { TouchBuffer } from "../lib/touch-buffer";
+import { clientKey } from "../lib/client-address";
 import { FailureLimiter, type FailureLimit } from "../lib/failure-limiter";
 import { assertStorableData } from "../lib/storable-data";
 import { NedbTokenStore } from "../lib/stores/nedb-token-store";
@@ -112,7 +113,6 @@ interface TokensMethods {
 		owner?: string
 	): { hashes: string[]; type: string; owner?: string } | null;
 	recordUse(record: TokenRecord, now: number): void;
-	assertMayFail(ctx: Context<unknown, ClientMeta>): void;
 	countFailure(ctx: Context<unknown, ClientMeta>): null;
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
@@ -252,11 +252,10 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				this: TokensThis,
 				ctx: Context<CheckParams, ClientMeta>
 			): Promise<TokenEntity | null> {
-				this.assertMayFail(ctx);
 				const { type, token, owner, isUsed } = ctx.params;
 				const match = this.matchFor(type, token, owner);
-				if (!match) return this.countFailure(ctx);
-				const record = await this.store.findByHashes(match.hashes);
+				// A valid token always answers; only failures are limited (see countFailure).
+				const record = match && (await this.store.findByHashes(match.hashes));
 				const now = Date.now();
 				if (
 					!record ||
@@ -308,10 +307,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				this: TokensThis,
 				ctx: Context<ConsumeParams, ClientMeta>
 			): Promise<TokenEntity | null> {
-				this.assertMayFail(ctx);
 				const match = this.matchFor(ctx.params.type, ctx.params.token, ctx.params.owner);
-				if (!match) return this.countFailure(ctx);
-				const record = await this.store.consume(match, Date.now());
+				const record = match && (await this.store.consume(match, Date.now()));
 				if (!record) return this.countFailure(ctx);
 				ctx.emit<TokenEventPayload>("tokens.consumed", {
 					id: record._id,
@@ -425,12 +422,17 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			this.touches.add(record._id, now);
 		},
 
-		/** 429 while the caller (end client, else calling node) has no failed lookups left. */
-		assertMayFail(this: TokensThis, ctx: Context<unknown, ClientMeta>): void {
+		/**
+		 * A failed lookup: null, or 429 once the caller (end client, else calling node) has no
+		 * failures left. Counted after the lookup, so a valid token is never refused because
+		 * someone at the same address guessed wrong before; guesses stay limited.
+		 */
+		countFailure(this: TokensThis, ctx: Context<unknown, ClientMeta>): null {
 			const ip = ctx.meta?.ip;
+			const client = typeof ip === "string" ? clientKey(ip) : null;
 			const retryAfter =
-				typeof ip === "string"
-					? this.clientFailures.retryAfter(ip)
+				client !== null
+					? this.clientFailures.retryAfter(client)
 					: this.nodeFailures.retryAfter(ctx.nodeID ?? this.broker.nodeID);
 			if (retryAfter > 0) {
 				throw new Errors.MoleculerClientError(
@@ -440,11 +442,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 					{ retryAfter }
 				);
 			}
-		},
-
-		countFailure(this: TokensThis, ctx: Context<unknown, ClientMeta>): null {
-			const ip = ctx.meta?.ip;
-			if (typeof ip === "string") this.clientFailures.fail(ip);
+			if (client !== null) this.clientFailures.fail(client);
 			else this.nodeFailures.fail(ctx.nodeID ?? this.broker.nodeID);
 			return null;
 		},

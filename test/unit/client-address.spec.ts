@@ -3,7 +3,7 @@ import {
 	clientAddress,
 	normalizeAddress,
 	parseTrustProxy,
-	rateLimitKey
+	clientKey
 } from "../../lib/client-address";
 
 describe("parseTrustProxy", () => {
@@ -91,18 +91,18 @@ describe("clientAddress", () => {
 	});
 });
 
-describe("normalizeAddress and rateLimitKey", () => {
+describe("normalizeAddress and clientKey", () => {
 	it("unwraps IPv4-mapped IPv6 and lower-cases IPv6", () => {
 		expect(normalizeAddress("::FFFF:192.0.2.1")).toBe("192.0.2.1");
 		expect(normalizeAddress("2001:DB8::1")).toBe("2001:db8::1");
 	});
 
 	it("counts IPv4 per address and IPv6 per /64", () => {
-		expect(rateLimitKey("192.0.2.1")).toBe("192.0.2.1");
-		expect(rateLimitKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
-		expect(rateLimitKey("2001:db8:1:2:bbbb:cccc:dddd:eeee")).toBe("2001:db8:1:2::/64");
-		expect(rateLimitKey("::1")).toBe("0:0:0:0::/64");
-		expect(rateLimitKey("64:ff9b::192.0.2.1")).toBe("64:ff9b:0:0::/64");
-		expect(rateLimitKey("unknown")).toBe("unknown");
+		expect(clientKey("192.0.2.1")).toBe("192.0.2.1");
+		expect(clientKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+		expect(clientKey("2001:db8:1:2:bbbb:cccc:dddd:eeee")).toBe("2001:db8:1:2::/64");
+		expect(clientKey("::1")).toBe("0:0:0:0::/64");
+		expect(clientKey("64:ff9b::192.0.2.1")).toBe("64:ff9b:0:0::/64");
+		expect(clientKey("unknown")).toBe("unknown");
 	});
 });
