@@ -43,7 +43,7 @@ export function resolveSecret(opts: SecretOptions): string {
 		opts.warn(`${opts.envName} is not set: using the development secret kept in ${file}`);
 		return readFileSync(file, "utf8").trim();
 	}
-	mkdirSync(opts.dataDir, { recursive: true });
+	mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
 	const secret = randomBytes(48).toString("base64url");
 	try {
 		writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });

@@ -13,7 +13,8 @@
  * - store failures answered as a retryable 503 STORE_UNAVAILABLE (any other unexpected error as a
  *   bare 500), never a driver's message or a file path; the cause goes to this node's log.
  */
-import { join } from "node:path";
+import { chmod } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import DbService from "moleculer-db";
 import MongoDbAdapter from "moleculer-db-adapter-mongo";
@@ -50,6 +51,20 @@ const { actions: _crudActions, ...dbServiceWithoutActions } =
 		actions: unknown;
 	};
 
+/** The embedded store's files hold password hashes and token digests: this user's eyes only. */
+export const DATA_FILE_MODES = Object.freeze({ fileMode: 0o600, dirMode: 0o700 });
+
+/** moleculer-db's NeDB adapter on one file, created with DATA_FILE_MODES. */
+export function embeddedAdapter(filename: string): InstanceType<typeof DbService.MemoryAdapter> {
+	return new DbService.MemoryAdapter({ filename, modes: { ...DATA_FILE_MODES } });
+}
+
+/** Files and folders made before DATA_FILE_MODES (or by hand) get them too. */
+export async function restrictDataFile(filename: string): Promise<void> {
+	await chmod(dirname(filename), DATA_FILE_MODES.dirMode);
+	await chmod(filename, DATA_FILE_MODES.fileMode);
+}
+
 export function isMongoConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
 	return Boolean(env.MONGO_URI);
 }
@@ -67,12 +82,12 @@ export default function createDbMixin<TStore extends StoreReady>(
 			const mongoUri = process.env.MONGO_URI;
 			schema.adapter = mongoUri
 				? new MongoDbAdapter(mongoUri)
-				: new DbService.MemoryAdapter({
-						filename: join(
+				: embeddedAdapter(
+						join(
 							schema.settings?.dataDir ?? dataDirFromEnv(process.env),
 							`${collection}.db`
 						)
-					});
+					);
 		},
 		async afterConnected(this: DbService): Promise<void> {
 			if (isMongoConfigured()) {
@@ -80,9 +95,10 @@ export default function createDbMixin<TStore extends StoreReady>(
 				this.store = factories.mongo(this.adapter.collection as MongoCollection<never>);
 			} else {
 				this.storeKind = "nedb";
-				this.store = factories.nedb(
-					rollBackFailedWrites(this.adapter.db as Datastore<never>)
-				);
+				const db = this.adapter.db as Datastore<never>;
+				const { filename } = db as unknown as { filename?: string };
+				if (filename) await restrictDataFile(filename);
+				this.store = factories.nedb(rollBackFailedWrites(db));
 			}
 			await this.store.ensureIndexes();
 		},

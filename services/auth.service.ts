@@ -12,15 +12,22 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
-import DbService from "moleculer-db";
 import type Datastore from "@seald-io/nedb";
-import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
+import createDbMixin, {
+	embeddedAdapter,
+	restrictDataFile,
+	type DbSettings,
+	type StoreOwner
+} from "../mixins/db.mixin";
 import CronMixin, {
 	cleanupJob,
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
 import { AttemptLimiter } from "../lib/attempt-limiter";
+import { clientKey } from "../lib/client-address";
+import { HashGate, HashGateFullError } from "../lib/hash-gate";
+import { parseMailbox } from "../lib/mailbox";
 import { durationFromEnv } from "../lib/durations";
 import { isoDate } from "../lib/iso-date";
 import { AccessTokens } from "../lib/jwt";
@@ -132,6 +139,10 @@ export interface AuthSettings extends DbSettings {
 	defaultScopes: string[];
 	/** Most API keys one user may hold. */
 	maxApiKeys: number;
+	/** Seconds an account whose address was never confirmed lives; then it frees its names. */
+	unconfirmedAccountTtl: number;
+	/** Password hashes running at once and waiting (lib/hash-gate); beyond them 503. */
+	hashing: { concurrency: number; queue: number };
 	limits: {
 		/** Sign-in attempts per login name or e-mail address (counted when they start). */
 		signIn: LimitSettings;
@@ -154,6 +165,10 @@ interface SignUpParams {
 interface TokenParams {
 	token: string;
 }
+interface VerifyEmailParams {
+	token: string;
+	password?: string;
+}
 interface EmailParams {
 	email: string;
 }
@@ -165,6 +180,10 @@ interface ResetPasswordParams {
 	token: string;
 	password: string;
 	confirmPassword: string;
+	keepApiKeys?: boolean;
+}
+interface SignOutEverywhereParams {
+	includeApiKeys?: boolean;
 }
 interface ChangePasswordParams {
 	currentPassword: string;
@@ -240,7 +259,14 @@ interface AuthMethods {
 		type: string,
 		token: string
 	): Promise<UserRecord>;
-	markVerified(ctx: Context, user: UserRecord): Promise<UserRecord>;
+	proveAddress(ctx: Context, user: UserRecord, passwordShown: boolean): Promise<UserRecord>;
+	passwordMatches(password: string, hash: string | null): Promise<boolean>;
+	newPasswordHash(password: string): Promise<string>;
+	requireSession(ctx: Context<unknown, AuthMeta>, what: string): AuthUser;
+	accountLimitKey(user: UserRecord): string;
+	removeAccount(ctx: Context | null, user: UserRecord, reason: string): Promise<void>;
+	removeExpiredUnconfirmed(): Promise<number>;
+	reportUnparsableAddresses(): Promise<void>;
 	startSession(ctx: Context, user: UserRecord, method: string): Promise<SignInResult>;
 	rotate(ctx: Context<unknown, AuthMeta>, refreshToken: string): Promise<SessionTokens>;
 	revokeFamily(ctx: Context, family: RefreshFamilyRecord, reason: string): Promise<boolean>;
@@ -264,6 +290,7 @@ interface AuthLocalVars extends StoreOwner<UserStore> {
 	/** Verified against when an account does not exist, so that costs as much as a wrong password. */
 	dummyHash: string;
 	limiters: { signIn: AttemptLimiter; address: AttemptLimiter; mail: AttemptLimiter };
+	hashGate: HashGate;
 	/** Mails and re-hashes running after their action answered; awaited when the service stops. */
 	pending: Set<Promise<void>>;
 	pruneTimer: NodeJS.Timeout | null;
@@ -318,6 +345,15 @@ const invalidLink = () =>
 	clientError("This link is invalid or has expired.", 400, "INVALID_OR_EXPIRED_TOKEN");
 const invalidCredentials = () =>
 	clientError("Wrong login or password.", 401, "INVALID_CREDENTIALS");
+const hashingBusy = (retryAfter: number) =>
+	new Errors.MoleculerRetryableError(
+		"Too many sign-ins are being checked: try again shortly.",
+		503,
+		"BUSY",
+		{ retryAfter }
+	);
+const sessionRequired = (what: string) =>
+	clientError(`${what} needs a signed-in session, not an API key.`, 403, "SESSION_REQUIRED");
 const tooManyAttempts = (retryAfterMs: number) =>
 	clientError("Too many attempts: try again later.", 429, "TOO_MANY_ATTEMPTS", {
 		retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000))
@@ -381,6 +417,11 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		requireVerifiedEmail: process.env.AUTH_REQUIRE_VERIFIED_EMAIL !== "false",
 		defaultScopes: listFromEnv(process.env, "AUTH_DEFAULT_SCOPES"),
 		maxApiKeys: 50,
+		unconfirmedAccountTtl: durationFromEnv(process.env, "AUTH_UNCONFIRMED_TTL", 7 * DAY),
+		hashing: {
+			concurrency: limitFromEnv(process.env, "AUTH_HASH_CONCURRENCY", 2),
+			queue: limitFromEnv(process.env, "AUTH_HASH_QUEUE", 32)
+		},
 		limits: {
 			signIn: {
 				maxAttempts: limitFromEnv(process.env, "AUTH_MAX_SIGNIN_ATTEMPTS", 5),
@@ -403,6 +444,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			if (!this.families) return;
 			const removed = await this.families.removeExpired(Date.now());
 			this.logger.info(`Removed ${removed} expired refresh-token families.`);
+			const accounts = await this.removeExpiredUnconfirmed();
+			this.logger.info(`Removed ${accounts} account(s) whose address was never confirmed.`);
 		})
 	],
 
@@ -429,21 +472,27 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 					);
 				const usernameKey = usernameKeyOf(username);
 				const emailKey = emailKeyOf(email);
-				// A cheap look first spares a scrypt run; the unique indexes are what decide.
-				if (
-					(await this.store.findByUsernameKey(usernameKey)) ||
-					(await this.store.findByEmailKey(emailKey))
-				) {
-					throw duplicate();
-				}
 				const now = Date.now();
+				// A cheap look first spares a scrypt run; the unique indexes are what decide. An
+				// account never confirmed within its time frees its username and address.
+				const unconfirmedCutoff = now - this.settings.unconfirmedAccountTtl * 1000;
+				for (const holder of [
+					await this.store.findByUsernameKey(usernameKey),
+					await this.store.findByEmailKey(emailKey)
+				]) {
+					if (!holder) continue;
+					if (holder.emailVerified || holder.createdAt >= unconfirmedCutoff) {
+						throw duplicate();
+					}
+					await this.removeAccount(ctx, holder, "unconfirmed");
+				}
 				const user: UserRecord = {
 					_id: randomUUID(),
 					username,
 					usernameKey,
 					email: email.trim(),
 					emailKey,
-					passwordHash: await hashPassword(password, this.settings.password),
+					passwordHash: await this.newPasswordHash(password),
 					emailVerified: false,
 					scopes: [...this.settings.defaultScopes],
 					tokensValidAfter: 0,
@@ -462,16 +511,60 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			}
 		},
 
-		/** Spends a verification link's token and marks the address confirmed. */
+		/**
+		 * Spends a verification link's token and marks the address confirmed. The password chosen at
+		 * sign-up survives the first confirmation only when it is given here too: whoever confirms
+		 * owns the address, and may not be whoever signed up with it.
+		 */
 		verifyEmail: {
-			params: { $$strict: true, token: TOKEN_STRING },
+			params: {
+				$$strict: true,
+				token: TOKEN_STRING,
+				password: { ...GIVEN_PASSWORD, optional: true }
+			},
 			retryPolicy: { enabled: false },
 			async handler(
 				this: AuthThis,
-				ctx: AuthContext<TokenParams>
-			): Promise<{ user: PublicUser }> {
-				const user = await this.consumeLinkToken(ctx, "verification", ctx.params.token);
-				return { user: this.toPublicUser(await this.markVerified(ctx, user)) };
+				ctx: AuthContext<VerifyEmailParams>
+			): Promise<{ user: PublicUser; passwordKept: boolean }> {
+				const { token, password } = ctx.params;
+				let shownFor: UserRecord | null = null;
+				if (password !== undefined && token.length <= MAX_TOKEN_LENGTH) {
+					// Checked before the link is spent: a mistyped password must not use it up.
+					this.checkAddress(ctx);
+					const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
+						type: "verification",
+						token
+					});
+					const owner = entity && (await this.store.findById(entity.owner));
+					if (owner && !owner.emailVerified) {
+						const attempt = this.limiters.signIn.hit(this.accountLimitKey(owner));
+						if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
+						if (!(await this.passwordMatches(password, owner.passwordHash))) {
+							this.recordAddressFailure(ctx);
+							throw clientError(
+								"The password is wrong.",
+								401,
+								"INVALID_CREDENTIALS",
+								{
+									field: "password"
+								}
+							);
+						}
+						this.limiters.signIn.reset(this.accountLimitKey(owner));
+						shownFor = owner;
+					}
+				}
+				const user = await this.consumeLinkToken(ctx, "verification", token);
+				const passwordShown =
+					shownFor !== null &&
+					shownFor._id === user._id &&
+					shownFor.passwordHash === user.passwordHash;
+				const proven = await this.proveAddress(ctx, user, passwordShown);
+				return {
+					user: this.toPublicUser(proven),
+					passwordKept: proven.passwordHash !== null
+				};
 			}
 		},
 
@@ -481,16 +574,16 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
 				this.limitMail(ctx.params.email);
-				const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
-				if (user && !user.emailVerified) {
-					this.later("verification mail", async () => {
-						await this.broker.call("tokens.removeByOwner", {
-							owner: user._id,
-							type: "verification"
-						});
-						await this.sendLink(ctx, user, "verification");
+				// Looked up after the answer: its time must not tell whether the account exists.
+				this.later("verification mail", async () => {
+					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
+					if (!user || user.emailVerified) return;
+					await this.broker.call("tokens.removeByOwner", {
+						owner: user._id,
+						type: "verification"
 					});
-				}
+					await this.sendLink(ctx, user, "verification");
+				});
 				return { ok: true };
 			}
 		},
@@ -506,13 +599,17 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			async handler(this: AuthThis, ctx: AuthContext<SignInParams>): Promise<SignInResult> {
 				const { login, password } = ctx.params;
 				this.checkAddress(ctx);
-				const key = `login:${login.trim().toLowerCase()}`;
+				const user = await this.findByLogin(login);
+				// One budget per account, whichever of its names is typed; per login string when it
+				// names no account.
+				const key = user
+					? this.accountLimitKey(user)
+					: `login:${login.trim().toLowerCase()}`;
 				const attempt = this.limiters.signIn.hit(key);
 				if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 
-				const user = await this.findByLogin(login);
 				// scrypt runs whether or not the account exists: the time taken tells nothing.
-				const valid = await verifyPassword(password, user?.passwordHash ?? this.dummyHash);
+				const valid = await this.passwordMatches(password, user?.passwordHash ?? null);
 				if (!user || !valid) {
 					this.recordAddressFailure(ctx);
 					throw invalidCredentials();
@@ -537,19 +634,28 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
 				this.limitMail(ctx.params.email);
-				const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
-				if (user) this.sendLinkLater(ctx, user, "magicLink");
+				this.later("magicLink mail", async () => {
+					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
+					if (user) await this.sendLink(ctx, user, "magicLink");
+				});
 				return { ok: true };
 			}
 		},
 
-		/** Spends a magic link's token and signs in; the link proves the address, so it is confirmed. */
+		/**
+		 * Spends a magic link's token and signs in; the link proves the address, so it is confirmed.
+		 * On an address proven for the first time, a password chosen before the proof is cleared.
+		 */
 		signInWithMagicLink: {
 			params: { $$strict: true, token: TOKEN_STRING },
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<SignInResult> {
 				const user = await this.consumeLinkToken(ctx, "passwordless", ctx.params.token);
-				return this.startSession(ctx, await this.markVerified(ctx, user), "magic-link");
+				return this.startSession(
+					ctx,
+					await this.proveAddress(ctx, user, false),
+					"magic-link"
+				);
 			}
 		},
 
@@ -559,15 +665,18 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
 				this.limitMail(ctx.params.email);
-				const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
-				if (user) this.sendLinkLater(ctx, user, "passwordReset");
+				this.later("passwordReset mail", async () => {
+					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
+					if (user) await this.sendLink(ctx, user, "passwordReset");
+				});
 				return { ok: true };
 			}
 		},
 
 		/**
-		 * Spends a reset link's token and sets the password. Every session of the user ends (refresh
-		 * tokens revoked, access tokens rejected) and their other reset links stop working.
+		 * Spends a reset link's token and sets the password: account recovery. Every session of the
+		 * user ends (refresh tokens revoked, access tokens rejected), their other reset links stop
+		 * working, and their API keys are revoked unless `keepApiKeys` is true.
 		 */
 		resetPassword: {
 			params: {
@@ -579,7 +688,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 					field: "password",
 					strict: true,
 					messages: { equalField: "The 'confirmPassword' field must match 'password'." }
-				}
+				},
+				keepApiKeys: { type: "boolean", optional: true }
 			},
 			retryPolicy: { enabled: false },
 			async handler(
@@ -588,11 +698,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			): Promise<{ ok: true }> {
 				const user = await this.consumeLinkToken(ctx, "password-reset", ctx.params.token);
 				await this.setPassword(ctx, user, ctx.params.password, "reset");
-				// The link proved the address.
-				await this.markVerified(ctx, user);
+				if (ctx.params.keepApiKeys !== true) {
+					await ctx.call("tokens.removeByOwner", { owner: user._id, type: "api-key" });
+				}
+				// The link proved the address, and the password is the prover's own.
+				await this.proveAddress(ctx, user, true);
 				// Whoever was locked out by failed sign-ins has just proved who they are.
-				this.limiters.signIn.reset(`login:${user.usernameKey}`);
-				this.limiters.signIn.reset(`login:${user.emailKey}`);
+				this.limiters.signIn.reset(this.accountLimitKey(user));
 				return { ok: true };
 			}
 		},
@@ -609,19 +721,12 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				this: AuthThis,
 				ctx: AuthContext<ChangePasswordParams>
 			): Promise<{ ok: true }> {
-				const caller = this.requireCaller(ctx);
-				if (caller.via !== "jwt") {
-					throw clientError(
-						"Changing the password needs a signed-in session, not an API key.",
-						403,
-						"SESSION_REQUIRED"
-					);
-				}
-				const key = `user:${caller.id}`;
+				this.requireSession(ctx, "Changing the password");
+				const user = await this.requireCallerRecord(ctx);
+				const key = this.accountLimitKey(user);
 				const attempt = this.limiters.signIn.hit(key);
 				if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
-				const user = await this.requireCallerRecord(ctx);
-				if (!(await verifyPassword(ctx.params.currentPassword, user.passwordHash))) {
+				if (!(await this.passwordMatches(ctx.params.currentPassword, user.passwordHash))) {
 					throw clientError(
 						"The current password is wrong.",
 						403,
@@ -667,16 +772,32 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			}
 		},
 
-		/** Ends every session of the signed-in user: refresh tokens removed, access tokens rejected. */
+		/**
+		 * Ends every session of the signed-in user: refresh tokens removed, access tokens rejected;
+		 * with `includeApiKeys`, their API keys revoked too. Needs a session, not an API key.
+		 */
 		signOutEverywhere: {
-			params: { $$strict: true },
+			params: { $$strict: true, includeApiKeys: { type: "boolean", optional: true } },
 			retryPolicy: { enabled: false },
 			async handler(
 				this: AuthThis,
-				ctx: AuthContext
-			): Promise<{ ok: true; revoked: number }> {
+				ctx: AuthContext<SignOutEverywhereParams>
+			): Promise<{ ok: true; revoked: number; apiKeysRevoked: number }> {
+				this.requireSession(ctx, "Signing out everywhere");
 				const user = await this.requireCallerRecord(ctx);
 				const revoked = await this.revokeAllSessions(ctx, user._id, "sign-out-everywhere");
+				const apiKeysRevoked =
+					ctx.params.includeApiKeys === true
+						? (
+								await ctx.call<{ removed: number }, object>(
+									"tokens.removeByOwner",
+									{
+										owner: user._id,
+										type: "api-key"
+									}
+								)
+							).removed
+						: 0;
 				await this.store.update(
 					user._id,
 					{ tokensValidAfter: nextTokensCutoff(user, Date.now()) },
@@ -686,7 +807,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 					userId: user._id,
 					revoked
 				});
-				return { ok: true, revoked };
+				return { ok: true, revoked, apiKeysRevoked };
 			}
 		},
 
@@ -754,14 +875,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				this: AuthThis,
 				ctx: AuthContext<CreateApiKeyParams>
 			): Promise<{ key: TokenEntity; token: string }> {
-				const caller = this.requireCaller(ctx);
-				if (caller.via !== "jwt") {
-					throw clientError(
-						"Creating API keys needs a signed-in session, not an API key.",
-						403,
-						"SESSION_REQUIRED"
-					);
-				}
+				this.requireSession(ctx, "Creating API keys");
 				const user = await this.requireCallerRecord(ctx);
 				const scopes = ctx.params.scopes ?? [];
 				const notAllowed = scopes.filter(s => !user.scopes.includes(s));
@@ -770,17 +884,18 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 						scopes: notAllowed
 					});
 				}
-				const existing = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
-					owner: user._id,
-					type: "api-key"
-				});
-				if (existing.length >= this.settings.maxApiKeys) {
-					throw clientError(
+				const listKeys = () =>
+					ctx.call<TokenEntity[], object>("tokens.listByOwner", {
+						owner: user._id,
+						type: "api-key"
+					});
+				const tooMany = () =>
+					clientError(
 						`You already have ${this.settings.maxApiKeys} API keys: revoke one first.`,
 						409,
 						"TOO_MANY_KEYS"
 					);
-				}
+				if ((await listKeys()).length >= this.settings.maxApiKeys) throw tooMany();
 				const { token, ...key } = await ctx.call<TokenEntity & { token: string }, object>(
 					"tokens.generate",
 					{
@@ -791,6 +906,20 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 						...(ctx.params.expiry === undefined ? {} : { expiry: ctx.params.expiry })
 					}
 				);
+				// The cap holds under concurrent creates on any number of nodes: every new key looks at
+				// its place among the owner's keys, oldest first, and one past the cap takes itself
+				// back. All creators see the same order, so exactly the cap's worth survive.
+				const rank = (await listKeys())
+					.sort((a, b) =>
+						a.createdAt === b.createdAt
+							? a.id.localeCompare(b.id)
+							: a.createdAt.localeCompare(b.createdAt)
+					)
+					.findIndex(k => k.id === key.id);
+				if (rank === -1 || rank >= this.settings.maxApiKeys) {
+					await ctx.call("tokens.revoke", { id: key.id, owner: user._id });
+					throw tooMany();
+				}
 				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyCreated", {
 					userId: user._id,
 					keyId: key.id
@@ -811,12 +940,12 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			}
 		},
 
-		/** Revokes one of the signed-in user's API keys. */
+		/** Revokes one of the signed-in user's API keys. Needs a session, not an API key. */
 		revokeApiKey: {
 			params: { $$strict: true, id: { type: "string", min: 1, max: 64 } },
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const caller = this.requireCaller(ctx);
+				const caller = this.requireSession(ctx, "Revoking API keys");
 				const notFound = () => clientError("No such API key.", 404, "NOT_FOUND");
 				// tokens.revoke takes any type: make sure this id is one of the caller's API keys.
 				const keys = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
@@ -897,15 +1026,18 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		checkAddress(this: AuthThis, ctx: AuthContext): void {
 			const ip = ctx.meta.ip;
 			if (typeof ip !== "string" || ip === "") return;
-			if (this.limiters.address.remaining(`ip:${ip}`) === 0) {
+			const key = `ip:${clientKey(ip)}`;
+			if (this.limiters.address.remaining(key) === 0) {
 				// hit() on a full key only reports when the oldest failure leaves the window.
-				throw tooManyAttempts(this.limiters.address.hit(`ip:${ip}`).retryAfterMs);
+				throw tooManyAttempts(this.limiters.address.hit(key).retryAfterMs);
 			}
 		},
 
 		recordAddressFailure(this: AuthThis, ctx: AuthContext): void {
 			const ip = ctx.meta.ip;
-			if (typeof ip === "string" && ip !== "") this.limiters.address.hit(`ip:${ip}`);
+			if (typeof ip === "string" && ip !== "") {
+				this.limiters.address.hit(`ip:${clientKey(ip)}`);
+			}
 		},
 
 		/** Mails per address, counted whether or not it has an account: a 429 reveals nothing. */
@@ -937,12 +1069,116 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			return user;
 		},
 
-		async markVerified(this: AuthThis, ctx: Context, user: UserRecord): Promise<UserRecord> {
+		/**
+		 * The address is proven (a link or code reached its mailbox). The first proof makes the
+		 * prover the account's owner: unless they showed the password chosen before it, that
+		 * password is cleared and every session, access token and API key issued before the proof
+		 * ends, since someone else may have signed up with this address.
+		 */
+		async proveAddress(
+			this: AuthThis,
+			ctx: Context,
+			user: UserRecord,
+			passwordShown: boolean
+		): Promise<UserRecord> {
 			if (user.emailVerified) return user;
-			const updated = await this.store.update(user._id, { emailVerified: true }, Date.now());
+			const now = Date.now();
+			const changes = passwordShown
+				? { emailVerified: true }
+				: {
+						emailVerified: true,
+						passwordHash: null,
+						tokensValidAfter: nextTokensCutoff(user, now)
+					};
+			const updated = await this.store.update(user._id, changes, now);
 			if (!updated) throw invalidLink();
+			if (!passwordShown) {
+				await this.revokeAllSessions(ctx, user._id, "address-proven");
+				await ctx.call("tokens.removeByOwner", { owner: user._id, type: "api-key" });
+			}
 			ctx.emit<UserEventPayload>("auth.emailVerified", { userId: user._id });
 			return updated;
+		},
+
+		/** A password against a stored hash (the dummy hash for none), one of a bounded few at once. */
+		async passwordMatches(this: AuthThis, password: string, hash: string | null) {
+			try {
+				const valid = await this.hashGate.run(() =>
+					verifyPassword(password, hash ?? this.dummyHash)
+				);
+				return valid && hash !== null;
+			} catch (err) {
+				if (err instanceof HashGateFullError) throw hashingBusy(err.retryAfterSeconds);
+				throw err;
+			}
+		},
+
+		async newPasswordHash(this: AuthThis, password: string): Promise<string> {
+			try {
+				return await this.hashGate.run(() =>
+					hashPassword(password, this.settings.password)
+				);
+			} catch (err) {
+				if (err instanceof HashGateFullError) throw hashingBusy(err.retryAfterSeconds);
+				throw err;
+			}
+		},
+
+		/** The caller, signed in with a session (an access token): API keys may not manage the account. */
+		requireSession(this: AuthThis, ctx: AuthContext, what: string): AuthUser {
+			const caller = this.requireCaller(ctx);
+			if (caller.via !== "jwt") throw sessionRequired(what);
+			return caller;
+		},
+
+		accountLimitKey(user: UserRecord): string {
+			return `account:${user._id}`;
+		},
+
+		/** A user and everything they hold: tokens of every type, sessions. */
+		async removeAccount(
+			this: AuthThis,
+			ctx: Context | null,
+			user: UserRecord,
+			reason: string
+		): Promise<void> {
+			const call = <T>(action: string, params: object) =>
+				ctx
+					? ctx.call<T, object>(action, params)
+					: this.broker.call<T, object>(action, params);
+			await this.families.revokeAllOfUser(user._id, reason, Date.now());
+			await call("tokens.removeByOwner", { owner: user._id });
+			if (await this.store.remove(user._id)) {
+				this.broker.emit<UserEventPayload & { reason: string }>("auth.userDeleted", {
+					userId: user._id,
+					reason
+				});
+			}
+		},
+
+		/** Accounts never confirmed within `unconfirmedAccountTtl`, in batches. */
+		async removeExpiredUnconfirmed(this: AuthThis): Promise<number> {
+			const cutoff = Date.now() - this.settings.unconfirmedAccountTtl * 1000;
+			let removed = 0;
+			for (;;) {
+				const batch = await this.store.findUnconfirmedBefore(cutoff, 100);
+				if (batch.length === 0) return removed;
+				for (const user of batch) await this.removeAccount(null, user, "unconfirmed");
+				removed += batch.length;
+			}
+		},
+
+		/** Stored addresses that are not one bare mailbox: reported, never changed. */
+		async reportUnparsableAddresses(this: AuthThis): Promise<void> {
+			const bad = (await this.store.listEmails()).filter(u => parseMailbox(u.email) === null);
+			if (bad.length === 0) return;
+			this.logger.warn(
+				`${bad.length} stored account(s) have an address that is not one plain mailbox; ` +
+					`no mail is sent to them until it is corrected. User ids: ${bad
+						.slice(0, 20)
+						.map(u => u._id)
+						.join(", ")}${bad.length > 20 ? ", …" : ""}`
+			);
 		},
 
 		/** A new refresh-token family, its first refresh token, and an access token. */
@@ -1124,7 +1360,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			password: string,
 			reason: "reset" | "change"
 		): Promise<void> {
-			const passwordHash = await hashPassword(password, this.settings.password);
+			const passwordHash = await this.newPasswordHash(password);
 			const now = Date.now();
 			const updated = await this.store.update(
 				user._id,
@@ -1142,10 +1378,11 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 
 		/** After a sign-in, re-hashes a password stored with weaker parameters than today's. */
 		upgradeHashLater(this: AuthThis, user: UserRecord, password: string): void {
-			if (!needsRehash(user.passwordHash, this.settings.password)) return;
+			const current = user.passwordHash;
+			if (current === null || !needsRehash(current, this.settings.password)) return;
 			this.later("password re-hash", async () => {
-				const next = await hashPassword(password, this.settings.password);
-				await this.store.replacePasswordHash(user._id, user.passwordHash, next, Date.now());
+				const next = await this.newPasswordHash(password);
+				await this.store.replacePasswordHash(user._id, current, next, Date.now());
 			});
 		},
 
@@ -1192,15 +1429,16 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				`<p><a href="${escapeHtml(link)}">${escapeHtml(spec.action)}</a></p>`,
 				`<p>The link works once and expires in ${lifetime}.</p>`
 			].join("\n");
-			await this.broker.call(
-				"mail.send",
-				{ to: user.email, subject: spec.subject, text, html },
-				opts
-			);
+			// Only to an address that is one plain mailbox (see reportUnparsableAddresses).
+			const to = parseMailbox(user.email);
+			if (to === null) throw new Error("The stored address is not one plain mailbox");
+			await this.broker.call("mail.send", { to, subject: spec.subject, text, html }, opts);
 		},
 
+		/** Runs `task` after the current action has answered (not one synchronous step before). */
 		later(this: AuthThis, label: string, task: () => Promise<unknown>): void {
-			const run: Promise<void> = task()
+			const run: Promise<void> = new Promise(resolve => setImmediate(resolve))
+				.then(task)
 				.then(() => undefined)
 				.catch((err: Errors.MoleculerError) => {
 					// Name and type only: never a message that might quote a link.
@@ -1226,18 +1464,18 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 					db.collection("refresh_families") as FamilyCollection
 				);
 			}
-			const adapter = new DbService.MemoryAdapter({
-				filename: join(
-					this.settings.dataDir ?? dataDirFromEnv(process.env),
-					"refresh_families.db"
-				)
-			}) as unknown as {
+			const filename = join(
+				this.settings.dataDir ?? dataDirFromEnv(process.env),
+				"refresh_families.db"
+			);
+			const adapter = embeddedAdapter(filename) as unknown as {
 				init(broker: unknown, service: unknown): void;
 				connect(): Promise<void>;
 				db: Datastore<never>;
 			};
 			adapter.init(this.broker, this);
 			await adapter.connect();
+			await restrictDataFile(filename);
 			return new NedbRefreshFamilyStore(rollBackFailedWrites(adapter.db));
 		}
 	},
@@ -1261,6 +1499,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			address: limiter(this.settings.limits.address),
 			mail: limiter(this.settings.limits.mail)
 		};
+		this.hashGate = new HashGate(this.settings.hashing);
 		this.pending = new Set();
 		this.pruneTimer = null;
 	},
@@ -1269,6 +1508,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.families = await this.openFamilyStore();
 		await this.families.ensureIndexes();
 		this.dummyHash = await createDummyHash(this.settings.password);
+		await this.reportUnparsableAddresses();
 		this.pruneTimer = setInterval(() => {
 			for (const l of Object.values(this.limiters)) l.prune();
 		}, 60_000);

@@ -78,7 +78,8 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailLocalVars> = {
 				try {
 					const info = await this.transporter.sendMail({
 						from: this.settings.from,
-						to,
+						// An address object: nodemailer never parses it as a list or a display name.
+						to: { name: "", address: to },
 						subject,
 						text,
 						...(html === undefined ? {} : { html })

@@ -61,4 +61,19 @@ export class MongoUserStore implements UserStore {
 		);
 		return res.value !== null;
 	}
+
+	async remove(id: string): Promise<boolean> {
+		return (await this.collection.findOneAndDelete({ _id: id })).value !== null;
+	}
+
+	findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]> {
+		return this.collection
+			.find({ emailVerified: false, createdAt: { $lt: cutoff } })
+			.limit(limit)
+			.toArray();
+	}
+
+	listEmails(): Promise<{ _id: string; email: string }[]> {
+		return this.collection.find({}).project({ _id: 1, email: 1 }).toArray();
+	}
 }

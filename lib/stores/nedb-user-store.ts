@@ -65,4 +65,21 @@ export class NedbUserStore implements UserStore {
 		);
 		return res.numAffected === 1;
 	}
+
+	async remove(id: string): Promise<boolean> {
+		return (await this.db.removeAsync({ _id: id }, {})) === 1;
+	}
+
+	async findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]> {
+		return (await this.db
+			.findAsync({ emailVerified: false, createdAt: { $lt: cutoff } })
+			.limit(limit)) as UserRecord[];
+	}
+
+	async listEmails(): Promise<{ _id: string; email: string }[]> {
+		return (await this.db.findAsync({}, { _id: 1, email: 1 })) as {
+			_id: string;
+			email: string;
+		}[];
+	}
 }

@@ -12,8 +12,12 @@ export interface UserRecord {
 	/** As the user typed it (mail goes there). */
 	email: string;
 	emailKey: string;
-	/** `scrypt$N$r$p$salt$hash` (lib/password). Never leaves the service. */
-	passwordHash: string;
+	/**
+	 * `scrypt$N$r$p$salt$hash` (lib/password). Never leaves the service. Null: no password sign-in
+	 * until the owner sets one (a password chosen before the address was proven does not survive
+	 * the proof unless the prover shows it).
+	 */
+	passwordHash: string | null;
 	emailVerified: boolean;
 	/** What the user's access tokens and API keys may be granted. */
 	scopes: string[];
@@ -52,6 +56,12 @@ export interface UserStore {
 	 * a password change that happened meanwhile). Returns whether it did.
 	 */
 	replacePasswordHash(id: string, expected: string, next: string, now: number): Promise<boolean>;
+	/** Deletes a user; returns whether it existed. */
+	remove(id: string): Promise<boolean>;
+	/** Up to `limit` users whose address was never confirmed and who signed up before `cutoff`. */
+	findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]>;
+	/** Every user's id and address, for the start-up check of stored addresses. */
+	listEmails(): Promise<{ _id: string; email: string }[]>;
 }
 
 export function usernameKeyOf(username: string): string {

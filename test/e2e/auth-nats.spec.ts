@@ -70,7 +70,10 @@ describeWithNats("auth over NATS (tokens, auth and mail on separate nodes)", () 
 			password: "bob's first password"
 		});
 		const verifyMail = await nextMail(smtp, email, "Confirm");
-		await call("auth.verifyEmail", { token: tokenOf(linkIn(verifyMail, "/verify-email")) });
+		await call("auth.verifyEmail", {
+			token: tokenOf(linkIn(verifyMail, "/verify-email")),
+			password: "bob's first password"
+		});
 
 		// Sign in, refresh, then replay the rotated token: the family is revoked.
 		const first = await call<SignInResult>("auth.signIn", {

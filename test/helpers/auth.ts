@@ -93,7 +93,7 @@ export interface Account {
 	password: string;
 }
 
-/** Signs up, follows the verification link from the received mail; returns the account. */
+/** Signs up, confirms the address with the mailed link and the password; returns the account. */
 export async function createVerifiedAccount(
 	stack: AuthStack,
 	username: string,
@@ -106,7 +106,11 @@ export async function createVerifiedAccount(
 		password
 	});
 	const mail = await nextMail(stack.smtp, email, "Confirm");
-	await stack.broker.call("auth.verifyEmail", { token: tokenOf(linkIn(mail, "/verify-email")) });
+	// With the password: the one who signed up keeps it (without, confirming clears it).
+	await stack.broker.call("auth.verifyEmail", {
+		token: tokenOf(linkIn(mail, "/verify-email")),
+		password
+	});
 	return { id: user.id, username, email, password };
 }
 

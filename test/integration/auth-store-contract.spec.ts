@@ -179,10 +179,38 @@ function contract(kind: "nedb" | "mongo") {
 			await stores.users.insert(u);
 			expect(await stores.users.replacePasswordHash(u._id, "stale", "next", NOW)).toBe(false);
 			expect((await stores.users.findById(u._id))!.passwordHash).toBe(u.passwordHash);
-			expect(await stores.users.replacePasswordHash(u._id, u.passwordHash, "next", NOW)).toBe(
-				true
-			);
+			expect(
+				await stores.users.replacePasswordHash(u._id, u.passwordHash!, "next", NOW)
+			).toBe(true);
 			expect((await stores.users.findById(u._id))!.passwordHash).toBe("next");
+		});
+
+		it("clears a password hash", async () => {
+			const u = user("Erin");
+			await stores.users.insert(u);
+			expect(
+				(await stores.users.update(u._id, { passwordHash: null }, NOW))!.passwordHash
+			).toBeNull();
+			expect((await stores.users.findById(u._id))!.passwordHash).toBeNull();
+		});
+
+		it("finds unconfirmed accounts older than a cut-off, and removes a user", async () => {
+			const old = { ...user("Frank"), createdAt: NOW - 10_000 };
+			const fresh = { ...user("Grace"), createdAt: NOW };
+			const confirmed = { ...user("Heidi"), createdAt: NOW - 10_000, emailVerified: true };
+			for (const u of [old, fresh, confirmed]) await stores.users.insert(u);
+			const found = await stores.users.findUnconfirmedBefore(NOW - 1, 100);
+			expect(found.map(u => u._id)).toContain(old._id);
+			expect(found.map(u => u._id)).not.toContain(fresh._id);
+			expect(found.map(u => u._id)).not.toContain(confirmed._id);
+			expect(await stores.users.findUnconfirmedBefore(NOW - 1, 1)).toHaveLength(1);
+			expect(await stores.users.remove(old._id)).toBe(true);
+			expect(await stores.users.remove(old._id)).toBe(false);
+			expect(await stores.users.findById(old._id)).toBeNull();
+			// Its names are free again.
+			await stores.users.insert({ ...user("Frank"), _id: "frank-again" });
+			const emails = await stores.users.listEmails();
+			expect(emails).toContainEqual({ _id: fresh._id, email: fresh.email });
 		});
 	});
 

@@ -154,7 +154,10 @@ describe("logs", () => {
 			const verifyMail = await nextMail(smtp, email, "Confirm");
 			const verifyLink = linkIn(verifyMail, "/verify-email");
 			secrets.push(verifyLink, tokenOf(verifyLink), verifyMail.text.split("\n")[0]);
-			await broker.call("auth.verifyEmail", { token: tokenOf(verifyLink) });
+			await broker.call("auth.verifyEmail", {
+				token: tokenOf(verifyLink),
+				password: secrets[0]
+			});
 			await rejection(broker.call("auth.verifyEmail", { token: tokenOf(verifyLink) }));
 			const session = await broker.call<SignInResult, object>("auth.signIn", {
 				login: "gina",
