@@ -242,7 +242,10 @@ async function createAccount(base: string, outbox: string): Promise<Account> {
 		email: "bench@example.test",
 		password: PASSWORD
 	});
-	await post(`${base}/api/auth/verify-email`, { token: await verificationToken(outbox) });
+	await post(`${base}/api/auth/verify-email`, {
+		token: await verificationToken(outbox),
+		password: PASSWORD
+	});
 	const { accessToken } = await post<{ accessToken: string }>(`${base}/api/auth/sign-in`, {
 		login,
 		password: PASSWORD

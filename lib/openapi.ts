@@ -82,12 +82,18 @@ function page(summary: string, parameters: unknown[], statuses: number[]) {
 	return { summary, parameters, responses: out };
 }
 
-function pagePost(summary: string, fields: Record<string, Schema>, statuses: number[]) {
+function pagePost(
+	summary: string,
+	fields: Record<string, Schema>,
+	statuses: number[],
+	optional: string[] = []
+) {
+	const required = Object.keys(fields).filter(f => !optional.includes(f));
 	return {
 		summary,
 		requestBody: {
 			required: true,
-			content: form({ token: str(), ...fields }, ["token", ...Object.keys(fields)])
+			content: form({ token: str(), ...fields }, ["token", ...required])
 		},
 		responses: Object.fromEntries(
 			statuses.map(s => [s, { description: `HTML page (${s})`, content: html }])
@@ -213,10 +219,12 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
 			},
 			"/api/auth/verify-email": {
 				post: jsonOp(
-					"Confirm an e-mail address",
-					obj({ token: str() }, ["token"]),
-					obj({ user: ref("User") }),
-					[400]
+					"Confirm an e-mail address; the sign-up password is kept only if given",
+					obj({ token: str(), password: str({ minLength: 1, maxLength: 1024 }) }, [
+						"token"
+					]),
+					obj({ user: ref("User"), passwordKept: { type: "boolean" } }),
+					[400, 401]
 				)
 			},
 			"/api/auth/resend-verification": {
@@ -247,11 +255,15 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
 			"/api/auth/reset-password": {
 				post: jsonOp(
 					"Set a new password with a reset link's token",
-					obj({ token: str(), password: PASSWORD, confirmPassword: PASSWORD }, [
-						"token",
-						"password",
-						"confirmPassword"
-					]),
+					obj(
+						{
+							token: str(),
+							password: PASSWORD,
+							confirmPassword: PASSWORD,
+							keepApiKeys: { type: "boolean" }
+						},
+						["token", "password", "confirmPassword"]
+					),
 					OK,
 					[400]
 				)
@@ -294,10 +306,14 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
 			},
 			"/api/me/sign-out-everywhere": {
 				post: jsonOp(
-					"Revoke every refresh token of the user",
-					null,
-					obj({ ok: { type: "boolean" }, revoked: { type: "integer" } }),
-					[401],
+					"Revoke every refresh token of the user (and API keys with includeApiKeys)",
+					obj({ includeApiKeys: { type: "boolean" } }),
+					obj({
+						ok: { type: "boolean" },
+						revoked: { type: "integer" },
+						apiKeysRevoked: { type: "integer" }
+					}),
+					[401, 403],
 					USER_SECURITY
 				)
 			},
@@ -493,9 +509,10 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
 					[200, 400, 429]
 				),
 				post: pagePost(
-					"Confirm the e-mail address (spends the token)",
-					{},
-					[200, 400, 429, 503]
+					"Confirm the e-mail address (spends the token); the sign-up password is kept only if given",
+					{ password: str() },
+					[200, 400, 401, 429, 503],
+					["password"]
 				)
 			},
 			"/magic-link": {

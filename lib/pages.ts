@@ -53,6 +53,8 @@ export interface PageField {
 	label: string;
 	type: "password" | "text";
 	autocomplete?: string;
+	/** Whether the form needs it; default true. */
+	required?: boolean;
 }
 
 export interface PageForm {
@@ -106,7 +108,7 @@ export function renderPage(page: Page): string {
 					(field.autocomplete
 						? ` autocomplete="${escapeHtml(field.autocomplete)}"`
 						: "") +
-					" required>"
+					(field.required === false ? ">" : " required>")
 			);
 		}
 		parts.push(`<button type="submit">${escapeHtml(f.submit)}</button></form>`);
@@ -124,20 +126,45 @@ export interface SessionTokens {
 
 /** Every page the gateway serves for mail links, as data (rendered by `renderPage`). */
 export const pages = {
-	verifyEmailConfirm(token: string): Page {
+	verifyEmailConfirm(token: string, errors: string[] = [], status = 200): Page {
 		return {
-			status: 200,
+			status,
 			title: "Confirm your e-mail address",
-			paragraphs: ["Press the button to confirm this e-mail address for your account."],
-			form: { action: "/verify-email", hidden: { token }, submit: "Confirm e-mail address" }
+			paragraphs: [
+				"Press the button to confirm this e-mail address for your account.",
+				"If you chose a password when you signed up, enter it to keep it. Without it the " +
+					"address is still confirmed, but a password chosen before is cleared: whoever " +
+					"confirms the address owns the account. You can then set one with “Forgot password”."
+			],
+			errors,
+			form: {
+				action: "/verify-email",
+				hidden: { token },
+				fields: [
+					{
+						name: "password",
+						label: "Your password (optional)",
+						type: "password",
+						autocomplete: "current-password",
+						required: false
+					}
+				],
+				submit: "Confirm e-mail address"
+			}
 		};
 	},
 
-	verifyEmailDone(): Page {
+	verifyEmailDone(passwordKept = true): Page {
 		return {
 			status: 200,
 			title: "E-mail address confirmed",
-			paragraphs: ["Thank you: your e-mail address is confirmed. You can close this page."]
+			paragraphs: passwordKept
+				? ["Thank you: your e-mail address is confirmed. You can close this page."]
+				: [
+						"Thank you: your e-mail address is confirmed.",
+						"No password is set for this account: sign in with a link by e-mail, " +
+							"or choose a password with “Forgot password”."
+					]
 		};
 	},
 

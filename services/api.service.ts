@@ -23,12 +23,7 @@ import ApiGateway, {
 	type GatewayResponse,
 	type IncomingRequest
 } from "moleculer-web";
-import {
-	clientAddress,
-	parseTrustProxy,
-	rateLimitKey,
-	type TrustProxy
-} from "../lib/client-address";
+import { clientAddress, parseTrustProxy, clientKey, type TrustProxy } from "../lib/client-address";
 import { durationFromEnv } from "../lib/durations";
 import { wholeNumberFromEnv } from "../lib/env";
 import { buildOpenApiDocument } from "../lib/openapi";
@@ -92,7 +87,7 @@ interface ApiMethods {
 	): Promise<CallerIdentity | null>;
 	requireUser(ctx: Context<unknown, ApiMeta>): void;
 	authenticateAdmin(ctx: Context, route: unknown, req: IncomingRequest): Promise<CallerIdentity>;
-	requireAdmin(ctx: Context<unknown, ApiMeta>): void;
+	requireAdmin(ctx: Context<unknown, ApiMeta>, route: unknown, req: IncomingRequest): void;
 	credentialOf(req: IncomingRequest): Credential | null;
 	resolveUser(ctx: Context, credential: Credential): Promise<CallerIdentity>;
 	isAdminToken(candidate: string): boolean;
@@ -124,10 +119,13 @@ interface ApiLocalVars {
 
 type ApiThis = Service<ApiServiceSettings> & ApiMethods & ApiLocalVars;
 
-type Credential = { kind: "jwt" | "api-key"; value: string };
+/** A credential and where it came from: ADMIN_TOKEN is accepted only as `Authorization: Bearer`. */
+type Credential = { kind: "jwt" | "api-key"; value: string; header: "authorization" | "x-api-key" };
 
 /** Credentials longer than this are refused without a call: no JWT or key of ours is near it. */
 const MAX_CREDENTIAL_LENGTH = 4096;
+/** Longest request URL (path and query) accepted; longer ones get 414 before any other work. */
+const MAX_URL_LENGTH = 4096;
 const API_KEY_PREFIX = "mtk_";
 /** The one-time token types behind the three mail pages (tokens.service settings.types). */
 const PAGE_TOKEN_TYPES = {
@@ -183,6 +181,49 @@ function maskedUrlOf(ctx: Context): string {
 	return maskUrl(req.originalUrl ?? req.url ?? "");
 }
 
+/** Keys that would reach an object's prototype when the body is merged into the parameters. */
+const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"];
+
+/** The dotted path of the first prototype key in a parsed body, or null. */
+function prototypeKeyIn(value: unknown, path = "", depth = 0): string | null {
+	if (value === null || typeof value !== "object" || depth > 32) return null;
+	for (const key of Object.keys(value)) {
+		const here = path ? `${path}.${key}` : key;
+		if (PROTOTYPE_KEYS.includes(key)) return here;
+		const inner = prototypeKeyIn((value as Record<string, unknown>)[key], here, depth + 1);
+		if (inner !== null) return inner;
+	}
+	return null;
+}
+
+/**
+ * Route middleware, after the body parser: JSON.parse keeps `"__proto__"` as a plain key, and
+ * merging the body into the parameters would then set their prototype and slip its contents past
+ * the unknown-field check.
+ */
+function refusePrototypeKeys(
+	req: IncomingRequest,
+	_res: GatewayResponse,
+	next: (err?: unknown) => void
+) {
+	const field = prototypeKeyIn((req as unknown as { body?: unknown }).body);
+	if (field === null) return next();
+	next(
+		new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
+			{ type: "objectStrict", field, message: `The '${field}' field is not allowed.` }
+		] as never)
+	);
+}
+
+/** The pool an admin-route request names (`/api/pools/:pool/...`), if any. */
+function poolOf(req: IncomingRequest): string | null {
+	const pool = (req.$params as Record<string, unknown> | undefined)?.pool;
+	return typeof pool === "string" ? pool : null;
+}
+
+/** Pool routes a key scoped to that one pool (`pools:<name>`) may use: what a pool client does. */
+const POOL_CLIENT_ACTIONS = new Set(["pools.assign", "pools.keepAlive", "pools.unblock"]);
+
 function unauthorized(type = "UNAUTHORIZED"): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError("Unauthorized", 401, type);
 }
@@ -197,6 +238,17 @@ function stringParam(params: Record<string, unknown>, name: string): string | un
 	return typeof value === "string" ? value : undefined;
 }
 
+function health(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
+	this.sendJson(req, res, 200, { status: "ok" });
+}
+
+function ready(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
+	this.readiness().then(
+		r => this.sendJson(req, res, r.ready ? 200 : 503, r),
+		() => this.sendJson(req, res, 503, { ready: false, services: {} })
+	);
+}
+
 /** moleculer-web route options for a settings object: built once settings are merged. */
 function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 	const trust = parseTrustProxy(s.trustProxy);
@@ -206,7 +258,7 @@ function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 		headers: true,
 		// The default key is the raw X-Forwarded-For header, which any client can forge.
 		key: (req: IncomingRequest) =>
-			rateLimitKey(
+			clientKey(
 				clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trust)
 			)
 	});
@@ -228,7 +280,12 @@ function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 					maxAge: 600
 				};
 	const json = { json: { limit: s.bodyLimit, strict: true }, urlencoded: false };
-	const api = { cors, bodyParsers: json, mappingPolicy: "restrict" as const };
+	const api = {
+		cors,
+		bodyParsers: json,
+		mappingPolicy: "restrict" as const,
+		use: [refusePrototypeKeys]
+	};
 
 	return [
 		{
@@ -238,15 +295,10 @@ function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 			mappingPolicy: "restrict",
 			logging: false,
 			aliases: {
-				"GET /health"(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
-					this.sendJson(req, res, 200, { status: "ok" });
-				},
-				"GET /ready"(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
-					this.readiness().then(
-						r => this.sendJson(req, res, r.ready ? 200 : 503, r),
-						() => this.sendJson(req, res, 503, { ready: false, services: {} })
-					);
-				}
+				"GET /health": health,
+				"HEAD /health": health,
+				"GET /ready": ready,
+				"HEAD /ready": ready
 			}
 		},
 		{
@@ -278,8 +330,19 @@ function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 				"POST /verify-email": pageAlias(async (ctx, params) => {
 					const token = tokenParam(params);
 					if (!token) return pages.invalidLink();
-					await ctx.call("auth.verifyEmail", { token });
-					return pages.verifyEmailDone();
+					const password = stringParam(params, "password");
+					try {
+						const { passwordKept } = await ctx.call<{ passwordKept: boolean }, object>(
+							"auth.verifyEmail",
+							password ? { token, password } : { token }
+						);
+						return pages.verifyEmailDone(passwordKept);
+					} catch (err) {
+						// A wrong password: the link is not spent, ask again.
+						const { status, body } = toPublicError(err);
+						if (status !== 401 || body.type !== "INVALID_CREDENTIALS") throw err;
+						return pages.verifyEmailConfirm(token, [body.message], 401);
+					}
 				}),
 				"GET /magic-link": pageAlias(async function (ctx, params) {
 					const token = tokenParam(params);
@@ -464,6 +527,27 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 				res.setHeader("Cache-Control", "no-store");
 				res.setHeader("X-Content-Type-Options", "nosniff");
 				res.setHeader("Referrer-Policy", "no-referrer");
+				const url = req.originalUrl ?? req.url ?? "";
+				if (url.length > MAX_URL_LENGTH) {
+					// Refused before anything reads the URL (masking, routing, rate limiting).
+					return next(
+						new Errors.MoleculerClientError("URI too long", 414, "URI_TOO_LONG")
+					);
+				}
+				if (
+					(req.method === "POST" || req.method === "PUT") &&
+					url.startsWith("/api/") &&
+					url.includes("?")
+				) {
+					// Passwords and tokens in a URL end up in proxies' and browsers' logs.
+					return next(
+						new Errors.MoleculerClientError(
+							"Send parameters in the JSON body, not in the URL.",
+							400,
+							"QUERY_NOT_ALLOWED"
+						)
+					);
+				}
 				if (this.broker.stopping) {
 					// Shutting down: finish what is in flight, take nothing new.
 					res.setHeader("Connection", "close");
@@ -518,7 +602,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			const apiKey = req.headers["x-api-key"];
 			if (typeof apiKey === "string" && apiKey) {
 				if (apiKey.length > MAX_CREDENTIAL_LENGTH) throw unauthorized("INVALID_TOKEN");
-				return { kind: "api-key", value: apiKey.trim() };
+				return { kind: "api-key", value: apiKey.trim(), header: "x-api-key" };
 			}
 			const header = req.headers.authorization;
 			if (!header) return null;
@@ -527,7 +611,11 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 				throw unauthorized("INVALID_TOKEN");
 			}
 			const value = match[1];
-			return { kind: value.startsWith(API_KEY_PREFIX) ? "api-key" : "jwt", value };
+			return {
+				kind: value.startsWith(API_KEY_PREFIX) ? "api-key" : "jwt",
+				value,
+				header: "authorization"
+			};
 		},
 
 		/**
@@ -559,7 +647,8 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		},
 
 		/**
-		 * Admin routes: ADMIN_TOKEN, or an API key whose scopes include "admin". Keys are resolved
+		 * Admin routes: ADMIN_TOKEN (as `Authorization: Bearer` only), or an API key whose scopes
+		 * include "admin"; a pool client's routes also take a key scoped to that pool. Keys are resolved
 		 * by `auth` like everywhere else (tokens.check with isUsed, scopes intersected with the
 		 * owner's current ones, so taking "admin" from a user takes it from their keys). ADMIN_TOKEN
 		 * is checked here and keeps working while `auth` is down. A user's access token is never an
@@ -573,18 +662,38 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		): Promise<CallerIdentity> {
 			const credential = this.credentialOf(req);
 			if (!credential) throw unauthorized();
-			if (this.isAdminToken(credential.value)) {
+			if (credential.header === "authorization" && this.isAdminToken(credential.value)) {
 				return { id: "admin", username: "admin", scopes: ["admin"], via: "admin-token" };
 			}
 			if (credential.kind === "api-key") return this.resolveUser(ctx, credential);
 			throw unauthorized("INVALID_TOKEN");
 		},
 
-		requireAdmin(this: ApiThis, ctx: Context<unknown, ApiMeta>) {
-			if (!ctx.meta.user) throw unauthorized();
-			if (!ctx.meta.user.scopes.includes("admin")) {
-				throw new Errors.MoleculerClientError("Forbidden", 403, "FORBIDDEN");
+		/**
+		 * "admin" may do everything here. A key with the scope `pools:<name>` may only lease, keep
+		 * alive and unblock tokens of that pool: a pool client needs no credential that could mint
+		 * tokens for any user.
+		 */
+		requireAdmin(
+			this: ApiThis,
+			ctx: Context<unknown, ApiMeta>,
+			_route: unknown,
+			req: IncomingRequest
+		) {
+			const user = ctx.meta.user;
+			if (!user) throw unauthorized();
+			if (user.scopes.includes("admin")) return;
+			const pool = poolOf(req);
+			const action = req.$alias?.action;
+			if (
+				pool !== null &&
+				typeof action === "string" &&
+				POOL_CLIENT_ACTIONS.has(action) &&
+				user.scopes.includes(`pools:${pool}`)
+			) {
+				return;
 			}
+			throw new Errors.MoleculerClientError("Forbidden", 403, "FORBIDDEN");
 		},
 
 		isAdminToken(this: ApiThis, candidate: string): boolean {
@@ -722,7 +831,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 				return;
 			}
 			if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="api"');
-			if (status === 429 || status === 423) {
+			if (status === 429 || status === 423 || status === 503) {
 				const store = (req.$route as { rateLimit?: { store?: { resetTime?: number } } })
 					?.rateLimit?.store;
 				const retryAfter =

@@ -138,7 +138,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			(
 				await http(api("/verify-email"), {
 					method: "POST",
-					form: { token: hiddenToken(page.text) }
+					form: { token: hiddenToken(page.text), password }
 				})
 			).status
 		).toBe(200);
@@ -200,10 +200,10 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			form: { token: hiddenToken(signInPage.text) }
 		});
 		expect(signedIn.status).toBe(200);
-		const [, refreshToken] = [...signedIn.text.matchAll(/<code>([^<]+)<\/code>/g)].map(
-			m => m[1]
-		);
-		secrets.push(refreshToken);
+		const [accessToken, refreshToken] = [
+			...signedIn.text.matchAll(/<code>([^<]+)<\/code>/g)
+		].map(m => m[1]);
+		secrets.push(accessToken, refreshToken);
 		const refreshed = await http(api("/api/auth/refresh"), {
 			method: "POST",
 			json: { refreshToken }
@@ -220,7 +220,16 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			).status
 		).toBe(200);
 
-		// The API key from before the password changes still works (keys are not sessions).
+		// The reset was account recovery: the API key from before it is revoked; a new one works.
+		expect((await http(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(401);
+		const renewed = await http(api("/api/me/api-keys"), {
+			method: "POST",
+			headers: bearer(accessToken),
+			json: { name: "laptop, again" }
+		});
+		expect(renewed.status).toBe(200);
+		apiKey = (renewed.body as { token: string }).token;
+		secrets.push(apiKey);
 		expect((await http(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(200);
 	}, 30_000);
 

@@ -96,7 +96,7 @@ export async function request(
 	const res = await fetch(url, { method: init.method ?? "GET", headers, body });
 	const text = await res.text();
 	let parsed: unknown = text;
-	if ((res.headers.get("content-type") ?? "").includes("application/json")) {
+	if (text !== "" && (res.headers.get("content-type") ?? "").includes("application/json")) {
 		parsed = JSON.parse(text);
 	}
 	return { status: res.status, headers: res.headers, body: parsed, text };

@@ -115,9 +115,11 @@ describe("api gateway with auth and mail", () => {
 			type: "EMAIL_NOT_VERIFIED"
 		});
 		const page = await request(onGateway(link));
+		// The page asks for the sign-up password (optional): given, it is kept.
+		expect(page.text).toContain('name="password"');
 		const confirmed = await request(
 			api("/verify-email"),
-			form({ token: hiddenToken(page.text) })
+			form({ token: hiddenToken(page.text), password })
 		);
 		expect(confirmed.status).toBe(200);
 		expect(confirmed.text).toContain("E-mail address confirmed");

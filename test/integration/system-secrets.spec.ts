@@ -190,7 +190,10 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		);
 		keep(verify);
 		expect((await http("GET", `/verify-email?token=${verify}`)).status).toBe(200);
-		expect((await http("POST", "/verify-email", form({ token: verify }))).status).toBe(200);
+		expect(
+			(await http("POST", "/verify-email", form({ token: verify, password: PASSWORD })))
+				.status
+		).toBe(200);
 		// Spent: the page and the JSON route refuse it now.
 		await http("POST", "/verify-email", form({ token: verify }));
 		expect(
