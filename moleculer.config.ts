@@ -79,8 +79,13 @@ const brokerConfig: BrokerOptions = {
 		minRequestCount: 20,
 		windowTime: 60,
 		halfOpenTime: 10_000,
-		// Only server-side failures trip the breaker, never a caller's bad request.
-		check: (err: Error) => ((err as Errors.MoleculerError).code ?? 500) >= 500
+		// Only server-side failures trip the breaker, never a caller's bad request, nor a node
+		// shedding load on purpose (503 BUSY: too many password checks at once). An open breaker
+		// would refuse every sign-in, not just the excess.
+		check: (err: Error) => {
+			const e = err as Errors.MoleculerError;
+			return (e.code ?? 500) >= 500 && e.type !== "BUSY";
+		}
 	},
 	bulkhead: { enabled: false },
 

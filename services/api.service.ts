@@ -804,7 +804,9 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		/** Server-side failures are logged (masked URL, no parameters); client errors are not. */
 		errorHandler(this: ApiThis, req: IncomingRequest, res: GatewayResponse, err: unknown) {
 			const { status } = toPublicError(err);
-			if (status >= 500) {
+			// A node shedding load (503 BUSY) answers many such refusals in a storm: one log line
+			// each would add a log flood to it.
+			if (status >= 500 && (err as { type?: unknown })?.type !== "BUSY") {
 				const e = (err ?? {}) as { name?: string; message?: string; stack?: string };
 				const url = maskUrl(req.originalUrl ?? req.url ?? "");
 				if (err instanceof Errors.MoleculerError || status === 503 || status === 504) {

@@ -10,6 +10,7 @@
  * (RFC 9700 §4.14.2), see lib/stores/refresh-family-store and the README.
  */
 import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import type Datastore from "@seald-io/nedb";
@@ -419,8 +420,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		maxApiKeys: 50,
 		unconfirmedAccountTtl: durationFromEnv(process.env, "AUTH_UNCONFIRMED_TTL", 7 * DAY),
 		hashing: {
-			concurrency: limitFromEnv(process.env, "AUTH_HASH_CONCURRENCY", 2),
-			queue: limitFromEnv(process.env, "AUTH_HASH_QUEUE", 32)
+			// scrypt keeps a core busy per hash: half the cores leaves the rest to the event loop.
+			concurrency: limitFromEnv(
+				process.env,
+				"AUTH_HASH_CONCURRENCY",
+				Math.max(1, Math.floor(availableParallelism() / 2))
+			),
+			queue: limitFromEnv(process.env, "AUTH_HASH_QUEUE", 16)
 		},
 		limits: {
 			signIn: {

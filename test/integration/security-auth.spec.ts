@@ -494,4 +494,23 @@ describe("security review: password hashing is bounded", () => {
 		for (const b of busy) expect(b).toMatchObject({ type: "BUSY", data: { retryAfter: 1 } });
 		expect(checkMs).toBeLessThan(100);
 	});
+
+	it("does not open the circuit breaker with its refusals: the next sign-in is checked", async () => {
+		const results = await Promise.all(
+			Array.from({ length: 40 }, (_, i) =>
+				signIn(stack.broker, `burst${i}`, "wrong password").then(
+					() => 200,
+					err => (err as { code: number }).code
+				)
+			)
+		);
+		expect(results.filter(code => code === 503).length).toBeGreaterThanOrEqual(30);
+		// An open breaker would answer 503 SERVICE_NOT_AVAILABLE without checking anything.
+		expect(
+			await rejection(signIn(stack.broker, "after-the-burst", "wrong password"))
+		).toMatchObject({
+			code: 401,
+			type: "INVALID_CREDENTIALS"
+		});
+	});
 });
