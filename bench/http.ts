@@ -15,6 +15,10 @@
  *   GET /api/me with a Bearer JWT       gateway → auth.resolveAccessToken (no `tokens` call)
  *   POST /api/auth/sign-in              one scrypt hash (N=2^15, r=8: the production cost) each
  *   POST /api/auth/refresh              rotation: tokens.consume + tokens.generate + family update
+ *   storm                               BENCH_STORM_CONNECTIONS (64) callers signing in with a
+ *                                       wrong password while token reads and writes are offered a
+ *                                       fixed rate: their p99 quiet, in the storm, and in a storm
+ *                                       of GET /health at the same rate (see stormLoad)
  *
  * Bench-only settings, so the figures measure the work and not the limits: the gateway's rate
  * limits (RATE_LIMIT_PUBLIC/USER/ADMIN) and auth's per-login sign-in limit
@@ -22,7 +26,7 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,jwt,signin,refresh), BENCH_RATE
+ * BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,jwt,signin,refresh,storm), BENCH_RATE
  * (8000), BENCH_LOADGEN (autocannon, or wrk for the closed-loop GET loads), BENCH_HOLD (keep the
  * stack up, see hold()), BENCH_NODE_OPTIONS (node flags for every node), NATS_URL,
  * BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with the CPU each process used
@@ -59,11 +63,24 @@ const LOADGEN = env.BENCH_LOADGEN ?? "autocannon";
  * sessions).
  */
 const runs = new Set(
-	(env.BENCH_RUNS ?? "apikey,apikey-rate,jwt,signin,refresh").split(",").map(s => s.trim())
+	(env.BENCH_RUNS ?? "apikey,apikey-rate,jwt,signin,refresh,storm").split(",").map(s => s.trim())
 );
 /** BENCH_RATE: requests per second offered in the fixed-rate run (apikey-rate). */
 const RATE = Number(env.BENCH_RATE ?? 8000);
 const UNLIMITED = "1000000000";
+const STORM_CONNECTIONS = Number(env.BENCH_STORM_CONNECTIONS ?? 64);
+/**
+ * BENCH_STORM_RATE: wrong sign-ins offered per second in the storm, over its connections (30: what
+ * 60 client addresses at the gateway's default per-address limit can send, and far more than scrypt
+ * can hash here, about 6-12/s). 0: a closed loop, each caller sending again as soon as it has its
+ * answer; refused sign-ins answer at once, so that is an HTTP flood too (the gateway's per-address
+ * rate limit meets it in production; it is raised here).
+ */
+const STORM_RATE = Number(env.BENCH_STORM_RATE ?? 30) || undefined;
+/** Requests per second offered to each probe (API-key route, token check) in the storm run. */
+const PROBE_RATE = 200;
+/** The benchmark's own admin credential (a throwaway, like its salts). */
+const ADMIN_TOKEN = randomBytes(32).toString("base64url");
 const PASSWORD = "bench password, long enough";
 
 interface HttpResult {
@@ -129,9 +146,15 @@ async function startStack(topology: Topology): Promise<Stack> {
 		RATE_LIMIT_USER: UNLIMITED,
 		RATE_LIMIT_ADMIN: UNLIMITED,
 		AUTH_MAX_SIGNIN_ATTEMPTS: UNLIMITED,
+		AUTH_MAX_FAILURES_PER_ADDRESS: UNLIMITED,
+		ADMIN_TOKEN,
 		TOKENS_CLEANUP_ENABLED: "false",
 		AUTH_CLEANUP_ENABLED: "false",
-		// Passed on for comparisons (NATS_BATCH_WRITES=false: one socket write per packet).
+		// Passed on for comparisons (the hash gate's sizes; NATS_BATCH_WRITES=false: one socket
+		// write per packet).
+		...(env.AUTH_HASH_CONCURRENCY ? { AUTH_HASH_CONCURRENCY: env.AUTH_HASH_CONCURRENCY } : {}),
+		...(env.AUTH_HASH_QUEUE ? { AUTH_HASH_QUEUE: env.AUTH_HASH_QUEUE } : {}),
+		...(env.PASSWORD_SCRYPT_N ? { PASSWORD_SCRYPT_N: env.PASSWORD_SCRYPT_N } : {}),
 		...(env.NATS_BATCH_WRITES ? { NATS_BATCH_WRITES: env.NATS_BATCH_WRITES } : {}),
 		// BENCH_NODE_OPTIONS: node flags for every node (e.g. --max-semi-space-size=32).
 		...(env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: env.BENCH_NODE_OPTIONS } : {})
@@ -428,6 +451,151 @@ async function refreshLoad(
 	return row;
 }
 
+/** One autocannon run as a table row, with its answers by status in the name. */
+function probeRow(
+	topology: string,
+	name: string,
+	result: autocannon.Result,
+	connections: number,
+	cpu: Record<string, number | null>,
+	target?: string
+): HttpResult {
+	return {
+		topology,
+		name,
+		loadGenerator: "autocannon",
+		connections,
+		perSecond: result["2xx"] / result.duration,
+		p50ms: result.latency.p50,
+		p99ms: result.latency.p99,
+		requests: result.requests.total,
+		errors: result.non2xx + result.errors + result.timeouts,
+		cpu,
+		target
+	};
+}
+
+/** autocannon's answers by status, e.g. "79 × 401, 3135 × 503". */
+function statusCounts(result: autocannon.Result): string {
+	const stats = (result as unknown as { statusCodeStats?: Record<string, { count: number }> })
+		.statusCodeStats;
+	return Object.entries(stats ?? {})
+		.map(([code, { count }]) => `${count} × ${code}`)
+		.join(", ");
+}
+
+/**
+ * Wrong-password sign-ins from many callers at once (each a scrypt run, on the thread pool the
+ * store's writes share) while the token routes are offered a modest fixed rate: the API-key route
+ * and POST /api/tokens/check (reads) at PROBE_RATE, POST /api/tokens (a write) at a quarter of it.
+ * The probes' p99 is shown quiet, during the sign-in storm, and during a storm of GET /health at
+ * the sign-in storm's own request rate (the ceiling: what any storm of that rate costs on this
+ * machine, the load generator included). auth admits AUTH_HASH_CONCURRENCY hashes and queues
+ * AUTH_HASH_QUEUE; the rest of the storm gets 503 at once.
+ */
+async function stormLoad(stack: Stack, topology: string, account: Account): Promise<HttpResult[]> {
+	const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+	const probe = (path: string, rate: number, init: Partial<autocannon.Options>) =>
+		autocannon({
+			url: `${stack.base}${path}`,
+			connections: 8,
+			overallRate: rate,
+			duration: SECONDS,
+			...init
+		}) as unknown as Promise<autocannon.Result>;
+	const probes = () =>
+		Promise.all([
+			probe("/api/me", PROBE_RATE, { headers: { "x-api-key": account.apiKey } }),
+			probe("/api/tokens/check", PROBE_RATE, {
+				method: "POST",
+				headers: admin,
+				body: JSON.stringify({ type: "api-key", token: account.apiKey })
+			}),
+			probe("/api/tokens", PROBE_RATE / 4, {
+				method: "POST",
+				headers: admin,
+				body: JSON.stringify({ type: "api-key", owner: "storm-probe" })
+			})
+		]);
+	const withProbes = () => withCpu(stack.pids, probes);
+	type Probed = Awaited<ReturnType<typeof withProbes>>;
+	const probeRows = (label: string, measured: Probed, target?: string) => [
+		probeRow(
+			topology,
+			`GET /api/me, X-API-Key, ${PROBE_RATE}/s, ${label}`,
+			measured.result[0],
+			8,
+			measured.cpu,
+			target
+		),
+		probeRow(
+			topology,
+			`POST /api/tokens/check, ${PROBE_RATE}/s, ${label}`,
+			measured.result[1],
+			8,
+			measured.cpu,
+			target
+		),
+		probeRow(
+			topology,
+			`POST /api/tokens (a write), ${PROBE_RATE / 4}/s, ${label}`,
+			measured.result[2],
+			8,
+			measured.cpu
+		)
+	];
+	/** The probes while `request` is sent over STORM_CONNECTIONS (at `rate`, or a closed loop). */
+	const stormWith = async (request: autocannon.Request, rate?: number) => {
+		const storm = autocannon({
+			url: stack.base,
+			connections: STORM_CONNECTIONS,
+			...(rate === undefined ? {} : { overallRate: rate }),
+			duration: SECONDS + 2,
+			requests: [request]
+		}) as unknown as Promise<autocannon.Result>;
+		await sleep(1000);
+		const measured = await withProbes();
+		return { measured, storm: await storm };
+	};
+
+	await probes();
+	const rows: HttpResult[] = probeRows("no storm", await withProbes());
+	const signIns = await stormWith(
+		{
+			method: "POST",
+			path: "/api/auth/sign-in",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ login: account.login, password: "a wrong password, every time" })
+		},
+		STORM_RATE
+	);
+	const stormRate = Math.max(
+		1,
+		Math.round(signIns.storm.requests.total / signIns.storm.duration)
+	);
+	rows.push(
+		{
+			...probeRow(
+				topology,
+				`storm: POST /api/auth/sign-in, wrong password, ${STORM_RATE === undefined ? "closed loop" : `offered ${STORM_RATE}/s`} (${statusCounts(signIns.storm)})`,
+				signIns.storm,
+				STORM_CONNECTIONS,
+				signIns.measured.cpu
+			),
+			perSecond: stormRate
+		},
+		...probeRows("during the sign-in storm", signIns.measured, "p99 < 50 ms")
+	);
+	const ceiling = await stormWith({ method: "GET", path: "/health" }, stormRate);
+	rows.push(...probeRows(`during ${stormRate}/s of GET /health (ceiling)`, ceiling.measured));
+	for (const row of rows) {
+		console.log(
+			`  ${row.name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms`
+		);
+	}
+	return rows;
+}
+
 async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 	console.log(`\n${topology}: starting the stack…`);
 	const stack = await startStack(topology);
@@ -489,6 +657,7 @@ async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 			);
 		if (runs.has("refresh"))
 			rows.push(await refreshLoad(stack, topology, account, refreshTokens));
+		if (runs.has("storm")) rows.push(...(await stormLoad(stack, topology, account)));
 		return rows;
 	} finally {
 		await stack.stop();
