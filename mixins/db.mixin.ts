@@ -65,10 +65,6 @@ export async function restrictDataFile(filename: string): Promise<void> {
 	await chmod(filename, DATA_FILE_MODES.fileMode);
 }
 
-export function isMongoConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-	return Boolean(env.MONGO_URI);
-}
-
 export default function createDbMixin<TStore extends StoreReady>(
 	collection: string,
 	factories: StoreFactories<TStore>
@@ -89,8 +85,9 @@ export default function createDbMixin<TStore extends StoreReady>(
 						)
 					);
 		},
+		/** The store follows the adapter chosen in `merged`: the environment is read once. */
 		async afterConnected(this: DbService): Promise<void> {
-			if (isMongoConfigured()) {
+			if (this.adapter instanceof MongoDbAdapter) {
 				this.storeKind = "mongo";
 				this.store = factories.mongo(this.adapter.collection as MongoCollection<never>);
 			} else {
