@@ -8,10 +8,10 @@
  */
 import { join } from "node:path";
 import type { BrokerOptions, Errors } from "moleculer";
-import { RedactingValidator } from "./lib/redacting-validator";
-import NullParamsMiddleware from "./lib/null-params.middleware";
-import NatsWriteBatchingMiddleware from "./lib/nats-write-batching.middleware";
-import { replCommands } from "./lib/repl-commands";
+import { RedactingValidator } from "./lib/broker/redacting-validator";
+import NullParamsMiddleware from "./lib/broker/null-params.middleware";
+import NatsWriteBatchingMiddleware from "./lib/broker/nats-write-batching.middleware";
+import { replCommands } from "./lib/broker/repl-commands";
 
 const env = process.env;
 
@@ -21,7 +21,7 @@ env.SERVICEDIR ??= join(__dirname, "services");
 
 // libuv's thread pool runs scrypt and the embedded store's file writes. Four threads (Node's
 // default) let a few password checks hold up every write; auth admits only AUTH_HASH_CONCURRENCY
-// hashes at once (lib/hash-gate), and the pool is sized to leave threads for the store. Read when
+// hashes at once (lib/auth/hash-gate), and the pool is sized to leave threads for the store. Read when
 // the pool first starts, which is after this file is loaded.
 env.UV_THREADPOOL_SIZE ??= "8";
 

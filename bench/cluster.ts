@@ -17,8 +17,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ServiceBroker, type BrokerOptions } from "moleculer";
 import brokerConfig from "../moleculer.config";
-import { RedactingValidator } from "../lib/redacting-validator";
-import { createToken } from "../lib/token-format";
+import { RedactingValidator } from "../lib/broker/redacting-validator";
+import { createToken } from "../lib/tokens/format";
 import { runLoad, type LoadResult } from "./harness";
 import { formatCpu, sleep, startNatsServer, withCpu, type BenchProcess } from "./processes";
 

@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ServiceBroker, type Errors } from "moleculer";
 import brokerConfig from "../moleculer.config";
-import { RedactingValidator } from "../lib/redacting-validator";
+import { RedactingValidator } from "../lib/broker/redacting-validator";
 
 const env = process.env;
 const SECONDS = Number(env.SOAK_SECONDS ?? 120);

@@ -6,10 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { ServiceBroker, type BrokerOptions } from "moleculer";
 import brokerConfig from "../moleculer.config";
-import { RedactingValidator } from "../lib/redacting-validator";
-import { createToken } from "../lib/token-format";
-import type { TokenHasher } from "../lib/token-hasher";
-import type { TokenRecord, TokenStore } from "../lib/stores/token-store";
+import { RedactingValidator } from "../lib/broker/redacting-validator";
+import { createToken } from "../lib/tokens/format";
+import type { TokenHasher } from "../lib/tokens/hasher";
+import type { TokenRecord, TokenStore } from "../lib/tokens/store/token-store";
 import TokensService from "../services/tokens.service";
 
 export interface Fixture {

@@ -15,7 +15,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ServiceBroker } from "moleculer";
 import brokerConfig from "../moleculer.config";
-import { RedactingValidator } from "../lib/redacting-validator";
+import { RedactingValidator } from "../lib/broker/redacting-validator";
 import { fillTokens, startTokensNode } from "./fixture";
 import { formatTable, runLoad, type LoadResult } from "./harness";
 

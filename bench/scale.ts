@@ -14,9 +14,9 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
-import { createToken } from "../lib/token-format";
-import type { TokenHasher } from "../lib/token-hasher";
-import type { TokenRecord, TokenStore } from "../lib/stores/token-store";
+import { createToken } from "../lib/tokens/format";
+import type { TokenHasher } from "../lib/tokens/hasher";
+import type { TokenRecord, TokenStore } from "../lib/tokens/store/token-store";
 import { fillTokens, startTokensNode } from "./fixture";
 import { formatTable, runLoad, type LoadResult } from "./harness";
 

@@ -8,7 +8,7 @@
  * requires an `id`).
  *
  * Every storing service also gets, from here:
- * - NeDB writes that the data file did not take undone in memory too (lib/nedb-write-rollback), so a
+ * - NeDB writes that the data file did not take undone in memory too (lib/store/nedb/write-rollback), so a
  *   failed write changes nothing;
  * - store failures answered as a retryable 503 STORE_UNAVAILABLE (any other unexpected error as a
  *   bare 500), never a driver's message or a file path; the cause goes to this node's log.
@@ -19,10 +19,10 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import DbService from "moleculer-db";
 import MongoDbAdapter from "moleculer-db-adapter-mongo";
 import type Datastore from "@seald-io/nedb";
-import type { MongoCollection } from "../lib/stores/mongo-collection";
-import { dataDirFromEnv } from "../lib/secrets";
-import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
-import { describeCause, publicError } from "../lib/store-errors";
+import type { MongoCollection } from "../lib/store/mongo/collection";
+import { dataDirFromEnv } from "../lib/config/secrets";
+import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
+import { describeCause, publicError } from "../lib/store/errors";
 
 export interface StoreFactories<TStore> {
 	nedb: (db: Datastore<never>) => TStore;

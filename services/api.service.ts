@@ -2,7 +2,7 @@
  * The `api` service: the REST gateway (moleculer-web) in front of `auth`, `tokens`, `links` and
  * `pools`, and the HTML pages behind the links in our mails.
  *
- * Routes (see lib/openapi.ts for the full description, served at GET /api/openapi.json):
+ * Routes (see lib/http/openapi.ts for the full description, served at GET /api/openapi.json):
  * - `/api/auth/...`      public auth flows, rate limited per client address;
  * - `/api/me/...`        a signed-in user: `Authorization: Bearer <JWT>`, `Bearer mtk_…` or `X-API-Key`;
  * - `/api/tokens`, `/api/pools/...`  administration: ADMIN_TOKEN as Bearer, or an API key with the
@@ -11,8 +11,8 @@
  *                        only the POST spends the single-use token (mail scanners fetch links);
  * - `/health` (process up), `/ready` (tokens and auth reachable).
  *
- * Logs never carry a token: request URLs are masked (lib/url-masking) and parameters, bodies and
- * credentials are never logged. Errors reach clients as small JSON bodies (lib/public-error).
+ * Logs never carry a token: request URLs are masked (lib/http/url-masking) and parameters, bodies and
+ * credentials are never logged. Errors reach clients as small JSON bodies (lib/http/public-error).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
@@ -23,15 +23,20 @@ import ApiGateway, {
 	type GatewayResponse,
 	type IncomingRequest
 } from "moleculer-web";
-import { clientAddress, parseTrustProxy, clientKey, type TrustProxy } from "../lib/client-address";
-import { durationFromEnv } from "../lib/durations";
-import { wholeNumberFromEnv } from "../lib/env";
-import { buildOpenApiDocument } from "../lib/openapi";
-import { PAGE_HEADERS, pages, renderPage, type Page, type SessionTokens } from "../lib/pages";
-import { toPublicError } from "../lib/public-error";
-import { isProduction, listFromEnv, MIN_SECRET_LENGTH } from "../lib/secrets";
-import { logLevelEnabled } from "../lib/log-level";
-import { maskUrl } from "../lib/url-masking";
+import {
+	clientAddress,
+	parseTrustProxy,
+	clientKey,
+	type TrustProxy
+} from "../lib/http/client-address";
+import { durationFromEnv } from "../lib/config/durations";
+import { wholeNumberFromEnv } from "../lib/config/env";
+import { buildOpenApiDocument } from "../lib/http/openapi";
+import { PAGE_HEADERS, pages, renderPage, type Page, type SessionTokens } from "../lib/http/pages";
+import { toPublicError } from "../lib/http/public-error";
+import { isProduction, listFromEnv, MIN_SECRET_LENGTH } from "../lib/config/secrets";
+import { logLevelEnabled } from "../lib/broker/log-level";
+import { maskUrl } from "../lib/http/url-masking";
 
 /** Who is calling, as CONTRACTS.md defines it (plus "admin-token" for ADMIN_TOKEN on admin routes). */
 export interface CallerIdentity {
@@ -54,7 +59,7 @@ interface CallerLocals {
 
 export interface ApiMeta {
 	user?: CallerIdentity | null;
-	/** The client's address (lib/client-address), for per-address limits in `auth`. */
+	/** The client's address (lib/http/client-address), for per-address limits in `auth`. */
 	ip?: string;
 	$statusCode?: number;
 	$location?: string;
@@ -65,7 +70,7 @@ export interface ApiServiceSettings extends ApiSettingsSchema {
 	publicUrl: string;
 	/** Admin credential for the token administration routes; null: only admin API keys. */
 	adminToken: string | null;
-	/** Proxies in front of the gateway (lib/client-address): "", a hop count, or addresses/CIDRs. */
+	/** Proxies in front of the gateway (lib/http/client-address): "", a hop count, or addresses/CIDRs. */
 	trustProxy: string;
 	/** Origins allowed to call /api from a browser; empty: none (same origin only); "*": any. */
 	corsOrigins: string[];
@@ -109,7 +114,7 @@ interface ApiMethods {
 }
 
 interface ApiLocalVars {
-	/** Whether settings.logRequest / logResponse print at this logger's level (lib/log-level). */
+	/** Whether settings.logRequest / logResponse print at this logger's level (lib/broker/log-level). */
 	logsRequests: boolean;
 	logsResponses: boolean;
 	server: Server;
@@ -585,7 +590,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			/**
 			 * moleculer-web names the request's span after the raw URL and tags it with it: with
 			 * tracing on, every mail-link token (`?token=`, `/token/…`) would be in the traces and in
-			 * the tracer's debug log. The masked URL instead (lib/url-masking).
+			 * the tracer's debug log. The masked URL instead (lib/http/url-masking).
 			 */
 			tracing: {
 				spanName: (ctx: Context) => `${requestOf(ctx).method} ${maskedUrlOf(ctx)}`,
@@ -820,7 +825,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			this.sendError(req, res, err);
 		},
 
-		/** Errors as small JSON bodies (lib/public-error), or as an HTML page on the mail pages. */
+		/** Errors as small JSON bodies (lib/http/public-error), or as an HTML page on the mail pages. */
 		sendError(this: ApiThis, req: IncomingRequest, res: GatewayResponse, err: unknown) {
 			if (res.headersSent) {
 				res.end();

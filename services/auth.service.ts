@@ -3,11 +3,11 @@
  *
  * Every token (e-mail verification, magic link, password reset, refresh, API key) is a `tokens`
  * token, reached only through the broker, so `auth` and `tokens` may run on different nodes. Access
- * tokens are short-lived JWTs (lib/jwt). Passwords are scrypt hashes (lib/password) and never leave
+ * tokens are short-lived JWTs (lib/auth/jwt). Passwords are scrypt hashes (lib/auth/password) and never leave
  * this service: not in answers, logs, events or errors.
  *
  * Refresh tokens rotate on every use; a rotated token presented again revokes its whole family
- * (RFC 9700 §4.14.2), see lib/stores/refresh-family-store and the README.
+ * (RFC 9700 §4.14.2), see lib/auth/store/refresh-family-store and the README.
  */
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -25,13 +25,13 @@ import CronMixin, {
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
-import { AttemptLimiter } from "../lib/attempt-limiter";
-import { clientKey } from "../lib/client-address";
-import { HashGate, HashGateFullError } from "../lib/hash-gate";
-import { parseMailbox } from "../lib/mailbox";
-import { durationFromEnv } from "../lib/durations";
-import { isoDate } from "../lib/iso-date";
-import { AccessTokens } from "../lib/jwt";
+import { AttemptLimiter } from "../lib/auth/attempt-limiter";
+import { clientKey } from "../lib/http/client-address";
+import { HashGate, HashGateFullError } from "../lib/auth/hash-gate";
+import { parseMailbox } from "../lib/common/mailbox";
+import { durationFromEnv } from "../lib/config/durations";
+import { isoDate } from "../lib/common/iso-date";
+import { AccessTokens } from "../lib/auth/jwt";
 import {
 	createDummyHash,
 	hashPassword,
@@ -39,28 +39,28 @@ import {
 	scryptParamsFromEnv,
 	verifyPassword,
 	type ScryptParams
-} from "../lib/password";
-import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/secrets";
-import { rollBackFailedWrites } from "../lib/nedb-write-rollback";
-import { MongoUserStore } from "../lib/stores/mongo-user-store";
-import { NedbUserStore } from "../lib/stores/nedb-user-store";
+} from "../lib/auth/password";
+import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/config/secrets";
+import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
+import { MongoUserStore } from "../lib/auth/store/mongo-user-store";
+import { NedbUserStore } from "../lib/auth/store/nedb-user-store";
 import {
 	DuplicateUserError,
 	emailKeyOf,
 	usernameKeyOf,
 	type UserRecord,
 	type UserStore
-} from "../lib/stores/user-store";
+} from "../lib/auth/store/user-store";
 import {
 	fingerprintOf,
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore
-} from "../lib/stores/refresh-family-store";
-import { NedbRefreshFamilyStore } from "../lib/stores/nedb-refresh-family-store";
+} from "../lib/auth/store/refresh-family-store";
+import { NedbRefreshFamilyStore } from "../lib/auth/store/nedb-refresh-family-store";
 import {
 	MongoRefreshFamilyStore,
 	type FamilyCollection
-} from "../lib/stores/mongo-refresh-family-store";
+} from "../lib/auth/store/mongo-refresh-family-store";
 import type { TokenEntity } from "./tokens.service";
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ export interface AuthSettings extends DbSettings {
 	maxApiKeys: number;
 	/** Seconds an account whose address was never confirmed lives; then it frees its names. */
 	unconfirmedAccountTtl: number;
-	/** Password hashes running at once and waiting (lib/hash-gate); beyond them 503. */
+	/** Password hashes running at once and waiting (lib/auth/hash-gate); beyond them 503. */
 	hashing: { concurrency: number; queue: number };
 	limits: {
 		/** Sign-in attempts per login name or e-mail address (counted when they start). */
@@ -363,7 +363,7 @@ const tooManyAttempts = (retryAfterMs: number) =>
 /**
  * The new `tokensValidAfter` that rejects every access token issued to `user` so far. JWT times are
  * whole seconds, and a token issued within the second of an earlier cut-off carries that cut-off as
- * its `iat` (lib/jwt), so the new one is past both the current second and the previous cut-off.
+ * its `iat` (lib/auth/jwt), so the new one is past both the current second and the previous cut-off.
  */
 function nextTokensCutoff(user: UserRecord, now: number): number {
 	return Math.max((Math.floor(now / 1000) + 1) * 1000, user.tokensValidAfter + 1000);

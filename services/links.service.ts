@@ -3,8 +3,8 @@
  * calls one allow-listed action with parameters fixed when the link was created, e.g. "subscribe
  * this address to the newsletter" behind a double opt-in e-mail.
  *
- * - Tokens look like every other token of the project (lib/token-format, prefix "mta": the
- *   `action` type's prefix) and only their HMAC under TOKEN_SALT is stored (lib/token-hasher).
+ * - Tokens look like every other token of the project (lib/tokens/format, prefix "mta": the
+ *   `action` type's prefix) and only their HMAC under TOKEN_SALT is stored (lib/tokens/hasher).
  * - Redeeming spends a one-time link atomically (exactly one winner among concurrent redeems) and
  *   locks a multi-use link for its lock timeout (exactly one winner per lock period).
  * - The action's endpoint is chosen before the link is spent: if nobody serves the action, nothing is
@@ -20,19 +20,19 @@ import CronMixin, {
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
-import { isAllowedAction, parseAllowList } from "../lib/action-allowlist";
-import { durationFromEnv } from "../lib/durations";
-import { dataDirFromEnv, listFromEnv, tokenSalts } from "../lib/secrets";
-import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
-import { TokenHasher } from "../lib/token-hasher";
-import { NedbLinkStore } from "../lib/stores/nedb-link-store";
-import { MongoLinkStore } from "../lib/stores/mongo-link-store";
+import { isAllowedAction, parseAllowList } from "../lib/links/action-allowlist";
+import { durationFromEnv } from "../lib/config/durations";
+import { dataDirFromEnv, listFromEnv, tokenSalts } from "../lib/config/secrets";
+import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/tokens/format";
+import { TokenHasher } from "../lib/tokens/hasher";
+import { NedbLinkStore } from "../lib/links/store/nedb-link-store";
+import { MongoLinkStore } from "../lib/links/store/mongo-link-store";
 import {
 	isLinkExpired,
 	isLinkLocked,
 	type LinkRecord,
 	type LinkStore
-} from "../lib/stores/link-store";
+} from "../lib/links/store/link-store";
 
 export interface LinksSettings extends DbSettings {
 	/** Full names of the actions links may call (LINKS_ALLOWED_ACTIONS, comma-separated). */

@@ -8,18 +8,18 @@
  *
  * Unlike the other tokens of this project, a pool token is handed out again on every assignment, so
  * it cannot be kept only as a hash: it is stored sealed (AES-256-GCM, key derived from TOKEN_SALT,
- * lib/sealed-box) next to its HMAC, which serves the lookups.
+ * lib/pools/sealed-box) next to its HMAC, which serves the lookups.
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
-import { durationFromEnv } from "../lib/durations";
-import { SealedBox } from "../lib/sealed-box";
-import { dataDirFromEnv, tokenSalts } from "../lib/secrets";
-import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
-import { TokenHasher } from "../lib/token-hasher";
-import { NedbPoolStore } from "../lib/stores/nedb-pool-store";
-import { MongoPoolStore } from "../lib/stores/mongo-pool-store";
+import { durationFromEnv } from "../lib/config/durations";
+import { SealedBox } from "../lib/pools/sealed-box";
+import { dataDirFromEnv, tokenSalts } from "../lib/config/secrets";
+import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/tokens/format";
+import { TokenHasher } from "../lib/tokens/hasher";
+import { NedbPoolStore } from "../lib/pools/store/nedb-pool-store";
+import { MongoPoolStore } from "../lib/pools/store/mongo-pool-store";
 import {
 	configId,
 	isLeased,
@@ -28,7 +28,7 @@ import {
 	type PoolConfigRecord,
 	type PoolStore,
 	type PoolTokenRecord
-} from "../lib/stores/pool-store";
+} from "../lib/pools/store/pool-store";
 
 export interface PoolSettings {
 	size: number;

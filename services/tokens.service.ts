@@ -1,8 +1,8 @@
 /**
  * The `tokens` service: issues, checks and revokes security tokens (seed 000's contract).
  *
- * Tokens are random strings in a recognisable format (lib/token-format); the store keeps only their
- * HMAC under TOKEN_SALT (lib/token-hasher), so a leaked database yields no usable token.
+ * Tokens are random strings in a recognisable format (lib/tokens/format); the store keeps only their
+ * HMAC under TOKEN_SALT (lib/tokens/hasher), so a leaked database yields no usable token.
  */
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
@@ -13,19 +13,19 @@ import CronMixin, {
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
-import { durationFromEnv } from "../lib/durations";
-import { wholeNumberFromEnv } from "../lib/env";
-import { isoDate } from "../lib/iso-date";
-import { dataDirFromEnv, tokenSalts } from "../lib/secrets";
-import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/token-format";
-import { TokenHasher } from "../lib/token-hasher";
-import { TouchBuffer } from "../lib/touch-buffer";
-import { clientKey } from "../lib/client-address";
-import { FailureLimiter, type FailureLimit } from "../lib/failure-limiter";
-import { assertStorableData } from "../lib/storable-data";
-import { NedbTokenStore } from "../lib/stores/nedb-token-store";
-import { MongoTokenStore } from "../lib/stores/mongo-token-store";
-import { isExpired, type TokenRecord, type TokenStore } from "../lib/stores/token-store";
+import { durationFromEnv } from "../lib/config/durations";
+import { wholeNumberFromEnv } from "../lib/config/env";
+import { isoDate } from "../lib/common/iso-date";
+import { dataDirFromEnv, tokenSalts } from "../lib/config/secrets";
+import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/tokens/format";
+import { TokenHasher } from "../lib/tokens/hasher";
+import { TouchBuffer } from "../lib/tokens/touch-buffer";
+import { clientKey } from "../lib/http/client-address";
+import { FailureLimiter, type FailureLimit } from "../lib/tokens/failure-limiter";
+import { assertStorableData } from "../lib/store/storable-data";
+import { NedbTokenStore } from "../lib/tokens/store/nedb-token-store";
+import { MongoTokenStore } from "../lib/tokens/store/mongo-token-store";
+import { isExpired, type TokenRecord, type TokenStore } from "../lib/tokens/store/token-store";
 
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */

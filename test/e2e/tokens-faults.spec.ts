@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
 import TokensService, { type TokenEntity } from "../../services/tokens.service";
-import { STORE_UNAVAILABLE } from "../../lib/store-errors";
+import { STORE_UNAVAILABLE } from "../../lib/store/errors";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { natsTransporter, uniqueNamespace } from "../helpers/nats";
 import {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import brokerConfig from "../../moleculer.config";
-import { RedactingValidator } from "../../lib/redacting-validator";
+import { RedactingValidator } from "../../lib/broker/redacting-validator";
 
 export function createTestBroker(options: Partial<BrokerOptions> = {}): ServiceBroker {
 	return new ServiceBroker({

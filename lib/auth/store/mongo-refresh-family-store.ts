@@ -1,0 +1,70 @@
+import type { MongoCollection, MongoFilter } from "../../store/mongo/collection";
+import type {
+	NextRefreshToken,
+	RefreshFamilyRecord,
+	RefreshFamilyStore
+} from "./refresh-family-store";
+
+/** The shared collection type, with updateMany's result typed. */
+export type FamilyCollection = Omit<MongoCollection<RefreshFamilyRecord>, "updateMany"> & {
+	updateMany(filter: MongoFilter, update: MongoFilter): Promise<{ modifiedCount?: number }>;
+};
+
+/** MongoDB: single-document conditional updates (findOneAndUpdate) decide concurrent rotations. */
+export class MongoRefreshFamilyStore implements RefreshFamilyStore {
+	constructor(private readonly collection: FamilyCollection) {}
+
+	async ensureIndexes(): Promise<void> {
+		await this.collection.createIndex({ fingerprints: 1 });
+		await this.collection.createIndex({ userId: 1 });
+		await this.collection.createIndex({ expiresAt: 1 });
+	}
+
+	async insert(record: RefreshFamilyRecord): Promise<void> {
+		await this.collection.insertOne(record);
+	}
+
+	findByFingerprint(fingerprint: string): Promise<RefreshFamilyRecord | null> {
+		return this.collection.findOne({ fingerprints: fingerprint });
+	}
+
+	async rotate(
+		id: string,
+		expected: string,
+		next: NextRefreshToken,
+		history: number
+	): Promise<boolean> {
+		const res = await this.collection.findOneAndUpdate(
+			{ _id: id, current: expected, revokedAt: null },
+			{
+				$set: { current: next.fingerprint, expiresAt: next.expiresAt },
+				$inc: { generation: 1 },
+				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
+			},
+			{ returnOriginal: false }
+		);
+		return res.value !== null;
+	}
+
+	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
+		const res = await this.collection.findOneAndUpdate(
+			{ _id: id, revokedAt: null },
+			{ $set: { current: null, revokedAt: now, revokedReason: reason } },
+			{ returnOriginal: false }
+		);
+		return res.value;
+	}
+
+	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
+		const res = await this.collection.updateMany(
+			{ userId, revokedAt: null },
+			{ $set: { current: null, revokedAt: now, revokedReason: reason } }
+		);
+		return res.modifiedCount ?? 0;
+	}
+
+	async removeExpired(now: number): Promise<number> {
+		const res = await this.collection.deleteMany({ expiresAt: { $lte: now } });
+		return res.deletedCount ?? 0;
+	}
+}

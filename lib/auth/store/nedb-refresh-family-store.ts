@@ -1,0 +1,72 @@
+import type Datastore from "@seald-io/nedb";
+import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
+import type {
+	NextRefreshToken,
+	RefreshFamilyRecord,
+	RefreshFamilyStore
+} from "./refresh-family-store";
+
+/** NeDB: the serial executor makes each conditional update atomic; "one updated" decides. */
+export class NedbRefreshFamilyStore implements RefreshFamilyStore {
+	constructor(private readonly db: Datastore<RefreshFamilyRecord>) {}
+
+	async ensureIndexes(): Promise<void> {
+		// An array field: NeDB indexes each of its elements. A fingerprint belongs to one family
+		// (each is a fresh random token's): unique, so a Map can hold it (lib/store/nedb/map-index),
+		// where every rotation re-indexed up to `history` entries of an AVL tree.
+		await this.db.ensureIndexAsync({ fieldName: "fingerprints", unique: true });
+		useMapForUniqueIndex(indexOf(this.db, "fingerprints"));
+		await this.db.ensureIndexAsync({ fieldName: "userId" });
+		await this.db.ensureIndexAsync({ fieldName: "expiresAt" });
+	}
+
+	async insert(record: RefreshFamilyRecord): Promise<void> {
+		await this.db.insertAsync(record);
+	}
+
+	/** From the in-memory index, as the token and user lookups: no executor queue, cursor or deep copy. */
+	async findByFingerprint(fingerprint: string): Promise<RefreshFamilyRecord | null> {
+		const [doc] = readIndex<RefreshFamilyRecord>(this.db, "fingerprints", fingerprint);
+		return doc ? { ...doc, fingerprints: [...doc.fingerprints] } : null;
+	}
+
+	async rotate(
+		id: string,
+		expected: string,
+		next: NextRefreshToken,
+		history: number
+	): Promise<boolean> {
+		const res = await this.db.updateAsync(
+			{ _id: id, current: expected, revokedAt: null },
+			{
+				$set: { current: next.fingerprint, expiresAt: next.expiresAt },
+				$inc: { generation: 1 },
+				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
+			},
+			{}
+		);
+		return res.numAffected === 1;
+	}
+
+	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
+		const res = await this.db.updateAsync(
+			{ _id: id, revokedAt: null },
+			{ $set: { current: null, revokedAt: now, revokedReason: reason } },
+			{ returnUpdatedDocs: true }
+		);
+		return res.numAffected === 1 ? (res.affectedDocuments as RefreshFamilyRecord) : null;
+	}
+
+	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
+		const res = await this.db.updateAsync(
+			{ userId, revokedAt: null },
+			{ $set: { current: null, revokedAt: now, revokedReason: reason } },
+			{ multi: true }
+		);
+		return res.numAffected;
+	}
+
+	removeExpired(now: number): Promise<number> {
+		return this.db.removeAsync({ expiresAt: { $lte: now } }, { multi: true });
+	}
+}

@@ -1,0 +1,85 @@
+import type Datastore from "@seald-io/nedb";
+import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
+import {
+	DuplicateUserError,
+	type UserChanges,
+	type UserRecord,
+	type UserStore
+} from "./user-store";
+
+/** NeDB: unique indexes on the lower-case keys; the serial executor makes each update atomic. */
+export class NedbUserStore implements UserStore {
+	constructor(private readonly db: Datastore<UserRecord>) {}
+
+	async ensureIndexes(): Promise<void> {
+		// Every gateway request looks its caller up by _id: a Map instead of NeDB's AVL tree.
+		useMapForUniqueIndex(indexOf(this.db, "_id"));
+		await this.db.ensureIndexAsync({ fieldName: "usernameKey", unique: true });
+		await this.db.ensureIndexAsync({ fieldName: "emailKey", unique: true });
+	}
+
+	async insert(record: UserRecord): Promise<void> {
+		try {
+			await this.db.insertAsync(record);
+		} catch (err) {
+			if ((err as { errorType?: string }).errorType === "uniqueViolated") {
+				throw new DuplicateUserError();
+			}
+			throw err;
+		}
+	}
+
+	/** From the in-memory index (lib/store/nedb/map-index): the gateway's hot path. */
+	async findById(id: string): Promise<UserRecord | null> {
+		const [doc] = readIndex<UserRecord>(this.db, "_id", id);
+		return doc ? { ...doc, scopes: [...doc.scopes] } : null;
+	}
+
+	findByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
+		return this.db.findOneAsync({ usernameKey }) as Promise<UserRecord | null>;
+	}
+
+	findByEmailKey(emailKey: string): Promise<UserRecord | null> {
+		return this.db.findOneAsync({ emailKey }) as Promise<UserRecord | null>;
+	}
+
+	async update(id: string, changes: UserChanges, now: number): Promise<UserRecord | null> {
+		const res = await this.db.updateAsync(
+			{ _id: id },
+			{ $set: { ...changes, updatedAt: now } },
+			{ returnUpdatedDocs: true }
+		);
+		return res.numAffected === 1 ? (res.affectedDocuments as UserRecord) : null;
+	}
+
+	async replacePasswordHash(
+		id: string,
+		expected: string,
+		next: string,
+		now: number
+	): Promise<boolean> {
+		const res = await this.db.updateAsync(
+			{ _id: id, passwordHash: expected },
+			{ $set: { passwordHash: next, updatedAt: now } },
+			{}
+		);
+		return res.numAffected === 1;
+	}
+
+	async remove(id: string): Promise<boolean> {
+		return (await this.db.removeAsync({ _id: id }, {})) === 1;
+	}
+
+	async findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]> {
+		return (await this.db
+			.findAsync({ emailVerified: false, createdAt: { $lt: cutoff } })
+			.limit(limit)) as UserRecord[];
+	}
+
+	async listEmails(): Promise<{ _id: string; email: string }[]> {
+		return (await this.db.findAsync({}, { _id: 1, email: 1 })) as {
+			_id: string;
+			email: string;
+		}[];
+	}
+}

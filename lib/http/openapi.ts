@@ -1,0 +1,565 @@
+/**
+ * OpenAPI 3 description of the gateway's routes, written by hand and served at GET /api/openapi.json.
+ * test/integration/api/gateway.spec.ts checks that every path documented here is routed by the gateway.
+ */
+type Schema = Record<string, unknown>;
+
+const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });
+const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+	type: "object",
+	additionalProperties: false,
+	properties,
+	...(required.length ? { required } : {})
+});
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+const json = (schema: Schema) => ({ "application/json": { schema } });
+const html = { "text/html": { schema: str() } };
+const form = (properties: Record<string, Schema>, required: string[]) => ({
+	"application/x-www-form-urlencoded": { schema: obj(properties, required) }
+});
+
+function error(description: string) {
+	return { description, content: json(ref("Error")) };
+}
+
+const ERRORS = {
+	400: error("Malformed request body or invalid link token"),
+	401: error("Missing or invalid credentials"),
+	403: error("Not allowed"),
+	404: error("Not found"),
+	409: error("Conflict"),
+	413: error("Request body too large"),
+	422: error("Validation error: `data` names the fields"),
+	429: error("Too many requests (see Retry-After)"),
+	503: error("A service behind the gateway is unavailable")
+} as const;
+
+function responses(ok: Record<string, unknown>, ...codes: (keyof typeof ERRORS)[]) {
+	const out: Record<string, unknown> = { ...ok };
+	for (const code of [...codes, 413, 422, 429, 503] as (keyof typeof ERRORS)[]) {
+		out[code] = ERRORS[code];
+	}
+	return out;
+}
+
+function jsonOp(
+	summary: string,
+	body: Schema | null,
+	ok: Schema,
+	codes: (keyof typeof ERRORS)[] = [],
+	security?: Security
+) {
+	return {
+		summary,
+		...(security ? { security } : {}),
+		...(body ? { requestBody: { required: true, content: json(body) } } : {}),
+		responses: responses({ 200: { description: "OK", content: json(ok) } }, ...codes)
+	};
+}
+
+type Security = Record<string, string[]>[];
+const USER_SECURITY: Security = [{ bearerJwt: [] }, { bearerApiKey: [] }, { apiKeyHeader: [] }];
+const ADMIN_SECURITY: Security = [{ adminToken: [] }, { bearerApiKey: [] }, { apiKeyHeader: [] }];
+
+const OK = obj({ ok: { type: "boolean" } });
+const PASSWORD = str({ minLength: 10, maxLength: 128, format: "password" });
+const TOKEN_TYPE = str({
+	enum: ["verification", "passwordless", "password-reset", "api-key", "refresh", "action"]
+});
+const tokenParam = {
+	name: "token",
+	in: "query",
+	required: true,
+	description: "The token from the mail",
+	schema: str()
+};
+const poolParam = { name: "pool", in: "path", required: true, schema: str() };
+
+function page(summary: string, parameters: unknown[], statuses: number[]) {
+	const out: Record<string, unknown> = {};
+	for (const s of statuses) out[s] = { description: `HTML page (${s})`, content: html };
+	return { summary, parameters, responses: out };
+}
+
+function pagePost(
+	summary: string,
+	fields: Record<string, Schema>,
+	statuses: number[],
+	optional: string[] = []
+) {
+	const required = Object.keys(fields).filter(f => !optional.includes(f));
+	return {
+		summary,
+		requestBody: {
+			required: true,
+			content: form({ token: str(), ...fields }, ["token", ...required])
+		},
+		responses: Object.fromEntries(
+			statuses.map(s => [s, { description: `HTML page (${s})`, content: html }])
+		)
+	};
+}
+
+function poolOp(summary: string, body: Schema, ok: Schema, codes: (keyof typeof ERRORS)[]) {
+	return {
+		...jsonOp(summary, body, ok, [401, 403, ...codes], ADMIN_SECURITY),
+		parameters: [poolParam]
+	};
+}
+
+export function buildOpenApiDocument(publicUrl: string): Record<string, unknown> {
+	return {
+		openapi: "3.0.3",
+		info: {
+			title: "moleculer-tokens gateway",
+			version: "0.1.0",
+			description:
+				"Sign-up, sign-in and API keys for users; token and pool administration for " +
+				"trusted callers; the pages behind the links in our mails."
+		},
+		servers: [{ url: publicUrl }],
+		components: {
+			securitySchemes: {
+				bearerJwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+				bearerApiKey: {
+					type: "http",
+					scheme: "bearer",
+					description: "An API key (`mtk_…`) as the bearer token"
+				},
+				apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
+				adminToken: {
+					type: "http",
+					scheme: "bearer",
+					description: "ADMIN_TOKEN from the gateway's environment"
+				}
+			},
+			schemas: {
+				Error: obj(
+					{
+						name: str(),
+						message: str(),
+						code: { type: "integer" },
+						type: str(),
+						data: {}
+					},
+					["name", "message", "code", "type"]
+				),
+				User: obj({
+					id: str(),
+					username: str(),
+					email: str({ format: "email" }),
+					emailVerified: { type: "boolean" },
+					createdAt: str({ format: "date-time" }),
+					updatedAt: str({ format: "date-time" })
+				}),
+				Session: obj({
+					accessToken: str(),
+					refreshToken: str(),
+					tokenType: str({ enum: ["Bearer"] }),
+					expiresIn: { type: "integer" },
+					user: ref("User")
+				}),
+				TokenEntity: obj({
+					id: str(),
+					type: TOKEN_TYPE,
+					owner: str(),
+					name: str({ nullable: true }),
+					scopes: { type: "array", items: str() },
+					data: { type: "object", nullable: true },
+					createdAt: str({ format: "date-time" }),
+					expiresAt: str({ format: "date-time", nullable: true }),
+					lastUsedAt: str({ format: "date-time", nullable: true })
+				})
+			}
+		},
+		paths: {
+			"/health": {
+				get: {
+					summary: "The process is up",
+					responses: { 200: { description: "OK", content: json(obj({ status: str() })) } }
+				}
+			},
+			"/ready": {
+				get: {
+					summary: "tokens and auth are reachable",
+					responses: {
+						200: {
+							description: "Ready",
+							content: json(obj({ ready: {}, services: {} }))
+						},
+						503: {
+							description: "Not ready",
+							content: json(obj({ ready: {}, services: {} }))
+						}
+					}
+				}
+			},
+			"/api/openapi.json": {
+				get: {
+					summary: "This document",
+					responses: { 200: { description: "OpenAPI 3 document", content: json({}) } }
+				}
+			},
+
+			"/api/auth/sign-up": {
+				post: jsonOp(
+					"Create an account; mails a verification link",
+					obj(
+						{
+							username: str({ pattern: "^[a-zA-Z0-9_.-]{3,32}$" }),
+							email: str({ format: "email" }),
+							password: PASSWORD
+						},
+						["username", "email", "password"]
+					),
+					obj({ user: ref("User") }),
+					[409]
+				)
+			},
+			"/api/auth/verify-email": {
+				post: jsonOp(
+					"Confirm an e-mail address; the sign-up password is kept only if given",
+					obj({ token: str(), password: str({ minLength: 1, maxLength: 1024 }) }, [
+						"token"
+					]),
+					obj({ user: ref("User"), passwordKept: { type: "boolean" } }),
+					[400, 401]
+				)
+			},
+			"/api/auth/resend-verification": {
+				post: jsonOp("Mail a new verification link", obj({ email: str() }, ["email"]), OK)
+			},
+			"/api/auth/sign-in": {
+				post: jsonOp(
+					"Sign in with username or e-mail and password",
+					obj({ login: str(), password: str() }, ["login", "password"]),
+					ref("Session"),
+					[401]
+				)
+			},
+			"/api/auth/magic-link": {
+				post: jsonOp("Mail a sign-in link", obj({ email: str() }, ["email"]), OK)
+			},
+			"/api/auth/magic-link/sign-in": {
+				post: jsonOp(
+					"Sign in with a magic link's token",
+					obj({ token: str() }, ["token"]),
+					ref("Session"),
+					[400]
+				)
+			},
+			"/api/auth/forgot-password": {
+				post: jsonOp("Mail a password reset link", obj({ email: str() }, ["email"]), OK)
+			},
+			"/api/auth/reset-password": {
+				post: jsonOp(
+					"Set a new password with a reset link's token",
+					obj(
+						{
+							token: str(),
+							password: PASSWORD,
+							confirmPassword: PASSWORD,
+							keepApiKeys: { type: "boolean" }
+						},
+						["token", "password", "confirmPassword"]
+					),
+					OK,
+					[400]
+				)
+			},
+			"/api/auth/refresh": {
+				post: jsonOp(
+					"Exchange a refresh token for a new session (the old one is spent)",
+					obj({ refreshToken: str() }, ["refreshToken"]),
+					obj({
+						accessToken: str(),
+						refreshToken: str(),
+						tokenType: str(),
+						expiresIn: { type: "integer" }
+					}),
+					[401]
+				)
+			},
+			"/api/auth/sign-out": {
+				post: jsonOp(
+					"Revoke a refresh token",
+					obj({ refreshToken: str() }, ["refreshToken"]),
+					OK
+				)
+			},
+
+			"/api/me": {
+				get: jsonOp("The signed-in user", null, ref("User"), [401], USER_SECURITY)
+			},
+			"/api/me/password": {
+				post: jsonOp(
+					"Change the password",
+					obj({ currentPassword: str(), newPassword: PASSWORD }, [
+						"currentPassword",
+						"newPassword"
+					]),
+					OK,
+					[401],
+					USER_SECURITY
+				)
+			},
+			"/api/me/sign-out-everywhere": {
+				post: jsonOp(
+					"Revoke every refresh token of the user (and API keys with includeApiKeys)",
+					obj({ includeApiKeys: { type: "boolean" } }),
+					obj({
+						ok: { type: "boolean" },
+						revoked: { type: "integer" },
+						apiKeysRevoked: { type: "integer" }
+					}),
+					[401, 403],
+					USER_SECURITY
+				)
+			},
+			"/api/me/api-keys": {
+				get: jsonOp(
+					"The user's API keys (never the keys themselves)",
+					null,
+					{ type: "array", items: ref("TokenEntity") },
+					[401],
+					USER_SECURITY
+				),
+				post: jsonOp(
+					"Create an API key; the key is in the answer, this once",
+					obj(
+						{
+							name: str({ minLength: 1, maxLength: 100 }),
+							expiry: { type: "integer", description: "Lifetime in seconds" },
+							scopes: { type: "array", items: str() }
+						},
+						["name"]
+					),
+					obj({ key: ref("TokenEntity"), token: str() }),
+					[401],
+					USER_SECURITY
+				)
+			},
+			"/api/me/api-keys/{id}": {
+				delete: {
+					...jsonOp(
+						"Revoke one of the user's API keys",
+						null,
+						OK,
+						[401, 404],
+						USER_SECURITY
+					),
+					parameters: [{ name: "id", in: "path", required: true, schema: str() }]
+				}
+			},
+
+			"/api/tokens": {
+				post: jsonOp(
+					"Generate a token (the plaintext is in the answer, this once)",
+					obj(
+						{
+							type: TOKEN_TYPE,
+							owner: str(),
+							expiry: { type: "integer" },
+							name: str(),
+							scopes: { type: "array", items: str() },
+							data: { type: "object" }
+						},
+						["type", "owner"]
+					),
+					{ allOf: [ref("TokenEntity"), obj({ token: str() })] },
+					[401, 403],
+					ADMIN_SECURITY
+				),
+				get: {
+					...jsonOp(
+						"An owner's tokens",
+						null,
+						{ type: "array", items: ref("TokenEntity") },
+						[401, 403],
+						ADMIN_SECURITY
+					),
+					parameters: [
+						{ name: "owner", in: "query", required: true, schema: str() },
+						{ name: "type", in: "query", required: false, schema: TOKEN_TYPE }
+					]
+				},
+				delete: {
+					...jsonOp(
+						"Remove an owner's tokens",
+						null,
+						obj({ removed: { type: "integer" } }),
+						[401, 403],
+						ADMIN_SECURITY
+					),
+					parameters: [
+						{ name: "owner", in: "query", required: true, schema: str() },
+						{ name: "type", in: "query", required: false, schema: TOKEN_TYPE }
+					]
+				}
+			},
+			"/api/tokens/check": {
+				post: jsonOp(
+					"Check a token: its entity, or null",
+					obj(
+						{
+							type: TOKEN_TYPE,
+							token: str(),
+							owner: str(),
+							isUsed: { type: "boolean" }
+						},
+						["type", "token"]
+					),
+					{ ...ref("TokenEntity"), nullable: true },
+					[401, 403],
+					ADMIN_SECURITY
+				)
+			},
+			"/api/tokens/remove": {
+				post: jsonOp(
+					"Remove a token: the removed entity, or null",
+					obj({ type: TOKEN_TYPE, token: str() }, ["type", "token"]),
+					{ ...ref("TokenEntity"), nullable: true },
+					[401, 403],
+					ADMIN_SECURITY
+				)
+			},
+
+			"/api/pools/{pool}": {
+				get: {
+					...jsonOp(
+						"A pool's counts",
+						null,
+						obj({
+							size: { type: "integer" },
+							available: { type: "integer" },
+							assigned: { type: "integer" }
+						}),
+						[401, 403, 404],
+						ADMIN_SECURITY
+					),
+					parameters: [poolParam]
+				},
+				put: poolOp(
+					"Configure a pool",
+					obj(
+						{
+							size: { type: "integer", minimum: 1, maximum: 100000 },
+							leaseTime: { type: "integer" },
+							tokenTtl: { type: "integer" }
+						},
+						["size", "leaseTime"]
+					),
+					obj({}),
+					[]
+				)
+			},
+			"/api/pools/{pool}/generate-token": {
+				post: {
+					...poolOp(
+						"Add a token to the pool (403 when full)",
+						obj({}),
+						obj({ token: str() }),
+						[]
+					),
+					responses: responses(
+						{ 201: { description: "Created", content: json(obj({ token: str() })) } },
+						401,
+						403
+					)
+				}
+			},
+			"/api/pools/{pool}/assign-token": {
+				post: poolOp(
+					"Lease an available token to a client (404 when none)",
+					obj({ clientId: str(), client_id: str({ description: "Alias of clientId" }) }),
+					obj({ token: str(), leaseExpiresAt: str({ format: "date-time" }) }),
+					[404]
+				)
+			},
+			"/api/pools/{pool}/keep-alive": {
+				post: poolOp(
+					"Extend the lease (403 if the client does not hold it)",
+					obj({ token: str(), clientId: str(), client_id: str() }, ["token"]),
+					obj({ ok: { type: "boolean" }, leaseExpiresAt: str({ format: "date-time" }) }),
+					[]
+				)
+			},
+			"/api/pools/{pool}/unblock-token": {
+				post: poolOp(
+					"Release a leased token (403 if not assigned)",
+					obj({ token: str(), clientId: str(), client_id: str() }, ["token"]),
+					OK,
+					[]
+				)
+			},
+			"/api/pools/{pool}/delete-token": {
+				post: poolOp(
+					"Delete a token from the pool (404 if absent)",
+					obj({ token: str() }, ["token"]),
+					OK,
+					[404]
+				)
+			},
+
+			"/verify-email": {
+				get: page(
+					"Confirm page for an e-mail verification link (does not spend it)",
+					[tokenParam],
+					[200, 400, 429]
+				),
+				post: pagePost(
+					"Confirm the e-mail address (spends the token); the sign-up password is kept only if given",
+					{ password: str() },
+					[200, 400, 401, 429, 503],
+					["password"]
+				)
+			},
+			"/magic-link": {
+				get: page(
+					"Sign-in page for a magic link (does not spend it)",
+					[tokenParam],
+					[200, 400, 429]
+				),
+				post: pagePost(
+					"Sign in (spends the token); the page shows the session's tokens once",
+					{},
+					[200, 400, 429, 503]
+				)
+			},
+			"/reset-password": {
+				get: page(
+					"New-password form for a reset link (does not spend it)",
+					[tokenParam],
+					[200, 400, 429]
+				),
+				post: pagePost(
+					"Set the new password (spends the token)",
+					{ password: PASSWORD, confirmPassword: PASSWORD },
+					[200, 400, 422, 429, 503]
+				)
+			},
+			"/token": {
+				post: pagePost(
+					"Run a one-time action link, token in the form (the confirm page's button)",
+					{},
+					[200, 400, 404, 423, 429, 503]
+				)
+			},
+			"/token/{token}": {
+				get: page(
+					"Confirm page for a one-time action link (does not spend it)",
+					[{ name: "token", in: "path", required: true, schema: str() }],
+					[200, 404, 429]
+				),
+				post: {
+					...page(
+						"Run the action link (spends it)",
+						[{ name: "token", in: "path", required: true, schema: str() }],
+						[200, 404, 423, 429, 503]
+					)
+				}
+			}
+		}
+	};
+}

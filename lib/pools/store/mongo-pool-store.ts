@@ -1,0 +1,128 @@
+import type { MongoCollection } from "../../store/mongo/collection";
+import {
+	availableFilter,
+	configId,
+	countTokens,
+	type PoolConfigRecord,
+	type PoolCounts,
+	type PoolStore,
+	type PoolTokenRecord
+} from "./pool-store";
+
+type PoolRecord = PoolConfigRecord | PoolTokenRecord;
+
+/** MongoDB: findOneAndUpdate on one document decides each assignment, lease renewal and release. */
+export class MongoPoolStore implements PoolStore {
+	constructor(private readonly collection: MongoCollection<PoolRecord>) {}
+
+	async ensureIndexes(): Promise<void> {
+		await this.collection.createIndex({ hash: 1 }, { unique: true, sparse: true });
+		await this.collection.createIndex({ slotKey: 1 }, { unique: true, sparse: true });
+		await this.collection.createIndex({ pool: 1, kind: 1, assignedAt: 1 });
+	}
+
+	getConfig(pool: string): Promise<PoolConfigRecord | null> {
+		return this.collection.findOne({ _id: configId(pool) }) as Promise<PoolConfigRecord | null>;
+	}
+
+	async saveConfig(config: PoolConfigRecord): Promise<PoolConfigRecord> {
+		const { _id, ...fields } = config;
+		await this.collection.findOneAndUpdate({ _id }, { $set: fields }, { upsert: true });
+		return config;
+	}
+
+	async usedSlots(pool: string): Promise<number[]> {
+		const rows = (await this.collection
+			.find({ kind: "token", pool })
+			.project({ slot: 1, _id: 0 })
+			.toArray()) as unknown as { slot: number }[];
+		return rows.map(r => r.slot);
+	}
+
+	async insertToken(record: PoolTokenRecord): Promise<boolean> {
+		try {
+			await this.collection.insertOne(record);
+			return true;
+		} catch (err) {
+			const e = err as { code?: number; message?: string };
+			if (e.code === 11000 && String(e.message).includes("slotKey")) return false;
+			throw err;
+		}
+	}
+
+	findToken(pool: string, hashes: string[]): Promise<PoolTokenRecord | null> {
+		return this.collection.findOne({
+			kind: "token",
+			pool,
+			hash: hashes.length === 1 ? hashes[0] : { $in: hashes }
+		}) as Promise<PoolTokenRecord | null>;
+	}
+
+	async assign(
+		pool: string,
+		holder: string,
+		now: number,
+		leaseExpiresAt: number
+	): Promise<PoolTokenRecord | null> {
+		const res = await this.collection.findOneAndUpdate(
+			availableFilter(pool, now),
+			{ $set: { holder, leaseExpiresAt, assignedAt: now } },
+			{ sort: { assignedAt: 1 }, returnOriginal: false }
+		);
+		return res.value as PoolTokenRecord | null;
+	}
+
+	async keepAlive(
+		id: string,
+		holder: string,
+		now: number,
+		leaseExpiresAt: number
+	): Promise<PoolTokenRecord | null> {
+		const res = await this.collection.findOneAndUpdate(
+			{
+				_id: id,
+				kind: "token",
+				holder,
+				leaseExpiresAt: { $gt: now },
+				$or: [{ expiresAt: null }, { expiresAt: { $gt: now } }]
+			},
+			{ $set: { leaseExpiresAt } },
+			{ returnOriginal: false }
+		);
+		return res.value as PoolTokenRecord | null;
+	}
+
+	async release(id: string, now: number, holder?: string): Promise<boolean> {
+		const res = await this.collection.findOneAndUpdate(
+			{
+				_id: id,
+				kind: "token",
+				holder: holder ?? { $ne: null },
+				leaseExpiresAt: { $gt: now }
+			},
+			{ $set: { holder: null, leaseExpiresAt: null } }
+		);
+		return res.value !== null;
+	}
+
+	async removeToken(id: string): Promise<boolean> {
+		return (await this.collection.findOneAndDelete({ _id: id, kind: "token" })).value !== null;
+	}
+
+	async removeExpired(pool: string, now: number): Promise<number> {
+		const res = await this.collection.deleteMany({
+			kind: "token",
+			pool,
+			expiresAt: { $lte: now }
+		});
+		return res.deletedCount ?? 0;
+	}
+
+	async counts(pool: string, now: number): Promise<PoolCounts> {
+		const rows = (await this.collection
+			.find({ kind: "token", pool })
+			.project({ expiresAt: 1, holder: 1, leaseExpiresAt: 1, _id: 0 })
+			.toArray()) as unknown as PoolTokenRecord[];
+		return countTokens(rows, now);
+	}
+}

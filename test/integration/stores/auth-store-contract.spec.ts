@@ -1,0 +1,351 @@
+/**
+ * One contract, every store, for the `auth` service's stores (users, refresh-token families): the
+ * same cases run against the embedded NeDB store (always) and against MongoDB whenever MONGO_URI is
+ * set (MongoDB cannot be installed on our CI machines, so there that half is skipped with a
+ * message). The stores are obtained the way the service gets them: from `auth` started on that
+ * adapter.
+ */
+import { randomUUID } from "node:crypto";
+import type { ServiceBroker } from "moleculer";
+import AuthService from "../../../services/auth.service";
+import {
+	DuplicateUserError,
+	type UserRecord,
+	type UserStore
+} from "../../../lib/auth/store/user-store";
+import {
+	fingerprintOf,
+	type RefreshFamilyRecord,
+	type RefreshFamilyStore
+} from "../../../lib/auth/store/refresh-family-store";
+import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { FAST_SCRYPT } from "../../helpers/auth";
+
+interface Stores {
+	users: UserStore;
+	families: RefreshFamilyStore;
+	stop(): Promise<void>;
+}
+
+async function startStores(kind: "nedb" | "mongo"): Promise<Stores> {
+	const savedUri = process.env.MONGO_URI;
+	if (kind === "nedb") delete process.env.MONGO_URI;
+	const dataDir = tempDataDir();
+	let broker: ServiceBroker;
+	try {
+		broker = createTestBroker();
+		broker.createService(withSettings(AuthService, { dataDir, password: FAST_SCRYPT }));
+	} finally {
+		if (savedUri !== undefined) process.env.MONGO_URI = savedUri;
+	}
+	await broker.start();
+	const service = broker.getLocalService("auth") as unknown as {
+		store: UserStore;
+		families: RefreshFamilyStore;
+		storeKind: string;
+		adapter: {
+			collection?: { deleteMany(filter: object): Promise<unknown> };
+			db?: { collection(name: string): { deleteMany(filter: object): Promise<unknown> } };
+		};
+	};
+	expect(service.storeKind).toBe(kind);
+	if (kind === "mongo") {
+		await service.adapter.collection!.deleteMany({});
+		await service.adapter.db!.collection("refresh_families").deleteMany({});
+	}
+	return {
+		users: service.store,
+		families: service.families,
+		async stop() {
+			await broker.stop();
+			removeDir(dataDir);
+		}
+	};
+}
+
+const NOW = 1_700_000_000_000;
+
+function user(name: string, overrides: Partial<UserRecord> = {}): UserRecord {
+	return {
+		_id: randomUUID(),
+		username: name,
+		usernameKey: name.toLowerCase(),
+		email: `${name}@Example.com`,
+		emailKey: `${name.toLowerCase()}@example.com`,
+		passwordHash: "scrypt$1024$8$1$salt$hash",
+		emailVerified: false,
+		scopes: [],
+		tokensValidAfter: 0,
+		createdAt: NOW,
+		updatedAt: NOW,
+		...overrides
+	};
+}
+
+function family(userId: string, overrides: Partial<RefreshFamilyRecord> = {}): RefreshFamilyRecord {
+	const fp = fingerprintOf(randomUUID());
+	return {
+		_id: randomUUID(),
+		userId,
+		current: fp,
+		fingerprints: [fp],
+		generation: 1,
+		createdAt: NOW,
+		expiresAt: NOW + 3600_000,
+		revokedAt: null,
+		revokedReason: null,
+		...overrides
+	};
+}
+
+function contract(kind: "nedb" | "mongo") {
+	let stores: Stores;
+
+	beforeEach(async () => {
+		stores = await startStores(kind);
+	});
+
+	afterEach(async () => {
+		await stores.stop();
+	});
+
+	describe("users", () => {
+		it("finds a user by id, username key and e-mail key", async () => {
+			const u = user("Alice");
+			await stores.users.insert(u);
+			expect(await stores.users.findById(u._id)).toEqual(u);
+			expect(await stores.users.findByUsernameKey("alice")).toEqual(u);
+			expect(await stores.users.findByEmailKey("alice@example.com")).toEqual(u);
+			expect(await stores.users.findById("nobody")).toBeNull();
+			expect(await stores.users.findByUsernameKey("Alice")).toBeNull();
+		});
+
+		it("hands out copies: changing a found record changes nothing stored", async () => {
+			const u = user("Dora", { scopes: ["read"] });
+			await stores.users.insert(u);
+			const found = (await stores.users.findById(u._id))!;
+			found.username = "Mallory";
+			found.scopes.push("admin");
+			expect(await stores.users.findById(u._id)).toEqual(u);
+		});
+
+		it("finds a user by id, and its updates, as soon as they have returned", async () => {
+			const u = user("Erin");
+			await stores.users.insert(u);
+			expect(await stores.users.findById(u._id)).toEqual(u);
+			const updated = await stores.users.update(u._id, { scopes: ["write"] }, NOW + 1);
+			expect(await stores.users.findById(u._id)).toEqual(updated);
+		});
+
+		it("refuses a second user with a taken username key or e-mail key", async () => {
+			await stores.users.insert(user("Bob"));
+			await expect(
+				stores.users.insert(user("BOB", { emailKey: "other@example.com" }))
+			).rejects.toBeInstanceOf(DuplicateUserError);
+			await expect(
+				stores.users.insert(user("Robert", { emailKey: "bob@example.com" }))
+			).rejects.toBeInstanceOf(DuplicateUserError);
+		});
+
+		it("of concurrent inserts with one e-mail key, exactly one succeeds", async () => {
+			const results = await Promise.allSettled(
+				Array.from({ length: 10 }, (_, i) =>
+					stores.users.insert(user(`racer${i}`, { emailKey: "same@example.com" }))
+				)
+			);
+			expect(results.filter(r => r.status === "fulfilled")).toHaveLength(1);
+			for (const r of results.filter(r => r.status === "rejected")) {
+				expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateUserError);
+			}
+		});
+
+		it("updates fields and updatedAt, returning the new record", async () => {
+			const u = user("Carol");
+			await stores.users.insert(u);
+			const updated = await stores.users.update(
+				u._id,
+				{ emailVerified: true, tokensValidAfter: NOW + 1000, scopes: ["read"] },
+				NOW + 5
+			);
+			expect(updated).toEqual({
+				...u,
+				emailVerified: true,
+				tokensValidAfter: NOW + 1000,
+				scopes: ["read"],
+				updatedAt: NOW + 5
+			});
+			expect(await stores.users.findById(u._id)).toEqual(updated);
+			expect(await stores.users.update("nobody", { emailVerified: true }, NOW)).toBeNull();
+		});
+
+		it("replaces a password hash only if it is still the expected one", async () => {
+			const u = user("Dave");
+			await stores.users.insert(u);
+			expect(await stores.users.replacePasswordHash(u._id, "stale", "next", NOW)).toBe(false);
+			expect((await stores.users.findById(u._id))!.passwordHash).toBe(u.passwordHash);
+			expect(
+				await stores.users.replacePasswordHash(u._id, u.passwordHash!, "next", NOW)
+			).toBe(true);
+			expect((await stores.users.findById(u._id))!.passwordHash).toBe("next");
+		});
+
+		it("clears a password hash", async () => {
+			const u = user("Erin");
+			await stores.users.insert(u);
+			expect(
+				(await stores.users.update(u._id, { passwordHash: null }, NOW))!.passwordHash
+			).toBeNull();
+			expect((await stores.users.findById(u._id))!.passwordHash).toBeNull();
+		});
+
+		it("finds unconfirmed accounts older than a cut-off, and removes a user", async () => {
+			const old = { ...user("Frank"), createdAt: NOW - 10_000 };
+			const fresh = { ...user("Grace"), createdAt: NOW };
+			const confirmed = { ...user("Heidi"), createdAt: NOW - 10_000, emailVerified: true };
+			for (const u of [old, fresh, confirmed]) await stores.users.insert(u);
+			const found = await stores.users.findUnconfirmedBefore(NOW - 1, 100);
+			expect(found.map(u => u._id)).toContain(old._id);
+			expect(found.map(u => u._id)).not.toContain(fresh._id);
+			expect(found.map(u => u._id)).not.toContain(confirmed._id);
+			expect(await stores.users.findUnconfirmedBefore(NOW - 1, 1)).toHaveLength(1);
+			expect(await stores.users.remove(old._id)).toBe(true);
+			expect(await stores.users.remove(old._id)).toBe(false);
+			expect(await stores.users.findById(old._id)).toBeNull();
+			// Its names are free again.
+			await stores.users.insert({ ...user("Frank"), _id: "frank-again" });
+			const emails = await stores.users.listEmails();
+			expect(emails).toContainEqual({ _id: fresh._id, email: fresh.email });
+		});
+	});
+
+	describe("refresh-token families", () => {
+		it("finds a family by any remembered fingerprint", async () => {
+			const f = family("u1");
+			await stores.families.insert(f);
+			expect(await stores.families.findByFingerprint(f.current!)).toEqual(f);
+			expect(await stores.families.findByFingerprint(fingerprintOf("unknown"))).toBeNull();
+		});
+
+		it("hands out copies: changing a found family changes nothing stored", async () => {
+			const f = family("u1");
+			await stores.families.insert(f);
+			const found = (await stores.families.findByFingerprint(f.current!))!;
+			found.current = null;
+			found.fingerprints.push(fingerprintOf("planted"));
+			expect(await stores.families.findByFingerprint(f.current!)).toEqual(f);
+			expect(await stores.families.findByFingerprint(fingerprintOf("planted"))).toBeNull();
+		});
+
+		it("rotates with a compare-and-set, remembering at most `history` fingerprints", async () => {
+			const f = family("u1");
+			await stores.families.insert(f);
+			const fps = [f.current!];
+			for (let i = 0; i < 4; i++) {
+				const next = fingerprintOf(randomUUID());
+				expect(
+					await stores.families.rotate(
+						f._id,
+						fps[fps.length - 1],
+						{ fingerprint: next, expiresAt: NOW + i },
+						3
+					)
+				).toBe(true);
+				fps.push(next);
+			}
+			const now = await stores.families.findByFingerprint(fps[4]);
+			expect(now).toMatchObject({
+				current: fps[4],
+				generation: 5,
+				fingerprints: fps.slice(2),
+				expiresAt: NOW + 3
+			});
+			// A stale expected value changes nothing.
+			expect(
+				await stores.families.rotate(f._id, fps[3], { fingerprint: "x", expiresAt: NOW }, 3)
+			).toBe(false);
+			// Forgotten beyond the history.
+			expect(await stores.families.findByFingerprint(fps[1])).toBeNull();
+			expect(await stores.families.findByFingerprint(fps[2])).not.toBeNull();
+		});
+
+		it("of concurrent rotations from one token, exactly one succeeds", async () => {
+			const f = family("u1");
+			await stores.families.insert(f);
+			const results = await Promise.all(
+				Array.from({ length: 10 }, () =>
+					stores.families.rotate(
+						f._id,
+						f.current!,
+						{ fingerprint: fingerprintOf(randomUUID()), expiresAt: NOW },
+						100
+					)
+				)
+			);
+			expect(results.filter(Boolean)).toHaveLength(1);
+			expect((await stores.families.findByFingerprint(f.current!))!.generation).toBe(2);
+		});
+
+		it("revokes once; a revoked family no longer rotates", async () => {
+			const f = family("u1");
+			await stores.families.insert(f);
+			const results = await Promise.all(
+				Array.from({ length: 5 }, () => stores.families.revoke(f._id, "reuse", NOW + 1))
+			);
+			expect(results.filter(r => r !== null)).toHaveLength(1);
+			const revoked = results.find(r => r !== null)!;
+			expect(revoked).toMatchObject({
+				current: null,
+				revokedAt: NOW + 1,
+				revokedReason: "reuse",
+				fingerprints: f.fingerprints
+			});
+			expect(
+				await stores.families.rotate(
+					f._id,
+					f.current!,
+					{ fingerprint: "x", expiresAt: NOW },
+					100
+				)
+			).toBe(false);
+			// Still found by its fingerprints: that is how a replay is recognised.
+			expect(await stores.families.findByFingerprint(f.fingerprints[0])).toMatchObject({
+				revokedAt: NOW + 1
+			});
+		});
+
+		it("revokes every live family of one user and no other", async () => {
+			const mine = [
+				family("u1"),
+				family("u1"),
+				family("u1", { revokedAt: NOW, current: null })
+			];
+			const theirs = family("u2");
+			for (const f of [...mine, theirs]) await stores.families.insert(f);
+			expect(await stores.families.revokeAllOfUser("u1", "sign-out", NOW + 2)).toBe(2);
+			for (const f of mine) {
+				expect(
+					(await stores.families.findByFingerprint(f.fingerprints[0]))!.revokedAt
+				).not.toBeNull();
+			}
+			expect(
+				(await stores.families.findByFingerprint(theirs.current!))!.revokedAt
+			).toBeNull();
+		});
+
+		it("deletes families whose last token expired", async () => {
+			const expired = family("u1", { expiresAt: NOW - 1 });
+			const live = family("u1", { expiresAt: NOW + 1 });
+			await stores.families.insert(expired);
+			await stores.families.insert(live);
+			expect(await stores.families.removeExpired(NOW)).toBe(1);
+			expect(await stores.families.findByFingerprint(expired.current!)).toBeNull();
+			expect(await stores.families.findByFingerprint(live.current!)).not.toBeNull();
+		});
+	});
+}
+
+const kinds: ("nedb" | "mongo")[] = ["nedb"];
+if (process.env.MONGO_URI) kinds.push("mongo");
+else console.warn("Skipping the MongoDB half of the auth store contracts: MONGO_URI is not set.");
+
+for (const kind of kinds) describe(`auth stores on ${kind}`, () => contract(kind));

@@ -1,0 +1,204 @@
+/**
+ * Property-based tests of every `tokens.*` action's parameters on a real broker and store: for any
+ * JSON value in any parameter, any extra keys (including "__proto__" and "$"-prefixed ones), or no
+ * object at all, an action answers either normally or with a 422 ValidationError. Never a 500, a
+ * crash or a half-written record; and the node keeps working afterwards.
+ */
+import fc from "fast-check";
+import { Errors, type ServiceBroker } from "moleculer";
+import TokensService, { type TokenEntity } from "../../../services/tokens.service";
+import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+
+/** Runs per action; PROPERTY_RUNS=5000 for a longer hunt. */
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
+const TYPES = ["verification", "passwordless", "password-reset", "api-key", "refresh", "action"];
+
+type Generated = TokenEntity & { token: string };
+
+/** Keys an attacker would try besides random ones. */
+const trickyKey = fc.constantFrom(
+	"__proto__",
+	"constructor",
+	"prototype",
+	"toString",
+	"$$strict",
+	"$where",
+	"$set",
+	"a.b",
+	"",
+	"id",
+	"_id",
+	"hash"
+);
+const anyKey = fc.oneof(fc.string({ maxLength: 12 }), trickyKey);
+const anyValue = fc.jsonValue({ maxDepth: 3 });
+
+/** Objects as JSON.parse makes them: "__proto__" is an own key, not the prototype. */
+function objectOf(entries: [string, unknown][]): Record<string, unknown> {
+	return Object.fromEntries(entries);
+}
+const anyObject = fc.array(fc.tuple(anyKey, anyValue), { maxLength: 5 }).map(objectOf);
+
+/**
+ * Parameters for an action: each known key absent, valid, or any JSON value; plus extra keys
+ * sometimes; or, now and then, not an object at all.
+ */
+function paramsFor(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> {
+	const known = Object.entries(fields).map(([key, valid]) =>
+		fc
+			.option(
+				fc.oneof(
+					{ weight: 3, arbitrary: valid },
+					{ weight: 2, arbitrary: anyValue },
+					{ weight: 1, arbitrary: anyObject }
+				),
+				{ nil: undefined, freq: 4 }
+			)
+			.map(value => (value === undefined ? [] : [[key, value] as [string, unknown]]))
+	);
+	const extra = fc.oneof(
+		{ weight: 3, arbitrary: fc.constant([] as [string, unknown][]) },
+		{ weight: 1, arbitrary: fc.array(fc.tuple(anyKey, anyValue), { maxLength: 3 }) }
+	);
+	const object = fc
+		.tuple(fc.tuple(...known), extra)
+		.map(([parts, more]) => objectOf([...parts.flat(), ...more]));
+	return fc.oneof({ weight: 9, arbitrary: object }, { weight: 1, arbitrary: anyValue });
+}
+
+describe("tokens.* parameters, property-based", () => {
+	let dataDir: string;
+	let broker: ServiceBroker;
+	/** Real tokens, so valid-looking inputs reach the store paths too. */
+	const known: Generated[] = [];
+
+	const type = fc.constantFrom(...TYPES);
+	const owner = fc.oneof(
+		fc.constantFrom("alice", "bob"),
+		fc.string({ minLength: 1, maxLength: 20 })
+	);
+	const token = fc.oneof(
+		fc.constantFrom("your-token-value", `mtk_${"A".repeat(36)}`),
+		fc.integer({ min: 0, max: 19 }).map(i => known[i].token),
+		fc.string({ maxLength: 60 })
+	);
+	const id = fc.oneof(
+		fc.integer({ min: 0, max: 19 }).map(i => known[i].id),
+		fc.string({ minLength: 1, maxLength: 40 })
+	);
+
+	const actions: Record<string, Record<string, fc.Arbitrary<unknown>>> = {
+		"tokens.generate": {
+			type,
+			owner,
+			expiry: fc.integer({ min: 1, max: 10 * 365 * 86400 }),
+			name: fc.string({ minLength: 1, maxLength: 30 }),
+			scopes: fc.uniqueArray(fc.string({ minLength: 1, maxLength: 10 }), { maxLength: 4 }),
+			data: anyObject
+		},
+		"tokens.check": { type, token, owner, isUsed: fc.boolean() },
+		"tokens.remove": { type, token },
+		"tokens.consume": { type, token, owner },
+		"tokens.listByOwner": { owner, type },
+		"tokens.removeByOwner": { owner, type },
+		"tokens.revoke": { id, owner },
+		"tokens.stats": {},
+		"tokens.removeExpired": { batchSize: fc.integer({ min: 1, max: 100000 }) }
+	};
+
+	beforeAll(async () => {
+		dataDir = tempDataDir();
+		broker = createTestBroker();
+		broker.createService(withSettings(TokensService, { dataDir }));
+		await broker.start();
+		for (let i = 0; i < 20; i++) {
+			known.push(
+				await broker.call<Generated, object>("tokens.generate", {
+					type: "api-key",
+					owner: i % 2 ? "alice" : "bob"
+				})
+			);
+		}
+	});
+
+	afterAll(async () => {
+		await broker.stop();
+		removeDir(dataDir);
+	});
+
+	it.each(Object.keys(actions))(
+		"%s answers normally or with a 422, never a 500",
+		async action => {
+			await fc.assert(
+				fc.asyncProperty(paramsFor(actions[action]), async params => {
+					try {
+						await broker.call(action, params as object);
+					} catch (err) {
+						// A failure must be a validation error naming fields, nothing else.
+						expect(err).toBeInstanceOf(Errors.ValidationError);
+						expect((err as Errors.ValidationError).code).toBe(422);
+						const data = (err as Errors.ValidationError).data as { field?: unknown }[];
+						expect(Array.isArray(data) && data.length > 0).toBe(true);
+					}
+				}),
+				{ numRuns: RUNS }
+			);
+		},
+		60_000
+	);
+
+	describe("what these properties found", () => {
+		it.each([
+			["a key with a dot", { "a.b": 1 }],
+			["a $-key", { nested: [{ $where: "1" }] }],
+			["a __proto__ key", JSON.parse('{"__proto__": {"admin": true}}')],
+			["nesting deeper than 16 levels", JSON.parse("[".repeat(40) + "]".repeat(40))]
+		])(
+			"generate refuses data with %s (422), and a concurrent generate is not hurt",
+			async (_, data) => {
+				const [bad, good] = await Promise.allSettled([
+					broker.call("tokens.generate", { type: "action", owner: "d", data: { data } }),
+					broker.call<Generated, object>("tokens.generate", {
+						type: "action",
+						owner: "d"
+					})
+				]);
+				expect(bad.status).toBe("rejected");
+				const err = (bad as PromiseRejectedResult).reason as Errors.ValidationError;
+				expect(err).toMatchObject({ code: 422, data: [{ field: "data" }] });
+				expect(good.status).toBe("fulfilled");
+			}
+		);
+
+		it("removeExpired with null params runs with the default batch size", async () => {
+			expect(await broker.call("tokens.removeExpired", null as unknown as object)).toEqual({
+				removed: 0
+			});
+		});
+	});
+
+	it("the node is healthy afterwards: generate, check and consume work, the file reloads", async () => {
+		const g = await broker.call<Generated, object>("tokens.generate", {
+			type: "verification",
+			owner: "after"
+		});
+		expect(
+			await broker.call("tokens.check", { type: "verification", token: g.token })
+		).toMatchObject({ id: g.id });
+		expect(
+			await broker.call("tokens.consume", { type: "verification", token: g.token })
+		).toMatchObject({ id: g.id });
+		const kept = await broker.call<Generated, object>("tokens.generate", {
+			type: "api-key",
+			owner: "after"
+		});
+
+		await broker.stop();
+		broker = createTestBroker();
+		broker.createService(withSettings(TokensService, { dataDir }));
+		await broker.start();
+		expect(
+			await broker.call("tokens.check", { type: "api-key", token: kept.token })
+		).toMatchObject({ id: kept.id });
+	});
+});
