@@ -148,3 +148,13 @@ export class AccessTokens {
 		}
 	}
 }
+
+/**
+ * The new `tokensValidAfter` (epoch ms) that rejects every access token issued so far. JWT times
+ * are whole seconds, and a token issued within the second of an earlier cut-off carries that
+ * cut-off as its `iat` (see AccessTokens.issue), so the new one is past both the current second
+ * and the previous cut-off.
+ */
+export function nextTokensCutoff(previousCutoff: number, now: number): number {
+	return Math.max((Math.floor(now / 1000) + 1) * 1000, previousCutoff + 1000);
+}

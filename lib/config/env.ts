@@ -8,3 +8,17 @@ export function wholeNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallbac
 	}
 	return value;
 }
+
+/** A positive whole number (attempt limits, queue sizes): 0 is refused. */
+export function positiveWholeNumberFromEnv(
+	env: NodeJS.ProcessEnv,
+	name: string,
+	fallback: number
+): number {
+	const raw = env[name];
+	if (raw === undefined || raw === "") return fallback;
+	if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) {
+		throw new Error(`${name} must be a positive whole number`);
+	}
+	return Number(raw);
+}

@@ -7,6 +7,7 @@
  * field; only that POST spends it. Every value is HTML-escaped; the only style is one inline block
  * allowed by its hash in a CSP that allows nothing else (no scripts, frames, images or foreign forms).
  */
+import { escapeHtml } from "../common/html";
 import { createHash } from "node:crypto";
 
 const STYLE =
@@ -34,19 +35,7 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
 	"X-Frame-Options": "DENY"
 };
 
-const ESCAPES: Record<string, string> = {
-	"&": "&amp;",
-	"<": "&lt;",
-	">": "&gt;",
-	'"': "&quot;",
-	"'": "&#39;",
-	"`": "&#96;"
-};
-
-/** Text safe inside an element or a quoted attribute. */
-export function escapeHtml(value: unknown): string {
-	return String(value ?? "").replace(/[&<>"'`]/g, c => ESCAPES[c]);
-}
+export { escapeHtml };
 
 export interface PageField {
 	name: string;

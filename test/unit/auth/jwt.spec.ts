@@ -1,5 +1,5 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader } from "jose";
-import { AccessTokens, MAX_CLOCK_SKEW } from "../../../lib/auth/jwt";
+import { AccessTokens, MAX_CLOCK_SKEW, nextTokensCutoff } from "../../../lib/auth/jwt";
 
 const SECRET = "a-test-secret-that-is-long-enough-0123456789";
 const T0 = Date.parse("2030-01-01T00:00:00.250Z");
@@ -169,5 +169,19 @@ describe("access tokens (JWT)", () => {
 		expect(() => issuer(() => T0, { secret: "" })).toThrow(/secret/);
 		expect(() => issuer(() => T0, { ttl: 0 })).toThrow(/ttl/);
 		expect(() => issuer(() => T0, { ttl: 1.5 })).toThrow(/ttl/);
+	});
+});
+
+describe("nextTokensCutoff", () => {
+	it("is past the current second", () => {
+		expect(nextTokensCutoff(0, Date.parse("2030-01-01T00:00:00.250Z"))).toBe(
+			Date.parse("2030-01-01T00:00:01.000Z")
+		);
+	});
+
+	it("is past the previous cut-off, even within the same second", () => {
+		const now = Date.parse("2030-01-01T00:00:00.250Z");
+		const first = nextTokensCutoff(0, now);
+		expect(nextTokensCutoff(first, now)).toBe(first + 1000);
 	});
 });

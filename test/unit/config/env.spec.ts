@@ -1,4 +1,4 @@
-import { wholeNumberFromEnv } from "../../../lib/config/env";
+import { positiveWholeNumberFromEnv, wholeNumberFromEnv } from "../../../lib/config/env";
 
 describe("wholeNumberFromEnv", () => {
 	it("reads a whole number, or falls back when the variable is unset or empty", () => {
@@ -11,6 +11,20 @@ describe("wholeNumberFromEnv", () => {
 	it.each(["-1", "1.5", "ten", "1e400"])("refuses %s, naming the variable", raw => {
 		expect(() => wholeNumberFromEnv({ LIMIT: raw }, "LIMIT", 1)).toThrow(
 			"LIMIT must be a whole, non-negative number"
+		);
+	});
+});
+
+describe("positiveWholeNumberFromEnv", () => {
+	it("reads a positive whole number, or falls back when unset or empty", () => {
+		expect(positiveWholeNumberFromEnv({ N: "5" }, "N", 7)).toBe(5);
+		expect(positiveWholeNumberFromEnv({}, "N", 7)).toBe(7);
+		expect(positiveWholeNumberFromEnv({ N: "" }, "N", 7)).toBe(7);
+	});
+
+	it.each(["0", "-1", "1.5", "ten", "1e3"])("refuses %j, naming the variable", raw => {
+		expect(() => positiveWholeNumberFromEnv({ N: raw }, "N", 7)).toThrow(
+			"N must be a positive whole number"
 		);
 	});
 });

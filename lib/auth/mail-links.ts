@@ -1,0 +1,75 @@
+/**
+ * The mails that carry a link (verification, magic link, password reset): which token type each
+ * link spends, where it points and what the mail says. Text and HTML alike; every value escaped.
+ */
+import { escapeHtml } from "../common/html";
+
+const DAY = 86400;
+
+export type LinkKind = "verification" | "magicLink" | "passwordReset";
+
+export interface LinkSpec {
+	tokenType: string;
+	path: string;
+	subject: string;
+	lead: string;
+	action: string;
+}
+
+export const LINKS: Record<LinkKind, LinkSpec> = {
+	verification: {
+		tokenType: "verification",
+		path: "/verify-email",
+		subject: "Confirm your e-mail address",
+		lead: "Please confirm your e-mail address for your new account.",
+		action: "Confirm my address"
+	},
+	magicLink: {
+		tokenType: "passwordless",
+		path: "/magic-link",
+		subject: "Your sign-in link",
+		lead: "Use this link to sign in. It works once.",
+		action: "Sign in"
+	},
+	passwordReset: {
+		tokenType: "password-reset",
+		path: "/reset-password",
+		subject: "Reset your password",
+		lead: "Someone (hopefully you) asked to reset your password. If it was not you, ignore this mail.",
+		action: "Choose a new password"
+	}
+};
+
+export function describeLifetime(seconds: number): string {
+	if (seconds % DAY === 0) return seconds === DAY ? "24 hours" : `${seconds / DAY} days`;
+	if (seconds % 3600 === 0) return seconds === 3600 ? "1 hour" : `${seconds / 3600} hours`;
+	if (seconds % 60 === 0) return `${seconds / 60} minutes`;
+	return `${seconds} seconds`;
+}
+
+/** The subject and bodies of a link mail to `username`. */
+export function linkMail(
+	kind: LinkKind,
+	username: string,
+	link: string,
+	lifetimeSeconds: number
+): { subject: string; text: string; html: string } {
+	const spec = LINKS[kind];
+	const lifetime = describeLifetime(lifetimeSeconds);
+	const text = [
+		`Hello ${username},`,
+		"",
+		spec.lead,
+		"",
+		`${spec.action}: ${link}`,
+		"",
+		`The link works once and expires in ${lifetime}.`
+	].join("\n");
+	const html = [
+		`<p>Hello ${escapeHtml(username)},</p>`,
+		`<p>${escapeHtml(spec.lead)}</p>`,
+		`<p><a href="${escapeHtml(link)}">${escapeHtml(spec.action)}</a></p>`,
+		`<p>The link works once and expires in ${lifetime}.</p>`
+	].join("\n");
+	return { subject: spec.subject, text, html };
+}

@@ -1,0 +1,50 @@
+/**
+ * What callers of `auth` see: the caller in `ctx.meta.user`, users, sessions and event payloads.
+ * The gateway and the pages import these instead of declaring copies.
+ */
+/** The signed-in caller, as the gateway (or a calling service) puts it in `ctx.meta.user`. */
+export interface AuthUser {
+	id: string;
+	username: string;
+	scopes: string[];
+	via: "jwt" | "api-key";
+}
+
+export interface AuthMeta {
+	user?: AuthUser;
+	/** The client's address, when the gateway knows it: failed attempts are also limited per address. */
+	ip?: string;
+}
+
+/** What callers see of a user: never the password hash. */
+export interface PublicUser {
+	id: string;
+	username: string;
+	email: string;
+	emailVerified: boolean;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface SessionTokens {
+	accessToken: string;
+	refreshToken: string;
+	tokenType: "Bearer";
+	/** Seconds until the access token expires. */
+	expiresIn: number;
+}
+
+export interface SignInResult extends SessionTokens {
+	user: PublicUser;
+}
+
+export interface ResolvedUser {
+	user: AuthUser;
+	/** What `me` shows for this user: the gateway answers GET /api/me with it, without a second call. */
+	profile: PublicUser;
+}
+
+/** Event payloads: ids, never a password, token or link. */
+export interface UserEventPayload {
+	userId: string;
+}

@@ -1,0 +1,285 @@
+/**
+ * Addresses of `auth`: the link mails (sent after the action answered), link tokens spent, the
+ * first proof of an address (which makes the prover the owner), and accounts never confirmed.
+ */
+import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { parseMailbox } from "../../lib/common/mailbox";
+import { nextTokensCutoff } from "../../lib/auth/jwt";
+import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
+import { EMAIL, GIVEN_PASSWORD, MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
+import { clientError, invalidLink, tooManyAttempts } from "../../lib/auth/errors";
+import { LINKS, linkMail, type LinkKind } from "../../lib/auth/mail-links";
+import type { PublicUser, SignInResult, UserEventPayload } from "../../lib/auth/types";
+import type { TokenEntity } from "../tokens.service";
+import type {
+	AuthContext,
+	AuthThis,
+	EmailParams,
+	TokenParams,
+	VerifyEmailParams
+} from "./internals";
+
+const AddressesMixin = {
+	actions: {
+		/**
+		 * Spends a verification link's token and marks the address confirmed. The password chosen at
+		 * sign-up survives the first confirmation only when it is given here too: whoever confirms
+		 * owns the address, and may not be whoever signed up with it.
+		 */
+		verifyEmail: {
+			params: {
+				$$strict: true,
+				token: TOKEN_STRING,
+				password: { ...GIVEN_PASSWORD, optional: true }
+			},
+			retryPolicy: { enabled: false },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<VerifyEmailParams>
+			): Promise<{ user: PublicUser; passwordKept: boolean }> {
+				const { token, password } = ctx.params;
+				let shownFor: UserRecord | null = null;
+				if (password !== undefined && token.length <= MAX_TOKEN_LENGTH) {
+					// Checked before the link is spent: a mistyped password must not use it up.
+					this.checkAddress(ctx);
+					const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
+						type: "verification",
+						token
+					});
+					const owner = entity && (await this.store.findById(entity.owner));
+					if (owner && !owner.emailVerified) {
+						const attempt = this.limiters.signIn.hit(this.accountLimitKey(owner));
+						if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
+						if (!(await this.passwordMatches(password, owner.passwordHash))) {
+							this.recordAddressFailure(ctx);
+							throw clientError(
+								"The password is wrong.",
+								401,
+								"INVALID_CREDENTIALS",
+								{
+									field: "password"
+								}
+							);
+						}
+						this.limiters.signIn.reset(this.accountLimitKey(owner));
+						shownFor = owner;
+					}
+				}
+				const user = await this.consumeLinkToken(ctx, "verification", token);
+				const passwordShown =
+					shownFor !== null &&
+					shownFor._id === user._id &&
+					shownFor.passwordHash === user.passwordHash;
+				const proven = await this.proveAddress(ctx, user, passwordShown);
+				return {
+					user: this.toPublicUser(proven),
+					passwordKept: proven.passwordHash !== null
+				};
+			}
+		},
+
+		/** Mails a new verification link (the old ones stop working). Same answer for any address. */
+		resendVerification: {
+			params: { $$strict: true, email: EMAIL },
+			retryPolicy: { enabled: false },
+			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
+				this.limitMail(ctx.params.email);
+				// Looked up after the answer: its time must not tell whether the account exists.
+				this.later("verification mail", async () => {
+					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
+					if (!user || user.emailVerified) return;
+					await this.broker.call("tokens.removeByOwner", {
+						owner: user._id,
+						type: "verification"
+					});
+					await this.sendLink(ctx, user, "verification");
+				});
+				return { ok: true };
+			}
+		},
+
+		/** Mails a one-time sign-in link. Same answer for any address. */
+		requestMagicLink: {
+			params: { $$strict: true, email: EMAIL },
+			retryPolicy: { enabled: false },
+			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
+				this.limitMail(ctx.params.email);
+				this.later("magicLink mail", async () => {
+					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
+					if (user) await this.sendLink(ctx, user, "magicLink");
+				});
+				return { ok: true };
+			}
+		},
+
+		/**
+		 * Spends a magic link's token and signs in; the link proves the address, so it is confirmed.
+		 * On an address proven for the first time, a password chosen before the proof is cleared.
+		 */
+		signInWithMagicLink: {
+			params: { $$strict: true, token: TOKEN_STRING },
+			retryPolicy: { enabled: false },
+			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<SignInResult> {
+				const user = await this.consumeLinkToken(ctx, "passwordless", ctx.params.token);
+				return this.startSession(
+					ctx,
+					await this.proveAddress(ctx, user, false),
+					"magic-link"
+				);
+			}
+		}
+	},
+
+	methods: {
+		/**
+		 * Spends a link's token; the owner's record, or the one error for every kind of bad token
+		 * (unknown, expired, used, of another type, malformed).
+		 */
+		async consumeLinkToken(
+			this: AuthThis,
+			ctx: AuthContext,
+			type: string,
+			token: string
+		): Promise<UserRecord> {
+			this.checkAddress(ctx);
+			const entity =
+				token.length > MAX_TOKEN_LENGTH
+					? null
+					: await ctx.call<TokenEntity | null, object>("tokens.consume", { type, token });
+			const user = entity && (await this.store.findById(entity.owner));
+			if (!user) {
+				this.recordAddressFailure(ctx);
+				throw invalidLink();
+			}
+			return user;
+		},
+
+		/**
+		 * The address is proven (a link or code reached its mailbox). The first proof makes the
+		 * prover the account's owner: unless they showed the password chosen before it, that
+		 * password is cleared and every session, access token and API key issued before the proof
+		 * ends, since someone else may have signed up with this address.
+		 */
+		async proveAddress(
+			this: AuthThis,
+			ctx: Context,
+			user: UserRecord,
+			passwordShown: boolean
+		): Promise<UserRecord> {
+			if (user.emailVerified) return user;
+			const now = Date.now();
+			const changes = passwordShown
+				? { emailVerified: true }
+				: {
+						emailVerified: true,
+						passwordHash: null,
+						tokensValidAfter: nextTokensCutoff(user.tokensValidAfter, now)
+					};
+			const updated = await this.store.update(user._id, changes, now);
+			if (!updated) throw invalidLink();
+			if (!passwordShown) {
+				await this.revokeAllSessions(ctx, user._id, "address-proven");
+				await ctx.call("tokens.removeByOwner", { owner: user._id, type: "api-key" });
+			}
+			ctx.emit<UserEventPayload>("auth.emailVerified", { userId: user._id });
+			return updated;
+		},
+
+		/** A user and everything they hold: tokens of every type, sessions. */
+		async removeAccount(
+			this: AuthThis,
+			ctx: Context | null,
+			user: UserRecord,
+			reason: string
+		): Promise<void> {
+			const call = <T>(action: string, params: object) =>
+				ctx
+					? ctx.call<T, object>(action, params)
+					: this.broker.call<T, object>(action, params);
+			await this.families.revokeAllOfUser(user._id, reason, Date.now());
+			await call("tokens.removeByOwner", { owner: user._id });
+			if (await this.store.remove(user._id)) {
+				this.broker.emit<UserEventPayload & { reason: string }>("auth.userDeleted", {
+					userId: user._id,
+					reason
+				});
+			}
+		},
+
+		/** Accounts never confirmed within `unconfirmedAccountTtl`, in batches. */
+		async removeExpiredUnconfirmed(this: AuthThis): Promise<number> {
+			const cutoff = Date.now() - this.settings.unconfirmedAccountTtl * 1000;
+			let removed = 0;
+			for (;;) {
+				const batch = await this.store.findUnconfirmedBefore(cutoff, 100);
+				if (batch.length === 0) return removed;
+				for (const user of batch) await this.removeAccount(null, user, "unconfirmed");
+				removed += batch.length;
+			}
+		},
+
+		/** Stored addresses that are not one bare mailbox: reported, never changed. */
+		async reportUnparsableAddresses(this: AuthThis): Promise<void> {
+			const bad = (await this.store.listEmails()).filter(u => parseMailbox(u.email) === null);
+			if (bad.length === 0) return;
+			this.logger.warn(
+				`${bad.length} stored account(s) have an address that is not one plain mailbox; ` +
+					`no mail is sent to them until it is corrected. User ids: ${bad
+						.slice(0, 20)
+						.map(u => u._id)
+						.join(", ")}${bad.length > 20 ? ", …" : ""}`
+			);
+		},
+
+		/**
+		 * Mails a link after the action has answered: whether an address has an account must show
+		 * neither in the answer nor in its timing, and a mail failure must not fail a sign-up.
+		 */
+		sendLinkLater(this: AuthThis, ctx: Context, user: UserRecord, kind: LinkKind): void {
+			this.later(`${kind} mail`, () => this.sendLink(ctx, user, kind));
+		},
+
+		async sendLink(
+			this: AuthThis,
+			ctx: Context,
+			user: UserRecord,
+			kind: LinkKind
+		): Promise<void> {
+			const spec = LINKS[kind];
+			// Calls made through the broker, not ctx: the action has answered, its deadline passed.
+			const opts = { requestID: ctx.requestID ?? undefined };
+			const generated = await this.broker.call<TokenEntity & { token: string }, object>(
+				"tokens.generate",
+				{ type: spec.tokenType, owner: user._id },
+				opts
+			);
+			const link = `${this.settings.publicUrl}${spec.path}?token=${encodeURIComponent(generated.token)}`;
+			const lifetime = Math.round(
+				(Date.parse(generated.expiresAt!) - Date.parse(generated.createdAt)) / 1000
+			);
+			const mail = linkMail(kind, user.username, link, lifetime);
+			// Only to an address that is one plain mailbox (see reportUnparsableAddresses).
+			const to = parseMailbox(user.email);
+			if (to === null) throw new Error("The stored address is not one plain mailbox");
+			await this.broker.call("mail.send", { to, ...mail }, opts);
+		},
+
+		/** Runs `task` after the current action has answered (not one synchronous step before). */
+		later(this: AuthThis, label: string, task: () => Promise<unknown>): void {
+			const run: Promise<void> = new Promise(resolve => setImmediate(resolve))
+				.then(task)
+				.then(() => undefined)
+				.catch((err: Errors.MoleculerError) => {
+					// Name and type only: never a message that might quote a link.
+					this.logger.warn(
+						`Background ${label} failed: ${err?.name ?? "Error"} ${err?.type ?? ""}`.trim()
+					);
+				})
+				.finally(() => this.pending.delete(run));
+			this.pending.add(run);
+		}
+	}
+};
+
+// Typed against AuthThis; as a mixin it joins the auth schema, whose `this` it cannot name.
+export default AddressesMixin as unknown as Partial<ServiceSchema>;

@@ -1,0 +1,156 @@
+/**
+ * API keys of `auth`: `api-key` tokens owned by a user, with scopes never beyond the owner's, a
+ * cap that holds under concurrent creates, and management only from a signed-in session.
+ */
+
+import { type ServiceSchema } from "moleculer";
+import { DAY, MAX_TOKEN_LENGTH, SCOPES, TOKEN_STRING } from "../../lib/auth/params";
+import { clientError, invalidToken } from "../../lib/auth/errors";
+import type { ResolvedUser, UserEventPayload } from "../../lib/auth/types";
+import type { TokenEntity } from "../tokens.service";
+import type {
+	ApiKeyParams,
+	AuthContext,
+	AuthThis,
+	CreateApiKeyParams,
+	IdParams
+} from "./internals";
+
+const ApiKeysMixin = {
+	actions: {
+		/** Who an API key belongs to, for the gateway; records its use. */
+		resolveApiKey: {
+			params: { $$strict: true, key: TOKEN_STRING },
+			async handler(this: AuthThis, ctx: AuthContext<ApiKeyParams>): Promise<ResolvedUser> {
+				if (ctx.params.key.length > MAX_TOKEN_LENGTH) throw invalidToken();
+				const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
+					type: "api-key",
+					token: ctx.params.key,
+					isUsed: true
+				});
+				if (!entity) throw invalidToken();
+				const user = await this.store.findById(entity.owner);
+				if (!user) throw invalidToken();
+				// A key never carries more than its owner may have today.
+				const scopes = entity.scopes.filter(s => user.scopes.includes(s));
+				return {
+					user: this.toAuthUser(user, scopes, "api-key"),
+					profile: this.toPublicUser(user)
+				};
+			}
+		},
+
+		/** Creates a named API key for the signed-in user; the key itself is in this answer only. */
+		createApiKey: {
+			params: {
+				$$strict: true,
+				name: { type: "string", min: 1, max: 100 },
+				expiry: {
+					type: "number",
+					integer: true,
+					positive: true,
+					max: 10 * 365 * DAY,
+					optional: true
+				},
+				scopes: { ...SCOPES, optional: true }
+			},
+			retryPolicy: { enabled: false },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<CreateApiKeyParams>
+			): Promise<{ key: TokenEntity; token: string }> {
+				this.requireSession(ctx, "Creating API keys");
+				const user = await this.requireCallerRecord(ctx);
+				const scopes = ctx.params.scopes ?? [];
+				const notAllowed = scopes.filter(s => !user.scopes.includes(s));
+				if (notAllowed.length > 0) {
+					throw clientError("You may not grant these scopes.", 403, "SCOPE_NOT_ALLOWED", {
+						scopes: notAllowed
+					});
+				}
+				const listKeys = () =>
+					ctx.call<TokenEntity[], object>("tokens.listByOwner", {
+						owner: user._id,
+						type: "api-key"
+					});
+				const tooMany = () =>
+					clientError(
+						`You already have ${this.settings.maxApiKeys} API keys: revoke one first.`,
+						409,
+						"TOO_MANY_KEYS"
+					);
+				if ((await listKeys()).length >= this.settings.maxApiKeys) throw tooMany();
+				const { token, ...key } = await ctx.call<TokenEntity & { token: string }, object>(
+					"tokens.generate",
+					{
+						type: "api-key",
+						owner: user._id,
+						name: ctx.params.name,
+						scopes,
+						...(ctx.params.expiry === undefined ? {} : { expiry: ctx.params.expiry })
+					}
+				);
+				// The cap holds under concurrent creates on any number of nodes: every new key looks at
+				// its place among the owner's keys, oldest first, and one past the cap takes itself
+				// back. All creators see the same order, so exactly the cap's worth survive.
+				const rank = (await listKeys())
+					.sort((a, b) =>
+						a.createdAt === b.createdAt
+							? a.id.localeCompare(b.id)
+							: a.createdAt.localeCompare(b.createdAt)
+					)
+					.findIndex(k => k.id === key.id);
+				if (rank === -1 || rank >= this.settings.maxApiKeys) {
+					await ctx.call("tokens.revoke", { id: key.id, owner: user._id });
+					throw tooMany();
+				}
+				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyCreated", {
+					userId: user._id,
+					keyId: key.id
+				});
+				return { key, token };
+			}
+		},
+
+		/** The signed-in user's API keys (never the keys themselves). */
+		listApiKeys: {
+			params: { $$strict: true },
+			async handler(this: AuthThis, ctx: AuthContext): Promise<TokenEntity[]> {
+				const caller = this.requireCaller(ctx);
+				return ctx.call<TokenEntity[], object>("tokens.listByOwner", {
+					owner: caller.id,
+					type: "api-key"
+				});
+			}
+		},
+
+		/** Revokes one of the signed-in user's API keys. Needs a session, not an API key. */
+		revokeApiKey: {
+			params: { $$strict: true, id: { type: "string", min: 1, max: 64 } },
+			retryPolicy: { enabled: false },
+			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+				const caller = this.requireSession(ctx, "Revoking API keys");
+				const notFound = () => clientError("No such API key.", 404, "NOT_FOUND");
+				// tokens.revoke takes any type: make sure this id is one of the caller's API keys.
+				const keys = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
+					owner: caller.id,
+					type: "api-key"
+				});
+				if (!keys.some(k => k.id === ctx.params.id)) throw notFound();
+				const removed = await ctx.call<TokenEntity | null, object>("tokens.revoke", {
+					id: ctx.params.id,
+					owner: caller.id
+				});
+				if (!removed) throw notFound();
+				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyRevoked", {
+					userId: caller.id,
+					keyId: removed.id
+				});
+				return { ok: true };
+			}
+		}
+	}
+};
+
+// Typed against AuthThis; as a mixin it joins the auth schema, whose `this` it cannot name.
+export default ApiKeysMixin as unknown as Partial<ServiceSchema>;

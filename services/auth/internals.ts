@@ -1,0 +1,172 @@
+/**
+ * The `auth` service's own types: its settings, its actions' parameters, and `this` as its
+ * handlers and the mixins it is made of (services/auth/*.mixin.ts) see it.
+ */
+
+import { type Context, type Service } from "moleculer";
+import { type DbSettings, type StoreOwner } from "../../mixins/db.mixin";
+import { type CleanupSchedule } from "../../mixins/cron.mixin";
+import { AttemptLimiter } from "../../lib/auth/attempt-limiter";
+import { HashGate } from "../../lib/auth/hash-gate";
+import { AccessTokens } from "../../lib/auth/jwt";
+import { type ScryptParams } from "../../lib/auth/password";
+import { type UserRecord, type UserStore } from "../../lib/auth/store/user-store";
+import {
+	type RefreshFamilyRecord,
+	type RefreshFamilyStore
+} from "../../lib/auth/store/refresh-family-store";
+import { type LinkKind } from "../../lib/auth/mail-links";
+import type {
+	AuthMeta,
+	AuthUser,
+	PublicUser,
+	SessionTokens,
+	SignInResult
+} from "../../lib/auth/types";
+
+export interface LimitSettings {
+	maxAttempts: number;
+	/** Seconds. */
+	window: number;
+}
+
+export interface AuthSettings extends DbSettings {
+	/** Base of the links in mails, e.g. https://example.com. */
+	publicUrl: string;
+	accessToken: {
+		issuer: string;
+		audience: string;
+		/** Seconds. */
+		ttl: number;
+	};
+	/** Seconds a refresh token lives (each rotation issues a new one with this lifetime). */
+	refreshTokenTtl: number;
+	/** Fingerprints of rotated refresh tokens remembered per family, to recognise their reuse. */
+	refreshHistory: number;
+	/** scrypt cost for new hashes; older hashes are upgraded at the next sign-in. */
+	password: ScryptParams;
+	/** Password sign-in only after the e-mail address was confirmed. */
+	requireVerifiedEmail: boolean;
+	/** Scopes a new user gets (what their API keys may carry). */
+	defaultScopes: string[];
+	/** Most API keys one user may hold. */
+	maxApiKeys: number;
+	/** Seconds an account whose address was never confirmed lives; then it frees its names. */
+	unconfirmedAccountTtl: number;
+	/** Password hashes running at once and waiting (lib/auth/hash-gate); beyond them 503. */
+	hashing: { concurrency: number; queue: number };
+	limits: {
+		/** Sign-in attempts per login name or e-mail address (counted when they start). */
+		signIn: LimitSettings;
+		/** Failed sign-ins and token submissions per client address (`meta.ip`). */
+		address: LimitSettings;
+		/** Mails (verification, magic link, reset) requested per e-mail address. */
+		mail: LimitSettings;
+	};
+	cleanup: CleanupSchedule;
+}
+
+export interface SignUpParams {
+	username: string;
+	email: string;
+	password: string;
+}
+export interface TokenParams {
+	token: string;
+}
+export interface VerifyEmailParams {
+	token: string;
+	password?: string;
+}
+export interface EmailParams {
+	email: string;
+}
+export interface SignInParams {
+	login: string;
+	password: string;
+}
+export interface ResetPasswordParams {
+	token: string;
+	password: string;
+	confirmPassword: string;
+	keepApiKeys?: boolean;
+}
+export interface SignOutEverywhereParams {
+	includeApiKeys?: boolean;
+}
+export interface ChangePasswordParams {
+	currentPassword: string;
+	newPassword: string;
+}
+export interface RefreshParams {
+	refreshToken: string;
+}
+export interface ApiKeyParams {
+	key: string;
+}
+export interface CreateApiKeyParams {
+	name: string;
+	expiry?: number;
+	scopes?: string[];
+}
+export interface IdParams {
+	id: string;
+}
+export interface SetScopesParams {
+	userId: string;
+	scopes: string[];
+}
+
+export interface AuthMethods {
+	toPublicUser(user: UserRecord): PublicUser;
+	toAuthUser(user: UserRecord, scopes: string[], via: AuthUser["via"]): AuthUser;
+	requireCaller(ctx: Context<unknown, AuthMeta>): AuthUser;
+	requireCallerRecord(ctx: Context<unknown, AuthMeta>): Promise<UserRecord>;
+	findByLogin(login: string): Promise<UserRecord | null>;
+	checkAddress(ctx: Context<unknown, AuthMeta>): void;
+	recordAddressFailure(ctx: Context<unknown, AuthMeta>): void;
+	limitMail(email: string): void;
+	consumeLinkToken(
+		ctx: Context<unknown, AuthMeta>,
+		type: string,
+		token: string
+	): Promise<UserRecord>;
+	proveAddress(ctx: Context, user: UserRecord, passwordShown: boolean): Promise<UserRecord>;
+	passwordMatches(password: string, hash: string | null): Promise<boolean>;
+	newPasswordHash(password: string): Promise<string>;
+	requireSession(ctx: Context<unknown, AuthMeta>, what: string): AuthUser;
+	accountLimitKey(user: UserRecord): string;
+	removeAccount(ctx: Context | null, user: UserRecord, reason: string): Promise<void>;
+	removeExpiredUnconfirmed(): Promise<number>;
+	reportUnparsableAddresses(): Promise<void>;
+	startSession(ctx: Context, user: UserRecord, method: string): Promise<SignInResult>;
+	rotate(ctx: Context<unknown, AuthMeta>, refreshToken: string): Promise<SessionTokens>;
+	revokeFamily(ctx: Context, family: RefreshFamilyRecord, reason: string): Promise<boolean>;
+	revokeAllSessions(ctx: Context, userId: string, reason: string): Promise<number>;
+	setPassword(
+		ctx: Context,
+		user: UserRecord,
+		password: string,
+		reason: "reset" | "change"
+	): Promise<void>;
+	upgradeHashLater(user: UserRecord, password: string): void;
+	sendLinkLater(ctx: Context, user: UserRecord, kind: LinkKind): void;
+	sendLink(ctx: Context, user: UserRecord, kind: LinkKind): Promise<void>;
+	later(label: string, task: () => Promise<unknown>): void;
+	openFamilyStore(): Promise<RefreshFamilyStore>;
+}
+
+export interface AuthLocalVars extends StoreOwner<UserStore> {
+	families: RefreshFamilyStore;
+	accessTokens: AccessTokens;
+	/** Verified against when an account does not exist, so that costs as much as a wrong password. */
+	dummyHash: string;
+	limiters: { signIn: AttemptLimiter; address: AttemptLimiter; mail: AttemptLimiter };
+	hashGate: HashGate;
+	/** Mails and re-hashes running after their action answered; awaited when the service stops. */
+	pending: Set<Promise<void>>;
+	pruneTimer: NodeJS.Timeout | null;
+}
+
+export type AuthThis = Service<AuthSettings> & AuthMethods & AuthLocalVars;
+export type AuthContext<P = unknown> = Context<P, AuthMeta>;

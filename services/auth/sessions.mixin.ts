@@ -1,0 +1,307 @@
+/**
+ * Sessions of `auth`: refresh-token families, their rotation with reuse detection (RFC 9700
+ * §4.14.2), sign-out and sign-out everywhere. See the README's "Refresh tokens rotate".
+ */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { type Context, type ServiceSchema } from "moleculer";
+import type Datastore from "@seald-io/nedb";
+import { embeddedAdapter, restrictDataFile } from "../../mixins/db.mixin";
+import { nextTokensCutoff } from "../../lib/auth/jwt";
+import { dataDirFromEnv } from "../../lib/config/secrets";
+import { rollBackFailedWrites } from "../../lib/store/nedb/write-rollback";
+import { type UserRecord } from "../../lib/auth/store/user-store";
+import {
+	fingerprintOf,
+	type RefreshFamilyRecord,
+	type RefreshFamilyStore
+} from "../../lib/auth/store/refresh-family-store";
+import { NedbRefreshFamilyStore } from "../../lib/auth/store/nedb-refresh-family-store";
+import {
+	MongoRefreshFamilyStore,
+	type FamilyCollection
+} from "../../lib/auth/store/mongo-refresh-family-store";
+import { MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
+import { invalidToken } from "../../lib/auth/errors";
+import type { SessionTokens, SignInResult, UserEventPayload } from "../../lib/auth/types";
+import type { TokenEntity } from "../tokens.service";
+import type { AuthContext, AuthThis, RefreshParams, SignOutEverywhereParams } from "./internals";
+
+const SessionsMixin = {
+	actions: {
+		/**
+		 * Spends a refresh token for a new access token and a new refresh token. Presenting a refresh
+		 * token that was already rotated revokes its whole family. Never retried: the first attempt
+		 * may have spent the token.
+		 */
+		refresh: {
+			params: { $$strict: true, refreshToken: TOKEN_STRING },
+			retryPolicy: { enabled: false },
+			handler(this: AuthThis, ctx: AuthContext<RefreshParams>): Promise<SessionTokens> {
+				return this.rotate(ctx, ctx.params.refreshToken);
+			}
+		},
+
+		/** Ends the session of a refresh token (its whole family). Same answer for any token. */
+		signOut: {
+			params: { $$strict: true, refreshToken: TOKEN_STRING },
+			retryPolicy: { enabled: false },
+			async handler(this: AuthThis, ctx: AuthContext<RefreshParams>): Promise<{ ok: true }> {
+				const { refreshToken } = ctx.params;
+				if (refreshToken.length > MAX_TOKEN_LENGTH) return { ok: true };
+				const family = await this.families.findByFingerprint(fingerprintOf(refreshToken));
+				if (family) {
+					if (await this.revokeFamily(ctx, family, "sign-out")) {
+						ctx.emit<UserEventPayload>("auth.signedOut", { userId: family.userId });
+					}
+				} else {
+					await ctx.call("tokens.remove", { type: "refresh", token: refreshToken });
+				}
+				return { ok: true };
+			}
+		},
+
+		/**
+		 * Ends every session of the signed-in user: refresh tokens removed, access tokens rejected;
+		 * with `includeApiKeys`, their API keys revoked too. Needs a session, not an API key.
+		 */
+		signOutEverywhere: {
+			params: { $$strict: true, includeApiKeys: { type: "boolean", optional: true } },
+			retryPolicy: { enabled: false },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<SignOutEverywhereParams>
+			): Promise<{ ok: true; revoked: number; apiKeysRevoked: number }> {
+				this.requireSession(ctx, "Signing out everywhere");
+				const user = await this.requireCallerRecord(ctx);
+				const revoked = await this.revokeAllSessions(ctx, user._id, "sign-out-everywhere");
+				const apiKeysRevoked =
+					ctx.params.includeApiKeys === true
+						? (
+								await ctx.call<{ removed: number }, object>(
+									"tokens.removeByOwner",
+									{
+										owner: user._id,
+										type: "api-key"
+									}
+								)
+							).removed
+						: 0;
+				await this.store.update(
+					user._id,
+					{ tokensValidAfter: nextTokensCutoff(user.tokensValidAfter, Date.now()) },
+					Date.now()
+				);
+				ctx.emit<UserEventPayload & { revoked: number }>("auth.signedOutEverywhere", {
+					userId: user._id,
+					revoked
+				});
+				return { ok: true, revoked, apiKeysRevoked };
+			}
+		}
+	},
+	methods: {
+		/** A new refresh-token family, its first refresh token, and an access token. */
+		async startSession(
+			this: AuthThis,
+			ctx: Context,
+			user: UserRecord,
+			method: string
+		): Promise<SignInResult> {
+			const family = randomUUID();
+			const refresh = await ctx.call<TokenEntity & { token: string }, object>(
+				"tokens.generate",
+				{
+					type: "refresh",
+					owner: user._id,
+					expiry: this.settings.refreshTokenTtl,
+					data: { family, generation: 1 }
+				}
+			);
+			const fingerprint = fingerprintOf(refresh.token);
+			try {
+				await this.families.insert({
+					_id: family,
+					userId: user._id,
+					current: fingerprint,
+					fingerprints: [fingerprint],
+					generation: 1,
+					createdAt: Date.now(),
+					expiresAt: Date.parse(refresh.expiresAt!),
+					revokedAt: null,
+					revokedReason: null
+				});
+			} catch (err) {
+				// No family, no session: the token must not outlive this failure.
+				await ctx.call("tokens.revoke", { id: refresh.id, owner: user._id });
+				throw err;
+			}
+			const access = await this.accessTokens.issue(user._id, user.tokensValidAfter / 1000);
+			ctx.emit<UserEventPayload & { method: string }>("auth.signedIn", {
+				userId: user._id,
+				method
+			});
+			return {
+				accessToken: access.token,
+				refreshToken: refresh.token,
+				tokenType: "Bearer",
+				expiresIn: access.expiresIn,
+				user: this.toPublicUser(user)
+			};
+		},
+
+		/**
+		 * Refresh-token rotation with reuse detection:
+		 * 1. Find the family by the token's fingerprint. Unknown: not a token of ours (401).
+		 * 2. Not the family's live token: it was rotated away, so it is being replayed; revoke the
+		 *    family (401).
+		 * 3. Spend it with tokens.consume: of concurrent refreshes with one token exactly one gets it.
+		 *    The others are replays too and revoke the family, the winner's new token included.
+		 * 4. Issue the next token and make it the live one with a compare-and-set that fails if the
+		 *    family was revoked meanwhile; then the new token is revoked as well. The winner still
+		 *    answers: the outcome is the same as if it had finished before the replay arrived.
+		 */
+		async rotate(
+			this: AuthThis,
+			ctx: AuthContext,
+			refreshToken: string
+		): Promise<SessionTokens> {
+			this.checkAddress(ctx);
+			const fail = () => {
+				this.recordAddressFailure(ctx);
+				return invalidToken();
+			};
+			if (refreshToken.length > MAX_TOKEN_LENGTH) throw fail();
+			const fingerprint = fingerprintOf(refreshToken);
+			const family = await this.families.findByFingerprint(fingerprint);
+			if (!family || family.revokedAt !== null) throw fail();
+
+			const reused = async () => {
+				if (await this.revokeFamily(ctx, family, "reuse")) {
+					this.logger.warn(
+						`Refresh token reuse: family ${family._id} of user ${family.userId} revoked.`
+					);
+					ctx.emit<UserEventPayload & { family: string }>("auth.refreshTokenReused", {
+						userId: family.userId,
+						family: family._id
+					});
+				}
+				return fail();
+			};
+			if (family.current !== fingerprint) throw await reused();
+
+			const spent = await ctx.call<TokenEntity | null, object>("tokens.consume", {
+				type: "refresh",
+				token: refreshToken,
+				owner: family.userId
+			});
+			if (!spent) {
+				// Expired: the family simply ended. Otherwise a concurrent refresh spent it first.
+				if (family.expiresAt <= Date.now()) throw fail();
+				throw await reused();
+			}
+			const user = await this.store.findById(family.userId);
+			if (!user) throw fail();
+
+			const generation = family.generation + 1;
+			const next = await ctx.call<TokenEntity & { token: string }, object>(
+				"tokens.generate",
+				{
+					type: "refresh",
+					owner: user._id,
+					expiry: this.settings.refreshTokenTtl,
+					data: { family: family._id, generation }
+				}
+			);
+			const rotated = await this.families.rotate(
+				family._id,
+				fingerprint,
+				{ fingerprint: fingerprintOf(next.token), expiresAt: Date.parse(next.expiresAt!) },
+				this.settings.refreshHistory
+			);
+			if (!rotated) {
+				// The family was revoked while this refresh was in flight (a replay of this same
+				// token, a sign-out). This call spent the token first, so it answers, as it would have
+				// had it finished a moment earlier; the new refresh token dies with its family.
+				await ctx.call("tokens.revoke", { id: next.id, owner: user._id });
+			}
+			const access = await this.accessTokens.issue(user._id, user.tokensValidAfter / 1000);
+			return {
+				accessToken: access.token,
+				refreshToken: next.token,
+				tokenType: "Bearer",
+				expiresIn: access.expiresIn
+			};
+		},
+
+		/**
+		 * Revokes a family: first the record (so a rotation in flight fails its compare-and-set),
+		 * then whatever live token it has. Returns whether this call was the one that revoked it.
+		 */
+		async revokeFamily(
+			this: AuthThis,
+			ctx: Context,
+			family: RefreshFamilyRecord,
+			reason: string
+		): Promise<boolean> {
+			const revoked = await this.families.revoke(family._id, reason, Date.now());
+			const tokens = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
+				owner: family.userId,
+				type: "refresh"
+			});
+			for (const t of tokens) {
+				if (t.data?.family === family._id) {
+					await ctx.call("tokens.revoke", { id: t.id, owner: family.userId });
+				}
+			}
+			return revoked !== null;
+		},
+
+		/** Every family of the user first (see revokeFamily), then all their refresh tokens. */
+		async revokeAllSessions(
+			this: AuthThis,
+			ctx: Context,
+			userId: string,
+			reason: string
+		): Promise<number> {
+			await this.families.revokeAllOfUser(userId, reason, Date.now());
+			const { removed } = await ctx.call<{ removed: number }, object>(
+				"tokens.removeByOwner",
+				{ owner: userId, type: "refresh" }
+			);
+			return removed;
+		},
+
+		/**
+		 * Refresh-token families live beside the users, through the same connection: the users'
+		 * MongoDB database, or a second NeDB file in the same data folder (moleculer-db gives a
+		 * service one collection).
+		 */
+		async openFamilyStore(this: AuthThis): Promise<RefreshFamilyStore> {
+			if (this.storeKind === "mongo") {
+				const { db } = (
+					this as unknown as { adapter: { db: { collection(n: string): unknown } } }
+				).adapter;
+				return new MongoRefreshFamilyStore(
+					db.collection("refresh_families") as FamilyCollection
+				);
+			}
+			const filename = join(
+				this.settings.dataDir ?? dataDirFromEnv(process.env),
+				"refresh_families.db"
+			);
+			const adapter = embeddedAdapter(filename) as unknown as {
+				init(broker: unknown, service: unknown): void;
+				connect(): Promise<void>;
+				db: Datastore<never>;
+			};
+			adapter.init(this.broker, this);
+			await adapter.connect();
+			await restrictDataFile(filename);
+			return new NedbRefreshFamilyStore(rollBackFailedWrites(adapter.db));
+		}
+	}
+};
+
+// Typed against AuthThis; as a mixin it joins the auth schema, whose `this` it cannot name.
+export default SessionsMixin as unknown as Partial<ServiceSchema>;
