@@ -1,114 +1,76 @@
 /**
- * OpenAPI 3 description of the gateway's routes, written by hand and served at GET /api/openapi.json.
- * test/integration/api/gateway.spec.ts checks that every path documented here is routed by the gateway.
+ * OpenAPI 3 description of the gateway's routes, served at GET /api/openapi.json. Summaries and
+ * answers are written here; what a route takes (request bodies, query and path parameters) is
+ * generated from the parameters of the action it calls (lib/http/openapi-params), so it cannot
+ * drift from what the action enforces. test/integration/api/openapi.spec.ts holds the document
+ * to the route table (lib/http/routes) and to the actions.
  */
-type Schema = Record<string, unknown>;
+import { allRoutes } from "./routes";
+import { bodySchemaOfParams, parametersOfParams, type ParamsSchema } from "./openapi-params";
+import {
+	str,
+	obj,
+	ref,
+	json,
+	responses,
+	jsonOp,
+	USER_SECURITY,
+	ADMIN_SECURITY,
+	OK,
+	PASSWORD,
+	TOKEN_TYPE,
+	tokenParam,
+	poolParam,
+	page,
+	pagePost,
+	poolOp,
+	COMPONENTS
+} from "./openapi-parts";
 
-const str = (extra: Schema = {}): Schema => ({ type: "string", ...extra });
-const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
-	type: "object",
-	additionalProperties: false,
-	properties,
-	...(required.length ? { required } : {})
-});
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+/** An action's parameter schema by name, e.g. from the broker's registry; undefined if unknown. */
+export type ActionParamsLookup = (action: string) => ParamsSchema | undefined;
 
-const json = (schema: Schema) => ({ "application/json": { schema } });
-const html = { "text/html": { schema: str() } };
-const form = (properties: Record<string, Schema>, required: string[]) => ({
-	"application/x-www-form-urlencoded": { schema: obj(properties, required) }
-});
-
-function error(description: string) {
-	return { description, content: json(ref("Error")) };
+/**
+ * The document. With `actionParams`, what each action route takes comes from its action's own
+ * parameters; without, from the hand-written fallbacks below.
+ */
+export function buildOpenApiDocument(
+	publicUrl: string,
+	actionParams?: ActionParamsLookup
+): Record<string, unknown> {
+	const doc = staticDocument(publicUrl);
+	if (actionParams) describeActionInputs(doc, actionParams);
+	return doc;
 }
 
-const ERRORS = {
-	400: error("Malformed request body or invalid link token"),
-	401: error("Missing or invalid credentials"),
-	403: error("Not allowed"),
-	404: error("Not found"),
-	409: error("Conflict"),
-	413: error("Request body too large"),
-	422: error("Validation error: `data` names the fields"),
-	429: error("Too many requests (see Retry-After)"),
-	503: error("A service behind the gateway is unavailable")
-} as const;
-
-function responses(ok: Record<string, unknown>, ...codes: (keyof typeof ERRORS)[]) {
-	const out: Record<string, unknown> = { ...ok };
-	for (const code of [...codes, 413, 422, 429, 503] as (keyof typeof ERRORS)[]) {
-		out[code] = ERRORS[code];
+/** Replaces each action route's inputs with those its action declares. */
+function describeActionInputs(doc: Record<string, unknown>, actionParams: ActionParamsLookup) {
+	const paths = doc.paths as Record<string, Record<string, Record<string, unknown>>>;
+	for (const route of allRoutes()) {
+		const params = route.action && actionParams(route.action);
+		if (!params) continue;
+		const op = paths[openApiPath(route.fullPath)]?.[route.method.toLowerCase()];
+		if (!op) continue;
+		const pathParams = [...route.fullPath.matchAll(/:(\w+)/g)].map(m => m[1]);
+		if (route.method === "GET" || route.method === "DELETE") {
+			delete op.requestBody;
+			op.parameters = parametersOfParams(params, pathParams);
+		} else {
+			op.requestBody = {
+				required: true,
+				content: { "application/json": { schema: bodySchemaOfParams(params, pathParams) } }
+			};
+			op.parameters = parametersOfParams(params, pathParams).filter(p => p.in === "path");
+		}
 	}
-	return out;
 }
 
-function jsonOp(
-	summary: string,
-	body: Schema | null,
-	ok: Schema,
-	codes: (keyof typeof ERRORS)[] = [],
-	security?: Security
-) {
-	return {
-		summary,
-		...(security ? { security } : {}),
-		...(body ? { requestBody: { required: true, content: json(body) } } : {}),
-		responses: responses({ 200: { description: "OK", content: json(ok) } }, ...codes)
-	};
+/** `/api/pools/:pool` as OpenAPI writes it: `/api/pools/{pool}`. */
+export function openApiPath(path: string): string {
+	return path.replace(/:(\w+)/g, "{$1}");
 }
 
-type Security = Record<string, string[]>[];
-const USER_SECURITY: Security = [{ bearerJwt: [] }, { bearerApiKey: [] }, { apiKeyHeader: [] }];
-const ADMIN_SECURITY: Security = [{ adminToken: [] }, { bearerApiKey: [] }, { apiKeyHeader: [] }];
-
-const OK = obj({ ok: { type: "boolean" } });
-const PASSWORD = str({ minLength: 10, maxLength: 128, format: "password" });
-const TOKEN_TYPE = str({
-	enum: ["verification", "passwordless", "password-reset", "api-key", "refresh", "action"]
-});
-const tokenParam = {
-	name: "token",
-	in: "query",
-	required: true,
-	description: "The token from the mail",
-	schema: str()
-};
-const poolParam = { name: "pool", in: "path", required: true, schema: str() };
-
-function page(summary: string, parameters: unknown[], statuses: number[]) {
-	const out: Record<string, unknown> = {};
-	for (const s of statuses) out[s] = { description: `HTML page (${s})`, content: html };
-	return { summary, parameters, responses: out };
-}
-
-function pagePost(
-	summary: string,
-	fields: Record<string, Schema>,
-	statuses: number[],
-	optional: string[] = []
-) {
-	const required = Object.keys(fields).filter(f => !optional.includes(f));
-	return {
-		summary,
-		requestBody: {
-			required: true,
-			content: form({ token: str(), ...fields }, ["token", ...required])
-		},
-		responses: Object.fromEntries(
-			statuses.map(s => [s, { description: `HTML page (${s})`, content: html }])
-		)
-	};
-}
-
-function poolOp(summary: string, body: Schema, ok: Schema, codes: (keyof typeof ERRORS)[]) {
-	return {
-		...jsonOp(summary, body, ok, [401, 403, ...codes], ADMIN_SECURITY),
-		parameters: [poolParam]
-	};
-}
-
-export function buildOpenApiDocument(publicUrl: string): Record<string, unknown> {
+function staticDocument(publicUrl: string): Record<string, unknown> {
 	return {
 		openapi: "3.0.3",
 		info: {
@@ -119,60 +81,7 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
 				"trusted callers; the pages behind the links in our mails."
 		},
 		servers: [{ url: publicUrl }],
-		components: {
-			securitySchemes: {
-				bearerJwt: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
-				bearerApiKey: {
-					type: "http",
-					scheme: "bearer",
-					description: "An API key (`mtk_…`) as the bearer token"
-				},
-				apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
-				adminToken: {
-					type: "http",
-					scheme: "bearer",
-					description: "ADMIN_TOKEN from the gateway's environment"
-				}
-			},
-			schemas: {
-				Error: obj(
-					{
-						name: str(),
-						message: str(),
-						code: { type: "integer" },
-						type: str(),
-						data: {}
-					},
-					["name", "message", "code", "type"]
-				),
-				User: obj({
-					id: str(),
-					username: str(),
-					email: str({ format: "email" }),
-					emailVerified: { type: "boolean" },
-					createdAt: str({ format: "date-time" }),
-					updatedAt: str({ format: "date-time" })
-				}),
-				Session: obj({
-					accessToken: str(),
-					refreshToken: str(),
-					tokenType: str({ enum: ["Bearer"] }),
-					expiresIn: { type: "integer" },
-					user: ref("User")
-				}),
-				TokenEntity: obj({
-					id: str(),
-					type: TOKEN_TYPE,
-					owner: str(),
-					name: str({ nullable: true }),
-					scopes: { type: "array", items: str() },
-					data: { type: "object", nullable: true },
-					createdAt: str({ format: "date-time" }),
-					expiresAt: str({ format: "date-time", nullable: true }),
-					lastUsedAt: str({ format: "date-time", nullable: true })
-				})
-			}
-		},
+		components: COMPONENTS,
 		paths: {
 			"/health": {
 				get: {

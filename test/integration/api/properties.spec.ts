@@ -13,6 +13,7 @@ import LinksService, { type CreatedLink } from "../../../services/links.service"
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
+import { allRoutes } from "../../../lib/http/routes";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
 import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
@@ -22,49 +23,10 @@ const RUNS = Number(process.env.PROPERTY_RUNS_API ?? 100);
 const PASSWORD = "properties password 1";
 const HIGH = { maxAttempts: 1_000_000, window: 900 };
 
-/** Every route: method and path as moleculer-web aliases them (`:name` segments are generated). */
-const ROUTES: [string, string][] = [
-	["GET", "/health"],
-	["GET", "/ready"],
-	["GET", "/api/openapi.json"],
-	["POST", "/api/auth/sign-up"],
-	["POST", "/api/auth/verify-email"],
-	["POST", "/api/auth/resend-verification"],
-	["POST", "/api/auth/sign-in"],
-	["POST", "/api/auth/magic-link"],
-	["POST", "/api/auth/magic-link/sign-in"],
-	["POST", "/api/auth/forgot-password"],
-	["POST", "/api/auth/reset-password"],
-	["POST", "/api/auth/refresh"],
-	["POST", "/api/auth/sign-out"],
-	["GET", "/api/me"],
-	["POST", "/api/me/password"],
-	["POST", "/api/me/sign-out-everywhere"],
-	["GET", "/api/me/api-keys"],
-	["POST", "/api/me/api-keys"],
-	["DELETE", "/api/me/api-keys/:id"],
-	["POST", "/api/tokens"],
-	["POST", "/api/tokens/check"],
-	["POST", "/api/tokens/remove"],
-	["GET", "/api/tokens"],
-	["DELETE", "/api/tokens"],
-	["GET", "/api/pools/:pool"],
-	["PUT", "/api/pools/:pool"],
-	["POST", "/api/pools/:pool/generate-token"],
-	["POST", "/api/pools/:pool/assign-token"],
-	["POST", "/api/pools/:pool/keep-alive"],
-	["POST", "/api/pools/:pool/unblock-token"],
-	["POST", "/api/pools/:pool/delete-token"],
-	["GET", "/verify-email"],
-	["POST", "/verify-email"],
-	["GET", "/magic-link"],
-	["POST", "/magic-link"],
-	["GET", "/reset-password"],
-	["POST", "/reset-password"],
-	["POST", "/token"],
-	["GET", "/token/:token"],
-	["POST", "/token/:token"]
-];
+/** Every route of the table (lib/http/routes), as clients call it (`:name` segments are generated). */
+const ROUTES: [string, string][] = allRoutes()
+	.filter(r => r.method !== "HEAD")
+	.map(r => [r.method, r.fullPath]);
 
 /** Printable ASCII: what fetch accepts in a header value. */
 const printable = (maxLength: number) =>

@@ -1,0 +1,145 @@
+/**
+ * The gateway's routes: the one list that moleculer-web's aliases (services/api/routes.ts), the
+ * OpenAPI document (lib/http/openapi.ts) and the REST property tests all read, so none of them
+ * can name a route the others do not know.
+ *
+ * A route either calls an action (`action`) or is answered by the gateway itself (`handler`: a
+ * page, a probe, the OpenAPI document, GET /api/me from the caller's resolution).
+ */
+export type Method = "GET" | "HEAD" | "POST" | "PUT" | "DELETE";
+
+/** Route groups share their path prefix, body parsing, rate limit and credentials. */
+export type GroupName = "probes" | "openapi" | "pages" | "auth" | "me" | "admin";
+
+export interface Route {
+	method: Method;
+	/** Inside the group's path; `:name` is a path parameter. */
+	path: string;
+	action?: string;
+	handler?: string;
+}
+
+export interface RouteGroup {
+	name: GroupName;
+	path: string;
+	routes: Route[];
+}
+
+const call = (method: Method, path: string, action: string): Route => ({ method, path, action });
+const handle = (method: Method, path: string, handler: string): Route => ({
+	method,
+	path,
+	handler
+});
+
+export const ROUTE_GROUPS: readonly RouteGroup[] = [
+	{
+		name: "probes",
+		path: "/",
+		routes: [
+			handle("GET", "/health", "health"),
+			handle("HEAD", "/health", "health"),
+			handle("GET", "/ready", "ready"),
+			handle("HEAD", "/ready", "ready")
+		]
+	},
+	{ name: "openapi", path: "/api", routes: [handle("GET", "/openapi.json", "openapi")] },
+	{
+		name: "pages",
+		path: "/",
+		routes: [
+			handle("GET", "/verify-email", "verifyEmailPage"),
+			handle("POST", "/verify-email", "verifyEmail"),
+			handle("GET", "/magic-link", "magicLinkPage"),
+			handle("POST", "/magic-link", "magicLink"),
+			handle("GET", "/reset-password", "resetPasswordPage"),
+			handle("POST", "/reset-password", "resetPassword"),
+			handle("GET", "/token/:token", "actionLinkPage"),
+			// The confirm page posts its token in a hidden field; the path form is the contract's.
+			handle("POST", "/token", "redeemActionLink"),
+			handle("POST", "/token/:token", "redeemActionLink")
+		]
+	},
+	{
+		name: "auth",
+		path: "/api/auth",
+		routes: [
+			call("POST", "/sign-up", "auth.signUp"),
+			call("POST", "/verify-email", "auth.verifyEmail"),
+			call("POST", "/resend-verification", "auth.resendVerification"),
+			call("POST", "/sign-in", "auth.signIn"),
+			call("POST", "/magic-link", "auth.requestMagicLink"),
+			call("POST", "/magic-link/sign-in", "auth.signInWithMagicLink"),
+			call("POST", "/forgot-password", "auth.forgotPassword"),
+			call("POST", "/reset-password", "auth.resetPassword"),
+			call("POST", "/refresh", "auth.refresh"),
+			call("POST", "/sign-out", "auth.signOut")
+		]
+	},
+	{
+		name: "me",
+		path: "/api/me",
+		routes: [
+			// auth's answer to "who is calling" already holds the profile: no second call.
+			handle("GET", "/", "me"),
+			call("POST", "/password", "auth.changePassword"),
+			call("POST", "/sign-out-everywhere", "auth.signOutEverywhere"),
+			call("GET", "/api-keys", "auth.listApiKeys"),
+			call("POST", "/api-keys", "auth.createApiKey"),
+			call("DELETE", "/api-keys/:id", "auth.revokeApiKey")
+		]
+	},
+	{
+		name: "admin",
+		path: "/api",
+		routes: [
+			call("POST", "/tokens", "tokens.generate"),
+			call("POST", "/tokens/check", "tokens.check"),
+			call("POST", "/tokens/remove", "tokens.remove"),
+			call("GET", "/tokens", "tokens.listByOwner"),
+			call("DELETE", "/tokens", "tokens.removeByOwner"),
+			call("GET", "/pools/:pool", "pools.stats"),
+			call("PUT", "/pools/:pool", "pools.configure"),
+			call("POST", "/pools/:pool/generate-token", "pools.generate"),
+			call("POST", "/pools/:pool/assign-token", "pools.assign"),
+			call("POST", "/pools/:pool/keep-alive", "pools.keepAlive"),
+			call("POST", "/pools/:pool/unblock-token", "pools.unblock"),
+			call("POST", "/pools/:pool/delete-token", "pools.delete")
+		]
+	}
+];
+
+export interface FullRoute extends Route {
+	group: GroupName;
+	/** As a client calls it, e.g. `/api/pools/:pool/keep-alive`. */
+	fullPath: string;
+}
+
+function join(prefix: string, path: string): string {
+	const joined = `${prefix.replace(/\/$/, "")}${path === "/" ? "" : path}`;
+	return joined === "" ? "/" : joined;
+}
+
+/** Every route with its full path, in table order. */
+export function allRoutes(): FullRoute[] {
+	return ROUTE_GROUPS.flatMap(g =>
+		g.routes.map(r => ({ ...r, group: g.name, fullPath: join(g.path, r.path) }))
+	);
+}
+
+/** The moleculer-web aliases of one group: an action name, or the handler of that name. */
+export function aliasesOf<H>(
+	group: GroupName,
+	handlers: Record<string, H>
+): Record<string, string | H> {
+	const found = ROUTE_GROUPS.find(g => g.name === group);
+	if (!found) throw new Error(`No route group '${group}'`);
+	const aliases: Record<string, string | H> = {};
+	for (const r of found.routes) {
+		const target = r.action ?? handlers[r.handler!];
+		if (target === undefined)
+			throw new Error(`No handler '${r.handler}' for ${r.method} ${r.path}`);
+		aliases[`${r.method} ${r.path}`] = target;
+	}
+	return aliases;
+}

@@ -1,0 +1,146 @@
+/**
+ * Who is calling the gateway: a user's access token (JWT) or API key, resolved by `auth`, or
+ * ADMIN_TOKEN on the admin routes. See the README's "Credentials".
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
+import type { IncomingRequest } from "moleculer-web";
+import type {
+	ApiMeta,
+	ApiThis,
+	CallerIdentity,
+	CallerLocals,
+	Credential,
+	ResolvedCaller
+} from "./internals";
+
+/** Credentials longer than this are refused without a call: no JWT or key of ours is near it. */
+const MAX_CREDENTIAL_LENGTH = 4096;
+/** Longest request URL (path and query) accepted; longer ones get 414 before any other work. */
+export const MAX_URL_LENGTH = 4096;
+const API_KEY_PREFIX = "mtk_";
+/** The pool an admin-route request names (`/api/pools/:pool/...`), if any. */
+function poolOf(req: IncomingRequest): string | null {
+	const pool = (req.$params as Record<string, unknown> | undefined)?.pool;
+	return typeof pool === "string" ? pool : null;
+}
+
+/** Pool routes a key scoped to that one pool (`pools:<name>`) may use: what a pool client does. */
+const POOL_CLIENT_ACTIONS = new Set(["pools.assign", "pools.keepAlive", "pools.unblock"]);
+
+export function unauthorized(type = "UNAUTHORIZED"): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError("Unauthorized", 401, type);
+}
+
+const CredentialsMixin = {
+	methods: {
+		/** The caller's credential: `X-API-Key`, or `Authorization: Bearer` (a JWT, or an API key). */
+		credentialOf(this: ApiThis, req: IncomingRequest): Credential | null {
+			const apiKey = req.headers["x-api-key"];
+			if (typeof apiKey === "string" && apiKey) {
+				if (apiKey.length > MAX_CREDENTIAL_LENGTH) throw unauthorized("INVALID_TOKEN");
+				return { kind: "api-key", value: apiKey.trim(), header: "x-api-key" };
+			}
+			const header = req.headers.authorization;
+			if (!header) return null;
+			const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+			if (!match || match[1].length > MAX_CREDENTIAL_LENGTH) {
+				throw unauthorized("INVALID_TOKEN");
+			}
+			const value = match[1];
+			return {
+				kind: value.startsWith(API_KEY_PREFIX) ? "api-key" : "jwt",
+				value,
+				header: "authorization"
+			};
+		},
+
+		/**
+		 * Who the credential belongs to, from `auth`. The answer also holds the user's profile,
+		 * kept in `ctx.locals` (never sent on with calls): GET /api/me answers with it, so that
+		 * route costs one call to `auth`, not two.
+		 */
+		async resolveUser(this: ApiThis, ctx: Context, credential: Credential) {
+			const { user, profile } =
+				credential.kind === "api-key"
+					? await ctx.call<ResolvedCaller, object>("auth.resolveApiKey", {
+							key: credential.value
+						})
+					: await ctx.call<ResolvedCaller, object>("auth.resolveAccessToken", {
+							token: credential.value
+						});
+			(ctx.locals as CallerLocals).profile = profile;
+			return user;
+		},
+
+		/** /api/me: a JWT or an API key, resolved by `auth`; no credential leaves the user unset. */
+		async authenticateUser(this: ApiThis, ctx: Context, _route: unknown, req: IncomingRequest) {
+			const credential = this.credentialOf(req);
+			return credential ? this.resolveUser(ctx, credential) : null;
+		},
+
+		requireUser(this: ApiThis, ctx: Context<unknown, ApiMeta>) {
+			if (!ctx.meta.user) throw unauthorized();
+		},
+
+		/**
+		 * Admin routes: ADMIN_TOKEN (as `Authorization: Bearer` only), or an API key whose scopes
+		 * include "admin"; a pool client's routes also take a key scoped to that pool. Keys are resolved
+		 * by `auth` like everywhere else (tokens.check with isUsed, scopes intersected with the
+		 * owner's current ones, so taking "admin" from a user takes it from their keys). ADMIN_TOKEN
+		 * is checked here and keeps working while `auth` is down. A user's access token is never an
+		 * admin credential.
+		 */
+		async authenticateAdmin(
+			this: ApiThis,
+			ctx: Context,
+			_route: unknown,
+			req: IncomingRequest
+		): Promise<CallerIdentity> {
+			const credential = this.credentialOf(req);
+			if (!credential) throw unauthorized();
+			if (credential.header === "authorization" && this.isAdminToken(credential.value)) {
+				return { id: "admin", username: "admin", scopes: ["admin"], via: "admin-token" };
+			}
+			if (credential.kind === "api-key") return this.resolveUser(ctx, credential);
+			throw unauthorized("INVALID_TOKEN");
+		},
+
+		/**
+		 * "admin" may do everything here. A key with the scope `pools:<name>` may only lease, keep
+		 * alive and unblock tokens of that pool: a pool client needs no credential that could mint
+		 * tokens for any user.
+		 */
+		requireAdmin(
+			this: ApiThis,
+			ctx: Context<unknown, ApiMeta>,
+			_route: unknown,
+			req: IncomingRequest
+		) {
+			const user = ctx.meta.user;
+			if (!user) throw unauthorized();
+			if (user.scopes.includes("admin")) return;
+			const pool = poolOf(req);
+			const action = req.$alias?.action;
+			if (
+				pool !== null &&
+				typeof action === "string" &&
+				POOL_CLIENT_ACTIONS.has(action) &&
+				user.scopes.includes(`pools:${pool}`)
+			) {
+				return;
+			}
+			throw new Errors.MoleculerClientError("Forbidden", 403, "FORBIDDEN");
+		},
+
+		isAdminToken(this: ApiThis, candidate: string): boolean {
+			if (!this.adminTokenDigest) return false;
+			// Digests have equal lengths, so timingSafeEqual never throws or leaks the length.
+			const digest = createHash("sha256").update(candidate).digest();
+			return timingSafeEqual(digest, this.adminTokenDigest);
+		}
+	}
+};
+
+// Typed against ApiThis; as a mixin it joins the api schema, whose `this` it cannot name.
+export default CredentialsMixin as unknown as Partial<ServiceSchema>;

@@ -1,0 +1,102 @@
+/**
+ * The `api` service's own types: who is calling, its settings, and `this` as its handlers and the
+ * mixins it is made of (services/api/*) see it.
+ */
+import type { Server } from "node:http";
+import type { Context, Service } from "moleculer";
+import type { ApiSettingsSchema, GatewayResponse, IncomingRequest } from "moleculer-web";
+import type { TrustProxy } from "../../lib/http/client-address";
+import type { Page } from "../../lib/http/pages";
+
+/** Who is calling, as CONTRACTS.md defines it (plus "admin-token" for ADMIN_TOKEN on admin routes). */
+export interface CallerIdentity {
+	id: string;
+	username: string;
+	scopes: string[];
+	via: "jwt" | "api-key" | "admin-token";
+}
+
+/** auth.resolveApiKey's and auth.resolveAccessToken's answer (auth.service's ResolvedUser). */
+export interface ResolvedCaller {
+	user: CallerIdentity;
+	profile: Record<string, unknown>;
+}
+
+/** What the gateway keeps about the caller in `ctx.locals` for the rest of the request. */
+export interface CallerLocals {
+	profile?: Record<string, unknown>;
+}
+
+export interface ApiMeta {
+	user?: CallerIdentity | null;
+	/** The client's address (lib/http/client-address), for per-address limits in `auth`. */
+	ip?: string;
+	$statusCode?: number;
+	$location?: string;
+}
+
+export interface ApiServiceSettings extends ApiSettingsSchema {
+	/** Base URL of the links in mails and of the OpenAPI `servers` entry. */
+	publicUrl: string;
+	/** Admin credential for the token administration routes; null: only admin API keys. */
+	adminToken: string | null;
+	/** Proxies in front of the gateway (lib/http/client-address): "", a hop count, or addresses/CIDRs. */
+	trustProxy: string;
+	/** Origins allowed to call /api from a browser; empty: none (same origin only); "*": any. */
+	corsOrigins: string[];
+	/** Largest JSON body accepted on /api (body-parser syntax: bytes or "16kb"). */
+	bodyLimit: string;
+	/** Requests per client address per window (seconds). */
+	rateLimit: { window: number; public: number; user: number; admin: number };
+	/** Services that must be reachable for GET /ready to answer 200. */
+	readyServices: string[];
+	/** Milliseconds to wait for a remote node's pong in GET /ready. */
+	readyTimeout: number;
+}
+
+export interface ApiMethods {
+	authenticateUser(
+		ctx: Context,
+		route: unknown,
+		req: IncomingRequest
+	): Promise<CallerIdentity | null>;
+	requireUser(ctx: Context<unknown, ApiMeta>): void;
+	authenticateAdmin(ctx: Context, route: unknown, req: IncomingRequest): Promise<CallerIdentity>;
+	requireAdmin(ctx: Context<unknown, ApiMeta>, route: unknown, req: IncomingRequest): void;
+	credentialOf(req: IncomingRequest): Credential | null;
+	resolveUser(ctx: Context, credential: Credential): Promise<CallerIdentity>;
+	isAdminToken(candidate: string): boolean;
+	readiness(): Promise<{ ready: boolean; services: Record<string, boolean> }>;
+	servePage(
+		req: IncomingRequest,
+		res: GatewayResponse,
+		next: (err?: unknown) => void,
+		render: (ctx: Context, params: Record<string, unknown>) => Promise<Page>
+	): void;
+	tokenIsAlive(ctx: Context, type: string, token: string): Promise<boolean>;
+	sendPage(req: IncomingRequest, res: GatewayResponse, page: Page): void;
+	sendJson(req: IncomingRequest, res: GatewayResponse, status: number, body: unknown): void;
+	// moleculer-web's own methods, replaced below.
+	logRequest(req: IncomingRequest): void;
+	logResponse(req: IncomingRequest, res: GatewayResponse): void;
+	errorHandler(req: IncomingRequest, res: GatewayResponse, err: unknown): void;
+	sendError(req: IncomingRequest, res: GatewayResponse, err: unknown): void;
+}
+
+export interface ApiLocalVars {
+	/** Whether settings.logRequest / logResponse print at this logger's level (lib/broker/log-level). */
+	logsRequests: boolean;
+	logsResponses: boolean;
+	server: Server;
+	adminTokenDigest: Buffer | null;
+	trust: TrustProxy;
+}
+
+export type ApiThis = Service<ApiServiceSettings> & ApiMethods & ApiLocalVars;
+
+/** A credential and where it came from: ADMIN_TOKEN is accepted only as `Authorization: Bearer`. */
+export type Credential = {
+	kind: "jwt" | "api-key";
+	value: string;
+	header: "authorization" | "x-api-key";
+};

@@ -1,0 +1,138 @@
+/**
+ * The pages behind the links in our mails, as the gateway's handlers (lib/http/routes names them).
+ * Opening a link (GET) never spends its token: the page shows a button, a form POST carrying the
+ * token in a hidden field, and only that POST spends it. Rendering is lib/http/pages.
+ */
+import type { Context } from "moleculer";
+import type { GatewayResponse, IncomingRequest } from "moleculer-web";
+import { pages, type Page, type SessionTokens } from "../../lib/http/pages";
+import { toPublicError } from "../../lib/http/public-error";
+import type { ApiThis } from "./internals";
+
+/** The one-time token types behind the three mail pages (tokens.service settings.types). */
+export const PAGE_TOKEN_TYPES = {
+	verifyEmail: "verification",
+	magicLink: "passwordless",
+	resetPassword: "password-reset"
+} as const;
+
+export function tokenParam(params: Record<string, unknown>): string | null {
+	const token = params.token;
+	return typeof token === "string" && token.length > 0 && token.length <= 512 ? token : null;
+}
+
+function stringParam(params: Record<string, unknown>, name: string): string | undefined {
+	const value = params[name];
+	return typeof value === "string" ? value : undefined;
+}
+
+type PageRender = (this: ApiThis, ctx: Context, params: Record<string, unknown>) => Promise<Page>;
+
+/** A moleculer-web alias function that answers with the page `render` builds. */
+function pageAlias(render: PageRender) {
+	return function (
+		this: ApiThis,
+		req: IncomingRequest,
+		res: GatewayResponse,
+		next?: (err?: unknown) => void
+	) {
+		this.servePage(req, res, next!, render.bind(this));
+	};
+}
+
+/** The page for a failed page request. */
+export function pageForError(status: number, type: string, aliasPath: string): Page {
+	if (status === 429) return pages.tooManyRequests();
+	if (status === 423) return pages.locked();
+	if (status === 503 || status === 504) return pages.unavailable();
+	if (status >= 500) return pages.failed();
+	// A malformed token fails validation (422): to the reader it is just as invalid.
+	if (type === "INVALID_OR_EXPIRED_TOKEN" || [400, 404, 422].includes(status)) {
+		return pages.invalidLink(aliasPath.startsWith("/token") ? 404 : 400);
+	}
+	return pages.notCompleted(status);
+}
+
+/** POST /token and /token/:token: spends an action link and runs its action. */
+async function redeemLink(ctx: Context, params: Record<string, unknown>): Promise<Page> {
+	const token = tokenParam(params);
+	// No token at all is a malformed request, not an unknown link.
+	if (!token) return pages.invalidLink(400);
+	const done = await ctx.call<{ action: string }, object>("links.redeem", { token });
+	return pages.actionDone(done.action);
+}
+
+/** The page routes' handlers, by the names lib/http/routes gives them. */
+export const PAGE_HANDLERS = {
+	verifyEmailPage: pageAlias(async function (ctx, params) {
+		const token = tokenParam(params);
+		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.verifyEmail, token))
+			? pages.verifyEmailConfirm(token)
+			: pages.invalidLink();
+	}),
+	verifyEmail: pageAlias(async (ctx, params) => {
+		const token = tokenParam(params);
+		if (!token) return pages.invalidLink();
+		const password = stringParam(params, "password");
+		try {
+			const { passwordKept } = await ctx.call<{ passwordKept: boolean }, object>(
+				"auth.verifyEmail",
+				password ? { token, password } : { token }
+			);
+			return pages.verifyEmailDone(passwordKept);
+		} catch (err) {
+			// A wrong password: the link is not spent, ask again.
+			const { status, body } = toPublicError(err);
+			if (status !== 401 || body.type !== "INVALID_CREDENTIALS") throw err;
+			return pages.verifyEmailConfirm(token, [body.message], 401);
+		}
+	}),
+	magicLinkPage: pageAlias(async function (ctx, params) {
+		const token = tokenParam(params);
+		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.magicLink, token))
+			? pages.magicLinkConfirm(token)
+			: pages.invalidLink();
+	}),
+	magicLink: pageAlias(async (ctx, params) => {
+		const token = tokenParam(params);
+		if (!token) return pages.invalidLink();
+		const session = await ctx.call<SessionTokens, object>("auth.signInWithMagicLink", {
+			token
+		});
+		return pages.magicLinkDone(session);
+	}),
+	resetPasswordPage: pageAlias(async function (ctx, params) {
+		const token = tokenParam(params);
+		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.resetPassword, token))
+			? pages.resetPasswordForm(token)
+			: pages.invalidLink();
+	}),
+	resetPassword: pageAlias(async (ctx, params) => {
+		const token = tokenParam(params);
+		if (!token) return pages.invalidLink();
+		try {
+			await ctx.call("auth.resetPassword", {
+				token,
+				password: stringParam(params, "password") ?? "",
+				confirmPassword: stringParam(params, "confirmPassword") ?? ""
+			});
+		} catch (err) {
+			// A rejected password: the token is not spent, ask again.
+			const { status, body } = toPublicError(err);
+			if (status !== 422) throw err;
+			const messages = Array.isArray(body.data)
+				? body.data.map(d => String((d as { message?: unknown }).message))
+				: [body.message];
+			return pages.resetPasswordForm(token, messages, 422);
+		}
+		return pages.resetPasswordDone();
+	}),
+	actionLinkPage: pageAlias(async (ctx, params) => {
+		const token = tokenParam(params);
+		const link = token
+			? await ctx.call<{ action: string } | null, object>("links.load", { token })
+			: null;
+		return token && link ? pages.actionConfirm(token, link.action) : pages.invalidLink(404);
+	}),
+	redeemActionLink: pageAlias(redeemLink)
+};

@@ -1,0 +1,162 @@
+/**
+ * moleculer-web's route options, built from the route table (lib/http/routes) and the settings:
+ * per group its path, body parsing, rate limit and credentials.
+ */
+import type { Context } from "moleculer";
+import type { ApiRouteSchema, GatewayResponse, IncomingRequest } from "moleculer-web";
+import { clientAddress, clientKey, parseTrustProxy } from "../../lib/http/client-address";
+import { refusePrototypeKeys } from "../../lib/http/body-guard";
+import { buildOpenApiDocument } from "../../lib/http/openapi";
+import { aliasesOf } from "../../lib/http/routes";
+import { PAGE_HANDLERS } from "./pages";
+import type { ApiMeta, ApiServiceSettings, ApiThis, CallerLocals } from "./internals";
+
+function health(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
+	this.sendJson(req, res, 200, { status: "ok" });
+}
+
+function ready(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
+	this.readiness().then(
+		r => this.sendJson(req, res, r.ready ? 200 : 503, r),
+		() => this.sendJson(req, res, 503, { ready: false, services: {} })
+	);
+}
+
+/** The OpenAPI document, inputs described from the actions' parameters as the registry has them. */
+function openapi(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
+	const actions = new Map(
+		(
+			this.broker.registry.getActionList({ skipInternal: true }) as {
+				name: string;
+				action?: { params?: Record<string, unknown> };
+			}[]
+		).map(a => [a.name, a.action?.params])
+	);
+	this.sendJson(
+		req,
+		res,
+		200,
+		buildOpenApiDocument(this.settings.publicUrl, n => actions.get(n))
+	);
+}
+
+/** GET /api/me: auth's answer to "who is calling" already holds the profile (resolveUser). */
+function me(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
+	this.sendJson(req, res, 200, (req.$ctx.locals as CallerLocals).profile);
+}
+
+/** The gateway's own handlers, by the names lib/http/routes gives them. */
+const GATEWAY_HANDLERS = { health, ready, openapi, me };
+
+/** moleculer-web route options for a settings object: built once settings are merged. */
+export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
+	const trust = parseTrustProxy(s.trustProxy);
+	const limited = (limit: number) => ({
+		window: s.rateLimit.window * 1000,
+		limit,
+		headers: true,
+		// The default key is the raw X-Forwarded-For header, which any client can forge.
+		key: (req: IncomingRequest) =>
+			clientKey(
+				clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trust)
+			)
+	});
+	const cors =
+		s.corsOrigins.length === 0
+			? undefined
+			: {
+					origin: s.corsOrigins.includes("*") ? "*" : s.corsOrigins,
+					methods: ["GET", "POST", "PUT", "DELETE"],
+					allowedHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+					exposedHeaders: [
+						"X-Request-ID",
+						"X-Rate-Limit-Limit",
+						"X-Rate-Limit-Remaining",
+						"X-Rate-Limit-Reset",
+						"Retry-After"
+					],
+					credentials: false,
+					maxAge: 600
+				};
+	const json = { json: { limit: s.bodyLimit, strict: true }, urlencoded: false };
+	const api = {
+		cors,
+		bodyParsers: json,
+		mappingPolicy: "restrict" as const,
+		use: [refusePrototypeKeys]
+	};
+
+	return [
+		{
+			name: "probes",
+			path: "/",
+			bodyParsers: false,
+			mappingPolicy: "restrict",
+			logging: false,
+			aliases: aliasesOf("probes", GATEWAY_HANDLERS)
+		},
+		{
+			name: "openapi",
+			path: "/api",
+			...api,
+			bodyParsers: false,
+			aliases: aliasesOf("openapi", GATEWAY_HANDLERS)
+		},
+		{
+			name: "pages",
+			path: "/",
+			// Pages receive their forms; no JSON here.
+			bodyParsers: { json: false, urlencoded: { extended: false, limit: "8kb" } },
+			mappingPolicy: "restrict",
+			rateLimit: limited(s.rateLimit.public),
+			aliases: aliasesOf("pages", PAGE_HANDLERS)
+		},
+		{
+			name: "auth",
+			path: "/api/auth",
+			...api,
+			rateLimit: limited(s.rateLimit.public),
+			aliases: aliasesOf("auth", {})
+		},
+		{
+			name: "me",
+			path: "/api/me",
+			...api,
+			rateLimit: limited(s.rateLimit.user),
+			authentication: "authenticateUser",
+			authorization: "requireUser",
+			aliases: aliasesOf("me", GATEWAY_HANDLERS)
+		},
+		{
+			name: "admin",
+			path: "/api",
+			...api,
+			rateLimit: limited(s.rateLimit.admin),
+			authentication: "authenticateAdmin",
+			authorization: "requireAdmin",
+			aliases: aliasesOf("admin", {}),
+			onBeforeCall(_ctx: Context, _route: unknown, req: IncomingRequest) {
+				// The seed's pool API names the client `client_id`.
+				const params = req.$params as Record<string, unknown>;
+				if (params && "client_id" in params) {
+					if (!("clientId" in params)) params.clientId = params.client_id;
+					delete params.client_id;
+				}
+			},
+			onAfterCall(
+				ctx: Context<unknown, ApiMeta>,
+				_route: unknown,
+				req: IncomingRequest,
+				_res: GatewayResponse,
+				data: unknown
+			) {
+				if (req.$alias?.action === "pools.generate") {
+					// The seed answers 201 Created; Location names the pool it went into.
+					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = `/api/pools/${encodeURIComponent(String(req.$params.pool))}`;
+				}
+				return data;
+			}
+		}
+	] as ApiRouteSchema[];
+}
