@@ -22,9 +22,9 @@ import CronMixin, {
 } from "../mixins/cron.mixin";
 import { isAllowedAction, parseAllowList } from "../lib/links/action-allowlist";
 import { durationFromEnv } from "../lib/config/durations";
-import { dataDirFromEnv, listFromEnv, tokenSalts } from "../lib/config/secrets";
-import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/tokens/format";
-import { TokenHasher } from "../lib/tokens/hasher";
+import { listFromEnv } from "../lib/config/secrets";
+import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
+import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
 import { NedbLinkStore } from "../lib/links/store/nedb-link-store";
 import { MongoLinkStore } from "../lib/links/store/mongo-link-store";
 import {
@@ -110,8 +110,7 @@ interface LinksMethods {
 	serializeParams(params: Record<string, unknown> | undefined): string;
 }
 
-interface LinksLocalVars extends StoreOwner<LinkStore> {
-	hasher: TokenHasher;
+interface LinksLocalVars extends StoreOwner<LinkStore>, SecretTokensOwner {
 	allowList: string[];
 }
 
@@ -122,7 +121,7 @@ const DAY = 86400;
 const MAX_VALIDITY = 10 * 365 * DAY;
 const OWNER = { type: "string", min: 1, max: 256 } as const;
 /** Token strings are never echoed: a wrong shape is "not found", not a validation error. */
-const TOKEN = { type: "string", max: 512 } as const;
+const TOKEN = TOKEN_PARAM;
 /** ISO 8601 date-time with an explicit offset, e.g. 2030-01-31T12:00:00Z. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -157,7 +156,8 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 			nedb: db => new NedbLinkStore(db),
 			mongo: collection => new MongoLinkStore(collection)
 		}),
-		CronMixin
+		CronMixin,
+		SecretTokensMixin
 	],
 
 	settings: {
@@ -470,10 +470,6 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		}
 	},
 
-	merged(schema) {
-		assertValidPrefix(schema.settings!.prefix);
-	},
-
 	created(this: LinksThis) {
 		this.allowList = parseAllowList(this.settings.allowedActions, "links allowedActions");
 		if (this.allowList.length === 0) {
@@ -481,9 +477,6 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 				"No action is allowed for links (LINKS_ALLOWED_ACTIONS is empty): links.create refuses every action."
 			);
 		}
-		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-		const salts = tokenSalts(dataDir, message => this.logger.warn(message));
-		this.hasher = new TokenHasher(salts.current, salts.previous);
 	}
 };
 

@@ -15,9 +15,8 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import { durationFromEnv } from "../lib/config/durations";
 import { SealedBox } from "../lib/pools/sealed-box";
-import { dataDirFromEnv, tokenSalts } from "../lib/config/secrets";
-import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/tokens/format";
-import { TokenHasher } from "../lib/tokens/hasher";
+import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
+import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
 import { NedbPoolStore } from "../lib/pools/store/nedb-pool-store";
 import { MongoPoolStore } from "../lib/pools/store/mongo-pool-store";
 import {
@@ -89,8 +88,7 @@ interface PoolsMethods {
 	unseal(record: PoolTokenRecord): string | null;
 }
 
-interface PoolsLocalVars extends StoreOwner<PoolStore> {
-	hasher: TokenHasher;
+interface PoolsLocalVars extends StoreOwner<PoolStore>, SecretTokensOwner {
 	box: SealedBox;
 }
 
@@ -110,7 +108,7 @@ const POOL = {
 } as const;
 const CLIENT_ID = { type: "string", min: 1, max: 256 } as const;
 /** Token strings are never echoed: a wrong shape is "not found", not a validation error. */
-const TOKEN = { type: "string", max: 512 } as const;
+const TOKEN = TOKEN_PARAM;
 
 function clientError(message: string, code: number, type: string): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError(message, code, type);
@@ -141,7 +139,8 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 		createDbMixin<PoolStore>("pools", {
 			nedb: db => new NedbPoolStore(db),
 			mongo: collection => new MongoPoolStore(collection)
-		})
+		}),
+		SecretTokensMixin
 	],
 
 	settings: {
@@ -432,15 +431,8 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 		}
 	},
 
-	merged(schema) {
-		assertValidPrefix(schema.settings!.prefix);
-	},
-
 	created(this: PoolsThis) {
-		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-		const salts = tokenSalts(dataDir, message => this.logger.warn(message));
-		this.hasher = new TokenHasher(salts.current, salts.previous);
-		this.box = new SealedBox(salts.current, "pools", salts.previous);
+		this.box = new SealedBox(this.salts.current, "pools", this.salts.previous);
 	}
 };
 

@@ -1,5 +1,6 @@
 /**
- * The `tokens` service: issues, checks and revokes security tokens (seed 000's contract).
+ * The `tokens` service: issues, checks and revokes security tokens (`generate`, `check` and
+ * `remove` with exactly the contract's parameters, and what other services build on them).
  *
  * Tokens are random strings in a recognisable format (lib/tokens/format); the store keeps only their
  * HMAC under TOKEN_SALT (lib/tokens/hasher), so a leaked database yields no usable token.
@@ -15,10 +16,9 @@ import CronMixin, {
 } from "../mixins/cron.mixin";
 import { durationFromEnv } from "../lib/config/durations";
 import { wholeNumberFromEnv } from "../lib/config/env";
-import { isoDate } from "../lib/common/iso-date";
-import { dataDirFromEnv, tokenSalts } from "../lib/config/secrets";
-import { assertValidPrefix, createToken, isWellFormedToken } from "../lib/tokens/format";
-import { TokenHasher } from "../lib/tokens/hasher";
+
+import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
+import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
 import { TouchBuffer } from "../lib/tokens/touch-buffer";
 import { clientKey } from "../lib/http/client-address";
 import { FailureLimiter, type FailureLimit } from "../lib/tokens/failure-limiter";
@@ -26,6 +26,31 @@ import { assertStorableData } from "../lib/store/storable-data";
 import { NedbTokenStore } from "../lib/tokens/store/nedb-token-store";
 import { MongoTokenStore } from "../lib/tokens/store/mongo-token-store";
 import { isExpired, type TokenRecord, type TokenStore } from "../lib/tokens/store/token-store";
+import {
+	toEntity,
+	type CheckParams,
+	type ClientMeta,
+	type ConsumeParams,
+	type GenerateParams,
+	type OwnerParams,
+	type RemoveParams,
+	type RevokeParams,
+	type TokenEntity,
+	type TokenEventPayload
+} from "../lib/tokens/types";
+
+export {
+	toEntity,
+	type CheckParams,
+	type ClientMeta,
+	type ConsumeParams,
+	type GenerateParams,
+	type OwnerParams,
+	type RemoveParams,
+	type RevokeParams,
+	type TokenEntity,
+	type TokenEventPayload
+} from "../lib/tokens/types";
 
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
@@ -48,63 +73,6 @@ export interface TokensSettings extends DbSettings {
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
 
-/** What callers see of a token: never its hash, and the plaintext only once, from `generate`. */
-export interface TokenEntity {
-	id: string;
-	type: string;
-	owner: string;
-	name: string | null;
-	scopes: string[];
-	data: Record<string, unknown> | null;
-	createdAt: string;
-	expiresAt: string | null;
-	lastUsedAt: string | null;
-}
-
-export interface GenerateParams {
-	type: string;
-	expiry?: number;
-	owner: string;
-	name?: string;
-	scopes?: string[];
-	data?: Record<string, unknown>;
-}
-export interface CheckParams {
-	type: string;
-	token: string;
-	owner?: string;
-	isUsed?: boolean;
-}
-export interface RemoveParams {
-	type: string;
-	token: string;
-}
-export interface ConsumeParams {
-	type: string;
-	token: string;
-	owner?: string;
-}
-export interface OwnerParams {
-	owner: string;
-	type?: string;
-}
-export interface RevokeParams {
-	id: string;
-	owner: string;
-}
-
-/** Set by the gateway (and passed on by moleculer through `auth`): the end client's address. */
-export interface ClientMeta {
-	ip?: string;
-}
-
-/** Event payloads carry ids and owners, never tokens. */
-export interface TokenEventPayload {
-	id: string;
-	type: string;
-	owner: string;
-}
-
 interface TokensMethods {
 	typeOf(type: string): TokenTypeSettings;
 	matchFor(
@@ -118,8 +86,7 @@ interface TokensMethods {
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
 
-interface TokensLocalVars extends StoreOwner<TokenStore> {
-	hasher: TokenHasher;
+interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
 	touches: TouchBuffer;
 	clientFailures: FailureLimiter;
 	nodeFailures: FailureLimiter;
@@ -134,21 +101,7 @@ const TOUCH_FLUSH_MS = 1000;
 const MAX_EXPIRY = 10 * 365 * DAY;
 const OWNER = { type: "string", min: 1, max: 256 } as const;
 /** Token strings are never echoed: a wrong shape is "not found", not a validation error. */
-const TOKEN = { type: "string", max: 512 } as const;
-
-export function toEntity(record: TokenRecord): TokenEntity {
-	return {
-		id: record._id,
-		type: record.type,
-		owner: record.owner,
-		name: record.name,
-		scopes: record.scopes,
-		data: record.data,
-		createdAt: isoDate(record.createdAt),
-		expiresAt: record.expiresAt === null ? null : isoDate(record.expiresAt),
-		lastUsedAt: record.lastUsedAt === null ? null : isoDate(record.lastUsedAt)
-	};
-}
+const TOKEN = TOKEN_PARAM;
 
 const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVars> = {
 	name: "tokens",
@@ -158,7 +111,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			nedb: db => new NedbTokenStore(db),
 			mongo: collection => new MongoTokenStore(collection)
 		}),
-		CronMixin
+		CronMixin,
+		SecretTokensMixin
 	],
 
 	settings: {
@@ -480,16 +434,6 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 	/** Token types come from settings, so the `type` enums are filled in once settings are merged. */
 	merged(schema) {
 		const types = Object.keys(schema.settings?.types ?? {});
-		for (const [name, type] of Object.entries(schema.settings?.types ?? {})) {
-			assertValidPrefix(type.prefix);
-			if (
-				Object.values(schema.settings!.types).some(
-					t => t !== type && t.prefix === type.prefix
-				)
-			) {
-				throw new Error(`Token types share the prefix "${type.prefix}" (${name})`);
-			}
-		}
 		// New objects: the schema's own action definitions are shared by every broker in a process.
 		for (const [name, action] of Object.entries(schema.actions ?? {})) {
 			const params = typeof action === "object" && action.params;
@@ -503,9 +447,6 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 	},
 
 	created(this: TokensThis) {
-		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-		const salts = tokenSalts(dataDir, message => this.logger.warn(message));
-		this.hasher = new TokenHasher(salts.current, salts.previous);
 		// Date.now is read at each call, so tests that move the clock move the limiters' too.
 		const clock = () => Date.now();
 		this.clientFailures = new FailureLimiter(

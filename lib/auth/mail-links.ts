@@ -2,6 +2,7 @@
  * The mails that carry a link (verification, magic link, password reset): which token type each
  * link spends, where it points and what the mail says. Text and HTML alike; every value escaped.
  */
+import { TOKEN_TYPES } from "../tokens/types";
 import { escapeHtml } from "../common/html";
 
 const DAY = 86400;
@@ -18,21 +19,21 @@ export interface LinkSpec {
 
 export const LINKS: Record<LinkKind, LinkSpec> = {
 	verification: {
-		tokenType: "verification",
+		tokenType: TOKEN_TYPES.verification,
 		path: "/verify-email",
 		subject: "Confirm your e-mail address",
 		lead: "Please confirm your e-mail address for your new account.",
 		action: "Confirm my address"
 	},
 	magicLink: {
-		tokenType: "passwordless",
+		tokenType: TOKEN_TYPES.magicLink,
 		path: "/magic-link",
 		subject: "Your sign-in link",
 		lead: "Use this link to sign in. It works once.",
 		action: "Sign in"
 	},
 	passwordReset: {
-		tokenType: "password-reset",
+		tokenType: TOKEN_TYPES.passwordReset,
 		path: "/reset-password",
 		subject: "Reset your password",
 		lead: "Someone (hopefully you) asked to reset your password. If it was not you, ignore this mail.",

@@ -15,8 +15,7 @@ export const NEW_PASSWORD = { type: "string", min: 10, max: 128 } as const;
 export const GIVEN_PASSWORD = { type: "string", min: 1, max: 1024 } as const;
 /** Token strings: any shape is "invalid or expired", never a validation error echoing it. */
 export const TOKEN_STRING = { type: "string", min: 1, max: 4096 } as const;
-/** The tokens service's own bound on a token's length. */
-export const MAX_TOKEN_LENGTH = 512;
+export { MAX_TOKEN_LENGTH } from "../tokens/format";
 export const SCOPES = {
 	type: "array",
 	items: { type: "string", min: 1, max: 64 },

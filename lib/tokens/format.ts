@@ -12,6 +12,12 @@ import { crc32 } from "node:zlib";
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 export const RANDOM_LENGTH = 30;
 export const CHECKSUM_LENGTH = 6;
+/** The longest token string any action looks at: no token of ours is near it. */
+export const MAX_TOKEN_LENGTH = 512;
+
+/** The parameter rule of a token string in `tokens`, `links` and `pools`. */
+export const TOKEN_PARAM = { type: "string", max: MAX_TOKEN_LENGTH } as const;
+
 export const PREFIX_PATTERN = /^[a-z][a-z0-9]{1,9}$/;
 const BODY_PATTERN = /^[0-9A-Za-z]+$/;
 /** 62 * 4: bytes at or above it are dropped so every character is equally likely. */

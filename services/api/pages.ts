@@ -7,18 +7,22 @@ import type { Context } from "moleculer";
 import type { GatewayResponse, IncomingRequest } from "moleculer-web";
 import { pages, type Page, type SessionTokens } from "../../lib/http/pages";
 import { toPublicError } from "../../lib/http/public-error";
+import { MAX_TOKEN_LENGTH } from "../../lib/tokens/format";
+import { TOKEN_TYPES } from "../../lib/tokens/types";
 import type { ApiThis } from "./internals";
 
 /** The one-time token types behind the three mail pages (tokens.service settings.types). */
 export const PAGE_TOKEN_TYPES = {
-	verifyEmail: "verification",
-	magicLink: "passwordless",
-	resetPassword: "password-reset"
+	verifyEmail: TOKEN_TYPES.verification,
+	magicLink: TOKEN_TYPES.magicLink,
+	resetPassword: TOKEN_TYPES.passwordReset
 } as const;
 
 export function tokenParam(params: Record<string, unknown>): string | null {
 	const token = params.token;
-	return typeof token === "string" && token.length > 0 && token.length <= 512 ? token : null;
+	return typeof token === "string" && token.length > 0 && token.length <= MAX_TOKEN_LENGTH
+		? token
+		: null;
 }
 
 function stringParam(params: Record<string, unknown>, name: string): string | undefined {

@@ -2,6 +2,7 @@
  * Addresses of `auth`: the link mails (sent after the action answered), link tokens spent, the
  * first proof of an address (which makes the prover the owner), and accounts never confirmed.
  */
+import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
 import { parseMailbox } from "../../lib/common/mailbox";
 import { nextTokensCutoff } from "../../lib/auth/jwt";
@@ -43,7 +44,7 @@ const AddressesMixin = {
 					// Checked before the link is spent: a mistyped password must not use it up.
 					this.checkAddress(ctx);
 					const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
-						type: "verification",
+						type: TOKEN_TYPES.verification,
 						token
 					});
 					const owner = entity && (await this.store.findById(entity.owner));
@@ -65,7 +66,7 @@ const AddressesMixin = {
 						shownFor = owner;
 					}
 				}
-				const user = await this.consumeLinkToken(ctx, "verification", token);
+				const user = await this.consumeLinkToken(ctx, TOKEN_TYPES.verification, token);
 				const passwordShown =
 					shownFor !== null &&
 					shownFor._id === user._id &&
@@ -90,7 +91,7 @@ const AddressesMixin = {
 					if (!user || user.emailVerified) return;
 					await this.broker.call("tokens.removeByOwner", {
 						owner: user._id,
-						type: "verification"
+						type: TOKEN_TYPES.verification
 					});
 					await this.sendLink(ctx, user, "verification");
 				});
@@ -120,7 +121,11 @@ const AddressesMixin = {
 			params: { $$strict: true, token: TOKEN_STRING },
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<SignInResult> {
-				const user = await this.consumeLinkToken(ctx, "passwordless", ctx.params.token);
+				const user = await this.consumeLinkToken(
+					ctx,
+					TOKEN_TYPES.magicLink,
+					ctx.params.token
+				);
 				return this.startSession(
 					ctx,
 					await this.proveAddress(ctx, user, false),
@@ -179,7 +184,10 @@ const AddressesMixin = {
 			if (!updated) throw invalidLink();
 			if (!passwordShown) {
 				await this.revokeAllSessions(ctx, user._id, "address-proven");
-				await ctx.call("tokens.removeByOwner", { owner: user._id, type: "api-key" });
+				await ctx.call("tokens.removeByOwner", {
+					owner: user._id,
+					type: TOKEN_TYPES.apiKey
+				});
 			}
 			ctx.emit<UserEventPayload>("auth.emailVerified", { userId: user._id });
 			return updated;

@@ -3,6 +3,7 @@
  * cap that holds under concurrent creates, and management only from a signed-in session.
  */
 
+import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { type ServiceSchema } from "moleculer";
 import { DAY, MAX_TOKEN_LENGTH, SCOPES, TOKEN_STRING } from "../../lib/auth/params";
 import { clientError, invalidToken } from "../../lib/auth/errors";
@@ -24,7 +25,7 @@ const ApiKeysMixin = {
 			async handler(this: AuthThis, ctx: AuthContext<ApiKeyParams>): Promise<ResolvedUser> {
 				if (ctx.params.key.length > MAX_TOKEN_LENGTH) throw invalidToken();
 				const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
-					type: "api-key",
+					type: TOKEN_TYPES.apiKey,
 					token: ctx.params.key,
 					isUsed: true
 				});
@@ -71,7 +72,7 @@ const ApiKeysMixin = {
 				const listKeys = () =>
 					ctx.call<TokenEntity[], object>("tokens.listByOwner", {
 						owner: user._id,
-						type: "api-key"
+						type: TOKEN_TYPES.apiKey
 					});
 				const tooMany = () =>
 					clientError(
@@ -83,7 +84,7 @@ const ApiKeysMixin = {
 				const { token, ...key } = await ctx.call<TokenEntity & { token: string }, object>(
 					"tokens.generate",
 					{
-						type: "api-key",
+						type: TOKEN_TYPES.apiKey,
 						owner: user._id,
 						name: ctx.params.name,
 						scopes,
@@ -119,7 +120,7 @@ const ApiKeysMixin = {
 				const caller = this.requireCaller(ctx);
 				return ctx.call<TokenEntity[], object>("tokens.listByOwner", {
 					owner: caller.id,
-					type: "api-key"
+					type: TOKEN_TYPES.apiKey
 				});
 			}
 		},
@@ -134,7 +135,7 @@ const ApiKeysMixin = {
 				// tokens.revoke takes any type: make sure this id is one of the caller's API keys.
 				const keys = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
 					owner: caller.id,
-					type: "api-key"
+					type: TOKEN_TYPES.apiKey
 				});
 				if (!keys.some(k => k.id === ctx.params.id)) throw notFound();
 				const removed = await ctx.call<TokenEntity | null, object>("tokens.revoke", {

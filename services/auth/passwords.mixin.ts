@@ -3,6 +3,7 @@
  * bounded scrypt gate (lib/auth/hash-gate) and re-hashing at a higher cost.
  */
 
+import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { type Context, type ServiceSchema } from "moleculer";
 import { HashGateFullError } from "../../lib/auth/hash-gate";
 import { nextTokensCutoff } from "../../lib/auth/jwt";
@@ -64,10 +65,17 @@ const PasswordsMixin = {
 				this: AuthThis,
 				ctx: AuthContext<ResetPasswordParams>
 			): Promise<{ ok: true }> {
-				const user = await this.consumeLinkToken(ctx, "password-reset", ctx.params.token);
+				const user = await this.consumeLinkToken(
+					ctx,
+					TOKEN_TYPES.passwordReset,
+					ctx.params.token
+				);
 				await this.setPassword(ctx, user, ctx.params.password, "reset");
 				if (ctx.params.keepApiKeys !== true) {
-					await ctx.call("tokens.removeByOwner", { owner: user._id, type: "api-key" });
+					await ctx.call("tokens.removeByOwner", {
+						owner: user._id,
+						type: TOKEN_TYPES.apiKey
+					});
 				}
 				// The link proved the address, and the password is the prover's own.
 				await this.proveAddress(ctx, user, true);
@@ -150,7 +158,10 @@ const PasswordsMixin = {
 			);
 			if (!updated) throw reason === "reset" ? invalidLink() : unauthorized();
 			await this.revokeAllSessions(ctx, user._id, `password-${reason}`);
-			await ctx.call("tokens.removeByOwner", { owner: user._id, type: "password-reset" });
+			await ctx.call("tokens.removeByOwner", {
+				owner: user._id,
+				type: TOKEN_TYPES.passwordReset
+			});
 			ctx.emit<UserEventPayload & { reason: string }>("auth.passwordChanged", {
 				userId: user._id,
 				reason

@@ -2,6 +2,7 @@
  * Sessions of `auth`: refresh-token families, their rotation with reuse detection (RFC 9700
  * §4.14.2), sign-out and sign-out everywhere. See the README's "Refresh tokens rotate".
  */
+import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { type Context, type ServiceSchema } from "moleculer";
@@ -55,7 +56,10 @@ const SessionsMixin = {
 						ctx.emit<UserEventPayload>("auth.signedOut", { userId: family.userId });
 					}
 				} else {
-					await ctx.call("tokens.remove", { type: "refresh", token: refreshToken });
+					await ctx.call("tokens.remove", {
+						type: TOKEN_TYPES.refresh,
+						token: refreshToken
+					});
 				}
 				return { ok: true };
 			}
@@ -82,7 +86,7 @@ const SessionsMixin = {
 									"tokens.removeByOwner",
 									{
 										owner: user._id,
-										type: "api-key"
+										type: TOKEN_TYPES.apiKey
 									}
 								)
 							).removed
@@ -112,7 +116,7 @@ const SessionsMixin = {
 			const refresh = await ctx.call<TokenEntity & { token: string }, object>(
 				"tokens.generate",
 				{
-					type: "refresh",
+					type: TOKEN_TYPES.refresh,
 					owner: user._id,
 					expiry: this.settings.refreshTokenTtl,
 					data: { family, generation: 1 }
@@ -191,7 +195,7 @@ const SessionsMixin = {
 			if (family.current !== fingerprint) throw await reused();
 
 			const spent = await ctx.call<TokenEntity | null, object>("tokens.consume", {
-				type: "refresh",
+				type: TOKEN_TYPES.refresh,
 				token: refreshToken,
 				owner: family.userId
 			});
@@ -207,7 +211,7 @@ const SessionsMixin = {
 			const next = await ctx.call<TokenEntity & { token: string }, object>(
 				"tokens.generate",
 				{
-					type: "refresh",
+					type: TOKEN_TYPES.refresh,
 					owner: user._id,
 					expiry: this.settings.refreshTokenTtl,
 					data: { family: family._id, generation }
@@ -247,7 +251,7 @@ const SessionsMixin = {
 			const revoked = await this.families.revoke(family._id, reason, Date.now());
 			const tokens = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
 				owner: family.userId,
-				type: "refresh"
+				type: TOKEN_TYPES.refresh
 			});
 			for (const t of tokens) {
 				if (t.data?.family === family._id) {
@@ -267,7 +271,7 @@ const SessionsMixin = {
 			await this.families.revokeAllOfUser(userId, reason, Date.now());
 			const { removed } = await ctx.call<{ removed: number }, object>(
 				"tokens.removeByOwner",
-				{ owner: userId, type: "refresh" }
+				{ owner: userId, type: TOKEN_TYPES.refresh }
 			);
 			return removed;
 		},

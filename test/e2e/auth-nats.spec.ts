@@ -9,7 +9,7 @@ import AuthService, {
 	type PublicUser,
 	type SessionTokens,
 	type SignInResult
-} from "../../services/auth.service";
+} from "../../services/auth/auth.service";
 import MailService from "../../services/mail.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";

@@ -6,7 +6,7 @@
  */
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
-import AuthService from "../../services/auth.service";
+import AuthService from "../../services/auth/auth.service";
 import MailService from "../../services/mail.service";
 import PoolsService from "../../services/pools.service";
 import TokensService from "../../services/tokens.service";

@@ -4,7 +4,7 @@
  */
 import { type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
 import TokensService from "../../services/tokens.service";
-import AuthService, { type AuthUser, type SignInResult } from "../../services/auth.service";
+import AuthService, { type AuthUser, type SignInResult } from "../../services/auth/auth.service";
 import MailService from "../../services/mail.service";
 import type { ScryptParams } from "../../lib/auth/password";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";

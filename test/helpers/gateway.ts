@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { Loggers, type ServiceBroker, type ServiceSchema } from "moleculer";
-import ApiService from "../../services/api.service";
+import ApiService from "../../services/api/api.service";
 import TokensService from "../../services/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 

@@ -3,7 +3,7 @@
  * `auth`, `tokens` and `mail` behind it, mail delivered over SMTP to a real test server and its links
  * followed as a person would (GET the page, press the button).
  */
-import AuthService from "../../../services/auth.service";
+import AuthService from "../../../services/auth/auth.service";
 import MailService from "../../../services/mail.service";
 import { withSettings } from "../../helpers/broker";
 import { FAST_SCRYPT } from "../../helpers/auth";

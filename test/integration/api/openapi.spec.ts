@@ -3,7 +3,7 @@
  * documented that is not routed, and every input constraint the action enforces stated as it is.
  */
 import type { ServiceSchema } from "moleculer";
-import AuthService from "../../../services/auth.service";
+import AuthService from "../../../services/auth/auth.service";
 import LinksService from "../../../services/links.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";

@@ -1,5 +1,5 @@
 /**
- * Property-based tests of every REST route of the gateway (services/api.service.ts, described in
+ * Property-based tests of every REST route of the gateway (services/api/api.service.ts, described in
  * lib/http/openapi.ts) over real HTTP, with every service behind it on one broker: for any JSON body, raw
  * body, query string, path segment and headers (Authorization, X-API-Key, Content-Type,
  * X-Forwarded-For, valid or not) the answer is a 2xx or a 4xx, never a 5xx or a dropped connection;
@@ -8,7 +8,7 @@
  */
 import fc from "fast-check";
 import type { Context, ServiceSchema } from "moleculer";
-import AuthService from "../../../services/auth.service";
+import AuthService from "../../../services/auth/auth.service";
 import LinksService, { type CreatedLink } from "../../../services/links.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";

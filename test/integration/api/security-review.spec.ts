@@ -5,7 +5,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceSchema } from "moleculer";
-import AuthService from "../../../services/auth.service";
+import AuthService from "../../../services/auth/auth.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";

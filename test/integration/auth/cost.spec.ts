@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Service } from "moleculer";
-import type { AuthSettings, SessionTokens } from "../../../services/auth.service";
+import type { AuthSettings, SessionTokens } from "../../../services/auth/auth.service";
 import { DEFAULT_SCRYPT_PARAMS, paramsOf } from "../../../lib/auth/password";
 import {
 	FAST_SCRYPT,

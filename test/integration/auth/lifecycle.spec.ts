@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AuthUser, PublicUser, SessionTokens } from "../../../services/auth.service";
+import type { AuthUser, PublicUser, SessionTokens } from "../../../services/auth/auth.service";
 import type { TokenEntity } from "../../../services/tokens.service";
 import { linkIn, tokenOf } from "../../helpers/smtp";
 import {

@@ -8,7 +8,7 @@ import type {
 	PublicUser,
 	SessionTokens,
 	SignInResult
-} from "../../../services/auth.service";
+} from "../../../services/auth/auth.service";
 import type { TokenEntity } from "../../../services/tokens.service";
 import { linkIn, tokenOf, type ReceivedMail } from "../../helpers/smtp";
 import {

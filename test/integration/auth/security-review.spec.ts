@@ -4,7 +4,7 @@
  * recovery, starved password hashing, timing, IPv6 clients, limits and key management by keys.
  */
 import type { Service } from "moleculer";
-import type { AuthUser, SignInResult } from "../../../services/auth.service";
+import type { AuthUser, SignInResult } from "../../../services/auth/auth.service";
 import type { TokenEntity } from "../../../services/tokens.service";
 import type { UserRecord, UserStore } from "../../../lib/auth/store/user-store";
 import { linkIn, tokenOf } from "../../helpers/smtp";

@@ -3,7 +3,7 @@
  * /dev/full, test/helpers/disk-full): writes answer a retryable 503 STORE_UNAVAILABLE without the
  * cause, the cause goes to the log, and a failed write changes nothing, in memory either.
  */
-import type { AuthUser, SignInResult } from "../../../services/auth.service";
+import type { AuthUser, SignInResult } from "../../../services/auth/auth.service";
 import type { TokenEntity } from "../../../services/tokens.service";
 import { createVerifiedAccount, signIn, startAuthStack, type AuthStack } from "../../helpers/auth";
 import { DiskFull, expectStoreUnavailable, rejection } from "../../helpers/disk-full";

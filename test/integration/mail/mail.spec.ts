@@ -7,7 +7,10 @@ import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import MailService from "../../../services/mail.service";
 import TokensService from "../../../services/tokens.service";
-import AuthService, { type SessionTokens, type SignInResult } from "../../../services/auth.service";
+import AuthService, {
+	type SessionTokens,
+	type SignInResult
+} from "../../../services/auth/auth.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { linkIn, startSmtpServer, tokenOf } from "../../helpers/smtp";
 import { FAST_SCRYPT, PUBLIC_URL, nextMail, rejection } from "../../helpers/auth";

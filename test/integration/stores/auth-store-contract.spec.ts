@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
-import AuthService from "../../../services/auth.service";
+import AuthService from "../../../services/auth/auth.service";
 import {
 	DuplicateUserError,
 	type UserRecord,

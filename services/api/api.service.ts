@@ -17,25 +17,19 @@
 import { createHash } from "node:crypto";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
 import ApiGateway, { type GatewayResponse, type IncomingRequest } from "moleculer-web";
-import { clientAddress, parseTrustProxy } from "../lib/http/client-address";
-import { durationFromEnv } from "../lib/config/durations";
-import { wholeNumberFromEnv } from "../lib/config/env";
+import { clientAddress, parseTrustProxy } from "../../lib/http/client-address";
+import { durationFromEnv } from "../../lib/config/durations";
+import { wholeNumberFromEnv } from "../../lib/config/env";
 
-import { PAGE_HEADERS, renderPage, type Page } from "../lib/http/pages";
-import { toPublicError } from "../lib/http/public-error";
-import { isProduction, listFromEnv, MIN_SECRET_LENGTH } from "../lib/config/secrets";
-import { logLevelEnabled } from "../lib/broker/log-level";
-import { maskUrl } from "../lib/http/url-masking";
-import type {
-	ApiLocalVars,
-	ApiMeta,
-	ApiMethods,
-	ApiServiceSettings,
-	ApiThis
-} from "./api/internals";
-import CredentialsMixin, { MAX_URL_LENGTH } from "./api/credentials.mixin";
-import { pageForError } from "./api/pages";
-import { buildRoutes } from "./api/routes";
+import { PAGE_HEADERS, renderPage, type Page } from "../../lib/http/pages";
+import { toPublicError } from "../../lib/http/public-error";
+import { isProduction, listFromEnv, MIN_SECRET_LENGTH } from "../../lib/config/secrets";
+import { logLevelEnabled } from "../../lib/broker/log-level";
+import { maskUrl } from "../../lib/http/url-masking";
+import type { ApiLocalVars, ApiMeta, ApiMethods, ApiServiceSettings, ApiThis } from "./internals";
+import CredentialsMixin, { MAX_URL_LENGTH } from "./credentials.mixin";
+import { pageForError } from "./pages";
+import { buildRoutes } from "./routes";
 
 const { ServiceUnavailableError } = ApiGateway.Errors;
 

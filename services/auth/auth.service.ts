@@ -12,26 +12,26 @@
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type ServiceSchema } from "moleculer";
-import createDbMixin from "../mixins/db.mixin";
-import CronMixin, { cleanupJob, cleanupScheduleFromEnv } from "../mixins/cron.mixin";
-import { AttemptLimiter } from "../lib/auth/attempt-limiter";
-import { clientKey } from "../lib/http/client-address";
-import { HashGate } from "../lib/auth/hash-gate";
-import { durationFromEnv } from "../lib/config/durations";
-import { positiveWholeNumberFromEnv } from "../lib/config/env";
-import { isoDate } from "../lib/common/iso-date";
-import { AccessTokens } from "../lib/auth/jwt";
-import { createDummyHash, scryptParamsFromEnv } from "../lib/auth/password";
-import { dataDirFromEnv, listFromEnv, resolveSecret } from "../lib/config/secrets";
-import { MongoUserStore } from "../lib/auth/store/mongo-user-store";
-import { NedbUserStore } from "../lib/auth/store/nedb-user-store";
+import createDbMixin from "../../mixins/db.mixin";
+import CronMixin, { cleanupJob, cleanupScheduleFromEnv } from "../../mixins/cron.mixin";
+import { AttemptLimiter } from "../../lib/auth/attempt-limiter";
+import { clientKey } from "../../lib/http/client-address";
+import { HashGate } from "../../lib/auth/hash-gate";
+import { durationFromEnv } from "../../lib/config/durations";
+import { positiveWholeNumberFromEnv } from "../../lib/config/env";
+import { isoDate } from "../../lib/common/iso-date";
+import { AccessTokens } from "../../lib/auth/jwt";
+import { createDummyHash, scryptParamsFromEnv } from "../../lib/auth/password";
+import { dataDirFromEnv, listFromEnv, resolveSecret } from "../../lib/config/secrets";
+import { MongoUserStore } from "../../lib/auth/store/mongo-user-store";
+import { NedbUserStore } from "../../lib/auth/store/nedb-user-store";
 import {
 	DuplicateUserError,
 	emailKeyOf,
 	usernameKeyOf,
 	type UserRecord,
 	type UserStore
-} from "../lib/auth/store/user-store";
+} from "../../lib/auth/store/user-store";
 import {
 	DAY,
 	EMAIL,
@@ -40,7 +40,7 @@ import {
 	SCOPES,
 	TOKEN_STRING,
 	USERNAME
-} from "../lib/auth/params";
+} from "../../lib/auth/params";
 import {
 	clientError,
 	invalidCredentials,
@@ -48,14 +48,14 @@ import {
 	sessionRequired,
 	tooManyAttempts,
 	unauthorized
-} from "../lib/auth/errors";
+} from "../../lib/auth/errors";
 import type {
 	AuthUser,
 	PublicUser,
 	ResolvedUser,
 	SignInResult,
 	UserEventPayload
-} from "../lib/auth/types";
+} from "../../lib/auth/types";
 import type {
 	AuthContext,
 	AuthLocalVars,
@@ -67,11 +67,11 @@ import type {
 	SignInParams,
 	SignUpParams,
 	TokenParams
-} from "./auth/internals";
-import SessionsMixin from "./auth/sessions.mixin";
-import ApiKeysMixin from "./auth/api-keys.mixin";
-import AddressesMixin from "./auth/addresses.mixin";
-import PasswordsMixin from "./auth/passwords.mixin";
+} from "./internals";
+import SessionsMixin from "./sessions.mixin";
+import ApiKeysMixin from "./api-keys.mixin";
+import AddressesMixin from "./addresses.mixin";
+import PasswordsMixin from "./passwords.mixin";
 export type {
 	AuthMeta,
 	AuthUser,
@@ -80,8 +80,8 @@ export type {
 	SessionTokens,
 	SignInResult,
 	UserEventPayload
-} from "../lib/auth/types";
-export type { AuthSettings } from "./auth/internals";
+} from "../../lib/auth/types";
+export type { AuthSettings } from "./internals";
 
 const attemptWindow = durationFromEnv(process.env, "AUTH_ATTEMPT_WINDOW", 15 * 60);
 
