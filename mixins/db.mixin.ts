@@ -20,7 +20,7 @@ import DbService from "moleculer-db";
 import MongoDbAdapter from "moleculer-db-adapter-mongo";
 import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../lib/store/mongo/collection";
-import { dataDirFromEnv } from "../lib/config/secrets";
+import { dataDirFromEnv } from "../lib/config/env";
 import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
 import { describeCause, publicError } from "../lib/store/errors";
 

@@ -5,7 +5,8 @@
  * bad or shared prefix stops the node at start, not at the first token.
  */
 import type { Service, ServiceSchema } from "moleculer";
-import { dataDirFromEnv, tokenSalts } from "../lib/config/secrets";
+import { tokenSalts } from "../lib/config/secrets";
+import { dataDirFromEnv } from "../lib/config/env";
 import { assertValidPrefix } from "../lib/tokens/format";
 import { TokenHasher } from "../lib/tokens/hasher";
 

@@ -1,5 +1,6 @@
 /**
- * The `links` service: one-time action links (seed 004). A link is a token that, when redeemed,
+ * The `links` service: one-time action links, bound to an action and its parameters and redeemed
+ * through `/token/<token>`. A link is a token that, when redeemed,
  * calls one allow-listed action with parameters fixed when the link was created, e.g. "subscribe
  * this address to the newsletter" behind a double opt-in e-mail.
  *
@@ -22,7 +23,7 @@ import CronMixin, {
 } from "../mixins/cron.mixin";
 import { isAllowedAction, parseAllowList } from "../lib/links/action-allowlist";
 import { durationFromEnv } from "../lib/config/durations";
-import { listFromEnv } from "../lib/config/secrets";
+import { listFromEnv, publicUrlFromEnv } from "../lib/config/env";
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
 import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
 import { NedbLinkStore } from "../lib/links/store/nedb-link-store";
@@ -163,7 +164,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 	settings: {
 		allowedActions: listFromEnv(process.env, "LINKS_ALLOWED_ACTIONS"),
 		prefix: "mta",
-		publicUrl: (process.env.PUBLIC_URL || "http://localhost:3000").replace(/\/+$/, ""),
+		publicUrl: publicUrlFromEnv(process.env),
 		defaultValidity: durationFromEnv(process.env, "LINKS_DEFAULT_VALIDITY", 7 * DAY),
 		lockTimeout: durationFromEnv(process.env, "LINKS_LOCK_TIMEOUT", 10),
 		maxParamsBytes: 16 * 1024,

@@ -10,7 +10,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import nodemailer, { type Transporter } from "nodemailer";
-import { dataDirFromEnv } from "../lib/config/secrets";
+import { dataDirFromEnv } from "../lib/config/env";
 
 export interface MailSettings {
 	/** The From: address. */

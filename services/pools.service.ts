@@ -1,5 +1,5 @@
 /**
- * The `pools` service: leased token pools (seed 003). A named pool holds up to `size` tokens (licence
+ * The `pools` service: pools of tokens leased to clients. A named pool holds up to `size` tokens (licence
  * seats, upstream API credentials…) that clients lease: `assign` hands a free token to a client for
  * `leaseTime` seconds, the client renews its lease with `keepAlive` and gives the token back with
  * `unblock`. A lease that is not renewed ends by itself: every assignment treats a token whose lease

@@ -3,6 +3,7 @@
  * the node with a clear message. In development a random one is created once and kept in the data
  * folder, so tokens survive restarts without anyone having to invent a secret first.
  */
+import { isProduction, listFromEnv } from "./env";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,10 +18,6 @@ export interface SecretOptions {
 	env: NodeJS.ProcessEnv;
 	dataDir: string;
 	warn: (message: string) => void;
-}
-
-export function isProduction(env: NodeJS.ProcessEnv): boolean {
-	return env.NODE_ENV === "production";
 }
 
 export function resolveSecret(opts: SecretOptions): string {
@@ -57,18 +54,6 @@ export function resolveSecret(opts: SecretOptions): string {
 		`${opts.envName} is not set: created a development secret in ${file}. Set ${opts.envName} in production.`
 	);
 	return secret;
-}
-
-/** Comma-separated list from the environment, empty entries dropped. */
-export function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] {
-	return (env[name] ?? "")
-		.split(",")
-		.map(s => s.trim())
-		.filter(Boolean);
-}
-
-export function dataDirFromEnv(env: NodeJS.ProcessEnv): string {
-	return env.DATA_DIR || "./data";
 }
 
 /** TOKEN_SALT (see resolveSecret) and the previous salts still accepted for lookups. */

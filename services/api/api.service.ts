@@ -19,11 +19,12 @@ import { Errors, type Context, type ServiceSchema } from "moleculer";
 import ApiGateway, { type GatewayResponse, type IncomingRequest } from "moleculer-web";
 import { clientAddress, parseTrustProxy } from "../../lib/http/client-address";
 import { durationFromEnv } from "../../lib/config/durations";
-import { wholeNumberFromEnv } from "../../lib/config/env";
+import { wholeNumberFromEnv, publicUrlFromEnv } from "../../lib/config/env";
 
 import { PAGE_HEADERS, renderPage, type Page } from "../../lib/http/pages";
 import { toPublicError } from "../../lib/http/public-error";
-import { isProduction, listFromEnv, MIN_SECRET_LENGTH } from "../../lib/config/secrets";
+import { MIN_SECRET_LENGTH } from "../../lib/config/secrets";
+import { isProduction, listFromEnv } from "../../lib/config/env";
 import { logLevelEnabled } from "../../lib/broker/log-level";
 import { maskUrl } from "../../lib/http/url-masking";
 import type { ApiLocalVars, ApiMeta, ApiMethods, ApiServiceSettings, ApiThis } from "./internals";
@@ -52,7 +53,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		$secureSettings: ["adminToken"],
 		port: wholeNumberFromEnv(process.env, "PORT", 3000),
 		ip: process.env.IP || "0.0.0.0",
-		publicUrl: (process.env.PUBLIC_URL || "http://localhost:3000").replace(/\/+$/, ""),
+		publicUrl: publicUrlFromEnv(process.env),
 		adminToken: process.env.ADMIN_TOKEN || null,
 		trustProxy: process.env.TRUST_PROXY ?? "",
 		corsOrigins: listFromEnv(process.env, "CORS_ORIGINS"),

@@ -136,7 +136,7 @@ export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 			authorization: "requireAdmin",
 			aliases: aliasesOf("admin", {}),
 			onBeforeCall(_ctx: Context, _route: unknown, req: IncomingRequest) {
-				// The seed's pool API names the client `client_id`.
+				// The pool REST API's clients name the client `client_id`.
 				const params = req.$params as Record<string, unknown>;
 				if (params && "client_id" in params) {
 					if (!("clientId" in params)) params.clientId = params.client_id;
@@ -151,7 +151,7 @@ export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 				data: unknown
 			) {
 				if (req.$alias?.action === "pools.generate") {
-					// The seed answers 201 Created; Location names the pool it went into.
+					// The pool REST API answers 201 Created; Location names the pool it went into.
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/api/pools/${encodeURIComponent(String(req.$params.pool))}`;
 				}

@@ -18,11 +18,12 @@ import { AttemptLimiter } from "../../lib/auth/attempt-limiter";
 import { clientKey } from "../../lib/http/client-address";
 import { HashGate } from "../../lib/auth/hash-gate";
 import { durationFromEnv } from "../../lib/config/durations";
-import { positiveWholeNumberFromEnv } from "../../lib/config/env";
+import { positiveWholeNumberFromEnv, publicUrlFromEnv } from "../../lib/config/env";
 import { isoDate } from "../../lib/common/iso-date";
 import { AccessTokens } from "../../lib/auth/jwt";
 import { createDummyHash, scryptParamsFromEnv } from "../../lib/auth/password";
-import { dataDirFromEnv, listFromEnv, resolveSecret } from "../../lib/config/secrets";
+import { resolveSecret } from "../../lib/config/secrets";
+import { dataDirFromEnv, listFromEnv } from "../../lib/config/env";
 import { MongoUserStore } from "../../lib/auth/store/mongo-user-store";
 import { NedbUserStore } from "../../lib/auth/store/nedb-user-store";
 import {
@@ -101,7 +102,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	],
 
 	settings: {
-		publicUrl: (process.env.PUBLIC_URL || "http://localhost:3000").replace(/\/+$/, ""),
+		publicUrl: publicUrlFromEnv(process.env),
 		accessToken: {
 			issuer: process.env.JWT_ISSUER || "moleculer-tokens",
 			audience: process.env.JWT_AUDIENCE || "moleculer-tokens",
@@ -268,7 +269,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			}
 		},
 
-		/** Who an access token (JWT) belongs to, for the gateway (seed 001's validate-token). */
+		/** Who an access token (JWT) belongs to, for the gateway (the validate-token of a sibling service). */
 		resolveAccessToken: {
 			params: { $$strict: true, token: TOKEN_STRING },
 			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {

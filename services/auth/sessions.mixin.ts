@@ -9,7 +9,7 @@ import { type Context, type ServiceSchema } from "moleculer";
 import type Datastore from "@seald-io/nedb";
 import { embeddedAdapter, restrictDataFile } from "../../mixins/db.mixin";
 import { nextTokensCutoff } from "../../lib/auth/jwt";
-import { dataDirFromEnv } from "../../lib/config/secrets";
+import { dataDirFromEnv } from "../../lib/config/env";
 import { rollBackFailedWrites } from "../../lib/store/nedb/write-rollback";
 import { type UserRecord } from "../../lib/auth/store/user-store";
 import {

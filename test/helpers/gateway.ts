@@ -4,34 +4,13 @@
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { inspect } from "node:util";
-import { Loggers, type ServiceBroker, type ServiceSchema } from "moleculer";
+import { type ServiceBroker, type ServiceSchema } from "moleculer";
+import { CapturingLogger } from "./logs";
 import ApiService from "../../services/api/api.service";
 import TokensService from "../../services/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 
-/** A moleculer logger that keeps every line (debug and up) in memory. */
-export class CapturingLogger extends Loggers.Base<{ level: "debug" }> {
-	readonly lines: string[] = [];
-
-	constructor() {
-		super({ level: "debug" });
-	}
-
-	override getLogHandler(bindings: { mod?: string }) {
-		return (level: string, args: unknown[]) => {
-			const text = args
-				.map(a => (typeof a === "string" ? a : inspect(a, { depth: 8 })))
-				.join(" ");
-			this.lines.push(`${level} ${bindings.mod ?? ""}: ${text}`);
-		};
-	}
-
-	/** Every captured line, one per line. */
-	text(): string {
-		return this.lines.join("\n");
-	}
-}
+export { CapturingLogger };
 
 export interface TestGateway {
 	broker: ServiceBroker;

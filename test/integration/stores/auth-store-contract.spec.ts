@@ -6,7 +6,6 @@
  * adapter.
  */
 import { randomUUID } from "node:crypto";
-import type { ServiceBroker } from "moleculer";
 import AuthService from "../../../services/auth/auth.service";
 import {
 	DuplicateUserError,
@@ -18,7 +17,7 @@ import {
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore
 } from "../../../lib/auth/store/refresh-family-store";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { startServiceOnStore, type StoreKind } from "../../helpers/stores";
 import { FAST_SCRYPT } from "../../helpers/auth";
 
 interface Stores {
@@ -27,40 +26,15 @@ interface Stores {
 	stop(): Promise<void>;
 }
 
-async function startStores(kind: "nedb" | "mongo"): Promise<Stores> {
-	const savedUri = process.env.MONGO_URI;
-	if (kind === "nedb") delete process.env.MONGO_URI;
-	const dataDir = tempDataDir();
-	let broker: ServiceBroker;
-	try {
-		broker = createTestBroker();
-		broker.createService(withSettings(AuthService, { dataDir, password: FAST_SCRYPT }));
-	} finally {
-		if (savedUri !== undefined) process.env.MONGO_URI = savedUri;
-	}
-	await broker.start();
-	const service = broker.getLocalService("auth") as unknown as {
+async function startStores(kind: StoreKind): Promise<Stores> {
+	const { service, stop } = await startServiceOnStore<{
 		store: UserStore;
 		families: RefreshFamilyStore;
-		storeKind: string;
-		adapter: {
-			collection?: { deleteMany(filter: object): Promise<unknown> };
-			db?: { collection(name: string): { deleteMany(filter: object): Promise<unknown> } };
-		};
-	};
-	expect(service.storeKind).toBe(kind);
-	if (kind === "mongo") {
-		await service.adapter.collection!.deleteMany({});
-		await service.adapter.db!.collection("refresh_families").deleteMany({});
-	}
-	return {
-		users: service.store,
-		families: service.families,
-		async stop() {
-			await broker.stop();
-			removeDir(dataDir);
-		}
-	};
+	}>(kind, AuthService, "auth", {
+		settings: { password: FAST_SCRYPT },
+		alsoEmpty: ["refresh_families"]
+	});
+	return { users: service.store, families: service.families, stop };
 }
 
 const NOW = 1_700_000_000_000;

@@ -5,7 +5,7 @@
  * obtained the way the services get them: from the service started by the db mixin on that adapter.
  */
 import { randomUUID } from "node:crypto";
-import type { ServiceBroker, ServiceSchema } from "moleculer";
+import type { ServiceSchema } from "moleculer";
 import LinksService from "../../../services/links.service";
 import PoolsService from "../../../services/pools.service";
 import type { LinkRecord, LinkStore } from "../../../lib/links/store/link-store";
@@ -15,7 +15,8 @@ import {
 	type PoolStore,
 	type PoolTokenRecord
 } from "../../../lib/pools/store/pool-store";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { withSettings } from "../../helpers/broker";
+import { startServiceOnStore, type StoreKind } from "../../helpers/stores";
 
 interface StoreUnderTest<T> {
 	store: T;
@@ -23,35 +24,12 @@ interface StoreUnderTest<T> {
 }
 
 async function startStore<T>(
-	kind: "nedb" | "mongo",
+	kind: StoreKind,
 	schema: ServiceSchema,
 	name: string
 ): Promise<StoreUnderTest<T>> {
-	const savedUri = process.env.MONGO_URI;
-	if (kind === "nedb") delete process.env.MONGO_URI;
-	const dataDir = tempDataDir();
-	let broker: ServiceBroker;
-	try {
-		broker = createTestBroker();
-		broker.createService(withSettings(schema, { dataDir }));
-	} finally {
-		if (savedUri !== undefined) process.env.MONGO_URI = savedUri;
-	}
-	await broker.start();
-	const service = broker.getLocalService(name) as unknown as {
-		store: T;
-		storeKind: string;
-		adapter: { collection?: { deleteMany(filter: object): Promise<unknown> } };
-	};
-	expect(service.storeKind).toBe(kind);
-	if (kind === "mongo") await service.adapter.collection!.deleteMany({});
-	return {
-		store: service.store,
-		async stop() {
-			await broker.stop();
-			removeDir(dataDir);
-		}
-	};
+	const { service, stop } = await startServiceOnStore<{ store: T }>(kind, schema, name);
+	return { store: service.store, stop };
 }
 
 const NOW = 1_700_000_000_000;

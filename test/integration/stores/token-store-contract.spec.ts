@@ -5,42 +5,22 @@
  * `tokens` service started by the db mixin on that adapter.
  */
 import { randomUUID } from "node:crypto";
-import type { ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens.service";
 import type { TokenRecord, TokenStore } from "../../../lib/tokens/store/token-store";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { startServiceOnStore, type StoreKind } from "../../helpers/stores";
 
 interface StoreUnderTest {
 	store: TokenStore;
 	stop(): Promise<void>;
 }
 
-async function startStore(kind: "nedb" | "mongo"): Promise<StoreUnderTest> {
-	const savedUri = process.env.MONGO_URI;
-	if (kind === "nedb") delete process.env.MONGO_URI;
-	const dataDir = tempDataDir();
-	let broker: ServiceBroker;
-	try {
-		broker = createTestBroker();
-		broker.createService(withSettings(TokensService, { dataDir }));
-	} finally {
-		if (savedUri !== undefined) process.env.MONGO_URI = savedUri;
-	}
-	await broker.start();
-	const service = broker.getLocalService("tokens") as unknown as {
-		store: TokenStore;
-		storeKind: string;
-		adapter: { collection?: { deleteMany(filter: object): Promise<unknown> } };
-	};
-	expect(service.storeKind).toBe(kind);
-	if (kind === "mongo") await service.adapter.collection!.deleteMany({});
-	return {
-		store: service.store,
-		async stop() {
-			await broker.stop();
-			removeDir(dataDir);
-		}
-	};
+async function startStore(kind: StoreKind): Promise<StoreUnderTest> {
+	const { service, stop } = await startServiceOnStore<{ store: TokenStore }>(
+		kind,
+		TokensService,
+		"tokens"
+	);
+	return { store: service.store, stop };
 }
 
 function record(overrides: Partial<TokenRecord> = {}): TokenRecord {

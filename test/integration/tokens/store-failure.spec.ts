@@ -5,7 +5,7 @@
  * node cannot write: every write must fail with a retryable 503 and change nothing, and every read
  * must keep answering the truth.
  */
-import { existsSync, readFileSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errors, type ServiceBroker } from "moleculer";
 import TokensService, { type TokenEntity } from "../../../services/tokens.service";
@@ -13,34 +13,9 @@ import { STORE_UNAVAILABLE } from "../../../lib/store/errors";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { CapturingLogger } from "../../helpers/logs";
 import { rejection } from "../../helpers/async";
+import { DiskFull, expectStoreUnavailable } from "../../helpers/disk-full";
 
 type Generated = TokenEntity & { token: string };
-
-/** tokens.db → /dev/full while the disk is "full"; the real file waits beside it. */
-class DiskFull {
-	constructor(private readonly dataDir: string) {}
-	private get file() {
-		return join(this.dataDir, "tokens.db");
-	}
-	start(): void {
-		renameSync(this.file, `${this.file}.real`);
-		symlinkSync("/dev/full", this.file);
-	}
-	stop(): void {
-		if (!existsSync(`${this.file}.real`)) return;
-		unlinkSync(this.file);
-		renameSync(`${this.file}.real`, this.file);
-	}
-}
-
-function expectStoreUnavailable(err: Errors.MoleculerError, dataDir: string): void {
-	expect(err).toBeInstanceOf(Errors.MoleculerRetryableError);
-	expect(err).toMatchObject({ code: 503, type: STORE_UNAVAILABLE, retryable: true });
-	const body = JSON.stringify({ ...err, message: err.message });
-	for (const internal of ["ENOSPC", "/dev/full", "tokens.db", dataDir, "appendFile"]) {
-		expect(body).not.toContain(internal);
-	}
-}
 
 describe("tokens when the embedded store cannot write", () => {
 	let dataDir: string;
@@ -62,7 +37,7 @@ describe("tokens when the embedded store cannot write", () => {
 
 	beforeEach(async () => {
 		dataDir = tempDataDir();
-		disk = new DiskFull(dataDir);
+		disk = new DiskFull(dataDir, "tokens.db");
 		await start();
 	});
 

@@ -1,4 +1,8 @@
-import { positiveWholeNumberFromEnv, wholeNumberFromEnv } from "../../../lib/config/env";
+import {
+	positiveWholeNumberFromEnv,
+	publicUrlFromEnv,
+	wholeNumberFromEnv
+} from "../../../lib/config/env";
 
 describe("wholeNumberFromEnv", () => {
 	it("reads a whole number, or falls back when the variable is unset or empty", () => {
@@ -26,5 +30,17 @@ describe("positiveWholeNumberFromEnv", () => {
 		expect(() => positiveWholeNumberFromEnv({ N: raw }, "N", 7)).toThrow(
 			"N must be a positive whole number"
 		);
+	});
+});
+
+describe("publicUrlFromEnv", () => {
+	it("is PUBLIC_URL without trailing slashes, or the local default", () => {
+		expect(publicUrlFromEnv({ PUBLIC_URL: "https://app.example//" })).toBe(
+			"https://app.example"
+		);
+		expect(publicUrlFromEnv({ PUBLIC_URL: "https://app.example/base" })).toBe(
+			"https://app.example/base"
+		);
+		expect(publicUrlFromEnv({})).toBe("http://localhost:3000");
 	});
 });

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { listFromEnv, resolveSecret } from "../../../lib/config/secrets";
+import { resolveSecret } from "../../../lib/config/secrets";
+import { listFromEnv } from "../../../lib/config/env";
 import { removeDir, tempDataDir } from "../../helpers/broker";
 
 describe("resolveSecret", () => {

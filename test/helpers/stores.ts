@@ -1,0 +1,59 @@
+/**
+ * A storing service started on one adapter, the way the service gets its store (the db mixin), for
+ * the store contract suites: "nedb" with MONGO_URI out of the way while the service is created,
+ * "mongo" on MONGO_URI with its collections emptied.
+ */
+import type { ServiceBroker, ServiceSchema } from "moleculer";
+import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
+
+export type StoreKind = "nedb" | "mongo";
+
+interface MongoHandles {
+	collection?: { deleteMany(filter: object): Promise<unknown> };
+	db?: { collection(name: string): { deleteMany(filter: object): Promise<unknown> } };
+}
+
+export interface ServiceOnStore<S> {
+	broker: ServiceBroker;
+	service: S;
+	stop(): Promise<void>;
+}
+
+export async function startServiceOnStore<S>(
+	kind: StoreKind,
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	schema: ServiceSchema<any, any, any, any>,
+	name: string,
+	options: { settings?: Record<string, unknown>; alsoEmpty?: string[] } = {}
+): Promise<ServiceOnStore<S>> {
+	const savedUri = process.env.MONGO_URI;
+	if (kind === "nedb") delete process.env.MONGO_URI;
+	const dataDir = tempDataDir();
+	let broker: ServiceBroker;
+	try {
+		broker = createTestBroker();
+		broker.createService(withSettings(schema, { dataDir, ...options.settings }));
+	} finally {
+		if (savedUri !== undefined) process.env.MONGO_URI = savedUri;
+	}
+	await broker.start();
+	const service = broker.getLocalService(name) as unknown as S & {
+		storeKind: string;
+		adapter: MongoHandles;
+	};
+	expect(service.storeKind).toBe(kind);
+	if (kind === "mongo") {
+		await service.adapter.collection!.deleteMany({});
+		for (const other of options.alsoEmpty ?? []) {
+			await service.adapter.db!.collection(other).deleteMany({});
+		}
+	}
+	return {
+		broker,
+		service,
+		async stop() {
+			await broker.stop();
+			removeDir(dataDir);
+		}
+	};
+}
