@@ -39,19 +39,6 @@ import {
 	type TokenEventPayload
 } from "../lib/tokens/types";
 
-export {
-	toEntity,
-	type CheckParams,
-	type ClientMeta,
-	type ConsumeParams,
-	type GenerateParams,
-	type OwnerParams,
-	type RemoveParams,
-	type RevokeParams,
-	type TokenEntity,
-	type TokenEventPayload
-} from "../lib/tokens/types";
-
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
 	prefix: string;

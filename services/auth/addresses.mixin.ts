@@ -11,7 +11,7 @@ import { EMAIL, GIVEN_PASSWORD, MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib
 import { clientError, invalidLink, tooManyAttempts } from "../../lib/auth/errors";
 import { LINKS, linkMail, type LinkKind } from "../../lib/auth/mail-links";
 import type { PublicUser, SignInResult, UserEventPayload } from "../../lib/auth/types";
-import type { TokenEntity } from "../tokens.service";
+import type { TokenEntity } from "../../lib/tokens/types";
 import type {
 	AuthContext,
 	AuthThis,

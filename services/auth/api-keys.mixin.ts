@@ -8,7 +8,7 @@ import { type ServiceSchema } from "moleculer";
 import { DAY, MAX_TOKEN_LENGTH, SCOPES, TOKEN_STRING } from "../../lib/auth/params";
 import { clientError, invalidToken } from "../../lib/auth/errors";
 import type { ResolvedUser, UserEventPayload } from "../../lib/auth/types";
-import type { TokenEntity } from "../tokens.service";
+import type { TokenEntity } from "../../lib/tokens/types";
 import type {
 	ApiKeyParams,
 	AuthContext,

@@ -25,7 +25,7 @@ import {
 import { MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { invalidToken } from "../../lib/auth/errors";
 import type { SessionTokens, SignInResult, UserEventPayload } from "../../lib/auth/types";
-import type { TokenEntity } from "../tokens.service";
+import type { TokenEntity } from "../../lib/tokens/types";
 import type { AuthContext, AuthThis, RefreshParams, SignOutEverywhereParams } from "./internals";
 
 const SessionsMixin = {

@@ -3,7 +3,8 @@
  * caller on a fourth, all over the real NATS server; mail delivered to a real SMTP server.
  */
 import type { ServiceBroker } from "moleculer";
-import TokensService, { type TokenEntity } from "../../services/tokens.service";
+import TokensService from "../../services/tokens.service";
+import { type TokenEntity } from "../../lib/tokens/types";
 import AuthService, {
 	type AuthUser,
 	type PublicUser,

@@ -4,7 +4,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import LinksService from "../../../services/links.service";
-import type { TokenEntity } from "../../../services/tokens.service";
+import type { TokenEntity } from "../../../lib/tokens/types";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
 import { withSettings } from "../../helpers/broker";
 import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";

@@ -4,7 +4,8 @@
  * test/e2e/cluster-processes.spec.ts).
  */
 import type { ServiceBroker } from "moleculer";
-import TokensService, { type TokenEntity } from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens.service";
+import { type TokenEntity } from "../../../lib/tokens/types";
 import {
 	formatTable,
 	positiveInteger,

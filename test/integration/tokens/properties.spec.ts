@@ -6,7 +6,8 @@
  */
 import fc from "fast-check";
 import { Errors, type ServiceBroker } from "moleculer";
-import TokensService, { type TokenEntity } from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens.service";
+import { type TokenEntity } from "../../../lib/tokens/types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 
 /** Runs per action; PROPERTY_RUNS=5000 for a longer hunt. */

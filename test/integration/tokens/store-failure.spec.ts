@@ -8,7 +8,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errors, type ServiceBroker } from "moleculer";
-import TokensService, { type TokenEntity } from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens.service";
+import { type TokenEntity } from "../../../lib/tokens/types";
 import { STORE_UNAVAILABLE } from "../../../lib/store/errors";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { CapturingLogger } from "../../helpers/logs";
