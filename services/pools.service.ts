@@ -55,7 +55,7 @@ export interface AssignParams extends PoolParams {
 }
 export interface KeepAliveParams extends PoolParams {
 	token: string;
-	clientId: string;
+	clientId?: string;
 }
 export interface UnblockParams extends PoolParams {
 	token: string;
@@ -295,7 +295,12 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 
 		/** Renews the lease of the client holding the token; 403 NOT_HOLDER for anyone else. */
 		keepAlive: {
-			params: { $$strict: true, pool: POOL, token: TOKEN, clientId: CLIENT_ID },
+			params: {
+				$$strict: true,
+				pool: POOL,
+				token: TOKEN,
+				clientId: { ...CLIENT_ID, optional: true }
+			},
 			async handler(
 				this: PoolsThis,
 				ctx: Context<KeepAliveParams>

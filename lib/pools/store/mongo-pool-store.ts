@@ -74,7 +74,7 @@ export class MongoPoolStore implements PoolStore {
 
 	async keepAlive(
 		id: string,
-		holder: string,
+		holder: string | undefined,
 		now: number,
 		leaseExpiresAt: number
 	): Promise<PoolTokenRecord | null> {
@@ -82,7 +82,7 @@ export class MongoPoolStore implements PoolStore {
 			{
 				_id: id,
 				kind: "token",
-				holder,
+				holder: holder ?? { $ne: null },
 				leaseExpiresAt: { $gt: now },
 				$or: [{ expiresAt: null }, { expiresAt: { $gt: now } }]
 			},

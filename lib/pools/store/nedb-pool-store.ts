@@ -97,7 +97,7 @@ export class NedbPoolStore implements PoolStore {
 
 	async keepAlive(
 		id: string,
-		holder: string,
+		holder: string | undefined,
 		now: number,
 		leaseExpiresAt: number
 	): Promise<PoolTokenRecord | null> {
@@ -105,7 +105,7 @@ export class NedbPoolStore implements PoolStore {
 			{
 				_id: id,
 				kind: "token",
-				holder,
+				holder: holder ?? { $ne: null },
 				leaseExpiresAt: { $gt: now },
 				$or: [{ expiresAt: null }, { expiresAt: { $gt: now } }]
 			},

@@ -66,10 +66,13 @@ export interface PoolStore {
 		now: number,
 		leaseExpiresAt: number
 	): Promise<PoolTokenRecord | null>;
-	/** Extends the lease if `holder` still holds the live token; the updated record, else null. */
+	/**
+	 * Extends a running lease of the live token (of `holder` only, when given: without, whoever
+	 * presents the token holds it); the updated record, else null.
+	 */
 	keepAlive(
 		id: string,
-		holder: string,
+		holder: string | undefined,
 		now: number,
 		leaseExpiresAt: number
 	): Promise<PoolTokenRecord | null>;

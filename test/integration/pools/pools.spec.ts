@@ -222,6 +222,32 @@ describe("pools service", () => {
 		});
 	});
 
+	describe("keepAlive with the token alone (the pool REST client's body)", () => {
+		it("renews the lease of whoever holds it; an unassigned or ended lease is still 403", async () => {
+			const [token] = await fill(1);
+			await expect(call("keepAlive", { pool: "seats", token })).rejects.toMatchObject({
+				code: 403,
+				type: "NOT_HOLDER"
+			});
+			await assign("holder");
+			const renewed = await later(50_000, () =>
+				call<{ ok: true; leaseExpiresAt: string }>("keepAlive", { pool: "seats", token })
+			);
+			expect(Date.parse(renewed.leaseExpiresAt)).toBeGreaterThanOrEqual(
+				Date.now() + 110_000 - 1000
+			);
+			// With a clientId it must still match.
+			await expect(
+				call("keepAlive", { pool: "seats", token, clientId: "intruder" })
+			).rejects.toMatchObject({ code: 403, type: "NOT_HOLDER" });
+			await later(200_000, async () => {
+				await expect(call("keepAlive", { pool: "seats", token })).rejects.toMatchObject({
+					code: 403
+				});
+			});
+		});
+	});
+
 	describe("unblock and delete", () => {
 		it("unblock gives the token back; 403 NOT_ASSIGNED when nobody holds it", async () => {
 			const [token] = await fill(1);
@@ -325,7 +351,7 @@ describe("pools service", () => {
 			["assign", { pool: "p", clientId: "" }, "clientId"],
 			["assign", { pool: "p", client_id: "c" }, "client_id"],
 			["keepAlive", { pool: "p", token: 1, clientId: "c" }, "token"],
-			["keepAlive", { pool: "p", token: "t" }, "clientId"],
+			["keepAlive", { pool: "p", token: "t", clientId: 5 }, "clientId"],
 			["unblock", { pool: "p", token: "t", clientId: { id: 1 } }, "clientId"],
 			["unblock", { pool: "p" }, "token"],
 			["delete", { pool: "p", token: ["t"] }, "token"],

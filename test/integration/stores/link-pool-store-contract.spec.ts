@@ -235,6 +235,23 @@ describe.each(kinds)("PoolStore contract (%s)", kind => {
 		expect(await store.keepAlive(r._id, "a", NOW + 1000, NOW + 2000)).toBeNull();
 	});
 
+	it("renews a running lease for whoever presents the token when no holder is named", async () => {
+		const leased = poolToken("p", 0, {
+			holder: "a",
+			leaseExpiresAt: NOW + 100,
+			assignedAt: NOW
+		});
+		const free = poolToken("p", 1);
+		await store.insertToken(leased);
+		await store.insertToken(free);
+		expect(await store.keepAlive(leased._id, undefined, NOW, NOW + 1000)).toMatchObject({
+			holder: "a",
+			leaseExpiresAt: NOW + 1000
+		});
+		expect(await store.keepAlive(free._id, undefined, NOW, NOW + 1000)).toBeNull();
+		expect(await store.keepAlive(leased._id, undefined, NOW + 1000, NOW + 2000)).toBeNull();
+	});
+
 	it("releases a running lease, for its holder when one is named", async () => {
 		const r = poolToken("p", 0, { holder: "a", leaseExpiresAt: NOW + 100, assignedAt: NOW });
 		await store.insertToken(r);
