@@ -296,20 +296,7 @@ async function load(
 		autocannon({ ...options, url, duration }) as unknown as Promise<autocannon.Result>;
 	await run(WARMUP_SECONDS);
 	const { result, cpu } = await withCpu(stack.pids, () => run(SECONDS));
-	const ok = result["2xx"];
-	const row: HttpResult = {
-		topology,
-		name,
-		loadGenerator: "autocannon",
-		connections: options.connections,
-		perSecond: ok / result.duration,
-		p50ms: result.latency.p50,
-		p99ms: result.latency.p99,
-		requests: result.requests.total,
-		errors: result.non2xx + result.errors + result.timeouts,
-		cpu,
-		target
-	};
+	const row = probeRow(topology, name, result, options.connections, cpu, target);
 	console.log(
 		`  ${name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
 			`${row.errors} errors; CPU ${formatCpu(cpu)}`

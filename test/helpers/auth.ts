@@ -125,3 +125,14 @@ export async function callerFor(broker: ServiceBroker, accessToken: string): Pro
 	});
 	return user;
 }
+
+/** `auth` for a gateway suite (startGateway's `services`): cheap scrypt, links under PUBLIC_URL. */
+export function authService(settings: Record<string, unknown> = {}) {
+	return (dataDir: string) =>
+		withSettings(AuthService, {
+			dataDir,
+			password: FAST_SCRYPT,
+			publicUrl: PUBLIC_URL,
+			...settings
+		});
+}

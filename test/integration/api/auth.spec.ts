@@ -3,10 +3,9 @@
  * `auth`, `tokens` and `mail` behind it, mail delivered over SMTP to a real test server and its links
  * followed as a person would (GET the page, press the button).
  */
-import AuthService from "../../../services/auth/auth.service";
 import MailService from "../../../services/mail.service";
 import { withSettings } from "../../helpers/broker";
-import { FAST_SCRYPT } from "../../helpers/auth";
+import { authService } from "../../helpers/auth";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
 import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
 
@@ -39,15 +38,7 @@ describe("api gateway with auth and mail", () => {
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		gw = await startGateway({
-			services: [
-				dataDir =>
-					withSettings(AuthService, {
-						dataDir,
-						password: FAST_SCRYPT,
-						publicUrl: "http://app.test"
-					}),
-				() => withSettings(MailService, { smtpUrl: smtp.url })
-			],
+			services: [authService(), () => withSettings(MailService, { smtpUrl: smtp.url })],
 			// The gateway's own per-address limit is tested in api.spec.ts; here it stays out of the way.
 			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
 		});

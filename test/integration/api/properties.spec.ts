@@ -8,13 +8,12 @@
  */
 import fc from "fast-check";
 import type { Context, ServiceSchema } from "moleculer";
-import AuthService from "../../../services/auth/auth.service";
 import LinksService, { type CreatedLink } from "../../../services/links.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
 import { allRoutes } from "../../../lib/http/routes";
-import { FAST_SCRYPT } from "../../helpers/auth";
+import { authService } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
 import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
 
@@ -122,15 +121,11 @@ describe("api gateway: every route, property-based", () => {
 	beforeAll(async () => {
 		gw = await startGateway({
 			services: [
-				dataDir =>
-					withSettings(AuthService, {
-						dataDir,
-						password: FAST_SCRYPT,
-						publicUrl: "http://app.test",
-						requireVerifiedEmail: false,
-						maxApiKeys: 1_000_000,
-						limits: { signIn: HIGH, address: HIGH, mail: HIGH }
-					}),
+				authService({
+					requireVerifiedEmail: false,
+					maxApiKeys: 1_000_000,
+					limits: { signIn: HIGH, address: HIGH, mail: HIGH }
+				}),
 				dataDir => withSettings(MailService, { dataDir }),
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
 				dataDir =>

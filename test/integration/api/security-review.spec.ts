@@ -5,11 +5,10 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceSchema } from "moleculer";
-import AuthService from "../../../services/auth/auth.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
-import { FAST_SCRYPT } from "../../helpers/auth";
+import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
 
@@ -23,13 +22,9 @@ describe("security review over HTTP", () => {
 		smtp = await startSmtpServer();
 		gw = await startGateway({
 			services: [
-				dataDir =>
-					withSettings(AuthService, {
-						dataDir,
-						password: FAST_SCRYPT,
-						publicUrl: "http://app.test",
-						requireVerifiedEmail: false
-					}),
+				authService({
+					requireVerifiedEmail: false
+				}),
 				() => withSettings(MailService, { smtpUrl: smtp.url }),
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema
 			],
