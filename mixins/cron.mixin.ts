@@ -5,6 +5,8 @@
  * beside moleculer 0.15) and starts its jobs on the shared broker; this mixin keeps the jobs on the
  * service that declares them, starts them in `started` and stops them in `stopped`.
  * A job never overlaps itself: a tick that arrives while the previous run is still going is skipped.
+ * Each tick is told the time it was scheduled for (the cron's, not the clock's), so nodes can agree
+ * on which run it is.
  */
 import { CronJob } from "cron";
 import type { Service, ServiceSchema } from "moleculer";
@@ -16,7 +18,7 @@ export interface CronJobSchema<TThis = Service> {
 	timeZone?: string | ((this: TThis) => string | undefined);
 	/** When false (or a function returning false), the job is not started on this node. */
 	enabled?: boolean | ((this: TThis) => boolean);
-	onTick: (this: TThis) => unknown;
+	onTick: (this: TThis, scheduledAt: Date) => unknown;
 }
 
 export interface CronOwner {
@@ -49,18 +51,21 @@ const CronMixin = {
 				continue;
 			}
 			let running = false;
-			const cronJob = CronJob.from({
+			let scheduledAt: Date | null = null;
+			const cronJob: CronJob = CronJob.from({
 				cronTime: resolve(job.cronTime, this),
 				timeZone: resolve(job.timeZone, this),
 				start: true,
 				onTick: async () => {
+					const at = scheduledAt ?? new Date();
+					scheduledAt = cronJob.nextDate().toJSDate();
 					if (running) {
 						this.logger.warn(`Cron job '${job.name}' is still running: tick skipped.`);
 						return;
 					}
 					running = true;
 					try {
-						await job.onTick.call(this);
+						await job.onTick.call(this, at);
 					} catch (err) {
 						this.logger.error(`Cron job '${job.name}' failed.`, err);
 					} finally {
@@ -68,6 +73,7 @@ const CronMixin = {
 					}
 				}
 			});
+			scheduledAt = cronJob.nextDate().toJSDate();
 			this.$cronJobs.set(job.name, cronJob);
 			this.logger.info(
 				`Cron job '${job.name}' scheduled; next run ${cronJob.nextDate().toISO()}.`
@@ -104,8 +110,18 @@ export function cleanupScheduleFromEnv(
 	};
 }
 
-/** A cron job that runs `onTick` on the service's `settings.cleanup` schedule. */
-export function cleanupJob<TThis extends { settings: { cleanup: CleanupSchedule } }>(
+interface CleanupOwner {
+	settings: { cleanup: CleanupSchedule };
+	logger: Service["logger"];
+	/** The db mixin's: whether this node does the run scheduled at that time (once per cluster). */
+	claimScheduledRun(job: string, scheduledAt: Date): Promise<boolean>;
+}
+
+/**
+ * A cron job that runs `onTick` on the service's `settings.cleanup` schedule. Every node schedules
+ * it; on a shared store one node per scheduled time does the work.
+ */
+export function cleanupJob<TThis extends CleanupOwner>(
 	name: string,
 	onTick: (this: TThis) => unknown
 ): CronJobSchema<TThis> {
@@ -120,7 +136,15 @@ export function cleanupJob<TThis extends { settings: { cleanup: CleanupSchedule 
 		enabled(this: TThis) {
 			return this.settings.cleanup.enabled;
 		},
-		onTick
+		async onTick(this: TThis, scheduledAt: Date) {
+			if (!(await this.claimScheduledRun(name, scheduledAt))) {
+				this.logger.info(
+					`Cron job '${name}': another node does the run of ${scheduledAt.toISOString()}.`
+				);
+				return;
+			}
+			await onTick.call(this);
+		}
 	};
 }
 

@@ -1,7 +1,8 @@
 /**
  * Storage for a service: moleculer-db with the embedded NeDB adapter (one file per collection under
- * DATA_DIR) by default, or MongoDB when MONGO_URI is set. The service gets `this.store`, built by the
- * factory for the adapter in use, once the adapter has connected and the store's indexes exist.
+ * DATA_DIR) by default, PostgreSQL when DATABASE_URL is set, or MongoDB when MONGO_URI is set. The
+ * service gets `this.store`, built by the factory for the adapter in use, once the adapter has
+ * connected and the store's tables or indexes exist.
  *
  * moleculer-db's CRUD actions (list, find, get, create, update, remove…) are left out on purpose:
  * they would be published by the gateway, and their parameters would merge into ours (its `remove`
@@ -23,27 +24,40 @@ import type { MongoCollection } from "../lib/store/mongo/collection";
 import { dataDirFromEnv } from "../lib/config/env";
 import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
 import { describeCause, publicError } from "../lib/store/errors";
+import { databaseTargetFromEnv, PostgresAdapter, type Sql } from "../lib/store/postgres/database";
+import { claimScheduledRun } from "../lib/store/postgres/scheduled-runs";
 
 export interface StoreFactories<TStore> {
 	nedb: (db: Datastore<never>) => TStore;
 	mongo: (collection: MongoCollection<never>) => TStore;
+	postgres: (sql: Sql, schema: string) => TStore;
 }
 
 export interface DbSettings extends ServiceSettingSchema {
 	/** Folder of the embedded store's files; defaults to DATA_DIR, then ./data. */
 	dataDir?: string;
+	/** PostgreSQL connection URL and schema; default DATABASE_URL and DATABASE_SCHEMA. */
+	databaseUrl?: string;
+	databaseSchema?: string;
 }
+
+export type StoreKind = "nedb" | "mongo" | "postgres";
 
 export interface StoreOwner<TStore> {
 	store: TStore;
-	storeKind: "nedb" | "mongo";
+	storeKind: StoreKind;
+	/**
+	 * True for exactly one caller per job and scheduled time across the cluster when the store is
+	 * shared (PostgreSQL); always true on the embedded store, which one node owns.
+	 */
+	claimScheduledRun(job: string, scheduledAt: Date): Promise<boolean>;
 }
 
 export interface StoreReady {
 	ensureIndexes(): Promise<void>;
 }
 
-type AdapterWithHandles = { db?: unknown; collection?: unknown };
+type AdapterWithHandles = { db?: unknown; collection?: unknown } | PostgresAdapter;
 
 // moleculer-db's schema without its actions (see above).
 const { actions: _crudActions, ...dbServiceWithoutActions } =
@@ -75,19 +89,25 @@ export default function createDbMixin<TStore extends StoreReady>(
 		collection,
 		/** A new adapter for every service instance: several brokers may live in one process (tests). */
 		merged(schema: ServiceSchema<DbSettings>): void {
+			const database = databaseTargetFromEnv(process.env, schema.settings);
 			const mongoUri = process.env.MONGO_URI;
-			schema.adapter = mongoUri
-				? new MongoDbAdapter(mongoUri)
-				: embeddedAdapter(
-						join(
-							schema.settings?.dataDir ?? dataDirFromEnv(process.env),
-							`${collection}.db`
-						)
-					);
+			schema.adapter = database
+				? new PostgresAdapter(database)
+				: mongoUri
+					? new MongoDbAdapter(mongoUri)
+					: embeddedAdapter(
+							join(
+								schema.settings?.dataDir ?? dataDirFromEnv(process.env),
+								`${collection}.db`
+							)
+						);
 		},
 		/** The store follows the adapter chosen in `merged`: the environment is read once. */
 		async afterConnected(this: DbService): Promise<void> {
-			if (this.adapter instanceof MongoDbAdapter) {
+			if (this.adapter instanceof PostgresAdapter) {
+				this.storeKind = "postgres";
+				this.store = factories.postgres(this.adapter.sql, this.adapter.target.schema);
+			} else if (this.adapter instanceof MongoDbAdapter) {
 				this.storeKind = "mongo";
 				this.store = factories.mongo(this.adapter.collection as MongoCollection<never>);
 			} else {
@@ -98,6 +118,18 @@ export default function createDbMixin<TStore extends StoreReady>(
 				this.store = factories.nedb(rollBackFailedWrites(db));
 			}
 			await this.store.ensureIndexes();
+		},
+		methods: {
+			claimScheduledRun(this: DbService, job: string, scheduledAt: Date): Promise<boolean> {
+				if (!(this.adapter instanceof PostgresAdapter)) return Promise.resolve(true);
+				return claimScheduledRun(
+					this.adapter.sql,
+					this.adapter.target.schema,
+					`${this.name}.${job}`,
+					scheduledAt,
+					this.broker.nodeID
+				);
+			}
 		},
 		hooks: {
 			error: {

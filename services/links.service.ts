@@ -34,6 +34,7 @@ import {
 	type LinkRecord,
 	type LinkStore
 } from "../lib/links/store/link-store";
+import { PostgresLinkStore } from "../lib/links/store/postgres-link-store";
 
 export interface LinksSettings extends DbSettings {
 	/** Full names of the actions links may call (LINKS_ALLOWED_ACTIONS, comma-separated). */
@@ -155,7 +156,8 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 	mixins: [
 		createDbMixin<LinkStore>("links", {
 			nedb: db => new NedbLinkStore(db),
-			mongo: collection => new MongoLinkStore(collection)
+			mongo: collection => new MongoLinkStore(collection),
+			postgres: (sql, schema) => new PostgresLinkStore(sql, schema)
 		}),
 		CronMixin,
 		SecretTokensMixin

@@ -28,6 +28,7 @@ import {
 	type PoolStore,
 	type PoolTokenRecord
 } from "../lib/pools/store/pool-store";
+import { PostgresPoolStore } from "../lib/pools/store/postgres-pool-store";
 
 export interface PoolSettings {
 	size: number;
@@ -138,7 +139,8 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 	mixins: [
 		createDbMixin<PoolStore>("pools", {
 			nedb: db => new NedbPoolStore(db),
-			mongo: collection => new MongoPoolStore(collection)
+			mongo: collection => new MongoPoolStore(collection),
+			postgres: (sql, schema) => new PostgresPoolStore(sql, schema)
 		}),
 		SecretTokensMixin
 	],

@@ -38,6 +38,7 @@ import {
 	type TokenEntity,
 	type TokenEventPayload
 } from "../lib/tokens/types";
+import { PostgresTokenStore } from "../lib/tokens/store/postgres-token-store";
 
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
@@ -96,7 +97,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 	mixins: [
 		createDbMixin<TokenStore>("tokens", {
 			nedb: db => new NedbTokenStore(db),
-			mongo: collection => new MongoTokenStore(collection)
+			mongo: collection => new MongoTokenStore(collection),
+			postgres: (sql, schema) => new PostgresTokenStore(sql, schema)
 		}),
 		CronMixin,
 		SecretTokensMixin

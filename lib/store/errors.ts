@@ -6,7 +6,9 @@
  * message, code or file path; the original error is for the node's log (`describeCause`).
  *
  * MongoDB driver errors carry no HTTP status, so they are recognised by class name (stable across
- * driver versions 3 to 6), by server error code and by error label.
+ * driver versions 3 to 6), by server error code and by error label. PostgreSQL outages are the
+ * `postgres` client's connection codes, the socket's, and SQLSTATE classes 08 (connection
+ * exception), 53 (insufficient resources) and 57P (server shutting down or starting).
  */
 import { Errors } from "moleculer";
 
@@ -30,6 +32,25 @@ const UNAVAILABLE_FS_CODES = new Set([
 	"EAGAIN",
 	"ESTALE" // network file system
 ]);
+
+/** Codes the `postgres` client and Node's sockets give a connection that failed or went away. */
+const UNAVAILABLE_CONNECTION_CODES = new Set([
+	"CONNECTION_CLOSED",
+	"CONNECTION_ENDED",
+	"CONNECTION_DESTROYED",
+	"CONNECT_TIMEOUT",
+	"ECONNREFUSED",
+	"ECONNRESET",
+	"ETIMEDOUT",
+	"EPIPE",
+	"EHOSTUNREACH",
+	"ENETUNREACH",
+	"ENOTFOUND",
+	"EAI_AGAIN"
+]);
+
+/** SQLSTATEs (by prefix) meaning "no usable server right now", not "this statement is wrong". */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
 
 /** MongoDB driver classes for "no connection / no suitable server / pool closed". */
 const UNAVAILABLE_MONGO_NAMES = new Set([
@@ -73,6 +94,10 @@ export function isStoreUnavailable(err: unknown): boolean {
 	const e = err as ErrorLike;
 	const name = typeof e.name === "string" ? e.name : "";
 	if (typeof e.code === "string" && UNAVAILABLE_FS_CODES.has(e.code)) return true;
+	if (typeof e.code === "string" && UNAVAILABLE_CONNECTION_CODES.has(e.code)) return true;
+	if (name === "PostgresError" && typeof e.code === "string") {
+		return UNAVAILABLE_SQLSTATE.test(e.code);
+	}
 	if (UNAVAILABLE_MONGO_NAMES.has(name)) return true;
 	if (name.startsWith("Mongo")) {
 		if (typeof e.code === "number" && UNAVAILABLE_MONGO_CODES.has(e.code)) return true;

@@ -82,6 +82,7 @@ export type {
 	SignInResult,
 	UserEventPayload
 } from "../../lib/auth/types";
+import { PostgresUserStore } from "../../lib/auth/store/postgres-user-store";
 export type { AuthSettings } from "./internals";
 
 const attemptWindow = durationFromEnv(process.env, "AUTH_ATTEMPT_WINDOW", 15 * 60);
@@ -92,7 +93,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	mixins: [
 		createDbMixin<UserStore>("users", {
 			nedb: db => new NedbUserStore(db),
-			mongo: collection => new MongoUserStore(collection)
+			mongo: collection => new MongoUserStore(collection),
+			postgres: (sql, schema) => new PostgresUserStore(sql, schema)
 		}),
 		CronMixin,
 		SessionsMixin,

@@ -27,6 +27,8 @@ import { invalidToken } from "../../lib/auth/errors";
 import type { SessionTokens, SignInResult, UserEventPayload } from "../../lib/auth/types";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type { AuthContext, AuthThis, RefreshParams, SignOutEverywhereParams } from "./internals";
+import { PostgresAdapter } from "../../lib/store/postgres/database";
+import { PostgresRefreshFamilyStore } from "../../lib/auth/store/postgres-refresh-family-store";
 
 const SessionsMixin = {
 	actions: {
@@ -278,10 +280,14 @@ const SessionsMixin = {
 
 		/**
 		 * Refresh-token families live beside the users, through the same connection: the users'
-		 * MongoDB database, or a second NeDB file in the same data folder (moleculer-db gives a
+		 * MongoDB database or PostgreSQL schema, or a second NeDB file in the same data folder (moleculer-db gives a
 		 * service one collection).
 		 */
 		async openFamilyStore(this: AuthThis): Promise<RefreshFamilyStore> {
+			const { adapter: usersAdapter } = this as unknown as { adapter: unknown };
+			if (usersAdapter instanceof PostgresAdapter) {
+				return new PostgresRefreshFamilyStore(usersAdapter.sql, usersAdapter.target.schema);
+			}
 			if (this.storeKind === "mongo") {
 				const { db } = (
 					this as unknown as { adapter: { db: { collection(n: string): unknown } } }

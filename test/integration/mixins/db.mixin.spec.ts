@@ -22,6 +22,10 @@ describe("db mixin", () => {
 			mongo: collection => {
 				built.push(collection ? "mongo" : "mongo without a collection");
 				return { ensureIndexes: async () => {} };
+			},
+			postgres: (_sql, schema) => {
+				built.push(`postgres:${schema}`);
+				return { ensureIndexes: async () => {} };
 			}
 		});
 

@@ -17,7 +17,7 @@ import {
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore
 } from "../../../lib/auth/store/refresh-family-store";
-import { startServiceOnStore, type StoreKind } from "../../helpers/stores";
+import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 import { FAST_SCRYPT } from "../../helpers/auth";
 
 interface Stores {
@@ -72,7 +72,7 @@ function family(userId: string, overrides: Partial<RefreshFamilyRecord> = {}): R
 	};
 }
 
-function contract(kind: "nedb" | "mongo") {
+function contract(kind: StoreKind) {
 	let stores: Stores;
 
 	beforeEach(async () => {
@@ -318,8 +318,6 @@ function contract(kind: "nedb" | "mongo") {
 	});
 }
 
-const kinds: ("nedb" | "mongo")[] = ["nedb"];
-if (process.env.MONGO_URI) kinds.push("mongo");
-else console.warn("Skipping the MongoDB half of the auth store contracts: MONGO_URI is not set.");
+const kinds = storeKinds("the auth store contracts");
 
 for (const kind of kinds) describe(`auth stores on ${kind}`, () => contract(kind));

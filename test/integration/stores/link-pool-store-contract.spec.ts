@@ -16,7 +16,7 @@ import {
 	type PoolTokenRecord
 } from "../../../lib/pools/store/pool-store";
 import { withSettings } from "../../helpers/broker";
-import { startServiceOnStore, type StoreKind } from "../../helpers/stores";
+import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 
 interface StoreUnderTest<T> {
 	store: T;
@@ -71,12 +71,7 @@ function poolToken(pool: string, slot: number, overrides: Partial<PoolTokenRecor
 	return record;
 }
 
-const kinds: ("nedb" | "mongo")[] = ["nedb"];
-if (process.env.MONGO_URI) kinds.push("mongo");
-else
-	console.warn(
-		"Skipping the MongoDB half of the link and pool store contracts: MONGO_URI is not set."
-	);
+const kinds = storeKinds("the link and pool store contracts");
 
 describe.each(kinds)("LinkStore contract (%s)", kind => {
 	let sut: StoreUnderTest<LinkStore>;

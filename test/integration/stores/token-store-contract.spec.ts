@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import TokensService from "../../../services/tokens.service";
 import type { TokenRecord, TokenStore } from "../../../lib/tokens/store/token-store";
-import { startServiceOnStore, type StoreKind } from "../../helpers/stores";
+import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 
 interface StoreUnderTest {
 	store: TokenStore;
@@ -39,9 +39,7 @@ function record(overrides: Partial<TokenRecord> = {}): TokenRecord {
 	};
 }
 
-const kinds: ("nedb" | "mongo")[] = ["nedb"];
-if (process.env.MONGO_URI) kinds.push("mongo");
-else console.warn("Skipping the MongoDB half of the token store contract: MONGO_URI is not set.");
+const kinds = storeKinds("the token store contract");
 
 describe.each(kinds)("TokenStore contract (%s)", kind => {
 	let sut: StoreUnderTest;

@@ -1,0 +1,164 @@
+import type { Sql } from "../../store/postgres/database";
+import { migrate, uniqueViolation, type Migration } from "../../store/postgres/migrations";
+import {
+	DuplicateUserError,
+	type UserChanges,
+	type UserRecord,
+	type UserStore
+} from "./user-store";
+
+interface UserRow {
+	id: string;
+	username: string;
+	username_key: string;
+	email: string;
+	email_key: string;
+	password_hash: string | null;
+	email_verified: boolean;
+	scopes: string[];
+	tokens_valid_after: Date;
+	created_at: Date;
+	updated_at: Date;
+}
+
+const MIGRATIONS: Migration[] = [
+	[
+		`create table users (
+			id text primary key,
+			username text not null,
+			username_key text not null unique,
+			email text not null,
+			email_key text not null unique,
+			password_hash text,
+			email_verified boolean not null,
+			scopes text[] not null default '{}',
+			tokens_valid_after timestamptz not null,
+			created_at timestamptz not null,
+			updated_at timestamptz not null
+		)`,
+		`create index users_unconfirmed_idx on users (created_at) where not email_verified`
+	]
+];
+
+/** UserChanges' fields and their columns. */
+const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
+	passwordHash: "password_hash",
+	emailVerified: "email_verified",
+	scopes: "scopes",
+	tokensValidAfter: "tokens_valid_after"
+};
+
+/** PostgreSQL: unique constraints on the lower-case keys; each update is one statement. */
+export class PostgresUserStore implements UserStore {
+	constructor(
+		private readonly sql: Sql,
+		private readonly schema: string
+	) {}
+
+	async ensureIndexes(): Promise<void> {
+		await migrate(this.sql, this.schema, "users", MIGRATIONS);
+	}
+
+	async insert(record: UserRecord): Promise<void> {
+		try {
+			await this.sql`insert into users ${this.sql(toRow(record) as never)}`;
+		} catch (err) {
+			if (uniqueViolation(err) !== null) throw new DuplicateUserError();
+			throw err;
+		}
+	}
+
+	findById(id: string): Promise<UserRecord | null> {
+		return this.one(this.sql<UserRow[]>`select * from users where id = ${id}`);
+	}
+
+	findByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
+		return this.one(
+			this.sql<UserRow[]>`select * from users where username_key = ${usernameKey}`
+		);
+	}
+
+	findByEmailKey(emailKey: string): Promise<UserRecord | null> {
+		return this.one(this.sql<UserRow[]>`select * from users where email_key = ${emailKey}`);
+	}
+
+	update(id: string, changes: UserChanges, now: number): Promise<UserRecord | null> {
+		const set: Record<string, unknown> = { updated_at: new Date(now) };
+		for (const [field, value] of Object.entries(changes)) {
+			if (value === undefined) continue;
+			const column = CHANGE_COLUMNS[field as keyof UserChanges];
+			set[column] = column === "tokens_valid_after" ? new Date(value as number) : value;
+		}
+		return this.one(
+			this.sql<
+				UserRow[]
+			>`update users set ${this.sql(set as never)} where id = ${id} returning *`
+		);
+	}
+
+	async replacePasswordHash(
+		id: string,
+		expected: string,
+		next: string,
+		now: number
+	): Promise<boolean> {
+		const rows = await this.sql`
+			update users set password_hash = ${next}, updated_at = ${new Date(now)}
+			where id = ${id} and password_hash = ${expected} returning id`;
+		return rows.length === 1;
+	}
+
+	async remove(id: string): Promise<boolean> {
+		const rows = await this.sql`delete from users where id = ${id} returning id`;
+		return rows.length === 1;
+	}
+
+	async findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]> {
+		const rows = await this.sql<UserRow[]>`
+			select * from users where not email_verified and created_at < ${new Date(cutoff)}
+			order by created_at limit ${limit}`;
+		return rows.map(fromRow);
+	}
+
+	async listEmails(): Promise<{ _id: string; email: string }[]> {
+		const rows = await this.sql<{ id: string; email: string }[]>`select id, email from users`;
+		return rows.map(r => ({ _id: r.id, email: r.email }));
+	}
+
+	private async one(query: Promise<UserRow[]>): Promise<UserRecord | null> {
+		const rows = await query;
+		return rows.length > 0 ? fromRow(rows[0]) : null;
+	}
+}
+
+function toRow(r: UserRecord): UserRow {
+	return {
+		id: r._id,
+		username: r.username,
+		username_key: r.usernameKey,
+		email: r.email,
+		email_key: r.emailKey,
+		password_hash: r.passwordHash,
+		email_verified: r.emailVerified,
+		scopes: r.scopes,
+		tokens_valid_after: new Date(r.tokensValidAfter),
+		created_at: new Date(r.createdAt),
+		updated_at: new Date(r.updatedAt)
+	};
+}
+
+function fromRow(row: UserRow): UserRecord {
+	return {
+		_id: row.id,
+		username: row.username,
+		usernameKey: row.username_key,
+		email: row.email,
+		emailKey: row.email_key,
+		passwordHash: row.password_hash,
+		emailVerified: row.email_verified,
+		scopes: [...row.scopes],
+		tokensValidAfter: row.tokens_valid_after.getTime(),
+		createdAt: row.created_at.getTime(),
+		updatedAt: row.updated_at.getTime()
+	};
+}

@@ -1,0 +1,58 @@
+/**
+ * Schema migrations at start-up. Each store names its component ("tokens", "users"…) and lists its
+ * migrations in order; version n is the n-th entry. Every node runs `migrate` when it connects: the
+ * steps run in one transaction under a transaction-scoped advisory lock, so of several nodes
+ * starting at once one applies what is missing and the others, once the lock is theirs, find it
+ * recorded in `schema_migrations` and do nothing.
+ */
+import type { Sql } from "./database";
+
+/** One migration: SQL statements run in order, in the migration transaction. */
+export type Migration = readonly string[];
+
+/** Arbitrary, fixed: the advisory-lock key every node of this project takes around migrations. */
+const MIGRATION_LOCK_KEY = 7_345_112_901;
+
+export async function migrate(
+	sql: Sql,
+	schema: string,
+	component: string,
+	migrations: readonly Migration[]
+): Promise<number> {
+	return sql.begin(async tx => {
+		await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+		await tx.unsafe(`create schema if not exists "${schema}"`);
+		await tx`
+			create table if not exists schema_migrations (
+				component text not null,
+				version integer not null,
+				applied_at timestamptz not null default now(),
+				primary key (component, version)
+			)`;
+		const [{ current }] = await tx<{ current: number }[]>`
+			select coalesce(max(version), 0)::int as current
+			from schema_migrations where component = ${component}`;
+		for (let version = current + 1; version <= migrations.length; version++) {
+			for (const statement of migrations[version - 1]) await tx.unsafe(statement);
+			await tx`insert into schema_migrations (component, version) values (${component}, ${version})`;
+		}
+		return migrations.length;
+	});
+}
+
+/** Epoch milliseconds as a timestamptz parameter (null stays null). */
+export function toTimestamp(ms: number | null): Date | null {
+	return ms === null ? null : new Date(ms);
+}
+
+/** A timestamptz column back in epoch milliseconds. */
+export function fromTimestamp(value: Date | null): number | null {
+	return value === null ? null : value.getTime();
+}
+
+/** SQLSTATE unique_violation, with the constraint it hit. */
+export function uniqueViolation(err: unknown): string | null {
+	const e = err as { code?: unknown; constraint_name?: unknown };
+	if (e?.code !== "23505") return null;
+	return typeof e.constraint_name === "string" ? e.constraint_name : "";
+}
