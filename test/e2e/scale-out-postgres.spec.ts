@@ -1,0 +1,361 @@
+/**
+ * Several nodes, one truth: every storing service twice, as separate processes (moleculer-runner on
+ * the compiled dist/, as in production) over the real NATS server, sharing one PostgreSQL schema,
+ * and no shared folder (each node has a DATA_DIR of its own). This test process joins the cluster as
+ * a caller node and pins calls to a chosen node with `nodeID`.
+ *
+ * - two `tokens` nodes: a token generated on one checks on the other; 1,000 concurrent consumes of
+ *   one token, half on each node, have exactly one winner; the nightly cleanup, scheduled every
+ *   second on both, reports each expired token exactly once;
+ * - two `auth` nodes: concurrent refreshes of one refresh token through both follow the one-node
+ *   rule (one winner, the rest are reuse and revoke the family);
+ * - two `links` + `pools` nodes: 1,000 clients asking a pool of 10 through both get exactly 10
+ *   distinct leases; a one-time link redeemed concurrently through both runs its action once;
+ * - one `tokens` node killed (SIGKILL) under load: the other answers; only calls sent before the
+ *   cluster noticed the loss fail; every acknowledged token checks afterwards.
+ */
+import { randomBytes } from "node:crypto";
+import type { Context, ServiceBroker } from "moleculer";
+import { createTestBroker, removeDir, tempDataDir } from "../helpers/broker";
+import { describeWithNats, natsTransporter, NATS_URL, uniqueNamespace } from "../helpers/nats";
+import {
+	describeWithPostgres,
+	dropSchema,
+	TEST_DATABASE_URL,
+	uniqueSchema
+} from "../helpers/postgres";
+import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "../helpers/process";
+import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
+
+interface Generated {
+	id: string;
+	token: string;
+}
+
+interface SessionTokens {
+	accessToken: string;
+	refreshToken: string;
+}
+
+type Cleared = { tokens: { id: string }[] };
+
+const NODES: Record<string, string> = {
+	"tokens-a": "tokens",
+	"tokens-b": "tokens",
+	"auth-a": "auth",
+	"auth-b": "auth",
+	"lp-a": "links,pools",
+	"lp-b": "links,pools",
+	mail: "mail",
+	api: "api"
+};
+
+describeWithNats("several nodes of each service on one PostgreSQL", () => {
+	describeWithPostgres("scale-out", () => {
+		const schema = uniqueSchema("cluster");
+		const namespace = uniqueNamespace("scale-out");
+		const nodes: Record<string, NodeProcess> = {};
+		const dataDirs: string[] = [];
+		const cleared: string[] = [];
+		const hits: string[] = [];
+		let caller: ServiceBroker;
+		let smtp: TestSmtpServer;
+		let base: string;
+		let env: Record<string, string>;
+
+		const start = (name: string) => {
+			const dataDir = tempDataDir(`moleculer-${name}-`);
+			dataDirs.push(dataDir);
+			nodes[name] = startNode(name, NODES[name], { ...env, DATA_DIR: dataDir });
+			return nodes[name];
+		};
+
+		beforeAll(async () => {
+			buildOnce();
+			smtp = await startSmtpServer();
+			const port = await freePort();
+			base = `http://127.0.0.1:${port}`;
+			env = {
+				TRANSPORTER: NATS_URL,
+				NAMESPACE: namespace,
+				DATABASE_URL: TEST_DATABASE_URL,
+				DATABASE_SCHEMA: schema,
+				DATABASE_POOL_SIZE: "4",
+				TOKEN_SALT: randomBytes(32).toString("base64url"),
+				JWT_SECRET: randomBytes(32).toString("base64url"),
+				TOKENS_CLEANUP_CRON: "* * * * * *",
+				LINKS_ALLOWED_ACTIONS: "e2e.hit",
+				PORT: String(port),
+				IP: "127.0.0.1",
+				PUBLIC_URL: base,
+				SMTP_URL: smtp.url,
+				REQUEST_TIMEOUT: "5000",
+				PASSWORD_SCRYPT_N: "1024",
+				LOGLEVEL: "warn"
+			};
+			caller = createTestBroker({
+				namespace,
+				nodeID: "caller",
+				transporter: natsTransporter(),
+				// A killed node is noticed within 3 s, and a call to it gives up after 2 s (retried
+				// elsewhere by the retry policy, except consume).
+				heartbeatInterval: 1,
+				heartbeatTimeout: 3,
+				requestTimeout: 2000
+			});
+			caller.createService({
+				name: "e2e",
+				actions: {
+					hit(ctx: Context<{ n: string }>) {
+						hits.push(ctx.params.n);
+						return { ok: true };
+					}
+				},
+				events: {
+					"tokens.expiredCleared"(ctx: Context<Cleared>) {
+						for (const t of ctx.params.tokens) cleared.push(t.id);
+					}
+				}
+			});
+			await caller.start();
+			for (const name of Object.keys(NODES)) start(name);
+			await caller.waitForServices(
+				["tokens", "auth", "links", "pools", "mail", "api"],
+				60_000
+			);
+			await eventually(
+				async () => {
+					const services = (await caller.call("$node.services", {
+						onlyAvailable: true
+					})) as { name: string; nodes: string[] }[];
+					const count = (n: string) =>
+						services.find(s => s.name === n)?.nodes.length ?? 0;
+					return count("tokens") === 2 && count("auth") === 2 && count("pools") === 2;
+				},
+				60_000,
+				"two nodes of tokens, auth and pools"
+			);
+		}, 120_000);
+
+		afterAll(async () => {
+			await Promise.all(Object.values(nodes).map(n => n.stop("SIGTERM")));
+			await caller?.stop();
+			await smtp?.close();
+			for (const dir of dataDirs) removeDir(dir);
+			await dropSchema(schema);
+		}, 60_000);
+
+		const on = (nodeID: string) => ({ nodeID });
+
+		it("checks on one tokens node a token generated through the other", async () => {
+			const made = await caller.call<Generated, object>(
+				"tokens.generate",
+				{ type: "api-key", owner: "u1" },
+				on("tokens-a")
+			);
+			expect(
+				await caller.call(
+					"tokens.check",
+					{ type: "api-key", token: made.token },
+					on("tokens-b")
+				)
+			).toMatchObject({ id: made.id, owner: "u1" });
+			await caller.call(
+				"tokens.remove",
+				{ type: "api-key", token: made.token },
+				on("tokens-b")
+			);
+			// Refused by the other node as soon as the removal answered: nothing is cached.
+			expect(
+				await caller.call(
+					"tokens.check",
+					{ type: "api-key", token: made.token },
+					on("tokens-a")
+				)
+			).toBeNull();
+		});
+
+		it("gives exactly one of 1,000 concurrent consumes, half on each node, the token", async () => {
+			const made = await caller.call<Generated, object>(
+				"tokens.generate",
+				{ type: "password-reset", owner: "u2" },
+				on("tokens-a")
+			);
+			const results = await Promise.allSettled(
+				Array.from({ length: 1000 }, (_, i) =>
+					caller.call(
+						"tokens.consume",
+						{ type: "password-reset", token: made.token },
+						on(i % 2 ? "tokens-a" : "tokens-b")
+					)
+				)
+			);
+			const won = results.filter(r => r.status === "fulfilled" && r.value !== null);
+			expect(won).toHaveLength(1);
+			expect((won[0] as PromiseFulfilledResult<{ id: string }>).value.id).toBe(made.id);
+			// The others got nothing, or were told to stop guessing (failed lookups are limited).
+			for (const r of results.filter(r => r.status === "rejected")) {
+				expect((r as PromiseRejectedResult).reason).toMatchObject({
+					code: 429,
+					type: "TOO_MANY_FAILURES"
+				});
+			}
+		});
+
+		it("leases exactly 10 distinct tokens to 1,000 clients of a pool of 10 on both pools nodes", async () => {
+			await caller.call("pools.configure", { pool: "shared", size: 10, leaseTime: 60 });
+			// Generated through both nodes at once: the slots still cap the pool at 10.
+			const generated = await Promise.allSettled(
+				Array.from({ length: 30 }, (_, i) =>
+					caller.call("pools.generate", { pool: "shared" }, on(i % 2 ? "lp-a" : "lp-b"))
+				)
+			);
+			expect(generated.filter(r => r.status === "fulfilled")).toHaveLength(10);
+			const results = await Promise.allSettled(
+				Array.from({ length: 1000 }, (_, i) =>
+					caller.call<{ token: string }, object>(
+						"pools.assign",
+						{ pool: "shared", clientId: `client-${i}` },
+						on(i % 2 ? "lp-a" : "lp-b")
+					)
+				)
+			);
+			const won = results.filter(r => r.status === "fulfilled") as PromiseFulfilledResult<{
+				token: string;
+			}>[];
+			expect(won).toHaveLength(10);
+			expect(new Set(won.map(r => r.value.token)).size).toBe(10);
+		});
+
+		it("runs a one-time link's action once when both links nodes redeem it at once", async () => {
+			const link = await caller.call<{ token: string }, object>("links.create", {
+				owner: "u3",
+				action: "e2e.hit",
+				params: { n: "once" },
+				expiry: 600
+			});
+			const results = await Promise.allSettled(
+				Array.from({ length: 400 }, (_, i) =>
+					caller.call("links.redeem", { token: link.token }, on(i % 2 ? "lp-a" : "lp-b"))
+				)
+			);
+			expect(results.filter(r => r.status === "fulfilled")).toHaveLength(1);
+			expect(hits.filter(h => h === "once")).toHaveLength(1);
+		});
+
+		it("follows the one-node refresh rule for concurrent refreshes through both auth nodes", async () => {
+			const username = `racer${randomBytes(3).toString("hex")}`;
+			const email = `${username}@example.com`;
+			const password = "a long enough password";
+			await caller.call("auth.signUp", { username, email, password }, on("auth-a"));
+			const mail = await smtp.waitFor(m => m.to.includes(email));
+			await caller.call(
+				"auth.verifyEmail",
+				{ token: tokenOf(linkIn(mail, "/verify-email")), password },
+				on("auth-b")
+			);
+			const session = await caller.call<SessionTokens, object>(
+				"auth.signIn",
+				{ login: username, password },
+				on("auth-a")
+			);
+			const results = await Promise.allSettled(
+				Array.from({ length: 10 }, (_, i) =>
+					caller.call<SessionTokens, object>(
+						"auth.refresh",
+						{ refreshToken: session.refreshToken },
+						on(i % 2 ? "auth-a" : "auth-b")
+					)
+				)
+			);
+			const won = results.filter(r => r.status === "fulfilled");
+			expect(won).toHaveLength(1);
+			// The replays revoked the family, the winner's new refresh token with it.
+			const winner = (won[0] as PromiseFulfilledResult<SessionTokens>).value;
+			await expect(
+				caller.call("auth.refresh", { refreshToken: winner.refreshToken }, on("auth-b"))
+			).rejects.toMatchObject({ code: 401 });
+			// A sign-in through one auth node is a session the gateway accepts.
+			const fresh = await caller.call<SessionTokens, object>(
+				"auth.signIn",
+				{ login: username, password },
+				on("auth-b")
+			);
+			const me = await fetch(`${base}/api/me`, {
+				headers: { authorization: `Bearer ${fresh.accessToken}` }
+			});
+			expect(me.status).toBe(200);
+			expect(await me.json()).toMatchObject({ username });
+		}, 30_000);
+
+		it("reports each expired token exactly once though both nodes run the cleanup every second", async () => {
+			const made = await Promise.all(
+				Array.from({ length: 50 }, (_, i) =>
+					caller.call<Generated, object>(
+						"tokens.generate",
+						{ type: "passwordless", owner: "u4", expiry: 1 },
+						on(i % 2 ? "tokens-a" : "tokens-b")
+					)
+				)
+			);
+			const ids = made.map(m => m.id);
+			await eventually(
+				async () => ids.every(id => cleared.includes(id)),
+				15_000,
+				"every expired token reported"
+			);
+			// A few more runs on both nodes: nobody reports them again.
+			await new Promise(resolve => setTimeout(resolve, 2500));
+			for (const id of ids) expect(cleared.filter(c => c === id)).toHaveLength(1);
+		}, 30_000);
+
+		it("keeps answering through the other tokens node when one is killed under load", async () => {
+			const acknowledged: string[] = [];
+			/** When each failed call was sent. */
+			const failedAt: number[] = [];
+			let stop = false;
+			const load = async (worker: number) => {
+				while (!stop) {
+					const sentAt = Date.now();
+					try {
+						const made = await caller.call<Generated, object>("tokens.generate", {
+							type: "api-key",
+							owner: `load-${worker}`
+						});
+						acknowledged.push(made.token);
+						await caller.call("tokens.check", { type: "api-key", token: made.token });
+					} catch {
+						failedAt.push(sentAt);
+					}
+				}
+			};
+			const workers = Array.from({ length: 16 }, (_, w) => load(w));
+			await eventually(async () => acknowledged.length > 200, 20_000, "load running");
+			nodes["tokens-b"].child.kill("SIGKILL");
+			const killedAt = Date.now();
+			await eventually(
+				async () => acknowledged.length > 0 && Date.now() > killedAt + 5000,
+				20_000,
+				"five seconds after the kill"
+			);
+			const atFive = acknowledged.length;
+			await eventually(
+				async () => acknowledged.length > atFive + 300,
+				20_000,
+				"the surviving node answering"
+			);
+			stop = true;
+			await Promise.all(workers);
+			// Only calls sent before the caller noticed the loss (its heartbeat timeout, 3 s) may fail:
+			// the ones in flight on the killed node and those balanced to it until then.
+			for (const at of failedAt) expect(at).toBeLessThan(killedAt + 3000);
+			const checks = await Promise.allSettled(
+				acknowledged.map(token =>
+					caller.call("tokens.check", { type: "api-key", token }, on("tokens-a"))
+				)
+			);
+			const found = checks.filter(r => r.status === "fulfilled" && r.value !== null);
+			expect(found).toHaveLength(acknowledged.length);
+		}, 60_000);
+	});
+});
