@@ -1,5 +1,6 @@
 /**
- * Benchmark fixture: a `tokens` service on a file-backed embedded store, pre-filled with live tokens.
+ * Benchmark fixture: a `tokens` service on a file-backed embedded store (or the settings' PostgreSQL),
+ * pre-filled with live tokens.
  * Filling goes straight to the store (skipping the broker) so a 100,000-token fixture takes seconds;
  * the records are made exactly as `tokens.generate` makes them.
  */
@@ -20,7 +21,8 @@ export interface Fixture {
 
 export async function startTokensNode(
 	dataDir: string,
-	options: Partial<BrokerOptions> = {}
+	options: Partial<BrokerOptions> = {},
+	settings: Record<string, unknown> = {}
 ): Promise<ServiceBroker> {
 	const broker = new ServiceBroker({
 		...brokerConfig,
@@ -28,7 +30,10 @@ export async function startTokensNode(
 		validator: new RedactingValidator(),
 		...options
 	});
-	broker.createService({ ...TokensService, settings: { ...TokensService.settings, dataDir } });
+	broker.createService({
+		...TokensService,
+		settings: { ...TokensService.settings, dataDir, ...settings }
+	});
 	await broker.start();
 	return broker;
 }

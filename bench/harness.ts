@@ -49,13 +49,18 @@ export async function runLoad(
 	};
 }
 
+/** A latency, or "-" for a row that has none (a ceiling measured by another tool). */
+function millis(ms: number): string {
+	return Number.isFinite(ms) ? ms.toFixed(3) : "-";
+}
+
 export function formatTable(rows: { name: string; result: LoadResult; target?: string }[]): string {
 	const header = ["benchmark", "ops/s", "p50 ms", "p99 ms", "ops", "errors", "target"];
 	const lines = rows.map(r => [
 		r.name,
 		Math.round(r.result.perSecond).toLocaleString("en-US"),
-		r.result.p50ms.toFixed(3),
-		r.result.p99ms.toFixed(3),
+		millis(r.result.p50ms),
+		millis(r.result.p99ms),
 		String(r.result.ops),
 		String(r.result.errors),
 		r.target ?? ""

@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: throughput and latency of the `tokens` service on the file-backed embedded store.
+ * `npm run bench`: throughput and latency of the `tokens` service on the file-backed embedded store,
+ * or with BENCH_STORE=postgres on PostgreSQL (BENCH_DATABASE_URL, default the local test database),
+ * beside pgbench's lookup ceiling measured in the same run.
  *
  *   in process: check, check with isUsed, generate (one broker, no transporter)
- *   over NATS:  check from a caller node to a `tokens` node in another process
+ *   over NATS:  check from a caller node to a `tokens` node in another process (embedded store)
  *
  * Knobs: BENCH_ONLY ("process" or "nats"), BENCH_TOKENS (live tokens, 100000), BENCH_SECONDS (per run, 5), BENCH_CONCURRENCY (calls in
  * flight, 64), BENCH_ACTIVE (distinct tokens checked, 10000), NATS_URL. Prints one table and writes
@@ -17,6 +19,12 @@ import { ServiceBroker } from "moleculer";
 import brokerConfig from "../moleculer.config";
 import { RedactingValidator } from "../lib/broker/redacting-validator";
 import { fillTokens, startTokensNode } from "./fixture";
+import {
+	BENCH_DATABASE_URL,
+	benchSchema,
+	dropBenchSchema,
+	pgbenchLookups
+} from "./postgres-ceiling";
 import { formatTable, runLoad, type LoadResult } from "./harness";
 
 const env = process.env;
@@ -25,13 +33,22 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 64);
 const ACTIVE = Number(env.BENCH_ACTIVE ?? 10_000);
 const NATS_URL = env.NATS_URL ?? "nats://127.0.0.1:4222";
+const STORE = env.BENCH_STORE === "postgres" ? "postgres" : "nedb";
+/** The project's pool on PostgreSQL, and pgbench's clients: the same number. */
+const PG_CLIENTS = Number(env.DATABASE_POOL_SIZE ?? 16);
 
 type Row = { name: string; result: LoadResult; target?: string };
 
 async function inProcess(rows: Row[]): Promise<void> {
 	const dataDir = mkdtempSync(join(tmpdir(), "tokens-bench-"));
+	const schema = STORE === "postgres" ? benchSchema() : null;
+	if (schema) process.env.DATABASE_POOL_SIZE = String(PG_CLIENTS);
 	try {
-		const broker = await startTokensNode(dataDir);
+		const broker = await startTokensNode(
+			dataDir,
+			{},
+			schema ? { databaseUrl: BENCH_DATABASE_URL, databaseSchema: schema } : {}
+		);
 		const t0 = performance.now();
 		const tokens = await fillTokens(broker, TOKENS);
 		console.log(`filled ${TOKENS} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -44,18 +61,33 @@ async function inProcess(rows: Row[]): Promise<void> {
 			});
 
 		await runLoad(1000, CONCURRENCY, check(false)); // warm-up
+		const plain = await runLoad(SECONDS * 1000, CONCURRENCY, check(false));
+		let ceiling: number | null = null;
+		if (schema) {
+			// While the tokens node is idle: the ceiling has the machine to itself.
+			ceiling = pgbenchLookups(`${schema}_pgbench`, PG_CLIENTS, SECONDS);
+			rows.push({
+				name: `pgbench -S -M prepared -c ${PG_CLIENTS} -j 2 (ceiling)`,
+				result: { ...plain, perSecond: ceiling, p50ms: NaN, p99ms: NaN, ops: 0, errors: 0 }
+			});
+		}
 		rows.push({
-			name: "check (in process)",
-			result: await runLoad(SECONDS * 1000, CONCURRENCY, check(false)),
-			target: ">= 80,000/s"
+			name: `check (in process, ${STORE})`,
+			result: plain,
+			target: ceiling
+				? `>= 0.6 x pgbench = ${Math.round(0.6 * ceiling).toLocaleString("en-US")}/s (${(plain.perSecond / ceiling).toFixed(2)} x)`
+				: ">= 80,000/s"
+		});
+		const used = await runLoad(SECONDS * 1000, CONCURRENCY, check(true));
+		rows.push({
+			name: `check isUsed (in process, ${STORE}, ${active.length} active tokens)`,
+			result: used,
+			target: ceiling
+				? `within 10% of check (${((used.perSecond / plain.perSecond - 1) * 100).toFixed(1)}%)`
+				: ">= 40,000/s"
 		});
 		rows.push({
-			name: `check isUsed (in process, ${active.length} active tokens)`,
-			result: await runLoad(SECONDS * 1000, CONCURRENCY, check(true)),
-			target: ">= 40,000/s"
-		});
-		rows.push({
-			name: "generate (in process)",
+			name: `generate (in process, ${STORE})`,
 			result: await runLoad(SECONDS * 1000, CONCURRENCY, i =>
 				broker.call("tokens.generate", { type: "api-key", owner: `bench-${i % 1000}` })
 			),
@@ -64,6 +96,10 @@ async function inProcess(rows: Row[]): Promise<void> {
 		await broker.stop();
 	} finally {
 		rmSync(dataDir, { recursive: true, force: true });
+		if (schema) {
+			await dropBenchSchema(schema);
+			await dropBenchSchema(`${schema}_pgbench`);
+		}
 	}
 }
 
@@ -121,11 +157,11 @@ async function main(): Promise<void> {
 	);
 	const only = env.BENCH_ONLY; // "process" or "nats": run one half
 	if (only !== "nats") await inProcess(rows);
-	if (only !== "process") await overNats(rows);
+	if (only !== "process" && STORE === "nedb") await overNats(rows);
 	console.log("\n" + formatTable(rows));
 	mkdirSync("bench-results", { recursive: true });
 	writeFileSync(
-		join("bench-results", "tokens.json"),
+		join("bench-results", STORE === "postgres" ? "tokens-postgres.json" : "tokens.json"),
 		JSON.stringify(
 			{
 				date: new Date().toISOString(),
@@ -135,13 +171,16 @@ async function main(): Promise<void> {
 				seconds: SECONDS,
 				concurrency: CONCURRENCY,
 				active: ACTIVE,
+				store: STORE,
 				results: rows
 			},
 			null,
 			2
 		) + "\n"
 	);
-	console.log("\nwritten to bench-results/tokens.json");
+	console.log(
+		`\nwritten to bench-results/${STORE === "postgres" ? "tokens-postgres" : "tokens"}.json`
+	);
 }
 
 main().catch(err => {
