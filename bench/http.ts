@@ -26,7 +26,7 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,jwt,signin,refresh,storm), BENCH_RATE
+ * BENCH_STORE=postgres (every node on PostgreSQL at BENCH_DATABASE_URL), BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,jwt,signin,refresh,storm), BENCH_RATE
  * (8000), BENCH_LOADGEN (autocannon, or wrk for the closed-loop GET loads), BENCH_HOLD (keep the
  * stack up, see hold()), BENCH_NODE_OPTIONS (node flags for every node), NATS_URL,
  * BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with the CPU each process used
@@ -39,6 +39,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { runLoad } from "./harness";
+import { BENCH_DATABASE_URL, benchSchema, dropBenchSchema } from "./postgres-ceiling";
 import {
 	cpuSeconds,
 	formatCpu,
@@ -133,7 +134,10 @@ async function startStack(topology: Topology): Promise<Stack> {
 	const outbox = join(root, "outbox");
 	const processes: BenchProcess[] = [];
 	const pids: Record<string, number> = { bench: process.pid };
+	// BENCH_STORE=postgres: every node on one PostgreSQL schema of this run's own.
+	const schema = env.BENCH_STORE === "postgres" ? benchSchema() : null;
 	const common = {
+		...(schema ? { DATABASE_URL: BENCH_DATABASE_URL, DATABASE_SCHEMA: schema } : {}),
 		NAMESPACE: `bench-${randomBytes(4).toString("hex")}`,
 		LOGLEVEL,
 		TOKEN_SALT: secret(),
@@ -162,6 +166,7 @@ async function startStack(topology: Topology): Promise<Stack> {
 	const stop = async () => {
 		await Promise.all(processes.reverse().map(p => p.stop()));
 		rmSync(root, { recursive: true, force: true });
+		if (schema) await dropBenchSchema(schema);
 	};
 	try {
 		if (topology === "single") {

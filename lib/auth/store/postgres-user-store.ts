@@ -1,3 +1,4 @@
+import { LookupBatcher } from "../../store/lookup-batcher";
 import type { Sql } from "../../store/postgres/database";
 import { migrate, uniqueViolation, type Migration } from "../../store/postgres/migrations";
 import {
@@ -48,12 +49,22 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
 	tokensValidAfter: "tokens_valid_after"
 };
 
-/** PostgreSQL: unique constraints on the lower-case keys; each update is one statement. */
+/**
+ * PostgreSQL: unique constraints on the lower-case keys; each update is one statement. Lookups by
+ * id (every API-key and JWT request resolves its user) are batched like token lookups.
+ */
 export class PostgresUserStore implements UserStore {
+	private readonly byId: LookupBatcher<UserRow>;
+
 	constructor(
 		private readonly sql: Sql,
 		private readonly schema: string
-	) {}
+	) {
+		this.byId = new LookupBatcher<UserRow>(
+			ids => this.sql<UserRow[]>`select * from users where id = any(${ids}::text[])`,
+			row => [row.id]
+		);
+	}
 
 	async ensureIndexes(): Promise<void> {
 		await migrate(this.sql, this.schema, "users", MIGRATIONS);
@@ -68,8 +79,9 @@ export class PostgresUserStore implements UserStore {
 		}
 	}
 
-	findById(id: string): Promise<UserRecord | null> {
-		return this.one(this.sql<UserRow[]>`select * from users where id = ${id}`);
+	async findById(id: string): Promise<UserRecord | null> {
+		const row = await this.byId.get([id]);
+		return row ? fromRow(row) : null;
 	}
 
 	findByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
