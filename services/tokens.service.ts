@@ -39,6 +39,8 @@ import {
 	type TokenEventPayload
 } from "../lib/tokens/types";
 import { PostgresTokenStore } from "../lib/tokens/store/postgres-token-store";
+import { PostgresAdapter } from "../lib/store/postgres/database";
+import { SharedFailureLimiter } from "../lib/store/postgres/failure-buckets";
 
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
@@ -61,6 +63,14 @@ export interface TokensSettings extends DbSettings {
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
 
+/** A failed-lookup limit: this node's memory, or buckets shared through the store. */
+interface FailureCounter {
+	retryAfter(key: string): number | Promise<number>;
+	fail(key: string): void | Promise<void>;
+	/** Forgets buckets that are full again (shared buckets; memory ones forget by themselves). */
+	removeFull?(): Promise<number>;
+}
+
 interface TokensMethods {
 	typeOf(type: string): TokenTypeSettings;
 	matchFor(
@@ -69,7 +79,8 @@ interface TokensMethods {
 		owner?: string
 	): { hashes: string[]; type: string; owner?: string } | null;
 	recordUse(record: TokenRecord, now: number): void;
-	countFailure(ctx: Context<unknown, ClientMeta>): null;
+	countFailure(ctx: Context<unknown, ClientMeta>): Promise<null>;
+	failureLimiters(): { client: FailureCounter; node: FailureCounter };
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
@@ -78,6 +89,7 @@ interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
 	touches: TouchBuffer;
 	clientFailures: FailureLimiter;
 	nodeFailures: FailureLimiter;
+	sharedFailures?: { client: FailureCounter; node: FailureCounter };
 }
 
 type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
@@ -370,13 +382,15 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		 * failures left. Counted after the lookup, so a valid token is never refused because
 		 * someone at the same address guessed wrong before; guesses stay limited.
 		 */
-		countFailure(this: TokensThis, ctx: Context<unknown, ClientMeta>): null {
+		async countFailure(this: TokensThis, ctx: Context<unknown, ClientMeta>): Promise<null> {
 			const ip = ctx.meta?.ip;
 			const client = typeof ip === "string" ? clientKey(ip) : null;
-			const retryAfter =
+			const limiters = this.failureLimiters();
+			const [limiter, key] =
 				client !== null
-					? this.clientFailures.retryAfter(client)
-					: this.nodeFailures.retryAfter(ctx.nodeID ?? this.broker.nodeID);
+					? [limiters.client, client]
+					: [limiters.node, ctx.nodeID ?? this.broker.nodeID];
+			const retryAfter = await limiter.retryAfter(key);
 			if (retryAfter > 0) {
 				throw new Errors.MoleculerClientError(
 					"Too many failed token lookups: retry later.",
@@ -385,9 +399,39 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 					{ retryAfter }
 				);
 			}
-			if (client !== null) this.clientFailures.fail(client);
-			else this.nodeFailures.fail(ctx.nodeID ?? this.broker.nodeID);
+			await limiter.fail(key);
 			return null;
+		},
+
+		/**
+		 * On PostgreSQL the buckets are shared by every tokens node (lib/store/postgres/failure-buckets),
+		 * so guesses spread over nodes get one budget; otherwise this node's memory.
+		 */
+		failureLimiters(this: TokensThis) {
+			const { adapter } = this as unknown as { adapter: unknown };
+			if (!(adapter instanceof PostgresAdapter)) {
+				return { client: this.clientFailures, node: this.nodeFailures };
+			}
+			const { sql, target } = adapter;
+			const clock = () => Date.now();
+			const limits = this.settings.failureLimit;
+			this.sharedFailures ??= {
+				client: new SharedFailureLimiter(
+					sql,
+					target.schema,
+					"tokens.client",
+					limits.perClient,
+					clock
+				),
+				node: new SharedFailureLimiter(
+					sql,
+					target.schema,
+					"tokens.node",
+					limits.perNode,
+					clock
+				)
+			};
+			return this.sharedFailures;
 		},
 
 		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
@@ -414,6 +458,10 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				});
 				// Let checks waiting behind this batch run before the next one.
 				await new Promise(resolve => setImmediate(resolve));
+			}
+			if (this.sharedFailures) {
+				await this.sharedFailures.client.removeFull?.();
+				await this.sharedFailures.node.removeFull?.();
 			}
 			this.logger.info(`Removed ${total} expired token(s) in ${Date.now() - startedAt} ms.`);
 			return total;
