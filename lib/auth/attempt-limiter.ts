@@ -7,7 +7,9 @@
  * concurrent guesses would all pass the check before the first one was recorded. A caller that
  * succeeds calls `reset`.
  *
- * State lives in this process's memory: each node limits on its own, and a restart forgets.
+ * State lives in this process's memory: each node limits on its own, and a restart forgets. On
+ * PostgreSQL the auth service uses the shared limiter of lib/store/postgres/attempt-log instead;
+ * both are an `AttemptCounter`, and callers await either.
  */
 export interface AttemptLimiterOptions {
 	maxAttempts: number;
@@ -24,7 +26,15 @@ export interface AttemptResult {
 	retryAfterMs: number;
 }
 
-export class AttemptLimiter {
+/** What the auth service needs of a limiter, in memory or shared through the store. */
+export interface AttemptCounter {
+	hit(key: string): AttemptResult | Promise<AttemptResult>;
+	remaining(key: string): number | Promise<number>;
+	reset(key: string): void | Promise<void>;
+	prune(): number | Promise<number>;
+}
+
+export class AttemptLimiter implements AttemptCounter {
 	readonly maxAttempts: number;
 	readonly windowMs: number;
 	private readonly now: () => number;

@@ -42,17 +42,17 @@ const AddressesMixin = {
 				let shownFor: UserRecord | null = null;
 				if (password !== undefined && token.length <= MAX_TOKEN_LENGTH) {
 					// Checked before the link is spent: a mistyped password must not use it up.
-					this.checkAddress(ctx);
+					await this.checkAddress(ctx);
 					const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
 						type: TOKEN_TYPES.verification,
 						token
 					});
 					const owner = entity && (await this.store.findById(entity.owner));
 					if (owner && !owner.emailVerified) {
-						const attempt = this.limiters.signIn.hit(this.accountLimitKey(owner));
+						const attempt = await this.limiters.signIn.hit(this.accountLimitKey(owner));
 						if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 						if (!(await this.passwordMatches(password, owner.passwordHash))) {
-							this.recordAddressFailure(ctx);
+							await this.recordAddressFailure(ctx);
 							throw clientError(
 								"The password is wrong.",
 								401,
@@ -62,7 +62,7 @@ const AddressesMixin = {
 								}
 							);
 						}
-						this.limiters.signIn.reset(this.accountLimitKey(owner));
+						await this.limiters.signIn.reset(this.accountLimitKey(owner));
 						shownFor = owner;
 					}
 				}
@@ -84,7 +84,7 @@ const AddressesMixin = {
 			params: { $$strict: true, email: EMAIL },
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
-				this.limitMail(ctx.params.email);
+				await this.limitMail(ctx.params.email);
 				// Looked up after the answer: its time must not tell whether the account exists.
 				this.later("verification mail", async () => {
 					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
@@ -104,7 +104,7 @@ const AddressesMixin = {
 			params: { $$strict: true, email: EMAIL },
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
-				this.limitMail(ctx.params.email);
+				await this.limitMail(ctx.params.email);
 				this.later("magicLink mail", async () => {
 					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
 					if (user) await this.sendLink(ctx, user, "magicLink");
@@ -146,14 +146,14 @@ const AddressesMixin = {
 			type: string,
 			token: string
 		): Promise<UserRecord> {
-			this.checkAddress(ctx);
+			await this.checkAddress(ctx);
 			const entity =
 				token.length > MAX_TOKEN_LENGTH
 					? null
 					: await ctx.call<TokenEntity | null, object>("tokens.consume", { type, token });
 			const user = entity && (await this.store.findById(entity.owner));
 			if (!user) {
-				this.recordAddressFailure(ctx);
+				await this.recordAddressFailure(ctx);
 				throw invalidLink();
 			}
 			return user;

@@ -83,6 +83,9 @@ export type {
 	UserEventPayload
 } from "../../lib/auth/types";
 import { PostgresUserStore } from "../../lib/auth/store/postgres-user-store";
+import { describeCause } from "../../lib/store/errors";
+import { PostgresAdapter } from "../../lib/store/postgres/database";
+import { SharedAttemptLimiter } from "../../lib/store/postgres/attempt-log";
 export type { AuthSettings } from "./internals";
 
 const attemptWindow = durationFromEnv(process.env, "AUTH_ATTEMPT_WINDOW", 15 * 60);
@@ -233,23 +236,23 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<SignInParams>): Promise<SignInResult> {
 				const { login, password } = ctx.params;
-				this.checkAddress(ctx);
+				await this.checkAddress(ctx);
 				const user = await this.findByLogin(login);
 				// One budget per account, whichever of its names is typed; per login string when it
 				// names no account.
 				const key = user
 					? this.accountLimitKey(user)
 					: `login:${login.trim().toLowerCase()}`;
-				const attempt = this.limiters.signIn.hit(key);
+				const attempt = await this.limiters.signIn.hit(key);
 				if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 
 				// scrypt runs whether or not the account exists: the time taken tells nothing.
 				const valid = await this.passwordMatches(password, user?.passwordHash ?? null);
 				if (!user || !valid) {
-					this.recordAddressFailure(ctx);
+					await this.recordAddressFailure(ctx);
 					throw invalidCredentials();
 				}
-				this.limiters.signIn.reset(key);
+				await this.limiters.signIn.reset(key);
 				if (this.settings.requireVerifiedEmail && !user.emailVerified) {
 					// Only said to someone who knows the password.
 					throw clientError(
@@ -343,26 +346,26 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				: this.store.findByUsernameKey(usernameKeyOf(login.trim()));
 		},
 
-		checkAddress(this: AuthThis, ctx: AuthContext): void {
+		async checkAddress(this: AuthThis, ctx: AuthContext): Promise<void> {
 			const ip = ctx.meta.ip;
 			if (typeof ip !== "string" || ip === "") return;
 			const key = `ip:${clientKey(ip)}`;
-			if (this.limiters.address.remaining(key) === 0) {
+			if ((await this.limiters.address.remaining(key)) === 0) {
 				// hit() on a full key only reports when the oldest failure leaves the window.
-				throw tooManyAttempts(this.limiters.address.hit(key).retryAfterMs);
+				throw tooManyAttempts((await this.limiters.address.hit(key)).retryAfterMs);
 			}
 		},
 
-		recordAddressFailure(this: AuthThis, ctx: AuthContext): void {
+		async recordAddressFailure(this: AuthThis, ctx: AuthContext): Promise<void> {
 			const ip = ctx.meta.ip;
 			if (typeof ip === "string" && ip !== "") {
-				this.limiters.address.hit(`ip:${clientKey(ip)}`);
+				await this.limiters.address.hit(`ip:${clientKey(ip)}`);
 			}
 		},
 
 		/** Mails per address, counted whether or not it has an account: a 429 reveals nothing. */
-		limitMail(this: AuthThis, email: string): void {
-			const attempt = this.limiters.mail.hit(`mail:${emailKeyOf(email)}`);
+		async limitMail(this: AuthThis, email: string): Promise<void> {
+			const attempt = await this.limiters.mail.hit(`mail:${emailKeyOf(email)}`);
 			if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 		},
 
@@ -371,6 +374,25 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			const caller = this.requireCaller(ctx);
 			if (caller.via !== "jwt") throw sessionRequired(what);
 			return caller;
+		},
+
+		/**
+		 * On PostgreSQL the attempt limits are the cluster's (lib/store/postgres/attempt-log): an
+		 * attacker spreading guesses over several auth nodes gets the budget of one.
+		 */
+		useSharedLimitersOnPostgres(this: AuthThis): void {
+			const { adapter } = this as unknown as { adapter: unknown };
+			if (!(adapter instanceof PostgresAdapter)) return;
+			const shared = (scope: string, l: LimitSettings) =>
+				new SharedAttemptLimiter(adapter.sql, adapter.target.schema, scope, {
+					maxAttempts: l.maxAttempts,
+					windowMs: l.window * 1000
+				});
+			this.limiters = {
+				signIn: shared("auth.signIn", this.settings.limits.signIn),
+				address: shared("auth.address", this.settings.limits.address),
+				mail: shared("auth.mail", this.settings.limits.mail)
+			};
 		},
 
 		accountLimitKey(user: UserRecord): string {
@@ -407,8 +429,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		await this.families.ensureIndexes();
 		this.dummyHash = await createDummyHash(this.settings.password);
 		await this.reportUnparsableAddresses();
+		this.useSharedLimitersOnPostgres();
 		this.pruneTimer = setInterval(() => {
-			for (const l of Object.values(this.limiters)) l.prune();
+			for (const l of Object.values(this.limiters)) {
+				Promise.resolve(l.prune()).catch(err =>
+					this.logger.warn(`Could not prune attempt limits: ${describeCause(err)}`)
+				);
+			}
 		}, 60_000);
 		this.pruneTimer.unref();
 	},

@@ -6,7 +6,7 @@
 import { type Context, type Service } from "moleculer";
 import { type DbSettings, type StoreOwner } from "../../mixins/db.mixin";
 import { type CleanupSchedule } from "../../mixins/cron.mixin";
-import { AttemptLimiter } from "../../lib/auth/attempt-limiter";
+import type { AttemptCounter } from "../../lib/auth/attempt-limiter";
 import { HashGate } from "../../lib/auth/hash-gate";
 import { AccessTokens } from "../../lib/auth/jwt";
 import { type ScryptParams } from "../../lib/auth/password";
@@ -123,9 +123,10 @@ export interface AuthMethods {
 	requireCaller(ctx: Context<unknown, AuthMeta>): AuthUser;
 	requireCallerRecord(ctx: Context<unknown, AuthMeta>): Promise<UserRecord>;
 	findByLogin(login: string): Promise<UserRecord | null>;
-	checkAddress(ctx: Context<unknown, AuthMeta>): void;
-	recordAddressFailure(ctx: Context<unknown, AuthMeta>): void;
-	limitMail(email: string): void;
+	checkAddress(ctx: Context<unknown, AuthMeta>): Promise<void>;
+	recordAddressFailure(ctx: Context<unknown, AuthMeta>): Promise<void>;
+	limitMail(email: string): Promise<void>;
+	useSharedLimitersOnPostgres(): void;
 	consumeLinkToken(
 		ctx: Context<unknown, AuthMeta>,
 		type: string,
@@ -161,7 +162,7 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	accessTokens: AccessTokens;
 	/** Verified against when an account does not exist, so that costs as much as a wrong password. */
 	dummyHash: string;
-	limiters: { signIn: AttemptLimiter; address: AttemptLimiter; mail: AttemptLimiter };
+	limiters: { signIn: AttemptCounter; address: AttemptCounter; mail: AttemptCounter };
 	hashGate: HashGate;
 	/** Mails and re-hashes running after their action answered; awaited when the service stops. */
 	pending: Set<Promise<void>>;

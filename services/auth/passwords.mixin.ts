@@ -33,7 +33,7 @@ const PasswordsMixin = {
 			params: { $$strict: true, email: EMAIL },
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
-				this.limitMail(ctx.params.email);
+				await this.limitMail(ctx.params.email);
 				this.later("passwordReset mail", async () => {
 					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
 					if (user) await this.sendLink(ctx, user, "passwordReset");
@@ -80,7 +80,7 @@ const PasswordsMixin = {
 				// The link proved the address, and the password is the prover's own.
 				await this.proveAddress(ctx, user, true);
 				// Whoever was locked out by failed sign-ins has just proved who they are.
-				this.limiters.signIn.reset(this.accountLimitKey(user));
+				await this.limiters.signIn.reset(this.accountLimitKey(user));
 				return { ok: true };
 			}
 		},
@@ -100,7 +100,7 @@ const PasswordsMixin = {
 				this.requireSession(ctx, "Changing the password");
 				const user = await this.requireCallerRecord(ctx);
 				const key = this.accountLimitKey(user);
-				const attempt = this.limiters.signIn.hit(key);
+				const attempt = await this.limiters.signIn.hit(key);
 				if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 				if (!(await this.passwordMatches(ctx.params.currentPassword, user.passwordHash))) {
 					throw clientError(
@@ -110,7 +110,7 @@ const PasswordsMixin = {
 						{ field: "currentPassword" }
 					);
 				}
-				this.limiters.signIn.reset(key);
+				await this.limiters.signIn.reset(key);
 				await this.setPassword(ctx, user, ctx.params.newPassword, "change");
 				return { ok: true };
 			}

@@ -172,15 +172,15 @@ const SessionsMixin = {
 			ctx: AuthContext,
 			refreshToken: string
 		): Promise<SessionTokens> {
-			this.checkAddress(ctx);
-			const fail = () => {
-				this.recordAddressFailure(ctx);
+			await this.checkAddress(ctx);
+			const fail = async () => {
+				await this.recordAddressFailure(ctx);
 				return invalidToken();
 			};
-			if (refreshToken.length > MAX_TOKEN_LENGTH) throw fail();
+			if (refreshToken.length > MAX_TOKEN_LENGTH) throw await fail();
 			const fingerprint = fingerprintOf(refreshToken);
 			const family = await this.families.findByFingerprint(fingerprint);
-			if (!family || family.revokedAt !== null) throw fail();
+			if (!family || family.revokedAt !== null) throw await fail();
 
 			const reused = async () => {
 				if (await this.revokeFamily(ctx, family, "reuse")) {
@@ -192,7 +192,7 @@ const SessionsMixin = {
 						family: family._id
 					});
 				}
-				return fail();
+				return await fail();
 			};
 			if (family.current !== fingerprint) throw await reused();
 
@@ -203,11 +203,11 @@ const SessionsMixin = {
 			});
 			if (!spent) {
 				// Expired: the family simply ended. Otherwise a concurrent refresh spent it first.
-				if (family.expiresAt <= Date.now()) throw fail();
+				if (family.expiresAt <= Date.now()) throw await fail();
 				throw await reused();
 			}
 			const user = await this.store.findById(family.userId);
-			if (!user) throw fail();
+			if (!user) throw await fail();
 
 			const generation = family.generation + 1;
 			const next = await ctx.call<TokenEntity & { token: string }, object>(

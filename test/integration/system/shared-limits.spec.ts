@@ -1,10 +1,13 @@
 /**
- * Failed-lookup limits on a shared store: two `tokens` services (two brokers, as two nodes) on one
- * PostgreSQL schema drain one bucket per client, so guesses spread over both nodes get the budget
- * of one node, not two.
+ * Limits on a shared store: two nodes (two brokers) on one PostgreSQL schema count against one
+ * budget, so guesses spread over both nodes get the budget of one node, not two:
+ * - `tokens`' failed lookups per client;
+ * - `auth`'s sign-in attempts per login and per client address.
  */
 import type { ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens.service";
+import AuthService from "../../../services/auth/auth.service";
+import { FAST_SCRYPT } from "../../helpers/auth";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import {
 	describeWithPostgres,
@@ -18,12 +21,28 @@ describeWithPostgres("failed-lookup limits shared through PostgreSQL", () => {
 	const brokers: ServiceBroker[] = [];
 	const dataDirs: string[] = [];
 	const BURST = 6;
+	const SIGN_IN_ATTEMPTS = 4;
+	const ADDRESS_FAILURES = 6;
 
 	beforeAll(async () => {
 		for (let i = 0; i < 2; i++) {
 			const dataDir = tempDataDir();
 			dataDirs.push(dataDir);
 			const broker = createTestBroker({ nodeID: `tokens-${i}` });
+			broker.createService(
+				withSettings(AuthService, {
+					dataDir,
+					databaseUrl: TEST_DATABASE_URL,
+					databaseSchema: schema,
+					password: FAST_SCRYPT,
+					publicUrl: "http://app.test",
+					limits: {
+						signIn: { maxAttempts: SIGN_IN_ATTEMPTS, window: 600 },
+						address: { maxAttempts: ADDRESS_FAILURES, window: 600 },
+						mail: { maxAttempts: 5, window: 3600 }
+					}
+				})
+			);
 			broker.createService(
 				withSettings(TokensService, {
 					dataDir,
@@ -67,13 +86,49 @@ describeWithPostgres("failed-lookup limits shared through PostgreSQL", () => {
 		await expect(guess(brokers[1], "198.51.100.9", 1)).resolves.toBeNull();
 	});
 
+	const signIn = (broker: ServiceBroker, login: string, ip: string) =>
+		broker.call(
+			"auth.signIn",
+			{ login, password: "not the password at all" },
+			{ meta: { ip } }
+		);
+
+	it("refuses sign-ins for one login once its one budget is spent over both auth nodes", async () => {
+		for (let n = 0; n < SIGN_IN_ATTEMPTS; n++) {
+			await expect(
+				signIn(brokers[n % 2], "mallory-target", `192.0.2.${n + 1}`)
+			).rejects.toMatchObject({ code: 401 });
+		}
+		for (const broker of brokers) {
+			await expect(signIn(broker, "mallory-target", "192.0.2.99")).rejects.toMatchObject({
+				code: 429
+			});
+		}
+	});
+
+	it("refuses a client address once its failures over both auth nodes reach the limit", async () => {
+		for (let n = 0; n < ADDRESS_FAILURES; n++) {
+			await expect(
+				signIn(brokers[n % 2], `someone-${n}`, "203.0.113.50")
+			).rejects.toMatchObject({ code: 401 });
+		}
+		for (const broker of brokers) {
+			await expect(signIn(broker, "someone-else", "203.0.113.50")).rejects.toMatchObject({
+				code: 429
+			});
+		}
+	});
+
 	it("stores no client address", async () => {
 		const postgres = (await import("postgres")).default;
 		const sql = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => undefined });
 		try {
-			const rows = await sql.unsafe(`select key from "${schema}".failure_buckets`);
+			const rows = [
+				...(await sql.unsafe(`select key from "${schema}".failure_buckets`)),
+				...(await sql.unsafe(`select key from "${schema}".attempt_log`))
+			];
 			expect(rows.length).toBeGreaterThan(0);
-			expect(JSON.stringify(rows)).not.toMatch(/203\.0\.113|198\.51\.100/);
+			expect(JSON.stringify(rows)).not.toMatch(/203\.0\.113|198\.51\.100|192\.0\.2|mallory/);
 		} finally {
 			await sql.end({ timeout: 1 });
 		}
