@@ -8,7 +8,9 @@
  * Knobs: BENCH_TOKENS (live tokens per node, 20000), BENCH_SECONDS (per run, 10),
  * BENCH_CONCURRENCY (calls in flight, 64), BENCH_ACTIVE (distinct tokens checked, 10000),
  * NATS_URL, BENCH_BROKER_OPTIONS (JSON merged into every node's broker options, to compare
- * settings, e.g. '{"tracking":{"enabled":false}}'). Writes bench-results/cluster.json.
+ * settings, e.g. '{"tracking":{"enabled":false}}'), BENCH_STORE=postgres (both nodes on one
+ * PostgreSQL schema of the run's own at BENCH_DATABASE_URL; the first node stores the tokens).
+ * Writes bench-results/cluster.json (cluster-postgres.json).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -20,9 +22,12 @@ import brokerConfig from "../moleculer.config";
 import { RedactingValidator } from "../lib/broker/redacting-validator";
 import { createToken } from "../lib/tokens/format";
 import { runLoad, type LoadResult } from "./harness";
+import { BENCH_DATABASE_URL, benchSchema, dropBenchSchema } from "./postgres-ceiling";
 import { formatCpu, sleep, startNatsServer, withCpu, type BenchProcess } from "./processes";
 
 const env = process.env;
+/** BENCH_STORE=postgres: the schema both nodes share. */
+const SCHEMA = env.BENCH_STORE === "postgres" ? benchSchema() : null;
 const TOKENS = Number(env.BENCH_TOKENS ?? 20_000);
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(env.BENCH_CONCURRENCY ?? 64);
@@ -65,7 +70,11 @@ async function startTokensNode(
 ): Promise<TokensNode> {
 	const dataDir = mkdtempSync(join(tmpdir(), `cluster-bench-${nodeID}-`));
 	const child = fork(join(__dirname, "cluster-node.js"), [dataDir, namespace, natsUrl, nodeID], {
-		env: { ...env, TOKEN_SALT: salt },
+		env: {
+			...env,
+			TOKEN_SALT: salt,
+			...(SCHEMA ? { DATABASE_URL: BENCH_DATABASE_URL, DATABASE_SCHEMA: SCHEMA } : {})
+		},
 		stdio: "inherit"
 	});
 	await nextMessage(child, "started");
@@ -139,7 +148,9 @@ async function main(): Promise<void> {
 
 		for (const count of [1, 2]) {
 			const nodeID = `bench-tokens-${count}`;
-			const node = await startTokensNode(nodeID, namespace, natsUrl, salt, tokens);
+			// On a shared store the tokens are stored once, by the first node.
+			const own = SCHEMA && count > 1 ? [] : tokens;
+			const node = await startTokensNode(nodeID, namespace, natsUrl, salt, own);
 			nodes.push(node);
 			pids[nodeID.replace("bench-", "")] = node.child.pid!;
 			await waitForEndpoints(caller, count);
@@ -164,6 +175,7 @@ async function main(): Promise<void> {
 		await caller.stop();
 		await Promise.all(nodes.map(n => n.stop()));
 		await Promise.all(processes.map(p => p.stop()));
+		if (SCHEMA) await dropBenchSchema(SCHEMA);
 	}
 
 	const header = [
@@ -207,7 +219,7 @@ async function main(): Promise<void> {
 	);
 	mkdirSync("bench-results", { recursive: true });
 	writeFileSync(
-		join("bench-results", "cluster.json"),
+		join("bench-results", SCHEMA ? "cluster-postgres.json" : "cluster.json"),
 		JSON.stringify(
 			{
 				date: new Date().toISOString(),
@@ -218,13 +230,14 @@ async function main(): Promise<void> {
 				seconds: SECONDS,
 				concurrency: CONCURRENCY,
 				active: ACTIVE,
+				store: SCHEMA ? "postgres" : "nedb",
 				results: rows
 			},
 			null,
 			2
 		) + "\n"
 	);
-	console.log("written to bench-results/cluster.json");
+	console.log(`written to bench-results/${SCHEMA ? "cluster-postgres" : "cluster"}.json`);
 }
 
 main().catch(err => {
