@@ -86,6 +86,7 @@ import { PostgresUserStore } from "../../lib/auth/store/postgres-user-store";
 import { describeCause } from "../../lib/store/errors";
 import { PostgresAdapter } from "../../lib/store/postgres/database";
 import { SharedAttemptLimiter } from "../../lib/store/postgres/attempt-log";
+import { SealedBox } from "../../lib/pools/sealed-box";
 export type { AuthSettings } from "./internals";
 
 const attemptWindow = durationFromEnv(process.env, "AUTH_ATTEMPT_WINDOW", 15 * 60);
@@ -115,6 +116,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		},
 		refreshTokenTtl: durationFromEnv(process.env, "REFRESH_TOKEN_TTL", 30 * DAY),
 		refreshHistory: 100,
+		refreshReuseInterval: durationFromEnv(process.env, "REFRESH_REUSE_INTERVAL", 10),
 		password: scryptParamsFromEnv(process.env),
 		requireVerifiedEmail: process.env.AUTH_REQUIRE_VERIFIED_EMAIL !== "false",
 		defaultScopes: listFromEnv(process.env, "AUTH_DEFAULT_SCOPES"),
@@ -402,16 +404,15 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 
 	created(this: AuthThis) {
 		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-		this.accessTokens = new AccessTokens({
-			secret: resolveSecret({
-				envName: "JWT_SECRET",
-				fileName: "jwt-secret",
-				env: process.env,
-				dataDir,
-				warn: message => this.logger.warn(message)
-			}),
-			...this.settings.accessToken
+		const jwtSecret = resolveSecret({
+			envName: "JWT_SECRET",
+			fileName: "jwt-secret",
+			env: process.env,
+			dataDir,
+			warn: message => this.logger.warn(message)
 		});
+		this.accessTokens = new AccessTokens({ secret: jwtSecret, ...this.settings.accessToken });
+		this.successorBox = new SealedBox(jwtSecret, "refresh-successor");
 		const limiter = (l: LimitSettings) =>
 			new AttemptLimiter({ maxAttempts: l.maxAttempts, windowMs: l.window * 1000 });
 		this.limiters = {
@@ -422,6 +423,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.hashGate = new HashGate(this.settings.hashing);
 		this.pending = new Set();
 		this.pruneTimer = null;
+		this.successorTimer = null;
 	},
 
 	async started(this: AuthThis) {
@@ -438,10 +440,25 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			}
 		}, 60_000);
 		this.pruneTimer.unref();
+		// Sealed successors are never opened after the reuse interval, and are erased within another.
+		const interval = this.settings.refreshReuseInterval * 1000;
+		if (interval > 0) {
+			this.successorTimer = setInterval(() => {
+				this.families
+					.clearSuccessorsBefore(Date.now() - interval)
+					.catch(err =>
+						this.logger.warn(
+							`Could not clear refresh successors: ${describeCause(err)}`
+						)
+					);
+			}, interval);
+			this.successorTimer.unref();
+		}
 	},
 
 	async stopped(this: AuthThis) {
 		if (this.pruneTimer) clearInterval(this.pruneTimer);
+		if (this.successorTimer) clearInterval(this.successorTimer);
 		await Promise.allSettled([...this.pending]);
 	}
 };

@@ -23,6 +23,7 @@ import type {
 	SessionTokens,
 	SignInResult
 } from "../../lib/auth/types";
+import type { SealedBox } from "../../lib/pools/sealed-box";
 
 export interface LimitSettings {
 	maxAttempts: number;
@@ -43,6 +44,8 @@ export interface AuthSettings extends DbSettings {
 	refreshTokenTtl: number;
 	/** Fingerprints of rotated refresh tokens remembered per family, to recognise their reuse. */
 	refreshHistory: number;
+	/** Seconds during which the live token's parent gets the same successor (0: off). */
+	refreshReuseInterval: number;
 	/** scrypt cost for new hashes; older hashes are upgraded at the next sign-in. */
 	password: ScryptParams;
 	/** Password sign-in only after the e-mail address was confirmed. */
@@ -143,6 +146,17 @@ export interface AuthMethods {
 	startSession(ctx: Context, user: UserRecord, method: string): Promise<SignInResult>;
 	rotate(ctx: Context<unknown, AuthMeta>, refreshToken: string): Promise<SessionTokens>;
 	revokeFamily(ctx: Context, family: RefreshFamilyRecord, reason: string): Promise<boolean>;
+	refreshReused(
+		ctx: Context<unknown, AuthMeta>,
+		family: RefreshFamilyRecord,
+		fail: () => Promise<Error>
+	): Promise<Error>;
+	successorWithinInterval(
+		family: RefreshFamilyRecord,
+		fingerprint: string
+	): Promise<SessionTokens | null>;
+	awaitSuccessor(familyId: string, fingerprint: string): Promise<SessionTokens | null>;
+	sessionTokens(user: UserRecord, refreshToken: string): Promise<SessionTokens>;
 	revokeAllSessions(ctx: Context, userId: string, reason: string): Promise<number>;
 	setPassword(
 		ctx: Context,
@@ -160,6 +174,8 @@ export interface AuthMethods {
 export interface AuthLocalVars extends StoreOwner<UserStore> {
 	families: RefreshFamilyStore;
 	accessTokens: AccessTokens;
+	/** Seals each new refresh token for the reuse interval (key from JWT_SECRET, purpose label). */
+	successorBox: SealedBox;
 	/** Verified against when an account does not exist, so that costs as much as a wrong password. */
 	dummyHash: string;
 	limiters: { signIn: AttemptCounter; address: AttemptCounter; mail: AttemptCounter };
@@ -167,6 +183,7 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	/** Mails and re-hashes running after their action answered; awaited when the service stops. */
 	pending: Set<Promise<void>>;
 	pruneTimer: NodeJS.Timeout | null;
+	successorTimer: NodeJS.Timeout | null;
 }
 
 export type AuthThis = Service<AuthSettings> & AuthMethods & AuthLocalVars;

@@ -30,6 +30,9 @@ import type { AuthContext, AuthThis, RefreshParams, SignOutEverywhereParams } fr
 import { PostgresAdapter } from "../../lib/store/postgres/database";
 import { PostgresRefreshFamilyStore } from "../../lib/auth/store/postgres-refresh-family-store";
 
+/** How long a refresh that lost the race waits for the winner's rotation to land. */
+const SUCCESSOR_WAIT_MS = 3000;
+
 const SessionsMixin = {
 	actions: {
 		/**
@@ -135,7 +138,10 @@ const SessionsMixin = {
 					createdAt: Date.now(),
 					expiresAt: Date.parse(refresh.expiresAt!),
 					revokedAt: null,
-					revokedReason: null
+					revokedReason: null,
+					previous: null,
+					rotatedAt: null,
+					successor: null
 				});
 			} catch (err) {
 				// No family, no session: the token must not outlive this failure.
@@ -159,13 +165,14 @@ const SessionsMixin = {
 		/**
 		 * Refresh-token rotation with reuse detection:
 		 * 1. Find the family by the token's fingerprint. Unknown: not a token of ours (401).
-		 * 2. Not the family's live token: it was rotated away, so it is being replayed; revoke the
-		 *    family (401).
+		 * 2. Not the family's live token: within the reuse interval, the live token's immediate
+		 *    parent gets the same successor (a second tab refreshing at once, a retried request);
+		 *    anything else was rotated away and is being replayed: revoke the family (401).
 		 * 3. Spend it with tokens.consume: of concurrent refreshes with one token exactly one gets it.
-		 *    The others are replays too and revoke the family, the winner's new token included.
+		 *    The others wait for its rotation and get its successor (reuse interval), or, with the
+		 *    interval off, are replays and revoke the family.
 		 * 4. Issue the next token and make it the live one with a compare-and-set that fails if the
-		 *    family was revoked meanwhile; then the new token is revoked as well. The winner still
-		 *    answers: the outcome is the same as if it had finished before the replay arrived.
+		 *    family was revoked meanwhile; then the new token is revoked as well.
 		 */
 		async rotate(
 			this: AuthThis,
@@ -182,19 +189,11 @@ const SessionsMixin = {
 			const family = await this.families.findByFingerprint(fingerprint);
 			if (!family || family.revokedAt !== null) throw await fail();
 
-			const reused = async () => {
-				if (await this.revokeFamily(ctx, family, "reuse")) {
-					this.logger.warn(
-						`Refresh token reuse: family ${family._id} of user ${family.userId} revoked.`
-					);
-					ctx.emit<UserEventPayload & { family: string }>("auth.refreshTokenReused", {
-						userId: family.userId,
-						family: family._id
-					});
-				}
-				return await fail();
-			};
-			if (family.current !== fingerprint) throw await reused();
+			if (family.current !== fingerprint) {
+				const again = await this.successorWithinInterval(family, fingerprint);
+				if (again) return again;
+				throw await this.refreshReused(ctx, family, fail);
+			}
 
 			const spent = await ctx.call<TokenEntity | null, object>("tokens.consume", {
 				type: TOKEN_TYPES.refresh,
@@ -204,7 +203,12 @@ const SessionsMixin = {
 			if (!spent) {
 				// Expired: the family simply ended. Otherwise a concurrent refresh spent it first.
 				if (family.expiresAt <= Date.now()) throw await fail();
-				throw await reused();
+				if (this.settings.refreshReuseInterval > 0) {
+					const successor = await this.awaitSuccessor(family._id, fingerprint);
+					if (successor) return successor;
+					throw await fail();
+				}
+				throw await this.refreshReused(ctx, family, fail);
 			}
 			const user = await this.store.findById(family.userId);
 			if (!user) throw await fail();
@@ -219,10 +223,19 @@ const SessionsMixin = {
 					data: { family: family._id, generation }
 				}
 			);
+			const sealed =
+				this.settings.refreshReuseInterval > 0
+					? this.successorBox.seal(next.token, family._id)
+					: null;
 			const rotated = await this.families.rotate(
 				family._id,
 				fingerprint,
-				{ fingerprint: fingerprintOf(next.token), expiresAt: Date.parse(next.expiresAt!) },
+				{
+					fingerprint: fingerprintOf(next.token),
+					expiresAt: Date.parse(next.expiresAt!),
+					rotatedAt: Date.now(),
+					sealed
+				},
 				this.settings.refreshHistory
 			);
 			if (!rotated) {
@@ -231,10 +244,83 @@ const SessionsMixin = {
 				// had it finished a moment earlier; the new refresh token dies with its family.
 				await ctx.call("tokens.revoke", { id: next.id, owner: user._id });
 			}
+			return this.sessionTokens(user, next.token);
+		},
+
+		/** A replay: the family is revoked (once) and the caller gets a 401. */
+		async refreshReused(
+			this: AuthThis,
+			ctx: AuthContext,
+			family: RefreshFamilyRecord,
+			fail: () => Promise<Error>
+		): Promise<Error> {
+			if (await this.revokeFamily(ctx, family, "reuse")) {
+				this.logger.warn(
+					`Refresh token reuse: family ${family._id} of user ${family.userId} revoked.`
+				);
+				ctx.emit<UserEventPayload & { family: string }>("auth.refreshTokenReused", {
+					userId: family.userId,
+					family: family._id
+				});
+			}
+			return fail();
+		},
+
+		/**
+		 * The family's live token again, for its immediate parent within the reuse interval; null for
+		 * any other token, or once the interval is over.
+		 */
+		async successorWithinInterval(
+			this: AuthThis,
+			family: RefreshFamilyRecord,
+			fingerprint: string
+		): Promise<SessionTokens | null> {
+			const interval = this.settings.refreshReuseInterval * 1000;
+			if (
+				interval === 0 ||
+				family.revokedAt !== null ||
+				family.previous !== fingerprint ||
+				!family.successor ||
+				family.rotatedAt == null ||
+				Date.now() - family.rotatedAt > interval
+			) {
+				return null;
+			}
+			const user = await this.store.findById(family.userId);
+			if (!user) return null;
+			return this.sessionTokens(user, this.successorBox.open(family.successor, family._id));
+		},
+
+		/**
+		 * A concurrent refresh spent the token first: wait (briefly) for its rotation to land, then
+		 * answer with the same successor. Null when the family was revoked or nothing landed.
+		 */
+		async awaitSuccessor(
+			this: AuthThis,
+			familyId: string,
+			fingerprint: string
+		): Promise<SessionTokens | null> {
+			const deadline = Date.now() + SUCCESSOR_WAIT_MS;
+			for (;;) {
+				const family = await this.families.findByFingerprint(fingerprint);
+				if (!family || family._id !== familyId || family.revokedAt !== null) return null;
+				if (family.previous === fingerprint) {
+					return this.successorWithinInterval(family, fingerprint);
+				}
+				if (Date.now() > deadline) return null;
+				await new Promise(resolve => setTimeout(resolve, 20));
+			}
+		},
+
+		async sessionTokens(
+			this: AuthThis,
+			user: UserRecord,
+			refreshToken: string
+		): Promise<SessionTokens> {
 			const access = await this.accessTokens.issue(user._id, user.tokensValidAfter / 1000);
 			return {
 				accessToken: access.token,
-				refreshToken: next.token,
+				refreshToken,
 				tokenType: "Bearer",
 				expiresIn: access.expiresIn
 			};

@@ -37,7 +37,13 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 		const res = await this.collection.findOneAndUpdate(
 			{ _id: id, current: expected, revokedAt: null },
 			{
-				$set: { current: next.fingerprint, expiresAt: next.expiresAt },
+				$set: {
+					current: next.fingerprint,
+					expiresAt: next.expiresAt,
+					previous: expected,
+					rotatedAt: next.rotatedAt,
+					successor: next.sealed
+				},
 				$inc: { generation: 1 },
 				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
 			},
@@ -49,7 +55,7 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
 			{ _id: id, revokedAt: null },
-			{ $set: { current: null, revokedAt: now, revokedReason: reason } },
+			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } },
 			{ returnOriginal: false }
 		);
 		return res.value;
@@ -58,7 +64,7 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
 		const res = await this.collection.updateMany(
 			{ userId, revokedAt: null },
-			{ $set: { current: null, revokedAt: now, revokedReason: reason } }
+			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } }
 		);
 		return res.modifiedCount ?? 0;
 	}
@@ -66,5 +72,13 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	async removeExpired(now: number): Promise<number> {
 		const res = await this.collection.deleteMany({ expiresAt: { $lte: now } });
 		return res.deletedCount ?? 0;
+	}
+
+	async clearSuccessorsBefore(cutoff: number): Promise<number> {
+		const res = await this.collection.updateMany(
+			{ successor: { $ne: null }, rotatedAt: { $lt: cutoff } },
+			{ $set: { successor: null } }
+		);
+		return res.modifiedCount ?? 0;
 	}
 }

@@ -39,7 +39,13 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 		const res = await this.db.updateAsync(
 			{ _id: id, current: expected, revokedAt: null },
 			{
-				$set: { current: next.fingerprint, expiresAt: next.expiresAt },
+				$set: {
+					current: next.fingerprint,
+					expiresAt: next.expiresAt,
+					previous: expected,
+					rotatedAt: next.rotatedAt,
+					successor: next.sealed
+				},
 				$inc: { generation: 1 },
 				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
 			},
@@ -51,7 +57,7 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
 		const res = await this.db.updateAsync(
 			{ _id: id, revokedAt: null },
-			{ $set: { current: null, revokedAt: now, revokedReason: reason } },
+			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } },
 			{ returnUpdatedDocs: true }
 		);
 		return res.numAffected === 1 ? (res.affectedDocuments as RefreshFamilyRecord) : null;
@@ -60,7 +66,7 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
 		const res = await this.db.updateAsync(
 			{ userId, revokedAt: null },
-			{ $set: { current: null, revokedAt: now, revokedReason: reason } },
+			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } },
 			{ multi: true }
 		);
 		return res.numAffected;
@@ -68,5 +74,14 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 
 	removeExpired(now: number): Promise<number> {
 		return this.db.removeAsync({ expiresAt: { $lte: now } }, { multi: true });
+	}
+
+	async clearSuccessorsBefore(cutoff: number): Promise<number> {
+		const res = await this.db.updateAsync(
+			{ successor: { $ne: null, $exists: true }, rotatedAt: { $lt: cutoff } },
+			{ $set: { successor: null } },
+			{ multi: true }
+		);
+		return res.numAffected;
 	}
 }

@@ -21,6 +21,9 @@ interface FamilyRow {
 	expires_at: Date;
 	revoked_at: Date | null;
 	revoked_reason: string | null;
+	previous: string | null;
+	rotated_at: Date | null;
+	successor: string | null;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -39,6 +42,13 @@ const MIGRATIONS: Migration[] = [
 		`create index refresh_families_fingerprints_idx on refresh_families using gin (fingerprints)`,
 		`create index refresh_families_user_idx on refresh_families (user_id)`,
 		`create index refresh_families_expires_idx on refresh_families (expires_at)`
+	],
+	[
+		// The reuse interval (see RefreshFamilyRecord).
+		`alter table refresh_families
+			add column previous text,
+			add column rotated_at timestamptz,
+			add column successor text`
 	]
 ];
 
@@ -75,6 +85,9 @@ export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
 				current = ${next.fingerprint},
 				expires_at = ${new Date(next.expiresAt)},
 				generation = generation + 1,
+				previous = ${expected},
+				rotated_at = ${new Date(next.rotatedAt)},
+				successor = ${next.sealed},
 				fingerprints = (fingerprints || ${next.fingerprint}::text)[
 					greatest(1, cardinality(fingerprints) + 2 - ${history}::int):]
 			where id = ${id} and current = ${expected} and revoked_at is null
@@ -85,7 +98,7 @@ export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
 		const rows = await this.sql<FamilyRow[]>`
 			update refresh_families
-			set current = null, revoked_at = ${new Date(now)}, revoked_reason = ${reason}
+			set current = null, successor = null, revoked_at = ${new Date(now)}, revoked_reason = ${reason}
 			where id = ${id} and revoked_at is null returning *`;
 		return rows.length > 0 ? fromRow(rows[0]) : null;
 	}
@@ -93,8 +106,15 @@ export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
 	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
 		const rows = await this.sql`
 			update refresh_families
-			set current = null, revoked_at = ${new Date(now)}, revoked_reason = ${reason}
+			set current = null, successor = null, revoked_at = ${new Date(now)}, revoked_reason = ${reason}
 			where user_id = ${userId} and revoked_at is null returning id`;
+		return rows.length;
+	}
+
+	async clearSuccessorsBefore(cutoff: number): Promise<number> {
+		const rows = await this.sql`
+			update refresh_families set successor = null
+			where successor is not null and rotated_at < ${new Date(cutoff)} returning id`;
 		return rows.length;
 	}
 
@@ -115,7 +135,10 @@ function toRow(r: RefreshFamilyRecord): FamilyRow {
 		created_at: new Date(r.createdAt),
 		expires_at: new Date(r.expiresAt),
 		revoked_at: toTimestamp(r.revokedAt),
-		revoked_reason: r.revokedReason
+		revoked_reason: r.revokedReason,
+		previous: r.previous ?? null,
+		rotated_at: toTimestamp(r.rotatedAt ?? null),
+		successor: r.successor ?? null
 	};
 }
 
@@ -129,6 +152,9 @@ function fromRow(row: FamilyRow): RefreshFamilyRecord {
 		createdAt: row.created_at.getTime(),
 		expiresAt: row.expires_at.getTime(),
 		revokedAt: fromTimestamp(row.revoked_at),
-		revokedReason: row.revoked_reason
+		revokedReason: row.revoked_reason,
+		previous: row.previous,
+		rotatedAt: fromTimestamp(row.rotated_at),
+		successor: row.successor
 	};
 }

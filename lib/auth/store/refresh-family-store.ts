@@ -24,11 +24,23 @@ export interface RefreshFamilyRecord {
 	expiresAt: number;
 	revokedAt: number | null;
 	revokedReason: string | null;
+	/**
+	 * The reuse interval (REFRESH_REUSE_INTERVAL): the fingerprint of the live token's immediate
+	 * parent, when it was rotated, and the live token sealed (AES-256-GCM, lib/pools/sealed-box) so
+	 * that a concurrent refresh of the parent within the interval gets the same successor. Absent
+	 * (null or missing) before the first rotation, and cleared once the interval is over.
+	 */
+	previous?: string | null;
+	rotatedAt?: number | null;
+	successor?: string | null;
 }
 
 export interface NextRefreshToken {
 	fingerprint: string;
 	expiresAt: number;
+	/** When the rotation happened, and the new token sealed for the reuse interval (or null). */
+	rotatedAt: number;
+	sealed: string | null;
 }
 
 export interface RefreshFamilyStore {
@@ -47,6 +59,8 @@ export interface RefreshFamilyStore {
 	revokeAllOfUser(userId: string, reason: string, now: number): Promise<number>;
 	/** Deletes families whose last token expired before `now`; returns how many. */
 	removeExpired(now: number): Promise<number>;
+	/** Forgets the sealed successors of rotations made before `cutoff`; returns how many. */
+	clearSuccessorsBefore(cutoff: number): Promise<number>;
 }
 
 export function fingerprintOf(token: string): string {

@@ -16,6 +16,7 @@ import {
 	startAuthStack,
 	type AuthStack
 } from "../../helpers/auth";
+import { later } from "../../helpers/async";
 
 describe("the life of an account", () => {
 	let stack: AuthStack;
@@ -104,9 +105,17 @@ describe("the life of an account", () => {
 		expect(await callerFor(broker, second.accessToken)).toMatchObject({ id: user.id });
 		secrets.push(second.accessToken, second.refreshToken);
 
-		// Reuse of the rotated token: refused, and the whole family is revoked.
+		// Within the reuse interval (10 s) the rotated token gets the same successor again.
 		expect(
-			await rejection(broker.call("auth.refresh", { refreshToken: first.refreshToken }))
+			await broker.call<SessionTokens, object>("auth.refresh", {
+				refreshToken: first.refreshToken
+			})
+		).toMatchObject({ refreshToken: second.refreshToken });
+		// After it, reuse of the rotated token is a replay: refused, and the family is revoked.
+		expect(
+			await later(11_000, () =>
+				rejection(broker.call("auth.refresh", { refreshToken: first.refreshToken }))
+			)
 		).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
 		expect(
 			await rejection(broker.call("auth.refresh", { refreshToken: second.refreshToken }))

@@ -468,12 +468,109 @@ describe("auth rules", () => {
 	});
 
 	describe("refresh tokens", () => {
-		it("of concurrent refreshes with one token exactly one wins; the rest count as reuse", async () => {
+		/** Runs `fn` with the auth service's reuse interval set to `seconds`. */
+		async function withReuseInterval<T>(seconds: number, fn: () => Promise<T>): Promise<T> {
+			const auth = stack.broker.getLocalService("auth") as unknown as {
+				settings: { refreshReuseInterval: number };
+			};
+			const saved = auth.settings.refreshReuseInterval;
+			auth.settings.refreshReuseInterval = seconds;
+			try {
+				return await fn();
+			} finally {
+				auth.settings.refreshReuseInterval = saved;
+			}
+		}
+
+		it("gives 20 concurrent refreshes of one token the same successor and keeps the session", async () => {
+			const account = await createVerifiedAccount(stack, uniqueName("tabs"));
+			const session = await signIn(stack.broker, account.username, account.password);
+			const results = await Promise.all(
+				Array.from({ length: 20 }, () =>
+					call<SessionTokens>("auth.refresh", { refreshToken: session.refreshToken })
+				)
+			);
+			const successors = new Set(results.map(r => r.refreshToken));
+			expect(successors.size).toBe(1);
+			const [successor] = successors;
+			expect(successor).not.toBe(session.refreshToken);
+			for (const r of results) {
+				await expect(callerFor(stack.broker, r.accessToken)).resolves.toMatchObject({
+					id: account.id
+				});
+			}
+			expect(
+				stack.events.filter(
+					e =>
+						e.name === "auth.refreshTokenReused" &&
+						(e.payload as { userId: string }).userId === account.id
+				)
+			).toHaveLength(0);
+			// One live family: the successor rotates on, and its parent is then a replay.
+			const next = await call<SessionTokens>("auth.refresh", { refreshToken: successor });
+			expect(next.refreshToken).not.toBe(successor);
+			expect(
+				await rejection(call("auth.refresh", { refreshToken: session.refreshToken }))
+			).toMatchObject({ code: 401 });
+			expect(
+				await rejection(call("auth.refresh", { refreshToken: next.refreshToken }))
+			).toMatchObject({ code: 401 });
+		});
+
+		it("still detects a replay of the parent after the reuse interval", async () => {
+			const account = await createVerifiedAccount(stack, uniqueName("latereplay"));
+			const session = await signIn(stack.broker, account.username, account.password);
+			const next = await call<SessionTokens>("auth.refresh", {
+				refreshToken: session.refreshToken
+			});
+			expect(
+				await later(10_001, () =>
+					rejection(call("auth.refresh", { refreshToken: session.refreshToken }))
+				)
+			).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
+			expect(
+				await rejection(call("auth.refresh", { refreshToken: next.refreshToken }))
+			).toMatchObject({ code: 401 });
+			expect(
+				stack.events.filter(
+					e =>
+						e.name === "auth.refreshTokenReused" &&
+						(e.payload as { userId: string }).userId === account.id
+				)
+			).toHaveLength(1);
+		});
+
+		it("keeps no plaintext successor: the family holds it sealed, and only for the interval", async () => {
+			const account = await createVerifiedAccount(stack, uniqueName("sealed"));
+			const session = await signIn(stack.broker, account.username, account.password);
+			const next = await call<SessionTokens>("auth.refresh", {
+				refreshToken: session.refreshToken
+			});
+			const auth = stack.broker.getLocalService("auth") as unknown as {
+				families: {
+					findByFingerprint(f: string): Promise<Record<string, unknown> | null>;
+					clearSuccessorsBefore(cutoff: number): Promise<number>;
+				};
+			};
+			const { fingerprintOf } = await import("../../../lib/auth/store/refresh-family-store");
+			const family = await auth.families.findByFingerprint(fingerprintOf(next.refreshToken));
+			expect(typeof family!.successor).toBe("string");
+			expect(JSON.stringify(family)).not.toContain(next.refreshToken);
+			expect(JSON.stringify(family)).not.toContain(next.refreshToken.slice(4));
+			await auth.families.clearSuccessorsBefore(Date.now() + 1);
+			expect(
+				(await auth.families.findByFingerprint(fingerprintOf(next.refreshToken)))!.successor
+			).toBeNull();
+		});
+
+		it("with the reuse interval off, of concurrent refreshes exactly one wins; the rest count as reuse", async () => {
 			const account = await createVerifiedAccount(stack, uniqueName("refreshrace"));
 			const session = await signIn(stack.broker, account.username, account.password);
-			const results = await Promise.allSettled(
-				Array.from({ length: 6 }, () =>
-					call<SessionTokens>("auth.refresh", { refreshToken: session.refreshToken })
+			const results = await withReuseInterval(0, () =>
+				Promise.allSettled(
+					Array.from({ length: 6 }, () =>
+						call<SessionTokens>("auth.refresh", { refreshToken: session.refreshToken })
+					)
 				)
 			);
 			const winners = results.filter(r => r.status === "fulfilled");

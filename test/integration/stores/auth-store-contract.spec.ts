@@ -68,6 +68,9 @@ function family(userId: string, overrides: Partial<RefreshFamilyRecord> = {}): R
 		expiresAt: NOW + 3600_000,
 		revokedAt: null,
 		revokedReason: null,
+		previous: null,
+		rotatedAt: null,
+		successor: null,
 		...overrides
 	};
 }
@@ -220,7 +223,7 @@ function contract(kind: StoreKind) {
 					await stores.families.rotate(
 						f._id,
 						fps[fps.length - 1],
-						{ fingerprint: next, expiresAt: NOW + i },
+						{ fingerprint: next, expiresAt: NOW + i, rotatedAt: NOW, sealed: null },
 						3
 					)
 				).toBe(true);
@@ -235,11 +238,47 @@ function contract(kind: StoreKind) {
 			});
 			// A stale expected value changes nothing.
 			expect(
-				await stores.families.rotate(f._id, fps[3], { fingerprint: "x", expiresAt: NOW }, 3)
+				await stores.families.rotate(
+					f._id,
+					fps[3],
+					{ fingerprint: "x", expiresAt: NOW, rotatedAt: NOW, sealed: null },
+					3
+				)
 			).toBe(false);
 			// Forgotten beyond the history.
 			expect(await stores.families.findByFingerprint(fps[1])).toBeNull();
 			expect(await stores.families.findByFingerprint(fps[2])).not.toBeNull();
+		});
+
+		it("remembers the live token's parent and sealed successor, forgotten on revocation or after the interval", async () => {
+			const a = family("u1");
+			const b = family("u1");
+			for (const f of [a, b]) await stores.families.insert(f);
+			const next = (sealed: string) => ({
+				fingerprint: fingerprintOf(randomUUID()),
+				expiresAt: NOW + 1000,
+				rotatedAt: NOW + 5,
+				sealed
+			});
+			const na = next("sealed-a");
+			const nb = next("sealed-b");
+			expect(await stores.families.rotate(a._id, a.current!, na, 100)).toBe(true);
+			expect(await stores.families.rotate(b._id, b.current!, nb, 100)).toBe(true);
+			expect(await stores.families.findByFingerprint(na.fingerprint)).toMatchObject({
+				current: na.fingerprint,
+				previous: a.current,
+				rotatedAt: NOW + 5,
+				successor: "sealed-a"
+			});
+			expect(await stores.families.revoke(a._id, "sign-out", NOW + 6)).toMatchObject({
+				successor: null
+			});
+			expect(await stores.families.clearSuccessorsBefore(NOW + 5)).toBe(0);
+			expect(await stores.families.clearSuccessorsBefore(NOW + 6)).toBe(1);
+			expect(await stores.families.findByFingerprint(nb.fingerprint)).toMatchObject({
+				previous: b.current,
+				successor: null
+			});
 		});
 
 		it("of concurrent rotations from one token, exactly one succeeds", async () => {
@@ -250,7 +289,12 @@ function contract(kind: StoreKind) {
 					stores.families.rotate(
 						f._id,
 						f.current!,
-						{ fingerprint: fingerprintOf(randomUUID()), expiresAt: NOW },
+						{
+							fingerprint: fingerprintOf(randomUUID()),
+							expiresAt: NOW,
+							rotatedAt: NOW,
+							sealed: null
+						},
 						100
 					)
 				)
@@ -277,7 +321,7 @@ function contract(kind: StoreKind) {
 				await stores.families.rotate(
 					f._id,
 					f.current!,
-					{ fingerprint: "x", expiresAt: NOW },
+					{ fingerprint: "x", expiresAt: NOW, rotatedAt: NOW, sealed: null },
 					100
 				)
 			).toBe(false);

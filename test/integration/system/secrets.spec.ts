@@ -24,6 +24,7 @@ import { DiskFull } from "../../helpers/disk-full";
 import { CapturingLogger, CapturingSpanExporter, leakPlaces } from "../../helpers/logs";
 import { uniqueNamespace } from "../../helpers/nats";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
+import { later } from "../../helpers/async";
 
 const SALT = "system-secrets-salt-0123456789-abcdefghijklmnopq";
 const JWT_SECRET = "system-secrets-jwt-secret-0123456789-abcdefghijk";
@@ -221,10 +222,13 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		});
 		const s2 = r1.body as unknown as SignInResult;
 		keep(s2.accessToken, s2.refreshToken);
-		// Replay of the rotated token: the whole family is revoked.
+		// Replay of the rotated token after the reuse interval: the whole family is revoked.
 		expect(
-			(await http("POST", "/api/auth/refresh", { json: { refreshToken: s1.refreshToken } }))
-				.status
+			(
+				await later(11_000, () =>
+					http("POST", "/api/auth/refresh", { json: { refreshToken: s1.refreshToken } })
+				)
+			).status
 		).toBe(401);
 		expect(
 			(await http("POST", "/api/auth/sign-out", { json: { refreshToken: s2.refreshToken } }))
