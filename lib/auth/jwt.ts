@@ -41,6 +41,8 @@ export interface IssuedAccessToken {
 export interface AccessTokenClaims {
 	sub: string;
 	jti: string;
+	/** The session (refresh-token family) it was issued in; refused once that session ends. */
+	sid?: string;
 	/** Epoch seconds. */
 	iat: number;
 	exp: number;
@@ -82,11 +84,15 @@ export class AccessTokens {
 	 * it when the clock is behind it: after "sign out everywhere" rejects tokens issued up to the end
 	 * of the current second, a sign-in within that same second must still get a token that works.
 	 */
-	async issue(subject: string, notIssuedBefore = 0): Promise<IssuedAccessToken> {
+	async issue(
+		subject: string,
+		notIssuedBefore = 0,
+		session?: string
+	): Promise<IssuedAccessToken> {
 		const issuedAt = Math.max(Math.floor(this.now() / 1000), notIssuedBefore);
 		const expiresAt = issuedAt + this.options.ttl;
 		const jti = randomUUID();
-		const token = await new SignJWT({})
+		const token = await new SignJWT(session === undefined ? {} : { sid: session })
 			.setProtectedHeader({ alg: ALGORITHM, typ: ACCESS_TOKEN_TYPE })
 			.setSubject(subject)
 			.setIssuer(this.options.issuer)
@@ -132,8 +138,9 @@ export class AccessTokens {
 				requiredClaims: ["sub", "iat", "exp", "jti"],
 				currentDate: new Date(this.now())
 			});
-			const { sub, jti, iat, exp } = payload;
+			const { sub, jti, iat, exp, sid } = payload;
 			if (
+				(sid !== undefined && typeof sid !== "string") ||
 				typeof sub !== "string" ||
 				typeof jti !== "string" ||
 				typeof iat !== "number" ||
@@ -142,7 +149,7 @@ export class AccessTokens {
 			) {
 				return null;
 			}
-			return { sub, jti, iat, exp };
+			return typeof sid === "string" ? { sub, jti, iat, exp, sid } : { sub, jti, iat, exp };
 		} catch {
 			return null;
 		}

@@ -8,12 +8,16 @@ export interface AuthUser {
 	username: string;
 	scopes: string[];
 	via: "jwt" | "api-key";
+	/** For an access token: the session it belongs to. */
+	session?: string;
 }
 
 export interface AuthMeta {
 	user?: AuthUser;
 	/** The client's address, when the gateway knows it: failed attempts are also limited per address. */
 	ip?: string;
+	/** The client's User-Agent header, cut to 200 characters (shown in the sessions list). */
+	userAgent?: string;
 }
 
 /** What callers see of a user: never the password hash. */

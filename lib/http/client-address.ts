@@ -126,3 +126,15 @@ function expandIpv6(address: string): string[] | null {
 		(parseInt(g, 16) || 0).toString(16)
 	);
 }
+
+/**
+ * An address cut to its network, for showing where a session was used without keeping where the
+ * user is: IPv4 to its /24 ("203.0.113.0/24"), IPv6 to its /48. Anything else: null.
+ */
+export function truncatedAddress(address: string | undefined): string | null {
+	if (!address) return null;
+	if (isIP(address) === 4) return `${address.split(".").slice(0, 3).join(".")}.0/24`;
+	if (isIP(address.split("%")[0]) !== 6) return null;
+	const groups = expandIpv6(address);
+	return groups ? `${groups.slice(0, 3).join(":")}::/48` : null;
+}

@@ -262,6 +262,45 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 				}
 			},
 
+			"/api/me/sessions": {
+				get: jsonOp(
+					"The user's live sessions (one per sign-in), oldest first",
+					null,
+					{
+						type: "array",
+						items: obj(
+							{
+								id: str(),
+								createdAt: str({ format: "date-time" }),
+								lastUsedAt: str({ format: "date-time" }),
+								userAgent: { type: "string", nullable: true },
+								clientAddress: {
+									type: "string",
+									nullable: true,
+									description: "The network only: an IPv4 /24 or an IPv6 /48"
+								},
+								current: { type: "boolean" }
+							},
+							["id", "createdAt", "lastUsedAt", "current"]
+						)
+					},
+					[401, 403],
+					USER_SECURITY
+				)
+			},
+			"/api/me/sessions/{id}": {
+				delete: {
+					...jsonOp(
+						"End one of the user's sessions: its refresh and access tokens stop working",
+						null,
+						OK,
+						[401, 403, 404],
+						USER_SECURITY
+					),
+					parameters: [{ name: "id", in: "path", required: true, schema: str() }]
+				}
+			},
+
 			"/api/tokens": {
 				post: jsonOp(
 					"Generate a token (the plaintext is in the answer, this once)",

@@ -86,7 +86,9 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("POST", "/sign-out-everywhere", "auth.signOutEverywhere"),
 			call("GET", "/api-keys", "auth.listApiKeys"),
 			call("POST", "/api-keys", "auth.createApiKey"),
-			call("DELETE", "/api-keys/:id", "auth.revokeApiKey")
+			call("DELETE", "/api-keys/:id", "auth.revokeApiKey"),
+			call("GET", "/sessions", "auth.listSessions"),
+			call("DELETE", "/sessions/:id", "auth.revokeSession")
 		]
 	},
 	{

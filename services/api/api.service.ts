@@ -32,6 +32,9 @@ import CredentialsMixin, { MAX_URL_LENGTH } from "./credentials.mixin";
 import { pageForError } from "./pages";
 import { buildRoutes } from "./routes";
 
+/** Characters of a User-Agent header kept for the sessions list. */
+const MAX_USER_AGENT = 200;
+
 const { ServiceUnavailableError } = ApiGateway.Errors;
 
 /** The HTTP request of moleculer-web's `rest` action, and its URL with the tokens masked. */
@@ -117,6 +120,11 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 					req.headers["x-forwarded-for"],
 					this.trust
 				);
+				// Shown in the user's sessions list; cut short, never parsed.
+				const agent = req.headers["user-agent"];
+				if (typeof agent === "string" && agent !== "") {
+					(req.$ctx.meta as ApiMeta).userAgent = agent.slice(0, MAX_USER_AGENT);
+				}
 				// moleculer-web routes OPTIONS as the method it names (or GET) and would run the
 				// action when the route has no CORS: an OPTIONS request never reaches an action.
 				const preflight =

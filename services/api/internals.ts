@@ -31,6 +31,8 @@ export interface ApiMeta {
 	user?: CallerIdentity | null;
 	/** The client's address (lib/http/client-address), for per-address limits in `auth`. */
 	ip?: string;
+	/** The client's User-Agent header, cut to 200 characters (shown in the sessions list). */
+	userAgent?: string;
 	$statusCode?: number;
 	$location?: string;
 }

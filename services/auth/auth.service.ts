@@ -23,7 +23,7 @@ import { isoDate } from "../../lib/common/iso-date";
 import { AccessTokens } from "../../lib/auth/jwt";
 import { createDummyHash, scryptParamsFromEnv } from "../../lib/auth/password";
 import { resolveSecret } from "../../lib/config/secrets";
-import { dataDirFromEnv, listFromEnv } from "../../lib/config/env";
+import { dataDirFromEnv, listFromEnv, wholeNumberFromEnv } from "../../lib/config/env";
 import { MongoUserStore } from "../../lib/auth/store/mongo-user-store";
 import { NedbUserStore } from "../../lib/auth/store/nedb-user-store";
 import {
@@ -71,6 +71,7 @@ import type {
 } from "./internals";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
+import SessionListMixin from "./session-list.mixin";
 import AddressesMixin from "./addresses.mixin";
 import PasswordsMixin from "./passwords.mixin";
 export type {
@@ -102,6 +103,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		}),
 		CronMixin,
 		SessionsMixin,
+		SessionListMixin,
 		ApiKeysMixin,
 		AddressesMixin,
 		PasswordsMixin
@@ -117,6 +119,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		refreshTokenTtl: durationFromEnv(process.env, "REFRESH_TOKEN_TTL", 30 * DAY),
 		refreshHistory: 100,
 		refreshReuseInterval: durationFromEnv(process.env, "REFRESH_REUSE_INTERVAL", 10),
+		/** Live sessions per user; the oldest ends when a sign-in would exceed it (0: no limit). */
+		maxSessions: wholeNumberFromEnv(process.env, "AUTH_MAX_SESSIONS", 0),
 		password: scryptParamsFromEnv(process.env),
 		requireVerifiedEmail: process.env.AUTH_REQUIRE_VERIFIED_EMAIL !== "false",
 		defaultScopes: listFromEnv(process.env, "AUTH_DEFAULT_SCOPES"),
@@ -284,8 +288,16 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				if (!claims) throw invalidToken();
 				const user = await this.store.findById(claims.sub);
 				if (!user || claims.iat * 1000 < user.tokensValidAfter) throw invalidToken();
+				// Ended sessions (sign-out, revoked from the sessions list, reuse) take their access
+				// tokens with them.
+				if (claims.sid !== undefined) {
+					const session = await this.families.findById(claims.sid);
+					if (!session || session.revokedAt !== null || session.userId !== user._id) {
+						throw invalidToken();
+					}
+				}
 				return {
-					user: this.toAuthUser(user, user.scopes, "jwt"),
+					user: this.toAuthUser(user, user.scopes, "jwt", claims.sid),
 					profile: this.toPublicUser(user)
 				};
 			}
@@ -325,8 +337,15 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			};
 		},
 
-		toAuthUser(user: UserRecord, scopes: string[], via: AuthUser["via"]): AuthUser {
-			return { id: user._id, username: user.username, scopes, via };
+		toAuthUser(
+			user: UserRecord,
+			scopes: string[],
+			via: AuthUser["via"],
+			session?: string
+		): AuthUser {
+			const caller: AuthUser = { id: user._id, username: user.username, scopes, via };
+			if (session !== undefined) caller.session = session;
+			return caller;
 		},
 
 		requireCaller(this: AuthThis, ctx: AuthContext): AuthUser {

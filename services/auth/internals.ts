@@ -46,6 +46,7 @@ export interface AuthSettings extends DbSettings {
 	refreshHistory: number;
 	/** Seconds during which the live token's parent gets the same successor (0: off). */
 	refreshReuseInterval: number;
+	maxSessions: number;
 	/** scrypt cost for new hashes; older hashes are upgraded at the next sign-in. */
 	password: ScryptParams;
 	/** Password sign-in only after the e-mail address was confirmed. */
@@ -122,7 +123,12 @@ export interface SetScopesParams {
 
 export interface AuthMethods {
 	toPublicUser(user: UserRecord): PublicUser;
-	toAuthUser(user: UserRecord, scopes: string[], via: AuthUser["via"]): AuthUser;
+	toAuthUser(
+		user: UserRecord,
+		scopes: string[],
+		via: AuthUser["via"],
+		session?: string
+	): AuthUser;
 	requireCaller(ctx: Context<unknown, AuthMeta>): AuthUser;
 	requireCallerRecord(ctx: Context<unknown, AuthMeta>): Promise<UserRecord>;
 	findByLogin(login: string): Promise<UserRecord | null>;
@@ -156,7 +162,8 @@ export interface AuthMethods {
 		fingerprint: string
 	): Promise<SessionTokens | null>;
 	awaitSuccessor(familyId: string, fingerprint: string): Promise<SessionTokens | null>;
-	sessionTokens(user: UserRecord, refreshToken: string): Promise<SessionTokens>;
+	sessionTokens(user: UserRecord, refreshToken: string, session: string): Promise<SessionTokens>;
+	endOldestSessions(ctx: Context, userId: string): Promise<void>;
 	revokeAllSessions(ctx: Context, userId: string, reason: string): Promise<number>;
 	setPassword(
 		ctx: Context,

@@ -24,7 +24,8 @@ import {
 } from "../../lib/auth/store/mongo-refresh-family-store";
 import { MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { invalidToken } from "../../lib/auth/errors";
-import type { SessionTokens, SignInResult, UserEventPayload } from "../../lib/auth/types";
+import type { AuthMeta, SessionTokens, SignInResult, UserEventPayload } from "../../lib/auth/types";
+import { truncatedAddress } from "../../lib/http/client-address";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type { AuthContext, AuthThis, RefreshParams, SignOutEverywhereParams } from "./internals";
 import { PostgresAdapter } from "../../lib/store/postgres/database";
@@ -141,14 +142,21 @@ const SessionsMixin = {
 					revokedReason: null,
 					previous: null,
 					rotatedAt: null,
-					successor: null
+					successor: null,
+					userAgent: (ctx.meta as AuthMeta).userAgent ?? null,
+					clientAddress: truncatedAddress((ctx.meta as AuthMeta).ip)
 				});
 			} catch (err) {
 				// No family, no session: the token must not outlive this failure.
 				await ctx.call("tokens.revoke", { id: refresh.id, owner: user._id });
 				throw err;
 			}
-			const access = await this.accessTokens.issue(user._id, user.tokensValidAfter / 1000);
+			if (this.settings.maxSessions > 0) await this.endOldestSessions(ctx, user._id);
+			const access = await this.accessTokens.issue(
+				user._id,
+				user.tokensValidAfter / 1000,
+				family
+			);
 			ctx.emit<UserEventPayload & { method: string }>("auth.signedIn", {
 				userId: user._id,
 				method
@@ -234,7 +242,9 @@ const SessionsMixin = {
 					fingerprint: fingerprintOf(next.token),
 					expiresAt: Date.parse(next.expiresAt!),
 					rotatedAt: Date.now(),
-					sealed
+					sealed,
+					userAgent: ctx.meta.userAgent ?? family.userAgent ?? null,
+					clientAddress: truncatedAddress(ctx.meta.ip) ?? family.clientAddress ?? null
 				},
 				this.settings.refreshHistory
 			);
@@ -244,7 +254,7 @@ const SessionsMixin = {
 				// had it finished a moment earlier; the new refresh token dies with its family.
 				await ctx.call("tokens.revoke", { id: next.id, owner: user._id });
 			}
-			return this.sessionTokens(user, next.token);
+			return this.sessionTokens(user, next.token, family._id);
 		},
 
 		/** A replay: the family is revoked (once) and the caller gets a 401. */
@@ -288,7 +298,11 @@ const SessionsMixin = {
 			}
 			const user = await this.store.findById(family.userId);
 			if (!user) return null;
-			return this.sessionTokens(user, this.successorBox.open(family.successor, family._id));
+			return this.sessionTokens(
+				user,
+				this.successorBox.open(family.successor, family._id),
+				family._id
+			);
 		},
 
 		/**
@@ -312,12 +326,29 @@ const SessionsMixin = {
 			}
 		},
 
+		/** AUTH_MAX_SESSIONS: the user's oldest live sessions end, leaving room for one more. */
+		async endOldestSessions(this: AuthThis, ctx: Context, userId: string): Promise<void> {
+			const live = await this.families.listLiveOfUser(userId, Date.now());
+			// The session just started is the newest; keep it and the max - 1 before it.
+			for (const family of live.slice(
+				0,
+				Math.max(0, live.length - this.settings.maxSessions)
+			)) {
+				await this.revokeFamily(ctx, family, "session-limit");
+			}
+		},
+
 		async sessionTokens(
 			this: AuthThis,
 			user: UserRecord,
-			refreshToken: string
+			refreshToken: string,
+			session: string
 		): Promise<SessionTokens> {
-			const access = await this.accessTokens.issue(user._id, user.tokensValidAfter / 1000);
+			const access = await this.accessTokens.issue(
+				user._id,
+				user.tokensValidAfter / 1000,
+				session
+			);
 			return {
 				accessToken: access.token,
 				refreshToken,

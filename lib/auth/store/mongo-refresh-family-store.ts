@@ -28,6 +28,17 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 		return this.collection.findOne({ fingerprints: fingerprint });
 	}
 
+	findById(id: string): Promise<RefreshFamilyRecord | null> {
+		return this.collection.findOne({ _id: id });
+	}
+
+	listLiveOfUser(userId: string, now: number): Promise<RefreshFamilyRecord[]> {
+		return this.collection
+			.find({ userId, revokedAt: null, expiresAt: { $gt: now } })
+			.sort({ createdAt: 1 })
+			.toArray();
+	}
+
 	async rotate(
 		id: string,
 		expected: string,
@@ -42,7 +53,9 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 					expiresAt: next.expiresAt,
 					previous: expected,
 					rotatedAt: next.rotatedAt,
-					successor: next.sealed
+					successor: next.sealed,
+					userAgent: next.userAgent,
+					clientAddress: next.clientAddress
 				},
 				$inc: { generation: 1 },
 				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }

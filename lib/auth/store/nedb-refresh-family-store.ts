@@ -30,6 +30,18 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 		return doc ? { ...doc, fingerprints: [...doc.fingerprints] } : null;
 	}
 
+	/** From the in-memory `_id` index, as findByFingerprint. */
+	async findById(id: string): Promise<RefreshFamilyRecord | null> {
+		const [doc] = readIndex<RefreshFamilyRecord>(this.db, "_id", id);
+		return doc ? { ...doc, fingerprints: [...doc.fingerprints] } : null;
+	}
+
+	async listLiveOfUser(userId: string, now: number): Promise<RefreshFamilyRecord[]> {
+		return this.db
+			.findAsync({ userId, revokedAt: null, expiresAt: { $gt: now } })
+			.sort({ createdAt: 1 });
+	}
+
 	async rotate(
 		id: string,
 		expected: string,
@@ -44,7 +56,9 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 					expiresAt: next.expiresAt,
 					previous: expected,
 					rotatedAt: next.rotatedAt,
-					successor: next.sealed
+					successor: next.sealed,
+					userAgent: next.userAgent,
+					clientAddress: next.clientAddress
 				},
 				$inc: { generation: 1 },
 				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }

@@ -1,3 +1,4 @@
+import { LookupBatcher } from "../../store/lookup-batcher";
 import type { Sql } from "../../store/postgres/database";
 import {
 	fromTimestamp,
@@ -24,6 +25,8 @@ interface FamilyRow {
 	previous: string | null;
 	rotated_at: Date | null;
 	successor: string | null;
+	user_agent: string | null;
+	client_address: string | null;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -49,15 +52,34 @@ const MIGRATIONS: Migration[] = [
 			add column previous text,
 			add column rotated_at timestamptz,
 			add column successor text`
+	],
+	[
+		// The sessions list (see RefreshFamilyRecord).
+		`alter table refresh_families add column user_agent text, add column client_address text`,
+		`create index refresh_families_live_idx on refresh_families (user_id, created_at)
+			where revoked_at is null`
 	]
 ];
 
-/** PostgreSQL: each rotation is one conditional UPDATE (compare-and-set on `current`). */
+/**
+ * PostgreSQL: each rotation is one conditional UPDATE (compare-and-set on `current`). Lookups by id
+ * (every access token names its session) are batched like token lookups.
+ */
 export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
+	private readonly byId: LookupBatcher<FamilyRow>;
+
 	constructor(
 		private readonly sql: Sql,
 		private readonly schema: string
-	) {}
+	) {
+		this.byId = new LookupBatcher<FamilyRow>(
+			ids =>
+				this.sql<
+					FamilyRow[]
+				>`select * from refresh_families where id = any(${ids}::text[])`,
+			row => [row.id]
+		);
+	}
 
 	async ensureIndexes(): Promise<void> {
 		await migrate(this.sql, this.schema, "refresh_families", MIGRATIONS);
@@ -71,6 +93,19 @@ export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
 		const rows = await this.sql<FamilyRow[]>`
 			select * from refresh_families where fingerprints @> array[${fingerprint}]::text[]`;
 		return rows.length > 0 ? fromRow(rows[0]) : null;
+	}
+
+	async findById(id: string): Promise<RefreshFamilyRecord | null> {
+		const row = await this.byId.get([id]);
+		return row ? fromRow(row) : null;
+	}
+
+	async listLiveOfUser(userId: string, now: number): Promise<RefreshFamilyRecord[]> {
+		const rows = await this.sql<FamilyRow[]>`
+			select * from refresh_families
+			where user_id = ${userId} and revoked_at is null and expires_at > ${new Date(now)}
+			order by created_at, id`;
+		return rows.map(fromRow);
 	}
 
 	async rotate(
@@ -88,6 +123,8 @@ export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
 				previous = ${expected},
 				rotated_at = ${new Date(next.rotatedAt)},
 				successor = ${next.sealed},
+				user_agent = ${next.userAgent},
+				client_address = ${next.clientAddress},
 				fingerprints = (fingerprints || ${next.fingerprint}::text)[
 					greatest(1, cardinality(fingerprints) + 2 - ${history}::int):]
 			where id = ${id} and current = ${expected} and revoked_at is null
@@ -138,7 +175,9 @@ function toRow(r: RefreshFamilyRecord): FamilyRow {
 		revoked_reason: r.revokedReason,
 		previous: r.previous ?? null,
 		rotated_at: toTimestamp(r.rotatedAt ?? null),
-		successor: r.successor ?? null
+		successor: r.successor ?? null,
+		user_agent: r.userAgent ?? null,
+		client_address: r.clientAddress ?? null
 	};
 }
 
@@ -155,6 +194,8 @@ function fromRow(row: FamilyRow): RefreshFamilyRecord {
 		revokedReason: row.revoked_reason,
 		previous: row.previous,
 		rotatedAt: fromTimestamp(row.rotated_at),
-		successor: row.successor
+		successor: row.successor,
+		userAgent: row.user_agent,
+		clientAddress: row.client_address
 	};
 }

@@ -33,6 +33,9 @@ export interface RefreshFamilyRecord {
 	previous?: string | null;
 	rotatedAt?: number | null;
 	successor?: string | null;
+	/** Shown in the user's sessions list: the last sign-in or refresh's User-Agent and network. */
+	userAgent?: string | null;
+	clientAddress?: string | null;
 }
 
 export interface NextRefreshToken {
@@ -41,11 +44,16 @@ export interface NextRefreshToken {
 	/** When the rotation happened, and the new token sealed for the reuse interval (or null). */
 	rotatedAt: number;
 	sealed: string | null;
+	userAgent: string | null;
+	clientAddress: string | null;
 }
 
 export interface RefreshFamilyStore {
 	ensureIndexes(): Promise<void>;
 	insert(record: RefreshFamilyRecord): Promise<void>;
+	findById(id: string): Promise<RefreshFamilyRecord | null>;
+	/** The user's live families (not revoked, not expired at `now`), oldest first. */
+	listLiveOfUser(userId: string, now: number): Promise<RefreshFamilyRecord[]>;
 	/** The family one of whose recent tokens has this fingerprint. */
 	findByFingerprint(fingerprint: string): Promise<RefreshFamilyRecord | null>;
 	/**

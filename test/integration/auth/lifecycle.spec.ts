@@ -90,7 +90,8 @@ describe("the life of an account", () => {
 			id: user.id,
 			username: "Alice.Liddell",
 			scopes: [],
-			via: "jwt"
+			via: "jwt",
+			session: expect.any(String)
 		});
 		expect(await broker.call("auth.me", {}, { meta: { user: caller } })).toMatchObject({
 			id: user.id,

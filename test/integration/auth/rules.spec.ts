@@ -582,10 +582,11 @@ describe("auth rules", () => {
 				});
 			}
 			// The losers revoked the family: the winner's new refresh token is dead too, exactly as
-			// if the winner had finished before the replays arrived. Its access token lives on.
+			// if the winner had finished before the replays arrived. Its access token names the
+			// revoked session (its `sid`), so it is refused too.
 			const winner = (winners[0] as PromiseFulfilledResult<SessionTokens>).value;
-			await expect(callerFor(stack.broker, winner.accessToken)).resolves.toMatchObject({
-				id: account.id
+			await expect(callerFor(stack.broker, winner.accessToken)).rejects.toMatchObject({
+				code: 401
 			});
 			expect(
 				await rejection(call("auth.refresh", { refreshToken: winner.refreshToken }))

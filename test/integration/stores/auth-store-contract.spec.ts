@@ -71,6 +71,8 @@ function family(userId: string, overrides: Partial<RefreshFamilyRecord> = {}): R
 		previous: null,
 		rotatedAt: null,
 		successor: null,
+		userAgent: null,
+		clientAddress: null,
 		...overrides
 	};
 }
@@ -223,7 +225,14 @@ function contract(kind: StoreKind) {
 					await stores.families.rotate(
 						f._id,
 						fps[fps.length - 1],
-						{ fingerprint: next, expiresAt: NOW + i, rotatedAt: NOW, sealed: null },
+						{
+							fingerprint: next,
+							expiresAt: NOW + i,
+							rotatedAt: NOW,
+							sealed: null,
+							userAgent: null,
+							clientAddress: null
+						},
 						3
 					)
 				).toBe(true);
@@ -241,7 +250,14 @@ function contract(kind: StoreKind) {
 				await stores.families.rotate(
 					f._id,
 					fps[3],
-					{ fingerprint: "x", expiresAt: NOW, rotatedAt: NOW, sealed: null },
+					{
+						fingerprint: "x",
+						expiresAt: NOW,
+						rotatedAt: NOW,
+						sealed: null,
+						userAgent: null,
+						clientAddress: null
+					},
 					3
 				)
 			).toBe(false);
@@ -258,7 +274,9 @@ function contract(kind: StoreKind) {
 				fingerprint: fingerprintOf(randomUUID()),
 				expiresAt: NOW + 1000,
 				rotatedAt: NOW + 5,
-				sealed
+				sealed,
+				userAgent: "Firefox",
+				clientAddress: "203.0.113.0/24"
 			});
 			const na = next("sealed-a");
 			const nb = next("sealed-b");
@@ -268,7 +286,9 @@ function contract(kind: StoreKind) {
 				current: na.fingerprint,
 				previous: a.current,
 				rotatedAt: NOW + 5,
-				successor: "sealed-a"
+				successor: "sealed-a",
+				userAgent: "Firefox",
+				clientAddress: "203.0.113.0/24"
 			});
 			expect(await stores.families.revoke(a._id, "sign-out", NOW + 6)).toMatchObject({
 				successor: null
@@ -279,6 +299,21 @@ function contract(kind: StoreKind) {
 				previous: b.current,
 				successor: null
 			});
+		});
+
+		it("finds a family by id and lists a user's live families, oldest first", async () => {
+			const older = family("u7", { createdAt: NOW - 10 });
+			const newer = family("u7", { createdAt: NOW - 5, userAgent: "Safari" });
+			const revoked = family("u7", { revokedAt: NOW, current: null });
+			const expired = family("u7", { expiresAt: NOW - 1 });
+			const other = family("u8");
+			for (const f of [newer, older, revoked, expired, other])
+				await stores.families.insert(f);
+			expect(await stores.families.findById(newer._id)).toEqual(newer);
+			expect(await stores.families.findById("no-such-family")).toBeNull();
+			const live = await stores.families.listLiveOfUser("u7", NOW);
+			expect(live.map(f => f._id)).toEqual([older._id, newer._id]);
+			expect(live[1]).toMatchObject({ userAgent: "Safari" });
 		});
 
 		it("of concurrent rotations from one token, exactly one succeeds", async () => {
@@ -293,7 +328,9 @@ function contract(kind: StoreKind) {
 							fingerprint: fingerprintOf(randomUUID()),
 							expiresAt: NOW,
 							rotatedAt: NOW,
-							sealed: null
+							sealed: null,
+							userAgent: null,
+							clientAddress: null
 						},
 						100
 					)
@@ -321,7 +358,14 @@ function contract(kind: StoreKind) {
 				await stores.families.rotate(
 					f._id,
 					f.current!,
-					{ fingerprint: "x", expiresAt: NOW, rotatedAt: NOW, sealed: null },
+					{
+						fingerprint: "x",
+						expiresAt: NOW,
+						rotatedAt: NOW,
+						sealed: null,
+						userAgent: null,
+						clientAddress: null
+					},
 					100
 				)
 			).toBe(false);

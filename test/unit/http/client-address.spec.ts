@@ -3,7 +3,8 @@ import {
 	clientAddress,
 	normalizeAddress,
 	parseTrustProxy,
-	clientKey
+	clientKey,
+	truncatedAddress
 } from "../../../lib/http/client-address";
 
 describe("parseTrustProxy", () => {
@@ -104,5 +105,30 @@ describe("normalizeAddress and clientKey", () => {
 		expect(clientKey("::1")).toBe("0:0:0:0::/64");
 		expect(clientKey("64:ff9b::192.0.2.1")).toBe("64:ff9b:0:0::/64");
 		expect(clientKey("unknown")).toBe("unknown");
+	});
+});
+
+describe("truncatedAddress", () => {
+	it("keeps an IPv4 address's /24 and an IPv6 address's /48, nothing finer", () => {
+		expect(truncatedAddress("203.0.113.77")).toBe("203.0.113.0/24");
+		expect(truncatedAddress("2001:db8:abcd:12:1:2:3:4")).toBe("2001:db8:abcd::/48");
+		expect(truncatedAddress("2001:db8::1")).toBe("2001:db8:0::/48");
+		expect(truncatedAddress("fe80::1%eth0")).toBe("fe80:0:0::/48");
+	});
+
+	it("gives null for no address or something that is not one", () => {
+		expect(truncatedAddress(undefined)).toBeNull();
+		expect(truncatedAddress("")).toBeNull();
+		expect(truncatedAddress("not an address")).toBeNull();
+	});
+
+	it("never keeps the host part of any IPv4 address", () => {
+		fc.assert(
+			fc.property(fc.ipV4(), ip => {
+				const cut = truncatedAddress(ip)!;
+				expect(cut.endsWith(".0/24")).toBe(true);
+				expect(cut.split(".").slice(0, 3)).toEqual(ip.split(".").slice(0, 3));
+			})
+		);
 	});
 });
