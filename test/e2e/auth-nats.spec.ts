@@ -129,7 +129,13 @@ describeWithNats("auth over NATS (tokens, auth and mail on separate nodes)", () 
 			password: "bob's second password"
 		});
 		const me = await resolve(third.accessToken);
-		expect(me).toEqual({ id: user.id, username: "bob", scopes: [], via: "jwt" });
+		expect(me).toEqual({
+			id: user.id,
+			username: "bob",
+			scopes: [],
+			via: "jwt",
+			session: expect.any(String)
+		});
 
 		// API key: created, used, listed, revoked.
 		const created = await call<{ key: TokenEntity; token: string }>(

@@ -220,11 +220,21 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			).status
 		).toBe(200);
 
+		// Signing out ended the session: its access tokens are refused too.
+		expect((await http(api("/api/me"), { headers: bearer(accessToken) })).status).toBe(401);
+
 		// The reset was account recovery: the API key from before it is revoked; a new one works.
 		expect((await http(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(401);
+		const again = await http(api("/api/auth/sign-in"), {
+			method: "POST",
+			json: { login: "erin", password: "erin's password 003" }
+		});
+		expect(again.status).toBe(200);
+		const fresh = again.body as Session;
+		secrets.push(fresh.accessToken, fresh.refreshToken);
 		const renewed = await http(api("/api/me/api-keys"), {
 			method: "POST",
-			headers: bearer(accessToken),
+			headers: bearer(fresh.accessToken),
 			json: { name: "laptop, again" }
 		});
 		expect(renewed.status).toBe(200);
