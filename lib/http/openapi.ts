@@ -199,7 +199,14 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 			},
 
 			"/api/me": {
-				get: jsonOp("The signed-in user", null, ref("User"), [401], USER_SECURITY)
+				get: jsonOp("The signed-in user", null, ref("User"), [401], USER_SECURITY),
+				delete: jsonOp(
+					"Delete the account and every token, key and session of it",
+					obj({ password: str({ description: "Required when the account has one" }) }),
+					OK,
+					[401, 403, 422],
+					USER_SECURITY
+				)
 			},
 			"/api/me/password": {
 				post: jsonOp(

@@ -82,6 +82,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 		routes: [
 			// auth's answer to "who is calling" already holds the profile: no second call.
 			handle("GET", "/", "me"),
+			call("DELETE", "/", "auth.deleteAccount"),
 			call("POST", "/password", "auth.changePassword"),
 			call("POST", "/sign-out-everywhere", "auth.signOutEverywhere"),
 			call("GET", "/api-keys", "auth.listApiKeys"),

@@ -3,12 +3,19 @@
  * last used, and the User-Agent and network (a /24 or /48, never the address) of its latest sign-in
  * or refresh. Ending one revokes its refresh token, and its access tokens are refused from then on
  * (their `sid` claim names it). Only ever the caller's own sessions.
+ *
+ * And the end of all of them: deleting the account (with the password, or for an account without
+ * one, from a session started in the last few minutes).
  */
 import { type ServiceSchema } from "moleculer";
-import { clientError } from "../../lib/auth/errors";
+import { clientError, tooManyAttempts } from "../../lib/auth/errors";
+import { GIVEN_PASSWORD } from "../../lib/auth/params";
 import { isoDate } from "../../lib/common/iso-date";
 import type { UserEventPayload } from "../../lib/auth/types";
 import type { AuthContext, AuthThis, IdParams } from "./internals";
+
+/** An account without a password is deleted only from a session this young (a fresh sign-in). */
+export const RECENT_SESSION_MS = 5 * 60_000;
 
 export interface SessionInfo {
 	id: string;
@@ -54,6 +61,54 @@ const SessionListMixin = {
 					userId: caller.id,
 					session: family._id
 				});
+				return { ok: true };
+			}
+		},
+
+		/**
+		 * Deletes the signed-in user's account and everything they own in `tokens` (API keys,
+		 * sessions, pending mail links): with the current password, or, for an account without
+		 * one, from a session started within RECENT_SESSION_MS. Emits `auth.userDeleted`.
+		 */
+		deleteAccount: {
+			params: { $$strict: true, password: { ...GIVEN_PASSWORD, optional: true } },
+			retryPolicy: { enabled: false },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ password?: string }>
+			): Promise<{ ok: true }> {
+				const caller = this.requireSession(ctx, "Deleting the account");
+				const user = await this.requireCallerRecord(ctx);
+				if (user.passwordHash !== null) {
+					const { password } = ctx.params;
+					if (password === undefined) {
+						const message = "Give your current password.";
+						throw clientError(message, 422, "PASSWORD_REQUIRED", [
+							{ type: "required", field: "password", message }
+						]);
+					}
+					const key = this.accountLimitKey(user);
+					const attempt = await this.limiters.signIn.hit(key);
+					if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
+					if (!(await this.passwordMatches(password, user.passwordHash))) {
+						throw clientError("The password is wrong.", 403, "INVALID_CREDENTIALS", {
+							field: "password"
+						});
+					}
+				} else {
+					const session =
+						caller.session === undefined
+							? null
+							: await this.families.findById(caller.session);
+					if (!session || Date.now() - session.createdAt > RECENT_SESSION_MS) {
+						throw clientError(
+							"Sign in again (with a magic link) to delete this account.",
+							403,
+							"RECENT_SIGN_IN_REQUIRED"
+						);
+					}
+				}
+				await this.removeAccount(ctx, user, "deleted");
 				return { ok: true };
 			}
 		}

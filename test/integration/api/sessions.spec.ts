@@ -2,7 +2,8 @@
  * Sessions a user can see and end, over REST through the gateway: GET /api/me/sessions and
  * DELETE /api/me/sessions/:id, with the User-Agent and network recorded at sign-in and refresh,
  * the caller's own session marked, ending one killing its refresh and access tokens, nobody
- * reaching another user's sessions, and AUTH_MAX_SESSIONS ending the oldest.
+ * reaching another user's sessions, and AUTH_MAX_SESSIONS ending the oldest. Then the end of
+ * every session: DELETE /api/me.
  */
 import { authService } from "../../helpers/auth";
 import { request, startGateway, type TestGateway } from "../../helpers/gateway";
@@ -142,5 +143,99 @@ describe("sessions over REST", () => {
 		expect((await request(api("/api/me"), { headers: bearer(first.accessToken) })).status).toBe(
 			401
 		);
+	});
+
+	describe("deleting the account (DELETE /api/me)", () => {
+		it("needs the current password, then removes the user and everything they own", async () => {
+			await gw.broker.call("auth.signUp", {
+				username: "uma",
+				email: "uma@example.com",
+				password
+			});
+			const session = await signIn("uma", "uma");
+			const other = await signIn("uma", "uma's phone");
+			const key = await request(api("/api/me/api-keys"), {
+				method: "POST",
+				headers: bearer(session.accessToken),
+				json: { name: "ci" }
+			});
+			const apiKey = (key.body as { token: string }).token;
+			const me = await request(api("/api/me"), { headers: bearer(session.accessToken) });
+			const userId = (me.body as { id: string }).id;
+			expect(
+				((await gw.broker.call("tokens.listByOwner", { owner: userId })) as unknown[])
+					.length
+			).toBeGreaterThan(0);
+			const del = (json: unknown) =>
+				request(api("/api/me"), {
+					method: "DELETE",
+					headers: bearer(session.accessToken),
+					json
+				});
+			expect(await del({})).toMatchObject({
+				status: 422,
+				body: {
+					type: "PASSWORD_REQUIRED",
+					data: [expect.objectContaining({ field: "password" })]
+				}
+			});
+			expect(await del({ password: "not the password" })).toMatchObject({
+				status: 403,
+				body: { type: "INVALID_CREDENTIALS" }
+			});
+			expect(
+				(await request(api("/api/me"), { headers: { "x-api-key": apiKey } })).status
+			).toBe(200);
+			expect(await del({ password })).toMatchObject({ status: 200, body: { ok: true } });
+
+			for (const credential of [
+				bearer(session.accessToken),
+				bearer(other.accessToken),
+				{ "x-api-key": apiKey }
+			]) {
+				expect((await request(api("/api/me"), { headers: credential })).status).toBe(401);
+			}
+			expect(
+				(
+					await request(api("/api/auth/refresh"), {
+						method: "POST",
+						json: { refreshToken: other.refreshToken }
+					})
+				).status
+			).toBe(401);
+			const signInAgain = await request(api("/api/auth/sign-in"), {
+				method: "POST",
+				json: { login: "uma", password }
+			});
+			expect(signInAgain.status).toBe(401);
+			// Nothing of theirs is left in `tokens`, and the name and address are free again.
+			const user = (await gw.broker.call("tokens.listByOwner", {
+				owner: "uma"
+			})) as unknown[];
+			expect(user).toEqual([]);
+			await expect(
+				gw.broker.call("auth.signUp", {
+					username: "uma",
+					email: "uma@example.com",
+					password
+				})
+			).resolves.toMatchObject({ user: { username: "uma" } });
+		});
+
+		it("is refused to an API key", async () => {
+			const sam = await signIn("sam", "sam");
+			const key = await request(api("/api/me/api-keys"), {
+				method: "POST",
+				headers: bearer(sam.accessToken),
+				json: { name: "ci2" }
+			});
+			const apiKey = (key.body as { token: string }).token;
+			const res = await request(api("/api/me"), {
+				method: "DELETE",
+				headers: { "x-api-key": apiKey },
+				json: { password }
+			});
+			expect(res).toMatchObject({ status: 403, body: { type: "SESSION_REQUIRED" } });
+		});
 	});
 });
