@@ -81,7 +81,8 @@ const SessionListMixin = {
 				const user = await this.requireCallerRecord(ctx);
 				if (user.passwordHash !== null) {
 					const { password } = ctx.params;
-					if (password === undefined) {
+					// `== null`: validation lets an optional field through as null.
+					if (password == null) {
 						const message = "Give your current password.";
 						throw clientError(message, 422, "PASSWORD_REQUIRED", [
 							{ type: "required", field: "password", message }

@@ -90,6 +90,9 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 				PUBLIC_URL: base,
 				SMTP_URL: smtp.url,
 				REQUEST_TIMEOUT: "5000",
+				// The caller below drops a silent node after 5 s; every node says it is alive each second.
+				HEARTBEAT_INTERVAL: "1",
+				HEARTBEAT_TIMEOUT: "5",
 				PASSWORD_SCRYPT_N: "1024",
 				LOGLEVEL: "warn"
 			};
@@ -97,10 +100,10 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 				namespace,
 				nodeID: "caller",
 				transporter: natsTransporter(),
-				// A killed node is noticed within 3 s, and a call to it gives up after 2 s (retried
-				// elsewhere by the retry policy, except consume).
+				// A killed node is noticed within about 5 s (the nodes' heartbeats come every second),
+				// and a call to it gives up after 2 s (retried elsewhere, except consume).
 				heartbeatInterval: 1,
-				heartbeatTimeout: 3,
+				heartbeatTimeout: 5,
 				requestTimeout: 2000
 			});
 			caller.createService({
@@ -370,7 +373,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 			await Promise.all(workers);
 			// Only calls sent before the caller noticed the loss may fail: the ones in flight on the
 			// killed node and those balanced to it until then (moleculer notices a silent node by its
-			// missing heartbeats: timeout 3 s here, later when the machine is busy).
+			// missing heartbeats: timeout 5 s here, later when the machine is busy).
 			expect(noticedAt - killedAt).toBeLessThan(15_000);
 			const late = failures.filter((_, i) => failedAt[i] > noticedAt + 100);
 			expect({ noticedAfterMs: noticedAt - killedAt, late }).toEqual({

@@ -65,8 +65,11 @@ describe("auth, mail, links and pools actions, property-based", () => {
 			actions: { echo: { visibility: "public", handler: ctx => ({ echoed: ctx.params }) } }
 		});
 		await broker.waitForServices(["links", "pools", "probe"]);
-		const account = await createVerifiedAccount(stack, "fuzzer");
-		user = { id: account.id, username: account.username, scopes: [], via: "jwt" };
+		await createVerifiedAccount(stack, "fuzzer");
+		// The signed-in caller of the fuzzed calls is another account: wrong passwords sent to
+		// changePassword and deleteAccount lock that one's budget, not the one signed in afterwards.
+		const caller = await createVerifiedAccount(stack, "fuzzed");
+		user = { id: caller.id, username: caller.username, scopes: [], via: "jwt" };
 		for (const item of broker.registry.getActionList({ onlyLocal: true, skipInternal: true })) {
 			const name = item.name as string;
 			if (!SERVICES.includes(name.split(".")[0])) continue;
