@@ -24,7 +24,14 @@ import type { MongoCollection } from "../lib/store/mongo/collection";
 import { dataDirFromEnv } from "../lib/config/env";
 import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
 import { describeCause, publicError } from "../lib/store/errors";
-import { databaseTargetFromEnv, PostgresAdapter, type Sql } from "../lib/store/postgres/database";
+import {
+	databaseTargetFromEnv,
+	PostgresAdapter,
+	type SharedDatabase,
+	type Sql
+} from "../lib/store/postgres/database";
+
+export type { SharedDatabase };
 import { claimScheduledRun } from "../lib/store/postgres/scheduled-runs";
 
 export interface StoreFactories<TStore> {
@@ -51,6 +58,8 @@ export interface StoreOwner<TStore> {
 	 * shared (PostgreSQL); always true on the embedded store, which one node owns.
 	 */
 	claimScheduledRun(job: string, scheduledAt: Date): Promise<boolean>;
+	/** The shared PostgreSQL pool and schema, for state beside the store; null on the others. */
+	sharedDatabase(): SharedDatabase | null;
 }
 
 export interface StoreReady {
@@ -121,14 +130,20 @@ export default function createDbMixin<TStore extends StoreReady>(
 		},
 		methods: {
 			claimScheduledRun(this: DbService, job: string, scheduledAt: Date): Promise<boolean> {
-				if (!(this.adapter instanceof PostgresAdapter)) return Promise.resolve(true);
+				const database = this.sharedDatabase();
+				if (!database) return Promise.resolve(true);
+				const { sql, schema } = database;
 				return claimScheduledRun(
-					this.adapter.sql,
-					this.adapter.target.schema,
+					sql,
+					schema,
 					`${this.name}.${job}`,
 					scheduledAt,
 					this.broker.nodeID
 				);
+			},
+			sharedDatabase(this: DbService): SharedDatabase | null {
+				if (!(this.adapter instanceof PostgresAdapter)) return null;
+				return { sql: this.adapter.sql, schema: this.adapter.target.schema };
 			}
 		},
 		hooks: {

@@ -6,7 +6,7 @@
  * HMAC under TOKEN_SALT (lib/tokens/hasher), so a leaked database yields no usable token.
  */
 import { randomUUID } from "node:crypto";
-import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
+import { type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import CronMixin, {
 	cleanupJob,
@@ -20,8 +20,8 @@ import { wholeNumberFromEnv } from "../lib/config/env";
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
 import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
 import { TouchBuffer } from "../lib/tokens/touch-buffer";
-import { clientKey } from "../lib/http/client-address";
-import { FailureLimiter, type FailureLimit } from "../lib/tokens/failure-limiter";
+import type { FailureLimit } from "../lib/tokens/failure-limiter";
+import { LookupFailures } from "../lib/tokens/lookup-failures";
 import { assertStorableData } from "../lib/store/storable-data";
 import { NedbTokenStore } from "../lib/tokens/store/nedb-token-store";
 import { MongoTokenStore } from "../lib/tokens/store/mongo-token-store";
@@ -39,8 +39,6 @@ import {
 	type TokenEventPayload
 } from "../lib/tokens/types";
 import { PostgresTokenStore } from "../lib/tokens/store/postgres-token-store";
-import { PostgresAdapter } from "../lib/store/postgres/database";
-import { SharedFailureLimiter } from "../lib/store/postgres/failure-buckets";
 
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
@@ -63,14 +61,6 @@ export interface TokensSettings extends DbSettings {
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
 
-/** A failed-lookup limit: this node's memory, or buckets shared through the store. */
-interface FailureCounter {
-	retryAfter(key: string): number | Promise<number>;
-	fail(key: string): void | Promise<void>;
-	/** Forgets buckets that are full again (shared buckets; memory ones forget by themselves). */
-	removeFull?(): Promise<number>;
-}
-
 interface TokensMethods {
 	typeOf(type: string): TokenTypeSettings;
 	matchFor(
@@ -80,16 +70,14 @@ interface TokensMethods {
 	): { hashes: string[]; type: string; owner?: string } | null;
 	recordUse(record: TokenRecord, now: number): void;
 	countFailure(ctx: Context<unknown, ClientMeta>): Promise<null>;
-	failureLimiters(): { client: FailureCounter; node: FailureCounter };
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
 
 interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
 	touches: TouchBuffer;
-	clientFailures: FailureLimiter;
-	nodeFailures: FailureLimiter;
-	sharedFailures?: { client: FailureCounter; node: FailureCounter };
+	/** Chosen at the first failure, once the store is known (see lib/tokens/lookup-failures). */
+	failures?: LookupFailures;
 }
 
 type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
@@ -377,61 +365,15 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			this.touches.add(record._id, now);
 		},
 
-		/**
-		 * A failed lookup: null, or 429 once the caller (end client, else calling node) has no
-		 * failures left. Counted after the lookup, so a valid token is never refused because
-		 * someone at the same address guessed wrong before; guesses stay limited.
-		 */
+		/** A failed lookup: null, or 429 once the caller has no failures left. */
 		async countFailure(this: TokensThis, ctx: Context<unknown, ClientMeta>): Promise<null> {
-			const ip = ctx.meta?.ip;
-			const client = typeof ip === "string" ? clientKey(ip) : null;
-			const limiters = this.failureLimiters();
-			const [limiter, key] =
-				client !== null
-					? [limiters.client, client]
-					: [limiters.node, ctx.nodeID ?? this.broker.nodeID];
-			const retryAfter = await limiter.retryAfter(key);
-			if (retryAfter > 0) {
-				throw new Errors.MoleculerClientError(
-					"Too many failed token lookups: retry later.",
-					429,
-					"TOO_MANY_FAILURES",
-					{ retryAfter }
-				);
-			}
-			await limiter.fail(key);
-			return null;
-		},
-
-		/**
-		 * On PostgreSQL the buckets are shared by every tokens node (lib/store/postgres/failure-buckets),
-		 * so guesses spread over nodes get one budget; otherwise this node's memory.
-		 */
-		failureLimiters(this: TokensThis) {
-			const { adapter } = this as unknown as { adapter: unknown };
-			if (!(adapter instanceof PostgresAdapter)) {
-				return { client: this.clientFailures, node: this.nodeFailures };
-			}
-			const { sql, target } = adapter;
-			const clock = () => Date.now();
+			const database = this.sharedDatabase();
 			const limits = this.settings.failureLimit;
-			this.sharedFailures ??= {
-				client: new SharedFailureLimiter(
-					sql,
-					target.schema,
-					"tokens.client",
-					limits.perClient,
-					clock
-				),
-				node: new SharedFailureLimiter(
-					sql,
-					target.schema,
-					"tokens.node",
-					limits.perNode,
-					clock
-				)
-			};
-			return this.sharedFailures;
+			this.failures ??= database
+				? LookupFailures.shared(database, limits)
+				: LookupFailures.inMemory(limits);
+			await this.failures.count(ctx.meta?.ip, ctx.nodeID ?? this.broker.nodeID);
+			return null;
 		},
 
 		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
@@ -459,10 +401,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				// Let checks waiting behind this batch run before the next one.
 				await new Promise(resolve => setImmediate(resolve));
 			}
-			if (this.sharedFailures) {
-				await this.sharedFailures.client.removeFull?.();
-				await this.sharedFailures.node.removeFull?.();
-			}
+			await this.failures?.forgetFull();
 			this.logger.info(`Removed ${total} expired token(s) in ${Date.now() - startedAt} ms.`);
 			return total;
 		}
@@ -484,14 +423,6 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 	},
 
 	created(this: TokensThis) {
-		// Date.now is read at each call, so tests that move the clock move the limiters' too.
-		const clock = () => Date.now();
-		this.clientFailures = new FailureLimiter(
-			this.settings.failureLimit.perClient,
-			100_000,
-			clock
-		);
-		this.nodeFailures = new FailureLimiter(this.settings.failureLimit.perNode, 10_000, clock);
 		this.touches = new TouchBuffer(
 			ids => {
 				const now = Date.now();

@@ -14,7 +14,6 @@ import {
 	json,
 	responses,
 	jsonOp,
-	USER_SECURITY,
 	ADMIN_SECURITY,
 	OK,
 	PASSWORD,
@@ -26,6 +25,7 @@ import {
 	poolOp,
 	COMPONENTS
 } from "./openapi-parts";
+import { ME_PATHS } from "./openapi-me";
 
 /** An action's parameter schema by name, e.g. from the broker's registry; undefined if unknown. */
 export type ActionParamsLookup = (action: string) => ParamsSchema | undefined;
@@ -198,115 +198,7 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 				)
 			},
 
-			"/api/me": {
-				get: jsonOp("The signed-in user", null, ref("User"), [401], USER_SECURITY),
-				delete: jsonOp(
-					"Delete the account and every token, key and session of it",
-					obj({ password: str({ description: "Required when the account has one" }) }),
-					OK,
-					[401, 403, 422],
-					USER_SECURITY
-				)
-			},
-			"/api/me/password": {
-				post: jsonOp(
-					"Change the password",
-					obj({ currentPassword: str(), newPassword: PASSWORD }, [
-						"currentPassword",
-						"newPassword"
-					]),
-					OK,
-					[401],
-					USER_SECURITY
-				)
-			},
-			"/api/me/sign-out-everywhere": {
-				post: jsonOp(
-					"Revoke every refresh token of the user (and API keys with includeApiKeys)",
-					obj({ includeApiKeys: { type: "boolean" } }),
-					obj({
-						ok: { type: "boolean" },
-						revoked: { type: "integer" },
-						apiKeysRevoked: { type: "integer" }
-					}),
-					[401, 403],
-					USER_SECURITY
-				)
-			},
-			"/api/me/api-keys": {
-				get: jsonOp(
-					"The user's API keys (never the keys themselves)",
-					null,
-					{ type: "array", items: ref("TokenEntity") },
-					[401],
-					USER_SECURITY
-				),
-				post: jsonOp(
-					"Create an API key; the key is in the answer, this once",
-					obj(
-						{
-							name: str({ minLength: 1, maxLength: 100 }),
-							expiry: { type: "integer", description: "Lifetime in seconds" },
-							scopes: { type: "array", items: str() }
-						},
-						["name"]
-					),
-					obj({ key: ref("TokenEntity"), token: str() }),
-					[401],
-					USER_SECURITY
-				)
-			},
-			"/api/me/api-keys/{id}": {
-				delete: {
-					...jsonOp(
-						"Revoke one of the user's API keys",
-						null,
-						OK,
-						[401, 404],
-						USER_SECURITY
-					),
-					parameters: [{ name: "id", in: "path", required: true, schema: str() }]
-				}
-			},
-
-			"/api/me/sessions": {
-				get: jsonOp(
-					"The user's live sessions (one per sign-in), oldest first",
-					null,
-					{
-						type: "array",
-						items: obj(
-							{
-								id: str(),
-								createdAt: str({ format: "date-time" }),
-								lastUsedAt: str({ format: "date-time" }),
-								userAgent: { type: "string", nullable: true },
-								clientAddress: {
-									type: "string",
-									nullable: true,
-									description: "The network only: an IPv4 /24 or an IPv6 /48"
-								},
-								current: { type: "boolean" }
-							},
-							["id", "createdAt", "lastUsedAt", "current"]
-						)
-					},
-					[401, 403],
-					USER_SECURITY
-				)
-			},
-			"/api/me/sessions/{id}": {
-				delete: {
-					...jsonOp(
-						"End one of the user's sessions: its refresh and access tokens stop working",
-						null,
-						OK,
-						[401, 403, 404],
-						USER_SECURITY
-					),
-					parameters: [{ name: "id", in: "path", required: true, schema: str() }]
-				}
-			},
+			...ME_PATHS,
 
 			"/api/tokens": {
 				post: jsonOp(

@@ -85,7 +85,6 @@ export type {
 } from "../../lib/auth/types";
 import { PostgresUserStore } from "../../lib/auth/store/postgres-user-store";
 import { describeCause } from "../../lib/store/errors";
-import { PostgresAdapter } from "../../lib/store/postgres/database";
 import { SharedAttemptLimiter } from "../../lib/store/postgres/attempt-log";
 import { SealedBox } from "../../lib/pools/sealed-box";
 export type { AuthSettings } from "./internals";
@@ -402,10 +401,10 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		 * attacker spreading guesses over several auth nodes gets the budget of one.
 		 */
 		useSharedLimitersOnPostgres(this: AuthThis): void {
-			const { adapter } = this as unknown as { adapter: unknown };
-			if (!(adapter instanceof PostgresAdapter)) return;
+			const database = this.sharedDatabase();
+			if (!database) return;
 			const shared = (scope: string, l: LimitSettings) =>
-				new SharedAttemptLimiter(adapter.sql, adapter.target.schema, scope, {
+				new SharedAttemptLimiter(database.sql, database.schema, scope, {
 					maxAttempts: l.maxAttempts,
 					windowMs: l.window * 1000
 				});

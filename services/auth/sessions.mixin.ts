@@ -28,7 +28,6 @@ import type { AuthMeta, SessionTokens, SignInResult, UserEventPayload } from "..
 import { truncatedAddress } from "../../lib/http/client-address";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type { AuthContext, AuthThis, RefreshParams, SignOutEverywhereParams } from "./internals";
-import { PostgresAdapter } from "../../lib/store/postgres/database";
 import { PostgresRefreshFamilyStore } from "../../lib/auth/store/postgres-refresh-family-store";
 
 /** How long a refresh that lost the race waits for the winner's rotation to land. */
@@ -401,10 +400,8 @@ const SessionsMixin = {
 		 * service one collection).
 		 */
 		async openFamilyStore(this: AuthThis): Promise<RefreshFamilyStore> {
-			const { adapter: usersAdapter } = this as unknown as { adapter: unknown };
-			if (usersAdapter instanceof PostgresAdapter) {
-				return new PostgresRefreshFamilyStore(usersAdapter.sql, usersAdapter.target.schema);
-			}
+			const database = this.sharedDatabase();
+			if (database) return new PostgresRefreshFamilyStore(database.sql, database.schema);
 			if (this.storeKind === "mongo") {
 				const { db } = (
 					this as unknown as { adapter: { db: { collection(n: string): unknown } } }

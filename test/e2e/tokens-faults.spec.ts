@@ -32,6 +32,7 @@ import {
 	type NodeProcess
 } from "../helpers/process";
 import { rejection } from "../helpers/async";
+import { describeRequiring } from "../helpers/requirements";
 
 type Generated = TokenEntity & { token: string };
 
@@ -42,10 +43,12 @@ const HEARTBEAT_TIMEOUT = 3;
 
 const binary = natsServerBinary();
 function describeWithNatsServer(name: string, body: () => void): void {
-	if (binary) return describe(name, body);
-	if (process.env.REQUIRE_NATS === "1") throw new Error("nats-server is not installed");
-	console.warn(`Skipping "${name}": nats-server is not installed.`);
-	describe.skip(name, body);
+	const requirement = {
+		available: binary !== null,
+		missing: "nats-server is not installed",
+		requiredBy: "REQUIRE_NATS"
+	};
+	describeRequiring(requirement, name, body);
 }
 
 interface Sample {

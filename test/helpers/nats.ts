@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import type { BrokerOptions } from "moleculer";
+import { describeRequiring } from "./requirements";
 
 export const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 
@@ -30,12 +31,12 @@ export function uniqueNamespace(prefix = "test"): string {
 
 /** `describe` for suites that need a NATS server (see above). */
 export function describeWithNats(name: string, body: () => void): void {
-	if (process.env.NATS_AVAILABLE === "1") {
-		describe(name, body);
-	} else {
-		console.warn(`Skipping "${name}": no NATS server answers at ${NATS_URL}.`);
-		describe.skip(name, body);
-	}
+	const requirement = {
+		available: process.env.NATS_AVAILABLE === "1",
+		missing: `no NATS server answers at ${NATS_URL}`,
+		requiredBy: "REQUIRE_NATS"
+	};
+	describeRequiring(requirement, name, body);
 }
 
 /** moleculer's NATS transporter pointed at the test server. */

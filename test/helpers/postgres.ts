@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
+import { describeRequiring } from "./requirements";
 
 export const TEST_DATABASE_URL =
 	process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
@@ -37,12 +38,12 @@ export function postgresKinds<K extends string>(suite: string): K[] {
 
 /** `describe` for suites that need PostgreSQL (see above). */
 export function describeWithPostgres(name: string, body: () => void): void {
-	if (postgresAvailable()) {
-		describe(name, body);
-	} else {
-		console.warn(`Skipping "${name}": no PostgreSQL answers at ${TEST_DATABASE_URL}.`);
-		describe.skip(name, body);
-	}
+	const requirement = {
+		available: postgresAvailable(),
+		missing: `no PostgreSQL answers at ${TEST_DATABASE_URL}`,
+		requiredBy: "REQUIRE_POSTGRES"
+	};
+	describeRequiring(requirement, name, body);
 }
 
 export function uniqueSchema(prefix = "t"): string {

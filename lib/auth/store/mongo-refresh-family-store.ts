@@ -1,8 +1,10 @@
 import type { MongoCollection, MongoFilter } from "../../store/mongo/collection";
-import type {
-	NextRefreshToken,
-	RefreshFamilyRecord,
-	RefreshFamilyStore
+import {
+	type NextRefreshToken,
+	type RefreshFamilyRecord,
+	type RefreshFamilyStore,
+	revocationUpdate,
+	rotationUpdate
 } from "./refresh-family-store";
 
 /** The shared collection type, with updateMany's result typed. */
@@ -47,19 +49,7 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	): Promise<boolean> {
 		const res = await this.collection.findOneAndUpdate(
 			{ _id: id, current: expected, revokedAt: null },
-			{
-				$set: {
-					current: next.fingerprint,
-					expiresAt: next.expiresAt,
-					previous: expected,
-					rotatedAt: next.rotatedAt,
-					successor: next.sealed,
-					userAgent: next.userAgent,
-					clientAddress: next.clientAddress
-				},
-				$inc: { generation: 1 },
-				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
-			},
+			rotationUpdate(expected, next, history),
 			{ returnOriginal: false }
 		);
 		return res.value !== null;
@@ -68,7 +58,7 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
 			{ _id: id, revokedAt: null },
-			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } },
+			revocationUpdate(reason, now),
 			{ returnOriginal: false }
 		);
 		return res.value;
@@ -77,7 +67,7 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
 		const res = await this.collection.updateMany(
 			{ userId, revokedAt: null },
-			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } }
+			revocationUpdate(reason, now)
 		);
 		return res.modifiedCount ?? 0;
 	}

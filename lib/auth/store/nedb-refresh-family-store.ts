@@ -1,9 +1,11 @@
 import type Datastore from "@seald-io/nedb";
 import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
-import type {
-	NextRefreshToken,
-	RefreshFamilyRecord,
-	RefreshFamilyStore
+import {
+	type NextRefreshToken,
+	type RefreshFamilyRecord,
+	type RefreshFamilyStore,
+	revocationUpdate,
+	rotationUpdate
 } from "./refresh-family-store";
 
 /** NeDB: the serial executor makes each conditional update atomic; "one updated" decides. */
@@ -50,19 +52,7 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	): Promise<boolean> {
 		const res = await this.db.updateAsync(
 			{ _id: id, current: expected, revokedAt: null },
-			{
-				$set: {
-					current: next.fingerprint,
-					expiresAt: next.expiresAt,
-					previous: expected,
-					rotatedAt: next.rotatedAt,
-					successor: next.sealed,
-					userAgent: next.userAgent,
-					clientAddress: next.clientAddress
-				},
-				$inc: { generation: 1 },
-				$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
-			},
+			rotationUpdate(expected, next, history),
 			{}
 		);
 		return res.numAffected === 1;
@@ -71,7 +61,7 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
 		const res = await this.db.updateAsync(
 			{ _id: id, revokedAt: null },
-			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } },
+			revocationUpdate(reason, now),
 			{ returnUpdatedDocs: true }
 		);
 		return res.numAffected === 1 ? (res.affectedDocuments as RefreshFamilyRecord) : null;
@@ -80,7 +70,7 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
 		const res = await this.db.updateAsync(
 			{ userId, revokedAt: null },
-			{ $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } },
+			revocationUpdate(reason, now),
 			{ multi: true }
 		);
 		return res.numAffected;

@@ -71,6 +71,32 @@ export interface RefreshFamilyStore {
 	clearSuccessorsBefore(cutoff: number): Promise<number>;
 }
 
+/** A rotation, in the update syntax NeDB and MongoDB share: `next` becomes the live token. */
+export function rotationUpdate(
+	expected: string,
+	next: NextRefreshToken,
+	history: number
+): Record<string, unknown> {
+	return {
+		$set: {
+			current: next.fingerprint,
+			expiresAt: next.expiresAt,
+			previous: expected,
+			rotatedAt: next.rotatedAt,
+			successor: next.sealed,
+			userAgent: next.userAgent,
+			clientAddress: next.clientAddress
+		},
+		$inc: { generation: 1 },
+		$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
+	};
+}
+
+/** A revocation, in the same syntax: no live token, no successor kept. */
+export function revocationUpdate(reason: string, now: number): Record<string, unknown> {
+	return { $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } };
+}
+
 export function fingerprintOf(token: string): string {
 	return createHash("sha256").update(token).digest("base64url");
 }

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import type { AttemptCounter, AttemptResult } from "../../auth/attempt-limiter";
 import type { Sql } from "./database";
-import { migrate, type Migration } from "./migrations";
+import { migrateOnce, type Migration } from "./migrations";
 
 const MIGRATIONS: Migration[] = [
 	[
@@ -29,8 +29,6 @@ export interface SharedAttemptLimits {
 }
 
 export class SharedAttemptLimiter implements AttemptCounter {
-	private ready: Promise<unknown> | null = null;
-
 	constructor(
 		private readonly sql: Sql,
 		private readonly schema: string,
@@ -40,11 +38,7 @@ export class SharedAttemptLimiter implements AttemptCounter {
 	) {}
 
 	private migrated(): Promise<unknown> {
-		this.ready ??= migrate(this.sql, this.schema, "attempt_log", MIGRATIONS).catch(err => {
-			this.ready = null;
-			throw err;
-		});
-		return this.ready;
+		return migrateOnce(this.sql, this.schema, "attempt_log", MIGRATIONS);
 	}
 
 	private digest(key: string): string {

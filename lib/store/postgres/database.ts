@@ -12,6 +12,12 @@ import { positiveWholeNumberFromEnv } from "../../config/env";
 
 export type Sql = postgres.Sql;
 
+/** A service's shared PostgreSQL pool and schema, for state kept beside its store. */
+export interface SharedDatabase {
+	sql: Sql;
+	schema: string;
+}
+
 export interface DatabaseTarget {
 	url: string;
 	/** Schema the tables live in (created when missing); "public" unless DATABASE_SCHEMA says. */

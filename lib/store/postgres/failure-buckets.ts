@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { FailureLimit } from "../../tokens/failure-limiter";
 import type { Sql } from "./database";
-import { migrate, type Migration } from "./migrations";
+import { migrateOnce, type Migration } from "./migrations";
 
 const MIGRATIONS: Migration[] = [
 	[
@@ -28,8 +28,6 @@ function digest(key: string): string {
 }
 
 export class SharedFailureLimiter {
-	private ready: Promise<unknown> | null = null;
-
 	constructor(
 		private readonly sql: Sql,
 		private readonly schema: string,
@@ -39,11 +37,7 @@ export class SharedFailureLimiter {
 	) {}
 
 	private migrated(): Promise<unknown> {
-		this.ready ??= migrate(this.sql, this.schema, "failure_buckets", MIGRATIONS).catch(err => {
-			this.ready = null;
-			throw err;
-		});
-		return this.ready;
+		return migrateOnce(this.sql, this.schema, "failure_buckets", MIGRATIONS);
 	}
 
 	/** Seconds until `key` may fail again: 0 while it has failures left. */

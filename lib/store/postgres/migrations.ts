@@ -40,6 +40,29 @@ export async function migrate(
 	});
 }
 
+const migrated = new WeakMap<Sql, Map<string, Promise<unknown>>>();
+
+/**
+ * `migrate`, once per pool and component, for parts that migrate on first use rather than at the
+ * service's start (scheduled runs, limits). A failed attempt is forgotten, so the next use retries.
+ */
+export function migrateOnce(
+	sql: Sql,
+	schema: string,
+	component: string,
+	migrations: readonly Migration[]
+): Promise<unknown> {
+	let done = migrated.get(sql);
+	if (!done) migrated.set(sql, (done = new Map()));
+	let pending = done.get(component);
+	if (!pending) {
+		pending = migrate(sql, schema, component, migrations);
+		done.set(component, pending);
+		pending.catch(() => done.delete(component));
+	}
+	return pending;
+}
+
 /** Epoch milliseconds as a timestamptz parameter (null stays null). */
 export function toTimestamp(ms: number | null): Date | null {
 	return ms === null ? null : new Date(ms);

@@ -5,7 +5,7 @@
  * a few seconds off still names the same scheduled time (the cron's, not the clock's).
  */
 import type { Sql } from "./database";
-import { migrate, type Migration } from "./migrations";
+import { migrateOnce, type Migration } from "./migrations";
 
 const MIGRATIONS: Migration[] = [
 	[
@@ -22,8 +22,6 @@ const MIGRATIONS: Migration[] = [
 /** Rows older than this are forgotten when a new run is claimed. */
 const KEEP_RUNS_MS = 30 * 24 * 3600 * 1000;
 
-const ready = new WeakMap<Sql, Promise<unknown>>();
-
 export async function claimScheduledRun(
 	sql: Sql,
 	schema: string,
@@ -31,13 +29,7 @@ export async function claimScheduledRun(
 	scheduledAt: Date,
 	nodeId: string
 ): Promise<boolean> {
-	let migrated = ready.get(sql);
-	if (!migrated) {
-		migrated = migrate(sql, schema, "scheduled_runs", MIGRATIONS);
-		ready.set(sql, migrated);
-		migrated.catch(() => ready.delete(sql));
-	}
-	await migrated;
+	await migrateOnce(sql, schema, "scheduled_runs", MIGRATIONS);
 	const rows = await sql`
 		insert into scheduled_runs (job, scheduled_at, node_id)
 		values (${job}, ${scheduledAt}, ${nodeId})

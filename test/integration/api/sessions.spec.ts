@@ -5,21 +5,13 @@
  * reaching another user's sessions, and AUTH_MAX_SESSIONS ending the oldest. Then the end of
  * every session: DELETE /api/me.
  */
+import type { SessionInfo } from "../../../services/auth/session-list.mixin";
 import { authService } from "../../helpers/auth";
 import { request, startGateway, type TestGateway } from "../../helpers/gateway";
 
 interface Session {
 	accessToken: string;
 	refreshToken: string;
-}
-
-interface SessionInfo {
-	id: string;
-	createdAt: string;
-	lastUsedAt: string;
-	userAgent: string | null;
-	clientAddress: string | null;
-	current: boolean;
 }
 
 describe("sessions over REST", () => {

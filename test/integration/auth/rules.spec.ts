@@ -468,6 +468,14 @@ describe("auth rules", () => {
 	});
 
 	describe("refresh tokens", () => {
+		/** The refresh-token reuse detections recorded for a user. */
+		const reuseEvents = (userId: string) =>
+			stack.events.filter(
+				e =>
+					e.name === "auth.refreshTokenReused" &&
+					(e.payload as { userId: string }).userId === userId
+			);
+
 		/** Runs `fn` with the auth service's reuse interval set to `seconds`. */
 		async function withReuseInterval<T>(seconds: number, fn: () => Promise<T>): Promise<T> {
 			const auth = stack.broker.getLocalService("auth") as unknown as {
@@ -499,13 +507,7 @@ describe("auth rules", () => {
 					id: account.id
 				});
 			}
-			expect(
-				stack.events.filter(
-					e =>
-						e.name === "auth.refreshTokenReused" &&
-						(e.payload as { userId: string }).userId === account.id
-				)
-			).toHaveLength(0);
+			expect(reuseEvents(account.id)).toHaveLength(0);
 			// One live family: the successor rotates on, and its parent is then a replay.
 			const next = await call<SessionTokens>("auth.refresh", { refreshToken: successor });
 			expect(next.refreshToken).not.toBe(successor);
@@ -531,13 +533,7 @@ describe("auth rules", () => {
 			expect(
 				await rejection(call("auth.refresh", { refreshToken: next.refreshToken }))
 			).toMatchObject({ code: 401 });
-			expect(
-				stack.events.filter(
-					e =>
-						e.name === "auth.refreshTokenReused" &&
-						(e.payload as { userId: string }).userId === account.id
-				)
-			).toHaveLength(1);
+			expect(reuseEvents(account.id)).toHaveLength(1);
 		});
 
 		it("keeps no plaintext successor: the family holds it sealed, and only for the interval", async () => {
@@ -591,13 +587,7 @@ describe("auth rules", () => {
 			expect(
 				await rejection(call("auth.refresh", { refreshToken: winner.refreshToken }))
 			).toMatchObject({ code: 401 });
-			expect(
-				stack.events.filter(
-					e =>
-						e.name === "auth.refreshTokenReused" &&
-						(e.payload as { userId: string }).userId === account.id
-				)
-			).toHaveLength(1);
+			expect(reuseEvents(account.id)).toHaveLength(1);
 			// Other sessions of the user are not touched.
 			const other = await signIn(stack.broker, account.username, account.password);
 			await expect(

@@ -3,6 +3,7 @@
  * once, the typed schema, and which driver errors are an outage (a retryable 503) and which are not.
  */
 import postgres from "postgres";
+import { rejection } from "../../helpers/async";
 import { isStoreUnavailable } from "../../../lib/store/errors";
 import { acquirePool, releasePool } from "../../../lib/store/postgres/database";
 import { migrate } from "../../../lib/store/postgres/migrations";
@@ -15,15 +16,6 @@ import {
 	TEST_DATABASE_URL,
 	uniqueSchema
 } from "../../helpers/postgres";
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-	try {
-		await promise;
-	} catch (err) {
-		return err;
-	}
-	throw new Error("expected a rejection");
-}
 
 describeWithPostgres("PostgreSQL store", () => {
 	const schema = uniqueSchema();
@@ -114,7 +106,7 @@ describeWithPostgres("PostgreSQL store", () => {
 	describe("errors", () => {
 		it("a server that refuses connections is an outage", async () => {
 			const down = postgres("postgres://postgres@127.0.0.1:1/test", { max: 1 });
-			const err = await caught(down`select 1`);
+			const err = await rejection(down`select 1`);
 			await down.end({ timeout: 1 });
 			expect(isStoreUnavailable(err)).toBe(true);
 		});
@@ -126,16 +118,18 @@ describeWithPostgres("PostgreSQL store", () => {
 			const query = victim`select pg_sleep(5)`.execute();
 			await new Promise(resolve => setTimeout(resolve, 200));
 			await sql`select pg_terminate_backend(${pid})`;
-			const err = await caught(query);
+			const err = await rejection(query);
 			await victim.end({ timeout: 1 });
 			expect(isStoreUnavailable(err)).toBe(true);
 		});
 
 		it("a wrong statement or a duplicate key is not an outage", async () => {
-			expect(isStoreUnavailable(await caught(sql`select * from no_such_table`))).toBe(false);
+			expect(isStoreUnavailable(await rejection(sql`select * from no_such_table`))).toBe(
+				false
+			);
 			await sql`create table dup_test (id int primary key)`;
 			await sql`insert into dup_test values (1)`;
-			expect(isStoreUnavailable(await caught(sql`insert into dup_test values (1)`))).toBe(
+			expect(isStoreUnavailable(await rejection(sql`insert into dup_test values (1)`))).toBe(
 				false
 			);
 		});
