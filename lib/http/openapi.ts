@@ -26,6 +26,7 @@ import {
 	COMPONENTS
 } from "./openapi-parts";
 import { ME_PATHS } from "./openapi-me";
+import { COOKIE_ACTIONS, READS_REFRESH_COOKIE } from "./session-cookies";
 
 /** An action's parameter schema by name, e.g. from the broker's registry; undefined if unknown. */
 export type ActionParamsLookup = (action: string) => ParamsSchema | undefined;
@@ -58,11 +59,39 @@ function describeActionInputs(doc: Record<string, unknown>, actionParams: Action
 		} else {
 			op.requestBody = {
 				required: true,
-				content: { "application/json": { schema: bodySchemaOfParams(params, pathParams) } }
+				content: {
+					"application/json": {
+						schema: withCookieFlag(
+							route.action!,
+							bodySchemaOfParams(params, pathParams)
+						)
+					}
+				}
 			};
 			op.parameters = parametersOfParams(params, pathParams).filter(p => p.in === "path");
 		}
 	}
+}
+
+/**
+ * The gateway's own body field on the routes that can use cookie sessions; where the refresh cookie
+ * can stand in for `refreshToken`, the body need not name it.
+ */
+function withCookieFlag(action: string, schema: Record<string, unknown>): Record<string, unknown> {
+	if (!COOKIE_ACTIONS.has(action)) return schema;
+	const properties = {
+		...(schema.properties as Record<string, unknown>),
+		cookie: {
+			type: "boolean",
+			description:
+				"Set the tokens as HttpOnly cookies (mtk_access, mtk_refresh) instead of returning them"
+		}
+	};
+	const { required: declared, ...rest } = schema;
+	const required = ((declared as string[] | undefined) ?? []).filter(
+		name => !(READS_REFRESH_COOKIE.has(action) && name === "refreshToken")
+	);
+	return { ...rest, properties, ...(required.length ? { required } : {}) };
 }
 
 /** `/api/pools/:pool` as OpenAPI writes it: `/api/pools/{pool}`. */

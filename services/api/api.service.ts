@@ -27,8 +27,10 @@ import { MIN_SECRET_LENGTH } from "../../lib/config/secrets";
 import { isProduction, listFromEnv } from "../../lib/config/env";
 import { logLevelEnabled } from "../../lib/broker/log-level";
 import { maskUrl } from "../../lib/http/url-masking";
+import { cookiePolicyFor, crossSiteForm } from "../../lib/http/session-cookies";
 import type { ApiLocalVars, ApiMeta, ApiMethods, ApiServiceSettings, ApiThis } from "./internals";
 import CredentialsMixin, { MAX_URL_LENGTH } from "./credentials.mixin";
+import { crossSiteRefused } from "./cookie-sessions";
 import { pageForError } from "./pages";
 import { buildRoutes } from "./routes";
 
@@ -61,6 +63,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		trustProxy: process.env.TRUST_PROXY ?? "",
 		corsOrigins: listFromEnv(process.env, "CORS_ORIGINS"),
 		bodyLimit: process.env.BODY_LIMIT || "16kb",
+		refreshCookieMaxAge: durationFromEnv(process.env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600),
 		rateLimit: {
 			window: durationFromEnv(process.env, "RATE_LIMIT_WINDOW", 60),
 			public: wholeNumberFromEnv(process.env, "RATE_LIMIT_PUBLIC", 30),
@@ -201,6 +204,9 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			next: (err?: unknown) => void,
 			render: (ctx: Context, params: Record<string, unknown>) => Promise<Page>
 		) {
+			if (req.method === "POST" && crossSiteForm(req.headers, this.cookiePolicy)) {
+				return next(crossSiteRefused());
+			}
 			const params = (req.$params ?? {}) as Record<string, unknown>;
 			render(req.$ctx as unknown as Context, params).then(
 				page => this.sendPage(req, res, page),
@@ -315,6 +321,12 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 
 	created(this: ApiThis) {
 		this.trust = parseTrustProxy(this.settings.trustProxy);
+		this.cookiePolicy = cookiePolicyFor({
+			publicUrl: this.settings.publicUrl,
+			corsOrigins: this.settings.corsOrigins,
+			refreshMaxAge: this.settings.refreshCookieMaxAge,
+			production: isProduction(process.env)
+		});
 		// Masking a URL for a line nobody prints showed in the gateway's profile.
 		const enabled = (level: unknown) =>
 			typeof level === "string" && logLevelEnabled(this.logger, this.fullName, level);

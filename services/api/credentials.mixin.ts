@@ -13,6 +13,8 @@ import type {
 	Credential,
 	ResolvedCaller
 } from "./internals";
+import { ACCESS_COOKIE, cookieOf, fromAllowedOrigin } from "../../lib/http/session-cookies";
+import { crossSiteRefused } from "./cookie-sessions";
 
 /** Credentials longer than this are refused without a call: no JWT or key of ours is near it. */
 const MAX_CREDENTIAL_LENGTH = 4096;
@@ -27,6 +29,16 @@ function poolOf(req: IncomingRequest): string | null {
 
 /** Pool routes a key scoped to that one pool (`pools:<name>`) may use: what a pool client does. */
 const POOL_CLIENT_ACTIONS = new Set(["pools.assign", "pools.keepAlive", "pools.unblock"]);
+
+/** Methods that change nothing: a cookie may authenticate them from anywhere (CORS guards reads). */
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
+
+function accessCookieOf(req: IncomingRequest): Credential | null {
+	const value = cookieOf(req.headers.cookie, ACCESS_COOKIE);
+	if (value === undefined) return null;
+	if (value.length > MAX_CREDENTIAL_LENGTH) throw unauthorized("INVALID_TOKEN");
+	return { kind: "jwt", value, header: "cookie" };
+}
 
 export function unauthorized(type = "UNAUTHORIZED"): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError("Unauthorized", 401, type);
@@ -73,10 +85,21 @@ const CredentialsMixin = {
 			return user;
 		},
 
-		/** /api/me: a JWT or an API key, resolved by `auth`; no credential leaves the user unset. */
+		/**
+		 * /api/me: a JWT or an API key, resolved by `auth`, or else the access cookie of a cookie
+		 * session; no credential leaves the user unset.
+		 */
 		async authenticateUser(this: ApiThis, ctx: Context, _route: unknown, req: IncomingRequest) {
-			const credential = this.credentialOf(req);
-			return credential ? this.resolveUser(ctx, credential) : null;
+			const credential = this.credentialOf(req) ?? accessCookieOf(req);
+			if (!credential) return null;
+			if (
+				credential.header === "cookie" &&
+				!SAFE_METHODS.has(req.method ?? "") &&
+				!fromAllowedOrigin(req.headers, this.cookiePolicy)
+			) {
+				throw crossSiteRefused();
+			}
+			return this.resolveUser(ctx, credential);
 		},
 
 		requireUser(this: ApiThis, ctx: Context<unknown, ApiMeta>) {

@@ -7,6 +7,7 @@ import type { Context, Service } from "moleculer";
 import type { ApiSettingsSchema, GatewayResponse, IncomingRequest } from "moleculer-web";
 import type { TrustProxy } from "../../lib/http/client-address";
 import type { Page } from "../../lib/http/pages";
+import type { CookiePolicy } from "../../lib/http/session-cookies";
 
 /** Who is calling, as CONTRACTS.md defines it (plus "admin-token" for ADMIN_TOKEN on admin routes). */
 export interface CallerIdentity {
@@ -25,6 +26,8 @@ export interface ResolvedCaller {
 /** What the gateway keeps about the caller in `ctx.locals` for the rest of the request. */
 export interface CallerLocals {
 	profile?: Record<string, unknown>;
+	/** This /api/auth request uses cookie sessions (services/api/cookie-sessions). */
+	cookieSession?: boolean;
 }
 
 export interface ApiMeta {
@@ -48,6 +51,8 @@ export interface ApiServiceSettings extends ApiSettingsSchema {
 	corsOrigins: string[];
 	/** Largest JSON body accepted on /api (body-parser syntax: bytes or "16kb"). */
 	bodyLimit: string;
+	/** Lifetime of the refresh cookie: REFRESH_TOKEN_TTL, as `auth` reads it (seconds). */
+	refreshCookieMaxAge: number;
 	/** Requests per client address per window (seconds). */
 	rateLimit: { window: number; public: number; user: number; admin: number };
 	/** Services that must be reachable for GET /ready to answer 200. */
@@ -92,13 +97,17 @@ export interface ApiLocalVars {
 	server: Server;
 	adminTokenDigest: Buffer | null;
 	trust: TrustProxy;
+	cookiePolicy: CookiePolicy;
 }
 
 export type ApiThis = Service<ApiServiceSettings> & ApiMethods & ApiLocalVars;
 
-/** A credential and where it came from: ADMIN_TOKEN is accepted only as `Authorization: Bearer`. */
+/**
+ * A credential and where it came from: ADMIN_TOKEN is accepted only as `Authorization: Bearer`;
+ * the access cookie only on /api/me, and only from an allowed origin when it changes anything.
+ */
 export type Credential = {
 	kind: "jwt" | "api-key";
 	value: string;
-	header: "authorization" | "x-api-key";
+	header: "authorization" | "x-api-key" | "cookie";
 };

@@ -9,6 +9,7 @@ import { refusePrototypeKeys } from "../../lib/http/body-guard";
 import { buildOpenApiDocument } from "../../lib/http/openapi";
 import { aliasesOf } from "../../lib/http/routes";
 import { PAGE_HANDLERS } from "./pages";
+import { afterAuthCall, beforeAuthCall } from "./cookie-sessions";
 import type { ApiMeta, ApiServiceSettings, ApiThis, CallerLocals } from "./internals";
 
 function health(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
@@ -116,7 +117,18 @@ export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 			path: "/api/auth",
 			...api,
 			rateLimit: limited(s.rateLimit.public),
-			aliases: aliasesOf("auth", {})
+			aliases: aliasesOf("auth", {}),
+			onBeforeCall: beforeAuthCall,
+			onAfterCall(
+				this: ApiThis,
+				ctx: Context,
+				_route: unknown,
+				req: IncomingRequest,
+				res: GatewayResponse,
+				data: unknown
+			) {
+				return afterAuthCall.call(this, ctx, req, res, data);
+			}
 		},
 		{
 			name: "me",

@@ -7,6 +7,7 @@ import AuthService from "../../../services/auth/auth.service";
 import LinksService from "../../../services/links.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
+import { COOKIE_ACTIONS, READS_REFRESH_COOKIE } from "../../../lib/http/session-cookies";
 import { openApiPath } from "../../../lib/http/openapi";
 import { schemaOfRule } from "../../../lib/http/openapi-params";
 import { allRoutes } from "../../../lib/http/routes";
@@ -87,10 +88,16 @@ describe("OpenAPI document", () => {
 				const required = inBody
 					? (body?.required ?? []).includes(name)
 					: asParameter!.required;
+				// The refresh cookie stands in for a missing refreshToken (cookie sessions).
+				const cookieStandsIn =
+					READS_REFRESH_COOKIE.has(route.action!) && name === "refreshToken";
 				expect(`${name} required: ${required}`).toBe(
-					`${name} required: ${!optional || asParameter?.in === "path"}`
+					`${name} required: ${(!optional || asParameter?.in === "path") && !cookieStandsIn}`
 				);
 				checked++;
+			}
+			if (COOKIE_ACTIONS.has(route.action!)) {
+				expect(body?.properties?.cookie).toMatchObject({ type: "boolean" });
 			}
 		}
 		expect(checked).toBeGreaterThan(40);

@@ -1,0 +1,123 @@
+/**
+ * Cookie sessions for browser apps: the access and refresh tokens as `HttpOnly` cookies, so page
+ * scripts never hold them, and the cross-site request check every request a cookie authenticates
+ * must pass. See the README's "Cookie sessions".
+ *
+ * Cookies are parsed and written with `cookie` (jshttp), the parser Express uses.
+ */
+import { parseCookie, stringifySetCookie } from "cookie";
+
+/** The access token: sent to every /api route. */
+export const ACCESS_COOKIE = "mtk_access";
+/** The refresh token: only to /api/auth, where refresh and sign-out read it. */
+export const REFRESH_COOKIE = "mtk_refresh";
+const ACCESS_PATH = "/api";
+
+/** Actions that take the gateway's `cookie` flag, and those that read the refresh cookie. */
+export const COOKIE_ACTIONS: ReadonlySet<string> = new Set([
+	"auth.signIn",
+	"auth.signInWithMagicLink",
+	"auth.refresh",
+	"auth.signOut"
+]);
+export const READS_REFRESH_COOKIE: ReadonlySet<string> = new Set(["auth.refresh", "auth.signOut"]);
+const REFRESH_PATH = "/api/auth";
+
+export interface CookiePolicy {
+	/** `Secure`: everywhere except plain-HTTP localhost outside production. */
+	secure: boolean;
+	/** Lifetime of the refresh cookie (REFRESH_TOKEN_TTL), seconds. */
+	refreshMaxAge: number;
+	/** Origins whose pages may use the cookies: PUBLIC_URL's, and CORS_ORIGINS' (not "*"). */
+	allowedOrigins: ReadonlySet<string>;
+}
+
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export function cookiePolicyFor(options: {
+	publicUrl: string;
+	corsOrigins: readonly string[];
+	refreshMaxAge: number;
+	production: boolean;
+}): CookiePolicy {
+	const url = new URL(options.publicUrl);
+	const plainLocal = url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname);
+	const allowedOrigins = new Set([url.origin]);
+	for (const origin of options.corsOrigins) {
+		if (origin !== "*") allowedOrigins.add(origin.replace(/\/+$/, ""));
+	}
+	return {
+		secure: options.production || !plainLocal,
+		refreshMaxAge: options.refreshMaxAge,
+		allowedOrigins
+	};
+}
+
+/** The request's cookie of that name, if any. */
+export function cookieOf(header: string | undefined, name: string): string | undefined {
+	if (!header) return undefined;
+	const value = parseCookie(header)[name];
+	return value === "" ? undefined : value;
+}
+
+/** Set-Cookie values that hold a new pair of tokens. */
+export function sessionCookies(
+	policy: CookiePolicy,
+	tokens: { accessToken: string; refreshToken: string; expiresIn: number }
+): string[] {
+	const common = { httpOnly: true, secure: policy.secure, sameSite: "lax" as const };
+	return [
+		stringifySetCookie(ACCESS_COOKIE, tokens.accessToken, {
+			...common,
+			path: ACCESS_PATH,
+			maxAge: tokens.expiresIn
+		}),
+		stringifySetCookie(REFRESH_COOKIE, tokens.refreshToken, {
+			...common,
+			path: REFRESH_PATH,
+			maxAge: policy.refreshMaxAge
+		})
+	];
+}
+
+/** Set-Cookie values that remove both cookies (sign-out). */
+export function clearedCookies(policy: CookiePolicy): string[] {
+	const common = { httpOnly: true, secure: policy.secure, sameSite: "lax" as const, maxAge: 0 };
+	return [
+		stringifySetCookie(ACCESS_COOKIE, "", { ...common, path: ACCESS_PATH }),
+		stringifySetCookie(REFRESH_COOKIE, "", { ...common, path: REFRESH_PATH })
+	];
+}
+
+export interface FetchHeaders {
+	origin?: string | string[];
+	"sec-fetch-site"?: string | string[];
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+	return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Whether a request that a cookie authenticates comes from one of our own pages. Browsers send
+ * `Origin` on every POST, PUT and DELETE, and `Sec-Fetch-Site` on every request: an allowed
+ * `Origin`, or none with `Sec-Fetch-Site: same-origin`, passes. A request with neither header did
+ * not come from a browser page, and is refused too: cookie sessions are for browsers.
+ */
+export function fromAllowedOrigin(headers: FetchHeaders, policy: CookiePolicy): boolean {
+	const origin = single(headers.origin);
+	if (origin !== undefined) return policy.allowedOrigins.has(origin);
+	return single(headers["sec-fetch-site"]) === "same-origin";
+}
+
+/**
+ * The mail pages' forms hold their token, so no cookie is at stake; still, a page of another site
+ * must not post one (spend a link, set a password). Browsers name the other site in `Origin` or
+ * `Sec-Fetch-Site`; a request without either did not come from another site's page.
+ */
+export function crossSiteForm(headers: FetchHeaders, policy: CookiePolicy): boolean {
+	const origin = single(headers.origin);
+	if (origin !== undefined) return !policy.allowedOrigins.has(origin);
+	const site = single(headers["sec-fetch-site"]);
+	return site !== undefined && site !== "same-origin" && site !== "none";
+}
