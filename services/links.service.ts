@@ -395,6 +395,14 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		}
 	},
 
+	events: {
+		/** A deleted account's links go with it (links made for a user name the user as owner). */
+		async "auth.userDeleted"(this: LinksThis, ctx: Context<{ userId: string }>) {
+			const removed = await this.store.removeByOwner(ctx.params.userId);
+			if (removed > 0) this.logger.info(`Removed ${removed} link(s) of a deleted account.`);
+		}
+	},
+
 	methods: {
 		/** The service's clock (tests move it forward by replacing Date.now). */
 		now(): number {

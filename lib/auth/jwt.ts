@@ -43,6 +43,8 @@ export interface AccessTokenClaims {
 	jti: string;
 	/** The session (refresh-token family) it was issued in; refused once that session ends. */
 	sid?: string;
+	/** A service-API token's scopes, space-separated (RFC 8693 §4.2); users' tokens have none. */
+	scope?: string;
 	/** Epoch seconds. */
 	iat: number;
 	exp: number;
@@ -87,12 +89,16 @@ export class AccessTokens {
 	async issue(
 		subject: string,
 		notIssuedBefore = 0,
-		session?: string
+		session?: string,
+		scopes?: readonly string[]
 	): Promise<IssuedAccessToken> {
 		const issuedAt = Math.max(Math.floor(this.now() / 1000), notIssuedBefore);
 		const expiresAt = issuedAt + this.options.ttl;
 		const jti = randomUUID();
-		const token = await new SignJWT(session === undefined ? {} : { sid: session })
+		const claims: Record<string, string> = {};
+		if (session !== undefined) claims.sid = session;
+		if (scopes !== undefined) claims.scope = scopes.join(" ");
+		const token = await new SignJWT(claims)
 			.setProtectedHeader({ alg: ALGORITHM, typ: ACCESS_TOKEN_TYPE })
 			.setSubject(subject)
 			.setIssuer(this.options.issuer)
@@ -138,9 +144,10 @@ export class AccessTokens {
 				requiredClaims: ["sub", "iat", "exp", "jti"],
 				currentDate: new Date(this.now())
 			});
-			const { sub, jti, iat, exp, sid } = payload;
+			const { sub, jti, iat, exp, sid, scope } = payload;
 			if (
 				(sid !== undefined && typeof sid !== "string") ||
+				(scope !== undefined && typeof scope !== "string") ||
 				typeof sub !== "string" ||
 				typeof jti !== "string" ||
 				typeof iat !== "number" ||
@@ -149,7 +156,10 @@ export class AccessTokens {
 			) {
 				return null;
 			}
-			return typeof sid === "string" ? { sub, jti, iat, exp, sid } : { sub, jti, iat, exp };
+			const claims: AccessTokenClaims = { sub, jti, iat, exp };
+			if (typeof sid === "string") claims.sid = sid;
+			if (typeof scope === "string") claims.scope = scope;
+			return claims;
 		} catch {
 			return null;
 		}

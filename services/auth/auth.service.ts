@@ -69,6 +69,7 @@ import type {
 	SignUpParams,
 	TokenParams
 } from "./internals";
+import ServiceTokensMixin from "./service-tokens.mixin";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
 import SessionListMixin from "./session-list.mixin";
@@ -105,7 +106,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		SessionListMixin,
 		ApiKeysMixin,
 		AddressesMixin,
-		PasswordsMixin
+		PasswordsMixin,
+		ServiceTokensMixin
 	],
 
 	settings: {

@@ -121,6 +121,25 @@ export interface SetScopesParams {
 	scopes: string[];
 }
 
+/**
+ * Whom a session's access tokens are for: a user, or a service-API subject (no record here; the
+ * scopes its session was issued with).
+ */
+export type SessionHolder =
+	UserRecord | { _id: string; tokensValidAfter: number; grantedScopes: string[] };
+
+export interface IssueTokensParams {
+	subject: string;
+	scopes?: string[];
+}
+export interface ValidateTokenParams {
+	token: string;
+	subject?: string;
+}
+export interface SubjectParams {
+	subject: string;
+}
+
 export interface AuthMethods {
 	toPublicUser(user: UserRecord): PublicUser;
 	toAuthUser(
@@ -162,7 +181,17 @@ export interface AuthMethods {
 		fingerprint: string
 	): Promise<SessionTokens | null>;
 	awaitSuccessor(familyId: string, fingerprint: string): Promise<SessionTokens | null>;
-	sessionTokens(user: UserRecord, refreshToken: string, session: string): Promise<SessionTokens>;
+	sessionTokens(
+		holder: SessionHolder,
+		refreshToken: string,
+		session: string
+	): Promise<SessionTokens>;
+	openFamily(
+		ctx: Context,
+		holder: string,
+		scopes: string[] | null
+	): Promise<{ family: string; refreshToken: string }>;
+	holderOf(family: RefreshFamilyRecord): Promise<SessionHolder | null>;
 	endOldestSessions(ctx: Context, userId: string): Promise<void>;
 	revokeAllSessions(ctx: Context, userId: string, reason: string): Promise<number>;
 	setPassword(

@@ -27,7 +27,14 @@ import { invalidToken } from "../../lib/auth/errors";
 import type { AuthMeta, SessionTokens, SignInResult, UserEventPayload } from "../../lib/auth/types";
 import { truncatedAddress } from "../../lib/http/client-address";
 import type { TokenEntity } from "../../lib/tokens/types";
-import type { AuthContext, AuthThis, RefreshParams, SignOutEverywhereParams } from "./internals";
+import type {
+	AuthContext,
+	AuthThis,
+	RefreshParams,
+	SessionHolder,
+	SignOutEverywhereParams
+} from "./internals";
+import { isSubjectHolder } from "../../lib/auth/subjects";
 import { PostgresRefreshFamilyStore } from "../../lib/auth/store/postgres-refresh-family-store";
 
 /** How long a refresh that lost the race waits for the winner's rotation to land. */
@@ -117,39 +124,7 @@ const SessionsMixin = {
 			user: UserRecord,
 			method: string
 		): Promise<SignInResult> {
-			const family = randomUUID();
-			const refresh = await ctx.call<TokenEntity & { token: string }, object>(
-				"tokens.generate",
-				{
-					type: TOKEN_TYPES.refresh,
-					owner: user._id,
-					expiry: this.settings.refreshTokenTtl,
-					data: { family, generation: 1 }
-				}
-			);
-			const fingerprint = fingerprintOf(refresh.token);
-			try {
-				await this.families.insert({
-					_id: family,
-					userId: user._id,
-					current: fingerprint,
-					fingerprints: [fingerprint],
-					generation: 1,
-					createdAt: Date.now(),
-					expiresAt: Date.parse(refresh.expiresAt!),
-					revokedAt: null,
-					revokedReason: null,
-					previous: null,
-					rotatedAt: null,
-					successor: null,
-					userAgent: (ctx.meta as AuthMeta).userAgent ?? null,
-					clientAddress: truncatedAddress((ctx.meta as AuthMeta).ip)
-				});
-			} catch (err) {
-				// No family, no session: the token must not outlive this failure.
-				await ctx.call("tokens.revoke", { id: refresh.id, owner: user._id });
-				throw err;
-			}
+			const { family, refreshToken } = await this.openFamily(ctx, user._id, null);
 			if (this.settings.maxSessions > 0) await this.endOldestSessions(ctx, user._id);
 			const access = await this.accessTokens.issue(
 				user._id,
@@ -162,11 +137,73 @@ const SessionsMixin = {
 			});
 			return {
 				accessToken: access.token,
-				refreshToken: refresh.token,
+				refreshToken,
 				tokenType: "Bearer",
 				expiresIn: access.expiresIn,
 				user: this.toPublicUser(user)
 			};
+		},
+
+		/**
+		 * A new family for `holder` (a user's id, or a service-API subject's), with its first refresh
+		 * token; `scopes` only for a service-API session.
+		 */
+		async openFamily(
+			this: AuthThis,
+			ctx: Context,
+			holder: string,
+			scopes: string[] | null
+		): Promise<{ family: string; refreshToken: string }> {
+			const family = randomUUID();
+			const refresh = await ctx.call<TokenEntity & { token: string }, object>(
+				"tokens.generate",
+				{
+					type: TOKEN_TYPES.refresh,
+					owner: holder,
+					expiry: this.settings.refreshTokenTtl,
+					data: { family, generation: 1 }
+				}
+			);
+			const fingerprint = fingerprintOf(refresh.token);
+			try {
+				await this.families.insert({
+					_id: family,
+					userId: holder,
+					current: fingerprint,
+					fingerprints: [fingerprint],
+					generation: 1,
+					createdAt: Date.now(),
+					expiresAt: Date.parse(refresh.expiresAt!),
+					revokedAt: null,
+					revokedReason: null,
+					previous: null,
+					rotatedAt: null,
+					successor: null,
+					userAgent: (ctx.meta as AuthMeta).userAgent ?? null,
+					clientAddress: truncatedAddress((ctx.meta as AuthMeta).ip),
+					...(scopes === null ? {} : { scopes })
+				});
+			} catch (err) {
+				// No family, no session: the token must not outlive this failure.
+				await ctx.call("tokens.revoke", { id: refresh.id, owner: holder });
+				throw err;
+			}
+			return { family, refreshToken: refresh.token };
+		},
+
+		/**
+		 * Whom a family's access tokens are for: the user (gone: null), or a service-API subject,
+		 * who has no record here and whose scopes the family keeps.
+		 */
+		async holderOf(this: AuthThis, family: RefreshFamilyRecord): Promise<SessionHolder | null> {
+			if (isSubjectHolder(family.userId)) {
+				return {
+					_id: family.userId,
+					tokensValidAfter: 0,
+					grantedScopes: family.scopes ?? []
+				};
+			}
+			return this.store.findById(family.userId);
 		},
 
 		/**
@@ -217,7 +254,7 @@ const SessionsMixin = {
 				}
 				throw await this.refreshReused(ctx, family, fail);
 			}
-			const user = await this.store.findById(family.userId);
+			const user = await this.holderOf(family);
 			if (!user) throw await fail();
 
 			const generation = family.generation + 1;
@@ -295,7 +332,7 @@ const SessionsMixin = {
 			) {
 				return null;
 			}
-			const user = await this.store.findById(family.userId);
+			const user = await this.holderOf(family);
 			if (!user) return null;
 			return this.sessionTokens(
 				user,
@@ -339,14 +376,15 @@ const SessionsMixin = {
 
 		async sessionTokens(
 			this: AuthThis,
-			user: UserRecord,
+			holder: SessionHolder,
 			refreshToken: string,
 			session: string
 		): Promise<SessionTokens> {
 			const access = await this.accessTokens.issue(
-				user._id,
-				user.tokensValidAfter / 1000,
-				session
+				holder._id,
+				holder.tokensValidAfter / 1000,
+				session,
+				"grantedScopes" in holder ? holder.grantedScopes : undefined
 			);
 			return {
 				accessToken: access.token,

@@ -302,6 +302,87 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 			expect(await me.json()).toMatchObject({ username });
 		}, 30_000);
 
+		it("serves the service API across both auth nodes: issue on one, validate, refresh and invalidate on the other", async () => {
+			const subject = `profile-${randomBytes(3).toString("hex")}`;
+			const pair = await caller.call<SessionTokens, object>(
+				"auth.issueTokens",
+				{ subject, scopes: ["read"] },
+				on("auth-a")
+			);
+			await expect(
+				caller.call(
+					"auth.validateToken",
+					{ token: pair.accessToken, subject },
+					on("auth-b")
+				)
+			).resolves.toMatchObject({ subject, scopes: ["read"] });
+			const next = await caller.call<SessionTokens, object>(
+				"auth.refresh",
+				{ refreshToken: pair.refreshToken },
+				on("auth-b")
+			);
+			await caller.call("auth.invalidateTokens", { subject }, on("auth-a"));
+			for (const token of [pair.accessToken, next.accessToken]) {
+				await expect(
+					caller.call("auth.validateToken", { token }, on("auth-b"))
+				).rejects.toMatchObject({ code: 401 });
+			}
+			await expect(
+				caller.call("auth.refresh", { refreshToken: next.refreshToken }, on("auth-a"))
+			).rejects.toMatchObject({ code: 401 });
+		});
+
+		it("keeps a cookie session through the gateway process, with tabs refreshing at once on both auth nodes", async () => {
+			const username = `cookie${randomBytes(3).toString("hex")}`;
+			const email = `${username}@example.com`;
+			const password = "a long enough password";
+			await caller.call("auth.signUp", { username, email, password }, on("auth-a"));
+			const mail = await smtp.waitFor(m => m.to.includes(email));
+			await caller.call("auth.verifyEmail", {
+				token: tokenOf(linkIn(mail, "/verify-email")),
+				password
+			});
+			const post = (path: string, body: unknown, headers: Record<string, string>) =>
+				fetch(`${base}${path}`, {
+					method: "POST",
+					headers: { "content-type": "application/json", ...headers },
+					body: JSON.stringify(body)
+				});
+			const cookiesOf = (res: Response) =>
+				res.headers
+					.getSetCookie()
+					.map(c => c.split(";")[0])
+					.join("; ");
+			const signedIn = await post(
+				"/api/auth/sign-in",
+				{ login: username, password, cookie: true },
+				{ origin: base }
+			);
+			expect(signedIn.status).toBe(200);
+			const jar = cookiesOf(signedIn);
+			const refreshes = await Promise.all(
+				Array.from({ length: 10 }, () =>
+					post("/api/auth/refresh", {}, { origin: base, cookie: jar })
+				)
+			);
+			expect(refreshes.map(r => r.status)).toEqual(Array(10).fill(200));
+			// Every tab got the same successor: one live session.
+			expect(new Set(refreshes.map(r => cookiesOf(r).split("; ")[1])).size).toBe(1);
+			const next = cookiesOf(refreshes[0]);
+			const me = await fetch(`${base}/api/me`, { headers: { cookie: next } });
+			expect(me.status).toBe(200);
+			const forged = await post(
+				"/api/me/sign-out-everywhere",
+				{},
+				{ origin: "https://evil.example", cookie: next }
+			);
+			expect(forged.status).toBe(403);
+			const out = await post("/api/auth/sign-out", {}, { origin: base, cookie: next });
+			expect(out.status).toBe(200);
+			expect(out.headers.getSetCookie().every(c => c.includes("Max-Age=0"))).toBe(true);
+			expect((await fetch(`${base}/api/me`, { headers: { cookie: next } })).status).toBe(401);
+		}, 30_000);
+
 		it("reports each expired token exactly once though both nodes run the cleanup every second", async () => {
 			const made = await Promise.all(
 				Array.from({ length: 50 }, (_, i) =>

@@ -27,6 +27,7 @@ interface FamilyRow {
 	successor: string | null;
 	user_agent: string | null;
 	client_address: string | null;
+	scopes: string[] | null;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -58,6 +59,10 @@ const MIGRATIONS: Migration[] = [
 		`alter table refresh_families add column user_agent text, add column client_address text`,
 		`create index refresh_families_live_idx on refresh_families (user_id, created_at)
 			where revoked_at is null`
+	],
+	[
+		// Sessions of the service API's subjects (see RefreshFamilyRecord).
+		`alter table refresh_families add column scopes text[]`
 	]
 ];
 
@@ -177,7 +182,8 @@ function toRow(r: RefreshFamilyRecord): FamilyRow {
 		rotated_at: toTimestamp(r.rotatedAt ?? null),
 		successor: r.successor ?? null,
 		user_agent: r.userAgent ?? null,
-		client_address: r.clientAddress ?? null
+		client_address: r.clientAddress ?? null,
+		scopes: r.scopes ?? null
 	};
 }
 
@@ -196,6 +202,7 @@ function fromRow(row: FamilyRow): RefreshFamilyRecord {
 		rotatedAt: fromTimestamp(row.rotated_at),
 		successor: row.successor,
 		userAgent: row.user_agent,
-		clientAddress: row.client_address
+		clientAddress: row.client_address,
+		scopes: row.scopes === null ? null : [...row.scopes]
 	};
 }

@@ -36,6 +36,11 @@ export interface RefreshFamilyRecord {
 	/** Shown in the user's sessions list: the last sign-in or refresh's User-Agent and network. */
 	userAgent?: string | null;
 	clientAddress?: string | null;
+	/**
+	 * A service-API session (auth.issueTokens): the scopes its access tokens carry. Absent for a
+	 * user's session, whose access tokens get the user's scopes when they are resolved.
+	 */
+	scopes?: string[] | null;
 }
 
 export interface NextRefreshToken {

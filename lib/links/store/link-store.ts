@@ -50,6 +50,8 @@ export interface LinkStore {
 	removeByHashes(hashes: string[]): Promise<LinkRecord | null>;
 	/** Removes up to `limit` links that expired at or before `now`; returns how many. */
 	removeExpired(now: number, limit: number): Promise<number>;
+	/** Removes every link of `owner` (a deleted account's); returns how many. */
+	removeByOwner(owner: string): Promise<number>;
 }
 
 export function isLinkExpired(record: Pick<LinkRecord, "validUntil">, now: number): boolean {

@@ -47,6 +47,11 @@ export class MongoLinkStore implements LinkStore {
 		const res = await this.collection.deleteMany({ _id: { $in: ids.map(r => r._id) } });
 		return res.deletedCount ?? ids.length;
 	}
+
+	async removeByOwner(owner: string): Promise<number> {
+		const res = await this.collection.deleteMany({ owner });
+		return res.deletedCount ?? 0;
+	}
 }
 
 function hashQuery(hashes: string[]): Record<string, unknown> {

@@ -50,6 +50,10 @@ export class NedbLinkStore implements LinkStore {
 		if (ids.length === 0) return 0;
 		return this.db.removeAsync({ _id: { $in: ids.map(r => r._id) } }, { multi: true });
 	}
+
+	removeByOwner(owner: string): Promise<number> {
+		return this.db.removeAsync({ owner }, { multi: true });
+	}
 }
 
 function hashQuery(hashes: string[]): Record<string, unknown> {

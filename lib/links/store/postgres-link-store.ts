@@ -97,6 +97,11 @@ export class PostgresLinkStore implements LinkStore {
 			) returning id`;
 		return rows.length;
 	}
+
+	async removeByOwner(owner: string): Promise<number> {
+		const rows = await this.sql`delete from links where owner = ${owner} returning id`;
+		return rows.length;
+	}
 }
 
 function toRow(r: LinkRecord): LinkRow {

@@ -8,6 +8,9 @@
 import type { SessionInfo } from "../../../services/auth/session-list.mixin";
 import { authService } from "../../helpers/auth";
 import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { withSettings } from "../../helpers/broker";
+import { eventually } from "../../helpers/process";
+import LinksService, { type CreatedLink } from "../../../services/links.service";
 
 interface Session {
 	accessToken: string;
@@ -22,7 +25,14 @@ describe("sessions over REST", () => {
 
 	beforeAll(async () => {
 		gw = await startGateway({
-			services: [authService({ requireVerifiedEmail: false, maxSessions: 3 })]
+			services: [
+				authService({ requireVerifiedEmail: false, maxSessions: 3 }),
+				dataDir =>
+					withSettings(LinksService, {
+						dataDir,
+						allowedActions: ["newsletter.subscribe"]
+					})
+			]
 		});
 		for (const username of ["sam", "tess"]) {
 			await gw.broker.call("auth.signUp", {
@@ -154,6 +164,12 @@ describe("sessions over REST", () => {
 			const apiKey = (key.body as { token: string }).token;
 			const me = await request(api("/api/me"), { headers: bearer(session.accessToken) });
 			const userId = (me.body as { id: string }).id;
+			const link = await gw.broker.call<CreatedLink, object>("links.create", {
+				owner: userId,
+				action: "newsletter.subscribe",
+				params: { email: "uma@example.com" }
+			});
+			expect(await gw.broker.call("links.load", { token: link.token })).not.toBeNull();
 			expect(
 				((await gw.broker.call("tokens.listByOwner", { owner: userId })) as unknown[])
 					.length
@@ -200,11 +216,11 @@ describe("sessions over REST", () => {
 				json: { login: "uma", password }
 			});
 			expect(signInAgain.status).toBe(401);
-			// Nothing of theirs is left in `tokens`, and the name and address are free again.
-			const user = (await gw.broker.call("tokens.listByOwner", {
-				owner: "uma"
-			})) as unknown[];
-			expect(user).toEqual([]);
+			// Nothing of theirs is left in `tokens` or `links`, and the name and address are free.
+			expect(await gw.broker.call("tokens.listByOwner", { owner: userId })).toEqual([]);
+			await eventually(
+				async () => (await gw.broker.call("links.load", { token: link.token })) === null
+			);
 			await expect(
 				gw.broker.call("auth.signUp", {
 					username: "uma",

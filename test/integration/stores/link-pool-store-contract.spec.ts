@@ -145,6 +145,16 @@ describe.each(kinds)("LinkStore contract (%s)", kind => {
 		expect(await store.removeByHashes([keep.hash])).toEqual(keep);
 		expect(await store.removeByHashes([keep.hash])).toBeNull();
 	});
+
+	it("removes every link of one owner, and only those", async () => {
+		const mine = [link({ owner: "gone" }), link({ owner: "gone", validUntil: NOW - 1 })];
+		const theirs = link({ owner: "stays" });
+		for (const r of [...mine, theirs]) await store.insert(r);
+		expect(await store.removeByOwner("gone")).toBe(2);
+		expect(await store.removeByOwner("gone")).toBe(0);
+		expect(await store.findByHashes([mine[0].hash])).toBeNull();
+		expect(await store.findByHashes([theirs.hash])).toEqual(theirs);
+	});
 });
 
 describe.each(kinds)("PoolStore contract (%s)", kind => {

@@ -94,7 +94,12 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		const parsed: unknown = (res.headers.get("content-type") ?? "").includes("json")
 			? JSON.parse(text)
 			: text;
-		return { status: res.status, body: parsed as Record<string, unknown>, text };
+		return {
+			status: res.status,
+			body: parsed as Record<string, unknown>,
+			text,
+			headers: res.headers
+		};
 	}
 
 	async function failure(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
@@ -151,6 +156,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 				port: 0,
 				ip: "127.0.0.1",
 				adminToken: ADMIN_TOKEN,
+				publicUrl: "http://app.test",
 				rateLimit: { window: 60, public: 100_000, user: 100_000, admin: 100_000 }
 			})
 		);
@@ -428,6 +434,45 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		expect((await http("POST", "/token", form({ token: link.token }))).status).toBe(200);
 		expect((await http("POST", `/token/${link.token}`)).status).toBe(404);
 
+		// A cookie session: signed in into cookies, refreshed from them, a forged cross-site
+		// request refused, signed out.
+		const origin = { origin: "http://app.test" };
+		const cookieValues = (headers: Headers) => {
+			const pairs = headers.getSetCookie().map(c => c.split(";")[0]);
+			keep(...pairs.map(p => p.slice(p.indexOf("=") + 1)).filter(v => v !== ""));
+			return pairs.join("; ");
+		};
+		const inCookies = await http("POST", "/api/auth/sign-in", {
+			headers: origin,
+			json: { login: "ada", password: THIRD_PASSWORD, cookie: true }
+		});
+		expect(inCookies.status).toBe(200);
+		const jar = cookieValues(inCookies.headers);
+		const rotated = await http("POST", "/api/auth/refresh", {
+			headers: { ...origin, cookie: jar },
+			json: {}
+		});
+		expect(rotated.status).toBe(200);
+		const jar2 = cookieValues(rotated.headers);
+		expect(
+			(
+				await http("POST", "/api/me/password", {
+					headers: { origin: "https://evil.example", cookie: jar2 },
+					json: { currentPassword: THIRD_PASSWORD, newPassword: NEW_PASSWORD }
+				})
+			).status
+		).toBe(403);
+		expect((await http("GET", "/api/me", { headers: { cookie: jar2 } })).status).toBe(200);
+		expect(
+			(
+				await http("POST", "/api/auth/sign-out", {
+					headers: { ...origin, cookie: jar2 },
+					json: {}
+				})
+			).status
+		).toBe(200);
+		expect((await http("GET", "/api/me", { headers: { cookie: jar2 } })).status).toBe(401);
+
 		// Revoke the key, then use it; sign out everywhere; the refresh token then fails.
 		expect(
 			(await http("DELETE", `/api/me/api-keys/${keyId}`, { headers: bearer(s4.accessToken) }))
@@ -574,6 +619,32 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 	});
 
 	it("broker calls from another node: every action, validation errors with secrets, a store failure", async () => {
+		// The service API: a subject's pair, validated, rotated, invalidated.
+		const pair = await edge.call<SignInResult, object>("auth.issueTokens", {
+			subject: "profile-1",
+			scopes: ["read"]
+		});
+		keep(pair.accessToken, pair.refreshToken);
+		await edge.call("auth.validateToken", { token: pair.accessToken });
+		const pair2 = await edge.call<SignInResult, object>("auth.refresh", {
+			refreshToken: pair.refreshToken
+		});
+		keep(pair2.accessToken, pair2.refreshToken);
+		await edge.call("auth.invalidateTokens", { subject: "profile-1" });
+		expect(
+			(await failure(edge.call("auth.validateToken", { token: pair2.accessToken }))).code
+		).toBe(401);
+		expect(
+			(
+				await failure(
+					edge.call("auth.issueTokens", {
+						subject: "s",
+						scopes: [pair2.refreshToken + " x"]
+					})
+				)
+			).code
+		).toBe(422);
+
 		const [key, refresh, jwt, link, pool] = [...secrets].filter(s =>
 			/^(mtk|mtf|eyJ|mta|mtl)/.test(s)
 		);
