@@ -16,7 +16,7 @@ import { replCommands } from "./lib/broker/repl-commands";
 const env = process.env;
 
 // moleculer-runner reads the config before it loads services, so `npm start` finds the compiled
-// services (dist/services/*.service.js) and `SERVICES=tokens` resolves to dist/services/tokens.service.js.
+// services (dist/services/*.service.js) and `SERVICES=tokens` resolves to dist/services/tokens/tokens.service.js.
 env.SERVICEDIR ??= join(__dirname, "services");
 
 // libuv's thread pool runs scrypt and the embedded store's file writes. Four threads (Node's

@@ -11,7 +11,7 @@ import { RedactingValidator } from "../lib/broker/redacting-validator";
 import { createToken } from "../lib/tokens/format";
 import type { TokenHasher } from "../lib/tokens/hasher";
 import type { TokenRecord, TokenStore } from "../lib/tokens/store/token-store";
-import TokensService from "../services/tokens.service";
+import TokensService from "../services/tokens/tokens.service";
 
 export interface Fixture {
 	broker: ServiceBroker;

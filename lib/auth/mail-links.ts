@@ -48,15 +48,25 @@ export function describeLifetime(seconds: number): string {
 	return `${seconds} seconds`;
 }
 
+/** A code beside the link, for a reader on another device than their mail (verification). */
+export interface MailedCode {
+	code: string;
+	lifetimeSeconds: number;
+}
+
 /** The subject and bodies of a link mail to `username`. */
 export function linkMail(
 	kind: LinkKind,
 	username: string,
 	link: string,
-	lifetimeSeconds: number
+	lifetimeSeconds: number,
+	code?: MailedCode
 ): { subject: string; text: string; html: string } {
 	const spec = LINKS[kind];
 	const lifetime = describeLifetime(lifetimeSeconds);
+	const codeLine =
+		code &&
+		`Or type this code where you signed up: ${code.code} (it expires in ${describeLifetime(code.lifetimeSeconds)}).`;
 	const text = [
 		`Hello ${username},`,
 		"",
@@ -64,13 +74,15 @@ export function linkMail(
 		"",
 		`${spec.action}: ${link}`,
 		"",
-		`The link works once and expires in ${lifetime}.`
+		`The link works once and expires in ${lifetime}.`,
+		...(codeLine ? ["", codeLine] : [])
 	].join("\n");
 	const html = [
 		`<p>Hello ${escapeHtml(username)},</p>`,
 		`<p>${escapeHtml(spec.lead)}</p>`,
 		`<p><a href="${escapeHtml(link)}">${escapeHtml(spec.action)}</a></p>`,
-		`<p>The link works once and expires in ${lifetime}.</p>`
+		`<p>The link works once and expires in ${lifetime}.</p>`,
+		...(codeLine ? [`<p>${escapeHtml(codeLine)}</p>`] : [])
 	].join("\n");
 	return { subject: spec.subject, text, html };
 }

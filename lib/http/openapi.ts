@@ -187,6 +187,30 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 					[400]
 				)
 			},
+			"/api/auth/email-code": {
+				post: jsonOp(
+					"Mail a 6-digit sign-in code (same answer for any address)",
+					obj({ email: str() }, ["email"]),
+					OK,
+					[429]
+				)
+			},
+			"/api/auth/email-code/sign-in": {
+				post: jsonOp(
+					"Sign in with a mailed code (3 submissions per code, 10 per address an hour)",
+					obj({ email: str(), code: str() }, ["email", "code"]),
+					ref("Session"),
+					[401, 429]
+				)
+			},
+			"/api/auth/verify-email/code": {
+				post: jsonOp(
+					"Confirm an e-mail address with the code of the verification mail",
+					obj({ email: str(), code: str(), password: str() }, ["email", "code"]),
+					obj({ user: ref("User"), passwordKept: { type: "boolean" } }),
+					[401, 429]
+				)
+			},
 			"/api/auth/forgot-password": {
 				post: jsonOp("Mail a password reset link", obj({ email: str() }, ["email"]), OK)
 			},

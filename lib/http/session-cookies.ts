@@ -17,6 +17,7 @@ const ACCESS_PATH = "/api";
 export const COOKIE_ACTIONS: ReadonlySet<string> = new Set([
 	"auth.signIn",
 	"auth.signInWithMagicLink",
+	"auth.signInWithEmailCode",
 	"auth.refresh",
 	"auth.signOut"
 ]);

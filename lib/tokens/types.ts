@@ -38,6 +38,19 @@ export interface ConsumeParams {
 	token: string;
 	owner?: string;
 }
+export interface GenerateCodeParams {
+	type: string;
+	owner: string;
+	scope: string;
+	expiry?: number;
+	data?: Record<string, unknown>;
+}
+export interface ConsumeCodeParams {
+	type: string;
+	scope: string;
+	code: string;
+	owner?: string;
+}
 export interface OwnerParams {
 	owner: string;
 	type?: string;
@@ -83,5 +96,6 @@ export const TOKEN_TYPES = Object.freeze({
 	magicLink: "passwordless",
 	passwordReset: "password-reset",
 	refresh: "refresh",
-	apiKey: "api-key"
+	apiKey: "api-key",
+	emailCode: "email-code"
 } as const);

@@ -49,21 +49,7 @@ const AddressesMixin = {
 					});
 					const owner = entity && (await this.store.findById(entity.owner));
 					if (owner && !owner.emailVerified) {
-						const attempt = await this.limiters.signIn.hit(this.accountLimitKey(owner));
-						if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
-						if (!(await this.passwordMatches(password, owner.passwordHash))) {
-							await this.recordAddressFailure(ctx);
-							throw clientError(
-								"The password is wrong.",
-								401,
-								"INVALID_CREDENTIALS",
-								{
-									field: "password"
-								}
-							);
-						}
-						await this.limiters.signIn.reset(this.accountLimitKey(owner));
-						shownFor = owner;
+						shownFor = await this.checkSignUpPassword(ctx, owner, password);
 					}
 				}
 				const user = await this.consumeLinkToken(ctx, TOKEN_TYPES.verification, token);
@@ -136,6 +122,29 @@ const AddressesMixin = {
 	},
 
 	methods: {
+		/**
+		 * The password chosen at sign-up, shown by whoever proves the address: counted against the
+		 * account's sign-in budget; a wrong one is a 401 on `password`.
+		 */
+		async checkSignUpPassword(
+			this: AuthThis,
+			ctx: AuthContext,
+			owner: UserRecord,
+			password: string
+		): Promise<UserRecord> {
+			await this.checkAddress(ctx);
+			const attempt = await this.limiters.signIn.hit(this.accountLimitKey(owner));
+			if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
+			if (!(await this.passwordMatches(password, owner.passwordHash))) {
+				await this.recordAddressFailure(ctx);
+				throw clientError("The password is wrong.", 401, "INVALID_CREDENTIALS", {
+					field: "password"
+				});
+			}
+			await this.limiters.signIn.reset(this.accountLimitKey(owner));
+			return owner;
+		},
+
 		/**
 		 * Spends a link's token; the owner's record, or the one error for every kind of bad token
 		 * (unknown, expired, used, of another type, malformed).
@@ -265,7 +274,15 @@ const AddressesMixin = {
 			const lifetime = Math.round(
 				(Date.parse(generated.expiresAt!) - Date.parse(generated.createdAt)) / 1000
 			);
-			const mail = linkMail(kind, user.username, link, lifetime);
+			// The verification mail carries a code too, for a reader on another device.
+			const code =
+				kind === "verification"
+					? {
+							code: await this.newCode(ctx, user),
+							lifetimeSeconds: this.settings.codeTtl
+						}
+					: undefined;
+			const mail = linkMail(kind, user.username, link, lifetime, code);
 			// Only to an address that is one plain mailbox (see reportUnparsableAddresses).
 			const to = parseMailbox(user.email);
 			if (to === null) throw new Error("The stored address is not one plain mailbox");

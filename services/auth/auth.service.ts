@@ -14,7 +14,8 @@ import { availableParallelism } from "node:os";
 import { type ServiceSchema } from "moleculer";
 import createDbMixin from "../../mixins/db.mixin";
 import CronMixin, { cleanupJob, cleanupScheduleFromEnv } from "../../mixins/cron.mixin";
-import { AttemptLimiter } from "../../lib/auth/attempt-limiter";
+import { AttemptLimiter, type AttemptCounter } from "../../lib/auth/attempt-limiter";
+import { attemptLimitsFromEnv } from "../../lib/auth/limits";
 import { clientKey } from "../../lib/http/client-address";
 import { HashGate } from "../../lib/auth/hash-gate";
 import { durationFromEnv } from "../../lib/config/durations";
@@ -70,6 +71,7 @@ import type {
 	TokenParams
 } from "./internals";
 import ServiceTokensMixin from "./service-tokens.mixin";
+import CodesMixin from "./codes.mixin";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
 import SessionListMixin from "./session-list.mixin";
@@ -90,7 +92,14 @@ import { SharedAttemptLimiter } from "../../lib/store/postgres/attempt-log";
 import { SealedBox } from "../../lib/pools/sealed-box";
 export type { AuthSettings } from "./internals";
 
-const attemptWindow = durationFromEnv(process.env, "AUTH_ATTEMPT_WINDOW", 15 * 60);
+/** One attempt counter per configured limit. */
+function limitersOf(
+	limits: AuthSettings["limits"],
+	make: (name: string, settings: LimitSettings) => AttemptCounter
+): AuthLocalVars["limiters"] {
+	const entries = Object.entries(limits).map(([name, l]) => [name, make(name, l)]);
+	return Object.fromEntries(entries) as AuthLocalVars["limiters"];
+}
 
 const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	name: "auth",
@@ -107,6 +116,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		ApiKeysMixin,
 		AddressesMixin,
 		PasswordsMixin,
+		CodesMixin,
 		ServiceTokensMixin
 	],
 
@@ -136,28 +146,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			),
 			queue: positiveWholeNumberFromEnv(process.env, "AUTH_HASH_QUEUE", 16)
 		},
-		limits: {
-			signIn: {
-				maxAttempts: positiveWholeNumberFromEnv(process.env, "AUTH_MAX_SIGNIN_ATTEMPTS", 5),
-				window: attemptWindow
-			},
-			address: {
-				maxAttempts: positiveWholeNumberFromEnv(
-					process.env,
-					"AUTH_MAX_FAILURES_PER_ADDRESS",
-					50
-				),
-				window: attemptWindow
-			},
-			mail: {
-				maxAttempts: positiveWholeNumberFromEnv(
-					process.env,
-					"AUTH_MAX_MAILS_PER_ADDRESS",
-					5
-				),
-				window: attemptWindow
-			}
-		},
+		limits: attemptLimitsFromEnv(process.env),
+		codeTtl: durationFromEnv(process.env, "AUTH_CODE_TTL", 5 * 60),
 		cleanup: cleanupScheduleFromEnv("AUTH", "30 0 * * *")
 	},
 
@@ -410,11 +400,9 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 					maxAttempts: l.maxAttempts,
 					windowMs: l.window * 1000
 				});
-			this.limiters = {
-				signIn: shared("auth.signIn", this.settings.limits.signIn),
-				address: shared("auth.address", this.settings.limits.address),
-				mail: shared("auth.mail", this.settings.limits.mail)
-			};
+			this.limiters = limitersOf(this.settings.limits, (name, l) =>
+				shared(`auth.${name}`, l)
+			);
 		},
 
 		accountLimitKey(user: UserRecord): string {
@@ -435,11 +423,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.successorBox = new SealedBox(jwtSecret, "refresh-successor");
 		const limiter = (l: LimitSettings) =>
 			new AttemptLimiter({ maxAttempts: l.maxAttempts, windowMs: l.window * 1000 });
-		this.limiters = {
-			signIn: limiter(this.settings.limits.signIn),
-			address: limiter(this.settings.limits.address),
-			mail: limiter(this.settings.limits.mail)
-		};
+		this.limiters = limitersOf(this.settings.limits, (_name, l) => limiter(l));
 		this.hashGate = new HashGate(this.settings.hashing);
 		this.pending = new Set();
 		this.pruneTimer = null;

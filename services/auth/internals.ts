@@ -24,12 +24,10 @@ import type {
 	SignInResult
 } from "../../lib/auth/types";
 import type { SealedBox } from "../../lib/pools/sealed-box";
+import type { AttemptLimits } from "../../lib/auth/limits";
+import type { CodeKind } from "../../lib/auth/code-mails";
 
-export interface LimitSettings {
-	maxAttempts: number;
-	/** Seconds. */
-	window: number;
-}
+export type { LimitSettings } from "../../lib/auth/limits";
 
 export interface AuthSettings extends DbSettings {
 	/** Base of the links in mails, e.g. https://example.com. */
@@ -59,14 +57,9 @@ export interface AuthSettings extends DbSettings {
 	unconfirmedAccountTtl: number;
 	/** Password hashes running at once and waiting (lib/auth/hash-gate); beyond them 503. */
 	hashing: { concurrency: number; queue: number };
-	limits: {
-		/** Sign-in attempts per login name or e-mail address (counted when they start). */
-		signIn: LimitSettings;
-		/** Failed sign-ins and token submissions per client address (`meta.ip`). */
-		address: LimitSettings;
-		/** Mails (verification, magic link, reset) requested per e-mail address. */
-		mail: LimitSettings;
-	};
+	limits: AttemptLimits;
+	/** Seconds an e-mailed code lives. */
+	codeTtl: number;
 	cleanup: CleanupSchedule;
 }
 
@@ -84,6 +77,11 @@ export interface VerifyEmailParams {
 }
 export interface EmailParams {
 	email: string;
+}
+export interface EmailCodeParams {
+	email: string;
+	code: string;
+	password?: string;
 }
 export interface SignInParams {
 	login: string;
@@ -161,6 +159,18 @@ export interface AuthMethods {
 		token: string
 	): Promise<UserRecord>;
 	proveAddress(ctx: Context, user: UserRecord, passwordShown: boolean): Promise<UserRecord>;
+	checkSignUpPassword(
+		ctx: Context<unknown, AuthMeta>,
+		owner: UserRecord,
+		password: string
+	): Promise<UserRecord>;
+	mailCode(ctx: Context, user: UserRecord, kind: CodeKind): Promise<void>;
+	newCode(ctx: Context, user: UserRecord): Promise<string>;
+	spendEmailCode(
+		ctx: Context<unknown, AuthMeta>,
+		email: string,
+		code: string
+	): Promise<UserRecord>;
 	passwordMatches(password: string, hash: string | null): Promise<boolean>;
 	newPasswordHash(password: string): Promise<string>;
 	requireSession(ctx: Context<unknown, AuthMeta>, what: string): AuthUser;
@@ -214,7 +224,7 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	successorBox: SealedBox;
 	/** Verified against when an account does not exist, so that costs as much as a wrong password. */
 	dummyHash: string;
-	limiters: { signIn: AttemptCounter; address: AttemptCounter; mail: AttemptCounter };
+	limiters: Record<keyof AuthSettings["limits"], AttemptCounter>;
 	hashGate: HashGate;
 	/** Mails and re-hashes running after their action answered; awaited when the service stops. */
 	pending: Set<Promise<void>>;

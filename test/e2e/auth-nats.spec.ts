@@ -3,7 +3,7 @@
  * caller on a fourth, all over the real NATS server; mail delivered to a real SMTP server.
  */
 import type { ServiceBroker } from "moleculer";
-import TokensService from "../../services/tokens.service";
+import TokensService from "../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../lib/tokens/types";
 import AuthService, {
 	type AuthUser,
@@ -171,6 +171,34 @@ describeWithNats("auth over NATS (tokens, auth and mail on separate nodes)", () 
 			((err as unknown as { data: { field: string }[] }).data ?? []).map(d => d.field).sort()
 		).toEqual(["email", "password", "username"]);
 		expect(JSON.stringify(err)).not.toContain("short-pw");
+	});
+
+	it("confirms an address and signs in with mailed codes across the nodes, counting wrong codes", async () => {
+		const email = "cleo@example.com";
+		const codeIn = (text: string) => /\b([0-9]{6})\b/.exec(text)![1];
+		await caller.call("auth.signUp", { username: "cleo", email, password: "cleo's password" });
+		const verifyCode = codeIn((await nextMail(smtp, email, "Confirm")).text);
+		await expect(
+			caller.call("auth.verifyEmailWithCode", {
+				email,
+				code: verifyCode,
+				password: "cleo's password"
+			})
+		).resolves.toMatchObject({ passwordKept: true });
+		await caller.call("auth.requestEmailCode", { email });
+		const code = codeIn((await nextMail(smtp, email, "sign-in code")).text);
+		const wrong = code === "000000" ? "000001" : "000000";
+		expect(
+			await rejection(caller.call("auth.signInWithEmailCode", { email, code: wrong }))
+		).toMatchObject({ code: 401, type: "INVALID_CODE" });
+		const session = await caller.call<SignInResult, object>("auth.signInWithEmailCode", {
+			email,
+			code
+		});
+		expect(session.user).toMatchObject({ username: "cleo" });
+		expect(
+			await rejection(caller.call("auth.signInWithEmailCode", { email, code }))
+		).toMatchObject({ code: 401 });
 	});
 
 	it("mail.send is public: callable from another node", async () => {

@@ -9,7 +9,7 @@ import { Errors } from "moleculer";
 import AuthService from "../../services/auth/auth.service";
 import MailService from "../../services/mail.service";
 import PoolsService from "../../services/pools.service";
-import TokensService from "../../services/tokens.service";
+import TokensService from "../../services/tokens/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { FAST_SCRYPT, PUBLIC_URL, createVerifiedAccount, signIn } from "../helpers/auth";
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";

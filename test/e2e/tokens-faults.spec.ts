@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, renameSync, symlinkSync, unlinkSync } from 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
-import TokensService from "../../services/tokens.service";
+import TokensService from "../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../lib/tokens/types";
 import { STORE_UNAVAILABLE } from "../../lib/store/errors";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";

@@ -2,7 +2,7 @@
  * Seed 000's three examples, unchanged, from a separate node over the real NATS server.
  */
 import type { ServiceBroker } from "moleculer";
-import TokensService from "../../services/tokens.service";
+import TokensService from "../../services/tokens/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
 

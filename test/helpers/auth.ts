@@ -3,7 +3,7 @@
  * server, plus the few steps most auth suites repeat (sign up and confirm the address, sign in).
  */
 import { type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
-import TokensService from "../../services/tokens.service";
+import TokensService from "../../services/tokens/tokens.service";
 import AuthService, { type AuthUser, type SignInResult } from "../../services/auth/auth.service";
 import MailService from "../../services/mail.service";
 import type { ScryptParams } from "../../lib/auth/password";

@@ -30,5 +30,27 @@ export function withSettings<T extends ServiceSchema<any, any, any, any>>(
 	schema: T,
 	settings: Record<string, unknown>
 ): T {
-	return { ...schema, settings: { ...schema.settings, ...settings } };
+	return { ...schema, settings: mergeSettings(schema.settings ?? {}, settings) };
+}
+
+/** As moleculer merges a mixin's settings: nested plain objects key by key, anything else replaced. */
+function mergeSettings(
+	base: Record<string, unknown>,
+	over: Record<string, unknown>
+): Record<string, unknown> {
+	const merged: Record<string, unknown> = { ...base };
+	for (const [key, value] of Object.entries(over)) {
+		const current = merged[key];
+		merged[key] =
+			isPlainObject(value) && isPlainObject(current) ? mergeSettings(current, value) : value;
+	}
+	return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return (
+		typeof value === "object" &&
+		value !== null &&
+		Object.getPrototypeOf(value) === Object.prototype
+	);
 }

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { type ServiceBroker, type ServiceSchema } from "moleculer";
 import { CapturingLogger } from "./logs";
 import ApiService from "../../services/api/api.service";
-import TokensService from "../../services/tokens.service";
+import TokensService from "../../services/tokens/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 
 export { CapturingLogger };

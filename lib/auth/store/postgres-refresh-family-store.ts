@@ -203,6 +203,6 @@ function fromRow(row: FamilyRow): RefreshFamilyRecord {
 		successor: row.successor,
 		userAgent: row.user_agent,
 		clientAddress: row.client_address,
-		scopes: row.scopes === null ? null : [...row.scopes]
+		...(row.scopes === null ? {} : { scopes: [...row.scopes] })
 	};
 }

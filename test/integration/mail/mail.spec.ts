@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import MailService from "../../../services/mail.service";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import AuthService, {
 	type SessionTokens,
 	type SignInResult

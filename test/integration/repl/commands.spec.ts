@@ -4,7 +4,7 @@
  * test/e2e/cluster-processes.spec.ts).
  */
 import type { ServiceBroker } from "moleculer";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import {
 	formatTable,

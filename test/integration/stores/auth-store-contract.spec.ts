@@ -203,6 +203,10 @@ function contract(kind: StoreKind) {
 			await stores.families.insert(f);
 			expect(await stores.families.findByFingerprint(f.current!)).toEqual(f);
 			expect(await stores.families.findByFingerprint(fingerprintOf("unknown"))).toBeNull();
+			// A service-API session keeps its scopes.
+			const scoped = { ...family("subject:s1"), scopes: ["read", "write"] };
+			await stores.families.insert(scoped);
+			expect(await stores.families.findById(scoped._id)).toEqual(scoped);
 		});
 
 		it("hands out copies: changing a found family changes nothing stored", async () => {

@@ -5,7 +5,7 @@
  * `tokens` service started by the db mixin on that adapter.
  */
 import { randomUUID } from "node:crypto";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import type { TokenRecord, TokenStore } from "../../../lib/tokens/store/token-store";
 import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 

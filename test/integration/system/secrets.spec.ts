@@ -17,7 +17,7 @@ import AuthService, { type AuthUser, type SignInResult } from "../../../services
 import LinksService, { type CreatedLink } from "../../../services/links.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { DiskFull } from "../../helpers/disk-full";
@@ -55,6 +55,8 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		THIRD_PASSWORD
 	]);
 	const keep = (...values: string[]) => values.forEach(v => secrets.add(v));
+	/** Mailed codes: six digits, looked for only as a number of their own (not inside another). */
+	const codes = new Set<string>();
 
 	function options(i: number, nodeID: string, namespace: string): Partial<BrokerOptions> {
 		return {
@@ -434,6 +436,35 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		expect((await http("POST", "/token", form({ token: link.token }))).status).toBe(200);
 		expect((await http("POST", `/token/${link.token}`)).status).toBe(404);
 
+		// Codes: the one in the verification mail (ada's address is confirmed, so it is spent
+		// without effect), and a sign-in code, a wrong one first.
+		seen = smtp.messages.length;
+		expect(
+			(await http("POST", "/api/auth/email-code", { json: { email: "ada@example.com" } }))
+				.status
+		).toBe(200);
+		const codeMail = await smtp.waitFor(
+			m =>
+				smtp.messages.indexOf(m) >= seen &&
+				m.to.includes("ada@example.com") &&
+				m.subject.includes("sign-in code")
+		);
+		const signInCode = /\b([0-9]{6})\b/.exec(codeMail.text)![1];
+		codes.add(signInCode);
+		const wrongCode = signInCode === "000000" ? "000001" : "000000";
+		expect(
+			(
+				await http("POST", "/api/auth/email-code/sign-in", {
+					json: { email: "ada@example.com", code: wrongCode }
+				})
+			).status
+		).toBe(401);
+		const byCode = await http("POST", "/api/auth/email-code/sign-in", {
+			json: { email: "ada@example.com", code: signInCode }
+		});
+		expect(byCode.status).toBe(200);
+		keep(String(byCode.body.accessToken), String(byCode.body.refreshToken));
+
 		// A cookie session: signed in into cookies, refreshed from them, a forged cross-site
 		// request refused, signed out.
 		const origin = { origin: "http://app.test" };
@@ -809,6 +840,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		expect(errorBodies.length).toBeGreaterThan(100);
 		// Passwords, salt, JWT secret, admin token, and at least these many tokens and JWTs.
 		expect(secrets.size).toBeGreaterThan(35);
+		expect(codes.size).toBeGreaterThan(0);
 	});
 
 	/** Each secret, and for our tokens the random part alone (a re-encoded copy is still a leak). */
@@ -824,12 +856,15 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 			const haystack = text();
 			expect(haystack.length).toBeGreaterThan(0);
 			// Where each leaked secret was found, to say what carried it.
-			const leaked = needles()
-				.filter(secret => haystack.includes(secret))
-				.map(secret => {
-					const at = haystack.indexOf(secret);
-					return haystack.slice(Math.max(0, at - 200), at + secret.length + 40);
-				});
+			const leaked = [
+				...needles().filter(secret => haystack.includes(secret)),
+				...[...codes].filter(code =>
+					new RegExp(`(?<![0-9])${code}(?![0-9])`).test(haystack)
+				)
+			].map(secret => {
+				const at = haystack.indexOf(secret);
+				return haystack.slice(Math.max(0, at - 200), at + secret.length + 40);
+			});
 			expect(leaked).toEqual([]);
 		}
 	);

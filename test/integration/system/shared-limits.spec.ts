@@ -5,7 +5,7 @@
  * - `auth`'s sign-in attempts per login and per client address.
  */
 import type { ServiceBroker } from "moleculer";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import AuthService from "../../../services/auth/auth.service";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";

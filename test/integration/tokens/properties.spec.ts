@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { Errors, type ServiceBroker } from "moleculer";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 

@@ -9,7 +9,7 @@ import { renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
 import brokerConfig from "../../../moleculer.config";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { uniqueNamespace } from "../../helpers/nats";

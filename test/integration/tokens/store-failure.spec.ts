@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errors, type ServiceBroker } from "moleculer";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { STORE_UNAVAILABLE } from "../../../lib/store/errors";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errors, type Context, type ServiceBroker } from "moleculer";
-import TokensService from "../../../services/tokens.service";
+import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { rejection } from "../../helpers/async";

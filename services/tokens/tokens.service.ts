@@ -7,25 +7,26 @@
  */
 import { randomUUID } from "node:crypto";
 import { type Context, type Service, type ServiceSchema } from "moleculer";
-import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
+import CodesMixin, { notThisKind } from "./codes.mixin";
+import createDbMixin, { type DbSettings, type StoreOwner } from "../../mixins/db.mixin";
 import CronMixin, {
 	cleanupJob,
 	cleanupParams,
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
-} from "../mixins/cron.mixin";
-import { durationFromEnv } from "../lib/config/durations";
-import { wholeNumberFromEnv } from "../lib/config/env";
+} from "../../mixins/cron.mixin";
+import { durationFromEnv } from "../../lib/config/durations";
+import { wholeNumberFromEnv } from "../../lib/config/env";
 
-import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
-import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
-import { TouchBuffer } from "../lib/tokens/touch-buffer";
-import type { FailureLimit } from "../lib/tokens/failure-limiter";
-import { LookupFailures } from "../lib/tokens/lookup-failures";
-import { assertStorableData } from "../lib/store/storable-data";
-import { NedbTokenStore } from "../lib/tokens/store/nedb-token-store";
-import { MongoTokenStore } from "../lib/tokens/store/mongo-token-store";
-import { isExpired, type TokenRecord, type TokenStore } from "../lib/tokens/store/token-store";
+import { createToken, isWellFormedToken, TOKEN_PARAM } from "../../lib/tokens/format";
+import SecretTokensMixin, { type SecretTokensOwner } from "../../mixins/secret-tokens.mixin";
+import { TouchBuffer } from "../../lib/tokens/touch-buffer";
+import type { FailureLimit } from "../../lib/tokens/failure-limiter";
+import { LookupFailures } from "../../lib/tokens/lookup-failures";
+import { assertStorableData } from "../../lib/store/storable-data";
+import { NedbTokenStore } from "../../lib/tokens/store/nedb-token-store";
+import { MongoTokenStore } from "../../lib/tokens/store/mongo-token-store";
+import { isExpired, type TokenRecord, type TokenStore } from "../../lib/tokens/store/token-store";
 import {
 	toEntity,
 	type CheckParams,
@@ -37,14 +38,19 @@ import {
 	type RevokeParams,
 	type TokenEntity,
 	type TokenEventPayload
-} from "../lib/tokens/types";
-import { PostgresTokenStore } from "../lib/tokens/store/postgres-token-store";
+} from "../../lib/tokens/types";
+import { PostgresTokenStore } from "../../lib/tokens/store/postgres-token-store";
 
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
 	prefix: string;
 	/** Default lifetime in seconds; null: the token never expires unless `expiry` is given. */
 	ttl: number | null;
+	/**
+	 * A code type (lib/tokens/codes): `generateCode` mints this many digits, looked up only with
+	 * their scope, and `generate` refuses the type. Its prefix then names it, in settings only.
+	 */
+	codeDigits?: number;
 }
 
 export interface TokensSettings extends DbSettings {
@@ -61,7 +67,7 @@ export interface TokensSettings extends DbSettings {
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
 
-interface TokensMethods {
+export interface TokensMethods {
 	typeOf(type: string): TokenTypeSettings;
 	matchFor(
 		type: string,
@@ -74,13 +80,13 @@ interface TokensMethods {
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
 
-interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
+export interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
 	touches: TouchBuffer;
 	/** Chosen at the first failure, once the store is known (see lib/tokens/lookup-failures). */
 	failures?: LookupFailures;
 }
 
-type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
+export type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
 
 const DAY = 86400;
 /** How often buffered "last used" marks are written. */
@@ -101,7 +107,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			postgres: (sql, schema) => new PostgresTokenStore(sql, schema)
 		}),
 		CronMixin,
-		SecretTokensMixin
+		SecretTokensMixin,
+		CodesMixin
 	],
 
 	settings: {
@@ -111,7 +118,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			"password-reset": { prefix: "mtr", ttl: 3600 },
 			"api-key": { prefix: "mtk", ttl: null },
 			refresh: { prefix: "mtf", ttl: 30 * DAY },
-			action: { prefix: "mta", ttl: 7 * DAY }
+			action: { prefix: "mta", ttl: 7 * DAY },
+			"email-code": { prefix: "mtc", ttl: 5 * 60, codeDigits: 6 }
 		},
 		touchInterval: durationFromEnv(process.env, "TOKENS_TOUCH_INTERVAL", 60),
 		cleanup: { ...cleanupScheduleFromEnv("TOKENS", "0 0 * * *"), batchSize: 1000 },
@@ -160,6 +168,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				ctx: Context<GenerateParams>
 			): Promise<TokenEntity & { token: string }> {
 				const { type, expiry, owner, name, scopes, data } = ctx.params;
+				if (this.typeOf(type).codeDigits) throw notThisKind("type", "a code type");
 				assertStorableData(data, "data");
 				const ttl = expiry ?? this.typeOf(type).ttl;
 				const token = createToken(this.typeOf(type).prefix);

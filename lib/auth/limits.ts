@@ -1,0 +1,37 @@
+/** `auth`'s attempt limits (lib/auth/attempt-limiter) from the environment. */
+import { durationFromEnv } from "../config/durations";
+import { positiveWholeNumberFromEnv } from "../config/env";
+
+export interface LimitSettings {
+	maxAttempts: number;
+	/** Seconds. */
+	window: number;
+}
+
+export interface AttemptLimits {
+	/** Sign-in attempts per login name or e-mail address (counted when they start). */
+	signIn: LimitSettings;
+	/** Failed sign-ins and token submissions per client address (`meta.ip`). */
+	address: LimitSettings;
+	/** Mails (verification, magic link, reset, codes) requested per e-mail address. */
+	mail: LimitSettings;
+	/** Submissions of one code (per address; a new code starts again): then it is dead. */
+	codeAttempts: LimitSettings;
+	/** Code submissions per address in an hour, however many codes were requested. */
+	codeHourly: LimitSettings;
+}
+
+export function attemptLimitsFromEnv(env: NodeJS.ProcessEnv): AttemptLimits {
+	const window = durationFromEnv(env, "AUTH_ATTEMPT_WINDOW", 15 * 60);
+	const limit = (name: string, fallback: number, seconds = window): LimitSettings => ({
+		maxAttempts: positiveWholeNumberFromEnv(env, name, fallback),
+		window: seconds
+	});
+	return {
+		signIn: limit("AUTH_MAX_SIGNIN_ATTEMPTS", 5),
+		address: limit("AUTH_MAX_FAILURES_PER_ADDRESS", 50),
+		mail: limit("AUTH_MAX_MAILS_PER_ADDRESS", 5),
+		codeAttempts: limit("AUTH_CODE_ATTEMPTS", 3, 3600),
+		codeHourly: limit("AUTH_CODE_ATTEMPTS_PER_HOUR", 10, 3600)
+	};
+}
