@@ -170,7 +170,7 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 			},
 			"/api/auth/sign-in": {
 				post: jsonOp(
-					"Sign in with username or e-mail and password",
+					"Sign in with username or e-mail and password; with TOTP on, or from a new device when that check is on, the answer is { mfaRequired | verificationRequired, challenge } instead",
 					obj({ login: str(), password: str() }, ["login", "password"]),
 					ref("Session"),
 					[401]
@@ -208,6 +208,14 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 					"Confirm an e-mail address with the code of the verification mail",
 					obj({ email: str(), code: str(), password: str() }, ["email", "code"]),
 					obj({ user: ref("User"), passwordKept: { type: "boolean" } }),
+					[401, 429]
+				)
+			},
+			"/api/auth/verify-device": {
+				post: jsonOp(
+					"Complete a sign-in from a new device with the mailed code; answers a deviceToken to send with later sign-ins",
+					obj({ challenge: str(), code: str() }, ["challenge", "code"]),
+					ref("Session"),
 					[401, 429]
 				)
 			},

@@ -73,6 +73,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("POST", "/email-code", "auth.requestEmailCode"),
 			call("POST", "/email-code/sign-in", "auth.signInWithEmailCode"),
 			call("POST", "/verify-email/code", "auth.verifyEmailWithCode"),
+			call("POST", "/verify-device", "auth.verifyDevice"),
 			call("POST", "/forgot-password", "auth.forgotPassword"),
 			call("POST", "/reset-password", "auth.resetPassword"),
 			call("POST", "/refresh", "auth.refresh"),

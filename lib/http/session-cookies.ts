@@ -11,6 +11,10 @@ import { parseCookie, stringifySetCookie } from "cookie";
 export const ACCESS_COOKIE = "mtk_access";
 /** The refresh token: only to /api/auth, where refresh and sign-out read it. */
 export const REFRESH_COOKIE = "mtk_refresh";
+/** A remembered device (new-device verification): only to /api/auth, where sign-in reads it. */
+export const DEVICE_COOKIE = "mtk_device";
+/** As long as a device token lives (tokens' `device` type). */
+const DEVICE_MAX_AGE = 90 * 86400;
 const ACCESS_PATH = "/api";
 
 /** Actions that take the gateway's `cookie` flag, and those that read the refresh cookie. */
@@ -18,6 +22,7 @@ export const COOKIE_ACTIONS: ReadonlySet<string> = new Set([
 	"auth.signIn",
 	"auth.signInWithMagicLink",
 	"auth.signInWithEmailCode",
+	"auth.verifyDevice",
 	"auth.refresh",
 	"auth.signOut"
 ]);
@@ -81,7 +86,18 @@ export function sessionCookies(
 	];
 }
 
-/** Set-Cookie values that remove both cookies (sign-out). */
+/** The Set-Cookie value that remembers a device. */
+export function deviceCookie(policy: CookiePolicy, deviceToken: string): string {
+	return stringifySetCookie(DEVICE_COOKIE, deviceToken, {
+		httpOnly: true,
+		secure: policy.secure,
+		sameSite: "lax",
+		path: REFRESH_PATH,
+		maxAge: DEVICE_MAX_AGE
+	});
+}
+
+/** Set-Cookie values that remove both session cookies (sign-out; the device stays known). */
 export function clearedCookies(policy: CookiePolicy): string[] {
 	const common = { httpOnly: true, secure: policy.secure, sameSite: "lax" as const, maxAge: 0 };
 	return [

@@ -97,5 +97,7 @@ export const TOKEN_TYPES = Object.freeze({
 	passwordReset: "password-reset",
 	refresh: "refresh",
 	apiKey: "api-key",
-	emailCode: "email-code"
+	emailCode: "email-code",
+	device: "device",
+	challenge: "challenge"
 } as const);

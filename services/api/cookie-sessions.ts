@@ -9,8 +9,10 @@ import type { GatewayResponse, IncomingRequest } from "moleculer-web";
 import {
 	COOKIE_ACTIONS,
 	READS_REFRESH_COOKIE,
+	DEVICE_COOKIE,
 	REFRESH_COOKIE,
 	clearedCookies,
+	deviceCookie,
 	cookieOf,
 	fromAllowedOrigin,
 	sessionCookies
@@ -47,6 +49,10 @@ export function beforeAuthCall(
 		cookies = params.cookie;
 		delete params.cookie;
 	}
+	if (action === "auth.signIn" && params.deviceToken === undefined) {
+		const device = cookieOf(req.headers.cookie, DEVICE_COOKIE);
+		if (device !== undefined) params.deviceToken = device;
+	}
 	if (READS_REFRESH_COOKIE.has(action) && params.refreshToken === undefined) {
 		const fromCookie = cookieOf(req.headers.cookie, REFRESH_COOKIE);
 		if (fromCookie !== undefined) {
@@ -80,14 +86,15 @@ export function afterAuthCall(
 	) {
 		return data; // e.g. a second factor is still needed: nothing to keep yet
 	}
-	res.setHeader(
-		"Set-Cookie",
-		sessionCookies(this.cookiePolicy, {
-			accessToken: answer.accessToken,
-			refreshToken: answer.refreshToken,
-			expiresIn: Number(answer.expiresIn)
-		})
-	);
-	const { accessToken: _access, refreshToken: _refresh, ...rest } = answer;
+	const cookies = sessionCookies(this.cookiePolicy, {
+		accessToken: answer.accessToken,
+		refreshToken: answer.refreshToken,
+		expiresIn: Number(answer.expiresIn)
+	});
+	if (typeof answer.deviceToken === "string") {
+		cookies.push(deviceCookie(this.cookiePolicy, answer.deviceToken));
+	}
+	res.setHeader("Set-Cookie", cookies);
+	const { accessToken: _access, refreshToken: _refresh, deviceToken: _device, ...rest } = answer;
 	return rest;
 }

@@ -10,7 +10,8 @@ import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
 import { EMAIL, GIVEN_PASSWORD, MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { clientError, invalidLink, tooManyAttempts } from "../../lib/auth/errors";
 import { LINKS, linkMail, type LinkKind } from "../../lib/auth/mail-links";
-import type { PublicUser, SignInResult, UserEventPayload } from "../../lib/auth/types";
+import type { PublicUser, UserEventPayload } from "../../lib/auth/types";
+import type { SignInAnswer } from "./devices.mixin";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type {
 	AuthContext,
@@ -106,13 +107,13 @@ const AddressesMixin = {
 		signInWithMagicLink: {
 			params: { $$strict: true, token: TOKEN_STRING },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<SignInResult> {
+			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<SignInAnswer> {
 				const user = await this.consumeLinkToken(
 					ctx,
 					TOKEN_TYPES.magicLink,
 					ctx.params.token
 				);
-				return this.startSession(
+				return this.completeSignIn(
 					ctx,
 					await this.proveAddress(ctx, user, false),
 					"magic-link"

@@ -51,13 +51,7 @@ import {
 	tooManyAttempts,
 	unauthorized
 } from "../../lib/auth/errors";
-import type {
-	AuthUser,
-	PublicUser,
-	ResolvedUser,
-	SignInResult,
-	UserEventPayload
-} from "../../lib/auth/types";
+import type { AuthUser, PublicUser, ResolvedUser, UserEventPayload } from "../../lib/auth/types";
 import type {
 	AuthContext,
 	AuthLocalVars,
@@ -72,6 +66,7 @@ import type {
 } from "./internals";
 import ServiceTokensMixin from "./service-tokens.mixin";
 import CodesMixin from "./codes.mixin";
+import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
 import SessionListMixin from "./session-list.mixin";
@@ -86,6 +81,7 @@ export type {
 	SignInResult,
 	UserEventPayload
 } from "../../lib/auth/types";
+export type { Challenge, SignInAnswer } from "./devices.mixin";
 import { PostgresUserStore } from "../../lib/auth/store/postgres-user-store";
 import { describeCause } from "../../lib/store/errors";
 import { SharedAttemptLimiter } from "../../lib/store/postgres/attempt-log";
@@ -117,6 +113,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		AddressesMixin,
 		PasswordsMixin,
 		CodesMixin,
+		DevicesMixin,
 		ServiceTokensMixin
 	],
 
@@ -134,6 +131,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		maxSessions: wholeNumberFromEnv(process.env, "AUTH_MAX_SESSIONS", 0),
 		password: scryptParamsFromEnv(process.env),
 		requireVerifiedEmail: process.env.AUTH_REQUIRE_VERIFIED_EMAIL !== "false",
+		verifyNewDevices: process.env.AUTH_VERIFY_NEW_DEVICES === "true",
 		defaultScopes: listFromEnv(process.env, "AUTH_DEFAULT_SCOPES"),
 		maxApiKeys: 50,
 		unconfirmedAccountTtl: durationFromEnv(process.env, "AUTH_UNCONFIRMED_TTL", 7 * DAY),
@@ -228,10 +226,11 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			params: {
 				$$strict: true,
 				login: { type: "string", min: 1, max: 254 },
-				password: GIVEN_PASSWORD
+				password: GIVEN_PASSWORD,
+				deviceToken: { ...TOKEN_STRING, optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<SignInParams>): Promise<SignInResult> {
+			async handler(this: AuthThis, ctx: AuthContext<SignInParams>): Promise<SignInAnswer> {
 				const { login, password } = ctx.params;
 				await this.checkAddress(ctx);
 				const user = await this.findByLogin(login);
@@ -259,7 +258,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 					);
 				}
 				this.upgradeHashLater(user, password);
-				return this.startSession(ctx, user, "password");
+				return this.completeSignIn(ctx, user, "password", ctx.params.deviceToken);
 			}
 		},
 

@@ -15,7 +15,8 @@ import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
 import { EMAIL, GIVEN_PASSWORD } from "../../lib/auth/params";
 import { clientError, tooManyAttempts } from "../../lib/auth/errors";
 import { codeMail, type CodeKind } from "../../lib/auth/code-mails";
-import type { PublicUser, SignInResult } from "../../lib/auth/types";
+import type { PublicUser } from "../../lib/auth/types";
+import type { SignInAnswer } from "./devices.mixin";
 import type { AuthContext, AuthThis, EmailCodeParams, EmailParams } from "./internals";
 
 /** Any shape: a malformed code is just a wrong one (never a validation error echoing it). */
@@ -50,9 +51,9 @@ const CodesMixin = {
 			async handler(
 				this: AuthThis,
 				ctx: AuthContext<EmailCodeParams>
-			): Promise<SignInResult> {
+			): Promise<SignInAnswer> {
 				const user = await this.spendEmailCode(ctx, ctx.params.email, ctx.params.code);
-				return this.startSession(
+				return this.completeSignIn(
 					ctx,
 					await this.proveAddress(ctx, user, false),
 					"email-code"

@@ -26,6 +26,7 @@ import type {
 import type { SealedBox } from "../../lib/pools/sealed-box";
 import type { AttemptLimits } from "../../lib/auth/limits";
 import type { CodeKind } from "../../lib/auth/code-mails";
+import type { SignInAnswer } from "./devices.mixin";
 
 export type { LimitSettings } from "../../lib/auth/limits";
 
@@ -49,6 +50,8 @@ export interface AuthSettings extends DbSettings {
 	password: ScryptParams;
 	/** Password sign-in only after the e-mail address was confirmed. */
 	requireVerifiedEmail: boolean;
+	/** A password sign-in from a device not seen before needs a mailed code (AUTH_VERIFY_NEW_DEVICES). */
+	verifyNewDevices: boolean;
 	/** Scopes a new user gets (what their API keys may carry). */
 	defaultScopes: string[];
 	/** Most API keys one user may hold. */
@@ -86,6 +89,7 @@ export interface EmailCodeParams {
 export interface SignInParams {
 	login: string;
 	password: string;
+	deviceToken?: string;
 }
 export interface ResetPasswordParams {
 	token: string;
@@ -166,6 +170,29 @@ export interface AuthMethods {
 	): Promise<UserRecord>;
 	mailCode(ctx: Context, user: UserRecord, kind: CodeKind): Promise<void>;
 	newCode(ctx: Context, user: UserRecord): Promise<string>;
+	completeSignIn(
+		ctx: Context<unknown, AuthMeta>,
+		user: UserRecord,
+		method: string,
+		deviceToken?: string
+	): Promise<SignInAnswer>;
+	knownDevice(
+		ctx: Context<unknown, AuthMeta>,
+		user: UserRecord,
+		deviceToken?: string
+	): Promise<boolean>;
+	issueChallenge(
+		ctx: Context<unknown, AuthMeta>,
+		user: UserRecord,
+		purpose: "device" | "totp",
+		method: string
+	): Promise<string>;
+	openChallenge(
+		ctx: Context<unknown, AuthMeta>,
+		challenge: string,
+		purpose: "device" | "totp"
+	): Promise<{ id: string; user: UserRecord; data: { agent: string; method: string } }>;
+	closeChallenge(ctx: Context, challenge: string, user: UserRecord): Promise<void>;
 	spendEmailCode(
 		ctx: Context<unknown, AuthMeta>,
 		email: string,

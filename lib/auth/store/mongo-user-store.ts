@@ -3,7 +3,8 @@ import {
 	DuplicateUserError,
 	type UserChanges,
 	type UserRecord,
-	type UserStore
+	type UserStore,
+	totpStepQuery
 } from "./user-store";
 
 /** MongoDB's duplicate-key error code. */
@@ -57,6 +58,24 @@ export class MongoUserStore implements UserStore {
 		const res = await this.collection.findOneAndUpdate(
 			{ _id: id, passwordHash: expected },
 			{ $set: { passwordHash: next, updatedAt: now } },
+			{ returnOriginal: false }
+		);
+		return res.value !== null;
+	}
+
+	async advanceTotpStep(id: string, step: number): Promise<boolean> {
+		const res = await this.collection.findOneAndUpdate(
+			totpStepQuery(id, step),
+			{ $set: { totpLastStep: step } },
+			{ returnOriginal: false }
+		);
+		return res.value !== null;
+	}
+
+	async spendRecoveryCode(id: string, hash: string): Promise<boolean> {
+		const res = await this.collection.findOneAndUpdate(
+			{ _id: id, recoveryCodes: hash },
+			{ $pull: { recoveryCodes: hash } },
 			{ returnOriginal: false }
 		);
 		return res.value !== null;

@@ -4,7 +4,8 @@ import {
 	DuplicateUserError,
 	type UserChanges,
 	type UserRecord,
-	type UserStore
+	type UserStore,
+	totpStepQuery
 } from "./user-store";
 
 /** NeDB: unique indexes on the lower-case keys; the serial executor makes each update atomic. */
@@ -62,6 +63,21 @@ export class NedbUserStore implements UserStore {
 			{ _id: id, passwordHash: expected },
 			{ $set: { passwordHash: next, updatedAt: now } },
 			{}
+		);
+		return res.numAffected === 1;
+	}
+
+	async advanceTotpStep(id: string, step: number): Promise<boolean> {
+		const res = await this.db.updateAsync(totpStepQuery(id, step), {
+			$set: { totpLastStep: step }
+		});
+		return res.numAffected === 1;
+	}
+
+	async spendRecoveryCode(id: string, hash: string): Promise<boolean> {
+		const res = await this.db.updateAsync(
+			{ _id: id, recoveryCodes: hash },
+			{ $pull: { recoveryCodes: hash } }
 		);
 		return res.numAffected === 1;
 	}

@@ -18,6 +18,10 @@ interface UserRow {
 	email_verified: boolean;
 	scopes: string[];
 	tokens_valid_after: Date;
+	totp_secret: string | null;
+	totp_enabled: boolean;
+	totp_last_step: string | null;
+	recovery_codes: string[];
 	created_at: Date;
 	updated_at: Date;
 }
@@ -38,6 +42,14 @@ const MIGRATIONS: Migration[] = [
 			updated_at timestamptz not null
 		)`,
 		`create index users_unconfirmed_idx on users (created_at) where not email_verified`
+	],
+	[
+		// TOTP (see UserRecord).
+		`alter table users
+			add column totp_secret text,
+			add column totp_enabled boolean not null default false,
+			add column totp_last_step bigint,
+			add column recovery_codes text[] not null default '{}'`
 	]
 ];
 
@@ -46,7 +58,11 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
 	passwordHash: "password_hash",
 	emailVerified: "email_verified",
 	scopes: "scopes",
-	tokensValidAfter: "tokens_valid_after"
+	tokensValidAfter: "tokens_valid_after",
+	totpSecret: "totp_secret",
+	totpEnabled: "totp_enabled",
+	totpLastStep: "totp_last_step",
+	recoveryCodes: "recovery_codes"
 };
 
 /**
@@ -120,6 +136,20 @@ export class PostgresUserStore implements UserStore {
 		return rows.length === 1;
 	}
 
+	async advanceTotpStep(id: string, step: number): Promise<boolean> {
+		const rows = await this.sql`
+			update users set totp_last_step = ${step}
+			where id = ${id} and (totp_last_step is null or totp_last_step < ${step}) returning id`;
+		return rows.length === 1;
+	}
+
+	async spendRecoveryCode(id: string, hash: string): Promise<boolean> {
+		const rows = await this.sql`
+			update users set recovery_codes = array_remove(recovery_codes, ${hash})
+			where id = ${id} and ${hash} = any(recovery_codes) returning id`;
+		return rows.length === 1;
+	}
+
 	async remove(id: string): Promise<boolean> {
 		const rows = await this.sql`delete from users where id = ${id} returning id`;
 		return rows.length === 1;
@@ -154,8 +184,23 @@ function toRow(r: UserRecord): UserRow {
 		email_verified: r.emailVerified,
 		scopes: r.scopes,
 		tokens_valid_after: new Date(r.tokensValidAfter),
+		totp_secret: r.totpSecret ?? null,
+		totp_enabled: r.totpEnabled ?? false,
+		totp_last_step: r.totpLastStep == null ? null : String(r.totpLastStep),
+		recovery_codes: r.recoveryCodes ?? [],
 		created_at: new Date(r.createdAt),
 		updated_at: new Date(r.updatedAt)
+	};
+}
+
+/** The TOTP fields, only for a user who ever enrolled (as the other stores keep them). */
+function totpOf(row: UserRow): Partial<UserRecord> {
+	if (row.totp_secret === null && !row.totp_enabled && row.recovery_codes.length === 0) return {};
+	return {
+		totpSecret: row.totp_secret,
+		totpEnabled: row.totp_enabled,
+		totpLastStep: row.totp_last_step === null ? null : Number(row.totp_last_step),
+		recoveryCodes: [...row.recovery_codes]
 	};
 }
 
@@ -170,6 +215,7 @@ function fromRow(row: UserRow): UserRecord {
 		emailVerified: row.email_verified,
 		scopes: [...row.scopes],
 		tokensValidAfter: row.tokens_valid_after.getTime(),
+		...totpOf(row),
 		createdAt: row.created_at.getTime(),
 		updatedAt: row.updated_at.getTime()
 	};

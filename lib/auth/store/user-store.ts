@@ -26,13 +26,32 @@ export interface UserRecord {
 	 * ("sign out everywhere", password changes).
 	 */
 	tokensValidAfter: number;
+	/**
+	 * TOTP (RFC 6238, services/auth/totp.mixin): the secret sealed (AES-256-GCM, never in clear),
+	 * set at enrolment and kept while `totpEnabled`; the last time step accepted (a code is never
+	 * accepted twice); the recovery codes' HMACs, each removed when used. Absent: never enrolled.
+	 */
+	totpSecret?: string | null;
+	totpEnabled?: boolean;
+	totpLastStep?: number | null;
+	recoveryCodes?: string[];
 	createdAt: number;
 	updatedAt: number;
 }
 
 /** Fields an update may set. */
 export type UserChanges = Partial<
-	Pick<UserRecord, "passwordHash" | "emailVerified" | "scopes" | "tokensValidAfter">
+	Pick<
+		UserRecord,
+		| "passwordHash"
+		| "emailVerified"
+		| "scopes"
+		| "tokensValidAfter"
+		| "totpSecret"
+		| "totpEnabled"
+		| "totpLastStep"
+		| "recoveryCodes"
+	>
 >;
 
 export class DuplicateUserError extends Error {
@@ -56,12 +75,31 @@ export interface UserStore {
 	 * a password change that happened meanwhile). Returns whether it did.
 	 */
 	replacePasswordHash(id: string, expected: string, next: string, now: number): Promise<boolean>;
+	/**
+	 * Compare-and-set: records `step` as the last TOTP step accepted only if it is later than the one
+	 * recorded. Of concurrent sign-ins with one code exactly one gets true.
+	 */
+	advanceTotpStep(id: string, step: number): Promise<boolean>;
+	/** Removes one recovery code's HMAC if it is still there; of concurrent uses one gets true. */
+	spendRecoveryCode(id: string, hash: string): Promise<boolean>;
 	/** Deletes a user; returns whether it existed. */
 	remove(id: string): Promise<boolean>;
 	/** Up to `limit` users whose address was never confirmed and who signed up before `cutoff`. */
 	findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]>;
 	/** Every user's id and address, for the start-up check of stored addresses. */
 	listEmails(): Promise<{ _id: string; email: string }[]>;
+}
+
+/** NeDB's and MongoDB's query for advanceTotpStep: the user, if `step` is later than the last. */
+export function totpStepQuery(id: string, step: number): Record<string, unknown> {
+	return {
+		_id: id,
+		$or: [
+			{ totpLastStep: null },
+			{ totpLastStep: { $exists: false } },
+			{ totpLastStep: { $lt: step } }
+		]
+	};
 }
 
 export function usernameKeyOf(username: string): string {

@@ -53,7 +53,8 @@ describeWithPostgres("PostgreSQL store", () => {
 			select component, version from schema_migrations order by component, version`;
 		expect(versions).toEqual([
 			{ component: "tokens", version: 1 },
-			{ component: "users", version: 1 }
+			{ component: "users", version: 1 },
+			{ component: "users", version: 2 }
 		]);
 	});
 
