@@ -19,6 +19,10 @@ export interface AttemptLimits {
 	codeAttempts: LimitSettings;
 	/** Code submissions per address in an hour, however many codes were requested. */
 	codeHourly: LimitSettings;
+	/** TOTP codes per sign-in challenge: then it is locked. */
+	totp: LimitSettings;
+	/** TOTP and recovery codes per account in an hour, over every challenge. */
+	totpAccount: LimitSettings;
 }
 
 export function attemptLimitsFromEnv(env: NodeJS.ProcessEnv): AttemptLimits {
@@ -32,6 +36,8 @@ export function attemptLimitsFromEnv(env: NodeJS.ProcessEnv): AttemptLimits {
 		address: limit("AUTH_MAX_FAILURES_PER_ADDRESS", 50),
 		mail: limit("AUTH_MAX_MAILS_PER_ADDRESS", 5),
 		codeAttempts: limit("AUTH_CODE_ATTEMPTS", 3, 3600),
-		codeHourly: limit("AUTH_CODE_ATTEMPTS_PER_HOUR", 10, 3600)
+		codeHourly: limit("AUTH_CODE_ATTEMPTS_PER_HOUR", 10, 3600),
+		totp: limit("AUTH_TOTP_ATTEMPTS", 5, 300),
+		totpAccount: limit("AUTH_TOTP_ATTEMPTS_PER_HOUR", 10, 3600)
 	};
 }

@@ -5,6 +5,31 @@
 import { str, obj, ref, jsonOp, USER_SECURITY, OK, PASSWORD } from "./openapi-parts";
 
 export const ME_PATHS: Record<string, unknown> = {
+	"/api/me/totp": {
+		post: jsonOp(
+			"Start TOTP enrolment: the secret, its otpauth:// URI and a QR code (SVG), shown once",
+			null,
+			obj({ secret: str(), otpauthUri: str(), qrSvg: str() }),
+			[401, 403, 409],
+			USER_SECURITY
+		),
+		delete: jsonOp(
+			"Turn TOTP off with a current code or the password",
+			obj({ code: str(), password: str() }),
+			OK,
+			[401, 403, 409],
+			USER_SECURITY
+		)
+	},
+	"/api/me/totp/confirm": {
+		post: jsonOp(
+			"Turn TOTP on with a first code; answers 10 single-use recovery codes, shown once",
+			obj({ code: str() }, ["code"]),
+			obj({ enabled: { type: "boolean" }, recoveryCodes: { type: "array", items: str() } }),
+			[401, 403, 409],
+			USER_SECURITY
+		)
+	},
 	"/api/me": {
 		get: jsonOp("The signed-in user", null, ref("User"), [401], USER_SECURITY),
 		delete: jsonOp(

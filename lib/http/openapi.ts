@@ -211,6 +211,14 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 					[401, 429]
 				)
 			},
+			"/api/auth/sign-in/totp": {
+				post: jsonOp(
+					"Complete a sign-in with TOTP on: a current code, or one recovery code (5 wrong codes lock the challenge)",
+					obj({ challenge: str(), code: str(), recoveryCode: str() }, ["challenge"]),
+					ref("Session"),
+					[401, 429]
+				)
+			},
 			"/api/auth/verify-device": {
 				post: jsonOp(
 					"Complete a sign-in from a new device with the mailed code; answers a deviceToken to send with later sign-ins",

@@ -74,6 +74,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("POST", "/email-code/sign-in", "auth.signInWithEmailCode"),
 			call("POST", "/verify-email/code", "auth.verifyEmailWithCode"),
 			call("POST", "/verify-device", "auth.verifyDevice"),
+			call("POST", "/sign-in/totp", "auth.signInWithTotp"),
 			call("POST", "/forgot-password", "auth.forgotPassword"),
 			call("POST", "/reset-password", "auth.resetPassword"),
 			call("POST", "/refresh", "auth.refresh"),
@@ -93,7 +94,10 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("POST", "/api-keys", "auth.createApiKey"),
 			call("DELETE", "/api-keys/:id", "auth.revokeApiKey"),
 			call("GET", "/sessions", "auth.listSessions"),
-			call("DELETE", "/sessions/:id", "auth.revokeSession")
+			call("DELETE", "/sessions/:id", "auth.revokeSession"),
+			call("POST", "/totp", "auth.enrollTotp"),
+			call("POST", "/totp/confirm", "auth.confirmTotp"),
+			call("DELETE", "/totp", "auth.disableTotp")
 		]
 	},
 	{

@@ -23,6 +23,7 @@ export const COOKIE_ACTIONS: ReadonlySet<string> = new Set([
 	"auth.signInWithMagicLink",
 	"auth.signInWithEmailCode",
 	"auth.verifyDevice",
+	"auth.signInWithTotp",
 	"auth.refresh",
 	"auth.signOut"
 ]);

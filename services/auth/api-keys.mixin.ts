@@ -60,8 +60,20 @@ const ApiKeysMixin = {
 				this: AuthThis,
 				ctx: AuthContext<CreateApiKeyParams>
 			): Promise<{ key: TokenEntity; token: string }> {
-				this.requireSession(ctx, "Creating API keys");
+				const caller = this.requireSession(ctx, "Creating API keys");
 				const user = await this.requireCallerRecord(ctx);
+				if (user.totpEnabledAt != null) {
+					// With TOTP on, only a session that passed it: one started after TOTP was on.
+					const session =
+						caller.session && (await this.families.findById(caller.session));
+					if (!session || session.createdAt < user.totpEnabledAt) {
+						throw clientError(
+							"Sign in with your TOTP code to create API keys.",
+							403,
+							"TOTP_REQUIRED"
+						);
+					}
+				}
 				const scopes = ctx.params.scopes ?? [];
 				const notAllowed = scopes.filter(s => !user.scopes.includes(s));
 				if (notAllowed.length > 0) {

@@ -9,7 +9,7 @@
  * Refresh tokens rotate on every use; a rotated token presented again revokes its whole family
  * (RFC 9700 §4.14.2), see lib/auth/store/refresh-family-store and the README.
  */
-import { randomUUID } from "node:crypto";
+import { hkdfSync, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type ServiceSchema } from "moleculer";
 import createDbMixin from "../../mixins/db.mixin";
@@ -66,6 +66,7 @@ import type {
 } from "./internals";
 import ServiceTokensMixin from "./service-tokens.mixin";
 import CodesMixin from "./codes.mixin";
+import TotpMixin from "./totp.mixin";
 import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
@@ -114,6 +115,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		PasswordsMixin,
 		CodesMixin,
 		DevicesMixin,
+		TotpMixin,
 		ServiceTokensMixin
 	],
 
@@ -146,6 +148,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		},
 		limits: attemptLimitsFromEnv(process.env),
 		codeTtl: durationFromEnv(process.env, "AUTH_CODE_TTL", 5 * 60),
+		totpIssuer: process.env.TOTP_ISSUER || "moleculer-tokens",
 		cleanup: cleanupScheduleFromEnv("AUTH", "30 0 * * *")
 	},
 
@@ -420,6 +423,10 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		});
 		this.accessTokens = new AccessTokens({ secret: jwtSecret, ...this.settings.accessToken });
 		this.successorBox = new SealedBox(jwtSecret, "refresh-successor");
+		this.totpBox = new SealedBox(jwtSecret, "totp-secret");
+		this.recoveryKey = Buffer.from(
+			hkdfSync("sha256", jwtSecret, "", "totp-recovery-codes", 32)
+		);
 		const limiter = (l: LimitSettings) =>
 			new AttemptLimiter({ maxAttempts: l.maxAttempts, windowMs: l.window * 1000 });
 		this.limiters = limitersOf(this.settings.limits, (_name, l) => limiter(l));

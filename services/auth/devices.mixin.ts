@@ -79,7 +79,7 @@ const DevicesMixin = {
 			method: string,
 			deviceToken?: string
 		): Promise<SignInAnswer> {
-			if (user.totpEnabled) {
+			if (user.totpEnabledAt != null) {
 				return {
 					mfaRequired: true,
 					challenge: await this.issueChallenge(ctx, user, "totp", method)

@@ -63,6 +63,8 @@ export interface AuthSettings extends DbSettings {
 	limits: AttemptLimits;
 	/** Seconds an e-mailed code lives. */
 	codeTtl: number;
+	/** The issuer authenticator apps show beside a TOTP account (TOTP_ISSUER). */
+	totpIssuer: string;
 	cleanup: CleanupSchedule;
 }
 
@@ -193,6 +195,13 @@ export interface AuthMethods {
 		purpose: "device" | "totp"
 	): Promise<{ id: string; user: UserRecord; data: { agent: string; method: string } }>;
 	closeChallenge(ctx: Context, challenge: string, user: UserRecord): Promise<void>;
+	acceptTotpCode(ctx: Context<unknown, AuthMeta>, user: UserRecord, code: string): Promise<void>;
+	acceptRecoveryCode(
+		ctx: Context<unknown, AuthMeta>,
+		user: UserRecord,
+		recoveryCode: string
+	): Promise<void>;
+	totpSecretOf(user: UserRecord): Buffer;
 	spendEmailCode(
 		ctx: Context<unknown, AuthMeta>,
 		email: string,
@@ -249,6 +258,10 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	accessTokens: AccessTokens;
 	/** Seals each new refresh token for the reuse interval (key from JWT_SECRET, purpose label). */
 	successorBox: SealedBox;
+	/** Seals TOTP secrets (key from JWT_SECRET, bound to the user id). */
+	totpBox: SealedBox;
+	/** HMAC key of the recovery codes (from JWT_SECRET). */
+	recoveryKey: Buffer;
 	/** Verified against when an account does not exist, so that costs as much as a wrong password. */
 	dummyHash: string;
 	limiters: Record<keyof AuthSettings["limits"], AttemptCounter>;

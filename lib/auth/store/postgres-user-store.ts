@@ -19,7 +19,7 @@ interface UserRow {
 	scopes: string[];
 	tokens_valid_after: Date;
 	totp_secret: string | null;
-	totp_enabled: boolean;
+	totp_enabled_at: Date | null;
 	totp_last_step: string | null;
 	recovery_codes: string[];
 	created_at: Date;
@@ -47,7 +47,7 @@ const MIGRATIONS: Migration[] = [
 		// TOTP (see UserRecord).
 		`alter table users
 			add column totp_secret text,
-			add column totp_enabled boolean not null default false,
+			add column totp_enabled_at timestamptz,
 			add column totp_last_step bigint,
 			add column recovery_codes text[] not null default '{}'`
 	]
@@ -60,7 +60,7 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
 	scopes: "scopes",
 	tokensValidAfter: "tokens_valid_after",
 	totpSecret: "totp_secret",
-	totpEnabled: "totp_enabled",
+	totpEnabledAt: "totp_enabled_at",
 	totpLastStep: "totp_last_step",
 	recoveryCodes: "recovery_codes"
 };
@@ -115,7 +115,10 @@ export class PostgresUserStore implements UserStore {
 		for (const [field, value] of Object.entries(changes)) {
 			if (value === undefined) continue;
 			const column = CHANGE_COLUMNS[field as keyof UserChanges];
-			set[column] = column === "tokens_valid_after" ? new Date(value as number) : value;
+			set[column] =
+				(column === "tokens_valid_after" || column === "totp_enabled_at") && value !== null
+					? new Date(value as number)
+					: value;
 		}
 		return this.one(
 			this.sql<
@@ -185,7 +188,7 @@ function toRow(r: UserRecord): UserRow {
 		scopes: r.scopes,
 		tokens_valid_after: new Date(r.tokensValidAfter),
 		totp_secret: r.totpSecret ?? null,
-		totp_enabled: r.totpEnabled ?? false,
+		totp_enabled_at: r.totpEnabledAt == null ? null : new Date(r.totpEnabledAt),
 		totp_last_step: r.totpLastStep == null ? null : String(r.totpLastStep),
 		recovery_codes: r.recoveryCodes ?? [],
 		created_at: new Date(r.createdAt),
@@ -195,10 +198,16 @@ function toRow(r: UserRecord): UserRow {
 
 /** The TOTP fields, only for a user who ever enrolled (as the other stores keep them). */
 function totpOf(row: UserRow): Partial<UserRecord> {
-	if (row.totp_secret === null && !row.totp_enabled && row.recovery_codes.length === 0) return {};
+	if (
+		row.totp_secret === null &&
+		row.totp_enabled_at === null &&
+		row.recovery_codes.length === 0
+	) {
+		return {};
+	}
 	return {
 		totpSecret: row.totp_secret,
-		totpEnabled: row.totp_enabled,
+		totpEnabledAt: row.totp_enabled_at === null ? null : row.totp_enabled_at.getTime(),
 		totpLastStep: row.totp_last_step === null ? null : Number(row.totp_last_step),
 		recoveryCodes: [...row.recovery_codes]
 	};

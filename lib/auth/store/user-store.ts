@@ -28,11 +28,12 @@ export interface UserRecord {
 	tokensValidAfter: number;
 	/**
 	 * TOTP (RFC 6238, services/auth/totp.mixin): the secret sealed (AES-256-GCM, never in clear),
-	 * set at enrolment and kept while `totpEnabled`; the last time step accepted (a code is never
-	 * accepted twice); the recovery codes' HMACs, each removed when used. Absent: never enrolled.
+	 * set at enrolment; when it was turned on (epoch ms; null: off; sessions started before it did
+	 * not pass it); the last time step accepted (a code is never accepted twice); the recovery
+	 * codes' HMACs, each removed when used. Absent: never enrolled.
 	 */
 	totpSecret?: string | null;
-	totpEnabled?: boolean;
+	totpEnabledAt?: number | null;
 	totpLastStep?: number | null;
 	recoveryCodes?: string[];
 	createdAt: number;
@@ -48,7 +49,7 @@ export type UserChanges = Partial<
 		| "scopes"
 		| "tokensValidAfter"
 		| "totpSecret"
-		| "totpEnabled"
+		| "totpEnabledAt"
 		| "totpLastStep"
 		| "recoveryCodes"
 	>
