@@ -17,6 +17,7 @@ import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/n
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 import { FAST_SCRYPT, PUBLIC_URL, nextMail, rejection } from "../helpers/auth";
 import { later } from "../helpers/async";
+import { base32Decode, hotp, totpStep } from "../../lib/auth/totp";
 
 describeWithNats("auth over NATS (tokens, auth and mail on separate nodes)", () => {
 	let tokensDir: string;
@@ -198,6 +199,57 @@ describeWithNats("auth over NATS (tokens, auth and mail on separate nodes)", () 
 		expect(session.user).toMatchObject({ username: "cleo" });
 		expect(
 			await rejection(caller.call("auth.signInWithEmailCode", { email, code }))
+		).toMatchObject({ code: 401 });
+	});
+
+	it("turns TOTP on and signs in with a code across the nodes, never accepting it twice", async () => {
+		const session = await caller.call<SignInResult, object>("auth.signInWithEmailCode", {
+			email: "cleo@example.com",
+			code: await (async () => {
+				const before = smtp.messages.length;
+				await caller.call("auth.requestEmailCode", { email: "cleo@example.com" });
+				const mail = await smtp.waitFor(
+					m =>
+						smtp.messages.indexOf(m) >= before &&
+						m.to.includes("cleo@example.com") &&
+						m.subject.includes("sign-in code")
+				);
+				return /\b([0-9]{6})\b/.exec(mail.text)![1];
+			})()
+		});
+		const { user } = await caller.call<{ user: AuthUser }, object>("auth.resolveAccessToken", {
+			token: session.accessToken
+		});
+		const meta = { meta: { user } };
+		const { secret } = await caller.call<{ secret: string }, object>(
+			"auth.enrollTotp",
+			{},
+			meta
+		);
+		const key = base32Decode(secret);
+		const step = totpStep(Date.now());
+		await caller.call("auth.confirmTotp", { code: hotp(key, step) }, meta);
+		const challenged = await caller.call<{ mfaRequired: boolean; challenge: string }, object>(
+			"auth.signIn",
+			{ login: "cleo", password: "cleo's password" }
+		);
+		expect(challenged.mfaRequired).toBe(true);
+		const done = await caller.call<SignInResult, object>("auth.signInWithTotp", {
+			challenge: challenged.challenge,
+			code: hotp(key, step + 1)
+		});
+		expect(done.user).toMatchObject({ username: "cleo" });
+		const again = await caller.call<{ challenge: string }, object>("auth.signIn", {
+			login: "cleo",
+			password: "cleo's password"
+		});
+		expect(
+			await rejection(
+				caller.call("auth.signInWithTotp", {
+					challenge: again.challenge,
+					code: hotp(key, step + 1)
+				})
+			)
 		).toMatchObject({ code: 401 });
 	});
 

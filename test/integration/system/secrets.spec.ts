@@ -25,6 +25,7 @@ import { CapturingLogger, CapturingSpanExporter, leakPlaces } from "../../helper
 import { uniqueNamespace } from "../../helpers/nats";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
 import { later } from "../../helpers/async";
+import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
 
 const SALT = "system-secrets-salt-0123456789-abcdefghijklmnopq";
 const JWT_SECRET = "system-secrets-jwt-secret-0123456789-abcdefghijk";
@@ -504,6 +505,68 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		).toBe(200);
 		expect((await http("GET", "/api/me", { headers: { cookie: jar2 } })).status).toBe(401);
 
+		// TOTP for a second account: enrolment, confirmation, a sign-in with a code, one with a
+		// recovery code, a wrong code and a replay; the secret and recovery codes are secrets.
+		await edge.call("auth.signUp", {
+			username: "tom",
+			email: "tom@example.com",
+			password: PASSWORD
+		});
+		const tomMail = await mailTo("tom@example.com", "/verify-email", 0);
+		await http(
+			"POST",
+			"/verify-email",
+			form({ token: tokenOf(linkIn(tomMail, "/verify-email")), password: PASSWORD })
+		);
+		const tomSession = await http("POST", "/api/auth/sign-in", {
+			json: { login: "tom", password: PASSWORD }
+		});
+		const tomBearer = bearer(String(tomSession.body.accessToken));
+		keep(String(tomSession.body.accessToken), String(tomSession.body.refreshToken));
+		const enrolled = await http("POST", "/api/me/totp", { headers: tomBearer, json: {} });
+		const totpSecret = String(enrolled.body.secret);
+		keep(
+			totpSecret,
+			String(enrolled.body.otpauthUri),
+			base32Decode(totpSecret).toString("base64")
+		);
+		const totpKey = base32Decode(totpSecret);
+		const step = totpStep(Date.now());
+		codes.add(hotp(totpKey, step)).add(hotp(totpKey, step + 1));
+		const confirmed = await http("POST", "/api/me/totp/confirm", {
+			headers: tomBearer,
+			json: { code: hotp(totpKey, step) }
+		});
+		expect(confirmed.status).toBe(200);
+		const recoveryCodes = confirmed.body.recoveryCodes as string[];
+		keep(...recoveryCodes, ...recoveryCodes.map(c => c.replace("-", "")));
+		const challenged = await http("POST", "/api/auth/sign-in", {
+			json: { login: "tom", password: PASSWORD }
+		});
+		const totpChallenge = String(challenged.body.challenge);
+		keep(totpChallenge);
+		expect(
+			(
+				await http("POST", "/api/auth/sign-in/totp", {
+					json: { challenge: totpChallenge, code: hotp(totpKey, step) }
+				})
+			).status
+		).toBe(401);
+		const withTotp = await http("POST", "/api/auth/sign-in/totp", {
+			json: { challenge: totpChallenge, code: hotp(totpKey, step + 1) }
+		});
+		expect(withTotp.status).toBe(200);
+		keep(String(withTotp.body.accessToken), String(withTotp.body.refreshToken));
+		const challenged2 = await http("POST", "/api/auth/sign-in", {
+			json: { login: "tom", password: PASSWORD }
+		});
+		keep(String(challenged2.body.challenge));
+		const withRecovery = await http("POST", "/api/auth/sign-in/totp", {
+			json: { challenge: String(challenged2.body.challenge), recoveryCode: recoveryCodes[0] }
+		});
+		expect(withRecovery.status).toBe(200);
+		keep(String(withRecovery.body.accessToken), String(withRecovery.body.refreshToken));
+
 		// Revoke the key, then use it; sign out everywhere; the refresh token then fails.
 		expect(
 			(await http("DELETE", `/api/me/api-keys/${keyId}`, { headers: bearer(s4.accessToken) }))
@@ -821,7 +884,12 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 			"links.redeem",
 			"pools.assign",
 			"pools.keepAlive",
-			"tokens.consume"
+			"tokens.consume",
+			"tokens.consumeCode",
+			"auth.signInWithEmailCode",
+			"auth.confirmTotp",
+			"auth.signInWithTotp",
+			"auth.issueTokens"
 		]) {
 			expect(spanNames).toContain(`action '${action}'`);
 		}
