@@ -82,6 +82,25 @@ export function embeddedAdapter(filename: string): InstanceType<typeof DbService
 	return new DbService.MemoryAdapter({ filename, modes: { ...DATA_FILE_MODES } });
 }
 
+/**
+ * A second embedded collection of a service, as its own NeDB file in the service's data folder
+ * (moleculer-db gives a service one collection): e.g. auth's refresh families and signing keys.
+ */
+export async function openEmbeddedFile<T>(
+	service: { broker: Service["broker"] },
+	filename: string
+): Promise<import("@seald-io/nedb").default<T>> {
+	const adapter = embeddedAdapter(filename) as unknown as {
+		init(broker: unknown, service: unknown): void;
+		connect(): Promise<void>;
+		db: import("@seald-io/nedb").default<T>;
+	};
+	adapter.init(service.broker, service);
+	await adapter.connect();
+	await restrictDataFile(filename);
+	return adapter.db;
+}
+
 /** Files and folders made before DATA_FILE_MODES (or by hand) get them too. */
 export async function restrictDataFile(filename: string): Promise<void> {
 	await chmod(dirname(filename), DATA_FILE_MODES.dirMode);

@@ -1,7 +1,10 @@
 /**
- * Short-lived access tokens: JWTs signed with HS256 (jose) carrying only the standard claims sub,
- * iat, exp, iss, aud and jti. Who the subject is (name, scopes, whether their tokens were revoked) is
- * looked up when a token is resolved, so a JWT never goes stale on anything but its lifetime.
+ * Short-lived access tokens: JWTs (jose) carrying the standard claims sub, iat, exp, iss, aud and
+ * jti, the session (`sid`) and the scopes at issue (`scope`). Signed with EdDSA or ES256 under the
+ * key ring (lib/auth/key-ring, `kid` in the header, public keys in the JWKS) or with HS256 under
+ * JWT_SECRET; HS256 tokens verify under either setting, so a deployment moves to EdDSA without
+ * signing anyone out. `auth` still looks the subject up when it resolves a token (revocation, the
+ * current scopes); services verifying locally (mixins/jwt-verifier) rely on the claims.
  *
  * The header's `typ` is "at+jwt" (RFC 9068) and verification insists on it, so no other JWT signed
  * with the same secret (an ID token, a link) is accepted as an access token.
@@ -11,11 +14,13 @@
  * itself) with their claims, until they expire. Verification is a pure function of the token, the
  * key and the clock, so the remembered answer is the answer; failures are never remembered.
  */
-import { createHash, randomUUID, webcrypto } from "node:crypto";
-import { SignJWT, jwtVerify } from "jose";
+import { createHash, randomUUID, webcrypto, type KeyObject } from "node:crypto";
+import { SignJWT, decodeProtectedHeader, jwtVerify } from "jose";
+import type { KeyRing } from "./key-ring";
+import type { JwtAlgorithm } from "./signing-keys";
 
 export const ACCESS_TOKEN_TYPE = "at+jwt";
-const ALGORITHM = "HS256";
+const HMAC = "HS256";
 
 export interface AccessTokenOptions {
 	/** At least 32 characters (lib/config/secrets enforces it in production). */
@@ -26,6 +31,9 @@ export interface AccessTokenOptions {
 	ttl: number;
 	/** Epoch milliseconds; injectable for tests. */
 	now?: () => number;
+	/** What new tokens are signed with (default HS256); EdDSA and ES256 need `keys`. */
+	algorithm?: JwtAlgorithm;
+	keys?: Pick<KeyRing, "signingKey" | "verificationKey">;
 }
 
 export interface IssuedAccessToken {
@@ -98,15 +106,24 @@ export class AccessTokens {
 		const claims: Record<string, string> = {};
 		if (session !== undefined) claims.sid = session;
 		if (scopes !== undefined) claims.scope = scopes.join(" ");
-		const token = await new SignJWT(claims)
-			.setProtectedHeader({ alg: ALGORITHM, typ: ACCESS_TOKEN_TYPE })
+		const jwt = new SignJWT(claims)
 			.setSubject(subject)
 			.setIssuer(this.options.issuer)
 			.setAudience(this.options.audience)
 			.setIssuedAt(issuedAt)
 			.setExpirationTime(expiresAt)
-			.setJti(jti)
-			.sign(await this.key);
+			.setJti(jti);
+		let token: string;
+		if ((this.options.algorithm ?? HMAC) === HMAC) {
+			token = await jwt
+				.setProtectedHeader({ alg: HMAC, typ: ACCESS_TOKEN_TYPE })
+				.sign(await this.key);
+		} else {
+			const signing = await this.options.keys!.signingKey();
+			token = await jwt
+				.setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: ACCESS_TOKEN_TYPE })
+				.sign(signing.key);
+		}
 		return {
 			token,
 			expiresIn: expiresAt - Math.floor(this.now() / 1000),
@@ -136,8 +153,20 @@ export class AccessTokens {
 
 	private async verifyWithJose(token: string): Promise<AccessTokenClaims | null> {
 		try {
-			const { payload } = await jwtVerify(token, await this.key, {
-				algorithms: [ALGORITHM],
+			const header = decodeProtectedHeader(token);
+			let key: webcrypto.CryptoKey | KeyObject = await this.key;
+			let algorithm = HMAC;
+			if (header.alg !== HMAC) {
+				const found =
+					typeof header.kid === "string" && this.options.keys
+						? await this.options.keys.verificationKey(header.kid)
+						: null;
+				if (!found || found.alg !== header.alg) return null;
+				key = found.key;
+				algorithm = found.alg;
+			}
+			const { payload } = await jwtVerify(token, key, {
+				algorithms: [algorithm],
 				typ: ACCESS_TOKEN_TYPE,
 				issuer: this.options.issuer,
 				audience: this.options.audience,

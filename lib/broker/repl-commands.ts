@@ -129,6 +129,34 @@ function ownerParams(args: { owner: string; type?: string }): Record<string, str
 	return args.type ? { owner: args.owner, type: args.type } : { owner: args.owner };
 }
 
+interface KeyRow {
+	kid: string;
+	alg: string;
+	status: string;
+	activatesAt: string;
+}
+
+/**
+ * `keys-rotate`: a new access-token signing key, published now and signing after the delay (auth's
+ * JWT_KEY_PUBLISH_DELAY unless given); then the keys and what each does.
+ */
+export async function keysRotate(
+	broker: ServiceBroker,
+	print: Print,
+	publishDelay?: number
+): Promise<KeyRow[]> {
+	const { kid, activatesAt, keys } = await broker.call<
+		{ kid: string; activatesAt: string; keys: KeyRow[] },
+		object
+	>("auth.rotateSigningKey", publishDelay === undefined ? {} : { publishDelay });
+	print(`Key ${kid} added; it signs from ${activatesAt}.`);
+	formatTable([
+		["kid", "alg", "status", "activates"],
+		...keys.map(k => [k.kid, k.alg, k.status, k.activatesAt])
+	]).forEach(l => print(l));
+	return keys;
+}
+
 /** What moleculer-repl passes a custom command's action. */
 interface ReplArgs {
 	options: Record<string, unknown>;
@@ -206,6 +234,21 @@ const commands: ReplCommand[] = [
 						yes: args.options.yes === true
 					},
 					print
+				)
+			)
+	},
+	{
+		command: "keys-rotate",
+		description: "Add an access-token signing key (it signs after the publish delay)",
+		options: [
+			{ option: "-d, --delay <seconds>", description: "publish delay (default: auth's)" }
+		],
+		action: (broker, args) =>
+			run(print =>
+				keysRotate(
+					broker,
+					print,
+					args.options.delay === undefined ? undefined : Number(args.options.delay)
 				)
 			)
 	}

@@ -133,6 +133,21 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 					}
 				}
 			},
+			"/.well-known/jwks.json": {
+				get: {
+					summary: "The public keys that verify access tokens (RFC 7517), cacheable",
+					responses: {
+						200: {
+							description: "JWK Set",
+							content: {
+								"application/jwk-set+json": {
+									schema: obj({ keys: { type: "array", items: {} } })
+								}
+							}
+						}
+					}
+				}
+			},
 			"/api/openapi.json": {
 				get: {
 					summary: "This document",

@@ -40,7 +40,8 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			handle("GET", "/health", "health"),
 			handle("HEAD", "/health", "health"),
 			handle("GET", "/ready", "ready"),
-			handle("HEAD", "/ready", "ready")
+			handle("HEAD", "/ready", "ready"),
+			handle("GET", "/.well-known/jwks.json", "jwks")
 		]
 	},
 	{ name: "openapi", path: "/api", routes: [handle("GET", "/openapi.json", "openapi")] },

@@ -63,6 +63,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		trustProxy: process.env.TRUST_PROXY ?? "",
 		corsOrigins: listFromEnv(process.env, "CORS_ORIGINS"),
 		bodyLimit: process.env.BODY_LIMIT || "16kb",
+		jwksMaxAge: durationFromEnv(process.env, "JWT_KEY_PUBLISH_DELAY", 300),
 		refreshCookieMaxAge: durationFromEnv(process.env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600),
 		rateLimit: {
 			window: durationFromEnv(process.env, "RATE_LIMIT_WINDOW", 60),

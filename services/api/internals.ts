@@ -51,6 +51,8 @@ export interface ApiServiceSettings extends ApiSettingsSchema {
 	corsOrigins: string[];
 	/** Largest JSON body accepted on /api (body-parser syntax: bytes or "16kb"). */
 	bodyLimit: string;
+	/** Seconds caches may keep the JWKS: at most auth's JWT_KEY_PUBLISH_DELAY. */
+	jwksMaxAge: number;
 	/** Lifetime of the refresh cookie: REFRESH_TOKEN_TTL, as `auth` reads it (seconds). */
 	refreshCookieMaxAge: number;
 	/** Requests per client address per window (seconds). */

@@ -46,8 +46,28 @@ function me(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
 	this.sendJson(req, res, 200, (req.$ctx.locals as CallerLocals).profile);
 }
 
+/**
+ * GET /.well-known/jwks.json: auth's public signing keys. Cacheable, unlike every other answer: a
+ * new key is published JWKS_MAX_AGE (JWT_KEY_PUBLISH_DELAY) before it signs.
+ */
+function jwks(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
+	req.$ctx.call<{ keys: unknown[] }>("auth.jwks").then(
+		doc => {
+			const text = JSON.stringify(doc);
+			res.writeHead(200, {
+				"Content-Type": "application/jwk-set+json; charset=utf-8",
+				"Content-Length": Buffer.byteLength(text),
+				"Cache-Control": `public, max-age=${this.settings.jwksMaxAge}`,
+				"X-Content-Type-Options": "nosniff"
+			});
+			res.end(text);
+		},
+		() => this.sendJson(req, res, 503, { keys: [] })
+	);
+}
+
 /** The gateway's own handlers, by the names lib/http/routes gives them. */
-const GATEWAY_HANDLERS = { health, ready, openapi, me };
+const GATEWAY_HANDLERS = { health, ready, openapi, me, jwks };
 
 /** moleculer-web route options for a settings object: built once settings are merged. */
 export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {

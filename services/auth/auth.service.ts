@@ -67,6 +67,8 @@ import type {
 import ServiceTokensMixin from "./service-tokens.mixin";
 import CodesMixin from "./codes.mixin";
 import TotpMixin from "./totp.mixin";
+import SigningKeysMixin from "./signing-keys.mixin";
+import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
 import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
@@ -116,6 +118,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		CodesMixin,
 		DevicesMixin,
 		TotpMixin,
+		SigningKeysMixin,
 		ServiceTokensMixin
 	],
 
@@ -124,7 +127,12 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		accessToken: {
 			issuer: process.env.JWT_ISSUER || "moleculer-tokens",
 			audience: process.env.JWT_AUDIENCE || "moleculer-tokens",
-			ttl: durationFromEnv(process.env, "ACCESS_TOKEN_TTL", 15 * 60)
+			ttl: durationFromEnv(process.env, "ACCESS_TOKEN_TTL", 15 * 60),
+			algorithm: jwtAlgorithmFromEnv(process.env)
+		},
+		signingKeys: {
+			publishDelay: durationFromEnv(process.env, "JWT_KEY_PUBLISH_DELAY", 300),
+			reloadInterval: durationFromEnv(process.env, "JWT_KEY_RELOAD_INTERVAL", 30)
 		},
 		refreshTokenTtl: durationFromEnv(process.env, "REFRESH_TOKEN_TTL", 30 * DAY),
 		refreshHistory: 100,
@@ -159,6 +167,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			this.logger.info(`Removed ${removed} expired refresh-token families.`);
 			const accounts = await this.removeExpiredUnconfirmed();
 			this.logger.info(`Removed ${accounts} account(s) whose address was never confirmed.`);
+			const keys = (await this.keyRing?.removeExpired()) ?? 0;
+			if (keys > 0) this.logger.info(`Removed ${keys} retired signing key(s).`);
 		})
 	],
 
@@ -421,7 +431,16 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			dataDir,
 			warn: message => this.logger.warn(message)
 		});
-		this.accessTokens = new AccessTokens({ secret: jwtSecret, ...this.settings.accessToken });
+		this.signingKeyBox = new SealedBox(jwtSecret, "signing-keys");
+		this.accessTokens = new AccessTokens({
+			secret: jwtSecret,
+			...this.settings.accessToken,
+			// The ring is loaded once the store is connected (started).
+			keys: {
+				signingKey: () => this.keyRing!.signingKey(),
+				verificationKey: kid => this.keyRing?.verificationKey(kid) ?? Promise.resolve(null)
+			}
+		});
 		this.successorBox = new SealedBox(jwtSecret, "refresh-successor");
 		this.totpBox = new SealedBox(jwtSecret, "totp-secret");
 		this.recoveryKey = Buffer.from(
@@ -437,6 +456,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	},
 
 	async started(this: AuthThis) {
+		await this.startKeyRing();
 		this.families = await this.openFamilyStore();
 		await this.families.ensureIndexes();
 		this.dummyHash = await createDummyHash(this.settings.password);

@@ -27,6 +27,9 @@ import type { SealedBox } from "../../lib/pools/sealed-box";
 import type { AttemptLimits } from "../../lib/auth/limits";
 import type { CodeKind } from "../../lib/auth/code-mails";
 import type { SignInAnswer } from "./devices.mixin";
+import type { KeyRing } from "../../lib/auth/key-ring";
+import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
+import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
 
 export type { LimitSettings } from "../../lib/auth/limits";
 
@@ -38,7 +41,11 @@ export interface AuthSettings extends DbSettings {
 		audience: string;
 		/** Seconds. */
 		ttl: number;
+		/** What new access tokens are signed with (JWT_ALGORITHM): EdDSA, ES256 or HS256. */
+		algorithm: JwtAlgorithm;
 	};
+	/** Seconds a new key waits in the JWKS before it signs; seconds between reloads of the keys. */
+	signingKeys: { publishDelay: number; reloadInterval: number };
 	/** Seconds a refresh token lives (each rotation issues a new one with this lifetime). */
 	refreshTokenTtl: number;
 	/** Fingerprints of rotated refresh tokens remembered per family, to recognise their reuse. */
@@ -202,6 +209,8 @@ export interface AuthMethods {
 		recoveryCode: string
 	): Promise<void>;
 	totpSecretOf(user: UserRecord): Buffer;
+	startKeyRing(): Promise<void>;
+	openSigningKeyStore(): Promise<SigningKeyStore>;
 	spendEmailCode(
 		ctx: Context<unknown, AuthMeta>,
 		email: string,
@@ -260,6 +269,10 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	successorBox: SealedBox;
 	/** Seals TOTP secrets (key from JWT_SECRET, bound to the user id). */
 	totpBox: SealedBox;
+	/** Seals the signing keys' private halves (key from JWT_SECRET). */
+	signingKeyBox: SealedBox;
+	/** The signing keys (EdDSA, ES256); undefined with HS256. */
+	keyRing?: KeyRing;
 	/** HMAC key of the recovery codes (from JWT_SECRET). */
 	recoveryKey: Buffer;
 	/** Verified against when an account does not exist, so that costs as much as a wrong password. */

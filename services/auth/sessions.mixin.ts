@@ -6,8 +6,7 @@ import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { type Context, type ServiceSchema } from "moleculer";
-import type Datastore from "@seald-io/nedb";
-import { embeddedAdapter, restrictDataFile } from "../../mixins/db.mixin";
+import { openEmbeddedFile } from "../../mixins/db.mixin";
 import { nextTokensCutoff } from "../../lib/auth/jwt";
 import { dataDirFromEnv } from "../../lib/config/env";
 import { rollBackFailedWrites } from "../../lib/store/nedb/write-rollback";
@@ -129,7 +128,8 @@ const SessionsMixin = {
 			const access = await this.accessTokens.issue(
 				user._id,
 				user.tokensValidAfter / 1000,
-				family
+				family,
+				user.scopes
 			);
 			ctx.emit<UserEventPayload & { method: string }>("auth.signedIn", {
 				userId: user._id,
@@ -384,7 +384,7 @@ const SessionsMixin = {
 				holder._id,
 				holder.tokensValidAfter / 1000,
 				session,
-				"grantedScopes" in holder ? holder.grantedScopes : undefined
+				"grantedScopes" in holder ? holder.grantedScopes : holder.scopes
 			);
 			return {
 				accessToken: access.token,
@@ -452,15 +452,8 @@ const SessionsMixin = {
 				this.settings.dataDir ?? dataDirFromEnv(process.env),
 				"refresh_families.db"
 			);
-			const adapter = embeddedAdapter(filename) as unknown as {
-				init(broker: unknown, service: unknown): void;
-				connect(): Promise<void>;
-				db: Datastore<never>;
-			};
-			adapter.init(this.broker, this);
-			await adapter.connect();
-			await restrictDataFile(filename);
-			return new NedbRefreshFamilyStore(rollBackFailedWrites(adapter.db));
+			const db = await openEmbeddedFile<never>(this, filename);
+			return new NedbRefreshFamilyStore(rollBackFailedWrites(db));
 		}
 	}
 };

@@ -4,6 +4,8 @@
  * test/e2e/cluster-processes.spec.ts).
  */
 import type { ServiceBroker } from "moleculer";
+import AuthService from "../../../services/auth/auth.service";
+import { FAST_SCRYPT, PUBLIC_URL } from "../../helpers/auth";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import {
@@ -169,12 +171,25 @@ describe("REPL commands", () => {
 
 		const output = () => log.mock.calls.map(c => String(c[0]));
 
-		it("declares the four commands with their arguments", () => {
+		it("keys-rotate adds a signing key and shows each key's state", async () => {
+			broker.createService(
+				withSettings(AuthService, { dataDir, password: FAST_SCRYPT, publicUrl: PUBLIC_URL })
+			);
+			await broker.waitForServices(["auth"]);
+			await command("keys-rotate")(broker, { options: { delay: "60" } });
+			const lines = output();
+			expect(lines[0]).toMatch(/^Key \S+ added; it signs from \d{4}-/);
+			expect(lines.filter(l => / current /.test(l))).toHaveLength(1);
+			expect(lines.filter(l => / next /.test(l))).toHaveLength(1);
+		});
+
+		it("declares the five commands with their arguments", () => {
 			expect(replCommands.map(c => c.command)).toEqual([
 				"tokens-stats",
 				"tokens-cleanup",
 				"tokens-list <owner>",
-				"tokens-revoke <owner>"
+				"tokens-revoke <owner>",
+				"keys-rotate"
 			]);
 		});
 

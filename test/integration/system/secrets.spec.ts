@@ -865,6 +865,24 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		}
 	});
 
+	it("private signing keys: never in the JWKS, and kept as secrets for every capture below", async () => {
+		const auth = core.getLocalService("auth") as unknown as {
+			keyRing: { signingKey(): Promise<{ key: import("node:crypto").KeyObject }> };
+		};
+		const { key } = await auth.keyRing.signingKey();
+		const jwk = key.export({ format: "jwk" }) as { d: string };
+		const pem = key.export({ format: "pem", type: "pkcs8" }).toString();
+		const pemBody = pem
+			.split("\n")
+			.filter(l => l && !l.startsWith("-----"))
+			.join("");
+		keep(jwk.d, pemBody);
+		const jwks = await http("GET", "/.well-known/jwks.json");
+		expect(jwks.status).toBe(200);
+		expect(jwks.text).not.toContain(jwk.d);
+		expect(jwks.text).not.toContain('"d"');
+	});
+
 	it("the captures saw every path (so a leak would show)", async () => {
 		await Promise.all([edge.stop(), core.stop()]);
 		for (const log of logs) expect(log.lines.length).toBeGreaterThan(100);
