@@ -1,7 +1,8 @@
 /**
  * One auth node's view of the signing keys (lib/auth/signing-keys): loaded from the shared store,
- * reloaded every `reloadMs` and when a token names a key it does not know (at most once per
- * `reloadMs`, so garbage `kid`s cannot make it hammer the store). Private keys are opened once.
+ * reloaded every `reloadMs` and when a token names a key it does not know (a key another node just
+ * made), at most once a second, so garbage `kid`s cannot make it hammer the store. Private keys are
+ * opened once.
  */
 import type { KeyObject } from "node:crypto";
 import type { SigningKeyStore } from "./store/signing-key-store";
@@ -14,6 +15,9 @@ import {
 	type AsymmetricAlgorithm,
 	type SigningKeyRecord
 } from "./signing-keys";
+
+/** Least time between reloads caused by tokens naming an unknown key. */
+const UNKNOWN_KEY_RELOAD_MS = 1000;
 
 export interface KeyRingOptions {
 	store: SigningKeyStore;
@@ -77,7 +81,7 @@ export class KeyRing {
 	/** The public key of `kid` while it verifies; null for a key unknown or past its grace. */
 	async verificationKey(kid: string): Promise<Omit<SigningKey, "kid"> | null> {
 		let record = this.state().verifying.find(r => r._id === kid);
-		if (!record && this.now() - this.loadedAt > this.options.reloadMs) {
+		if (!record && this.now() - this.loadedAt > UNKNOWN_KEY_RELOAD_MS) {
 			await this.reload();
 			record = this.state().verifying.find(r => r._id === kid);
 		}

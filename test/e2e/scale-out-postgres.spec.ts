@@ -334,6 +334,24 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 			).rejects.toMatchObject({ code: 401 });
 		});
 
+		it("shares signing keys: a key rotated in on one auth node verifies on the other at once", async () => {
+			const subject = `rot-${randomBytes(3).toString("hex")}`;
+			await caller.call("auth.rotateSigningKey", { publishDelay: 0 }, on("auth-b"));
+			const pair = await caller.call<SessionTokens, object>(
+				"auth.issueTokens",
+				{ subject },
+				on("auth-b")
+			);
+			await expect(
+				caller.call("auth.validateToken", { token: pair.accessToken }, on("auth-a"))
+			).resolves.toMatchObject({ subject });
+			const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
+			const kid = JSON.parse(
+				Buffer.from(pair.accessToken.split(".")[0], "base64url").toString()
+			).kid;
+			expect((jwks as { keys: { kid: string }[] }).keys.map(k => k.kid)).toContain(kid);
+		});
+
 		it("keeps a cookie session through the gateway process, with tabs refreshing at once on both auth nodes", async () => {
 			const username = `cookie${randomBytes(3).toString("hex")}`;
 			const email = `${username}@example.com`;

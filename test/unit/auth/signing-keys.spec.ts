@@ -106,7 +106,7 @@ describe("signing keys", () => {
 		expect(store.records).toHaveLength(1);
 	});
 
-	it("refuses an unknown kid, reloading the keys at most once per interval for it", async () => {
+	it("refuses an unknown kid, reloading the keys for it at most once a second", async () => {
 		const store = new MemoryKeyStore();
 		const box = new SealedBox("a-secret-of-at-least-thirty-two-chars!!", "signing-keys");
 		let now = 1_000_000;
@@ -123,7 +123,7 @@ describe("signing keys", () => {
 		const lists = store.lists;
 		for (let i = 0; i < 50; i++) expect(await ring.verificationKey(`nope-${i}`)).toBeNull();
 		expect(store.lists - lists).toBe(0);
-		now += 5001;
+		now += 1001;
 		await ring.verificationKey("nope");
 		await ring.verificationKey("nope-again");
 		expect(store.lists - lists).toBe(1);
