@@ -26,7 +26,11 @@ import {
 	COMPONENTS
 } from "./openapi-parts";
 import { ME_PATHS } from "./openapi-me";
+import { AUTH_PATHS } from "./openapi-auth";
 import { COOKIE_ACTIONS, READS_REFRESH_COOKIE } from "./session-cookies";
+
+/** Route groups whose bodies are forms, as RFC 7662 and RFC 7009 have them. */
+const FORM_GROUPS = new Set(["introspection", "revocation"]);
 
 /** An action's parameter schema by name, e.g. from the broker's registry; undefined if unknown. */
 export type ActionParamsLookup = (action: string) => ParamsSchema | undefined;
@@ -57,10 +61,13 @@ function describeActionInputs(doc: Record<string, unknown>, actionParams: Action
 			delete op.requestBody;
 			op.parameters = parametersOfParams(params, pathParams);
 		} else {
+			const media = FORM_GROUPS.has(route.group)
+				? "application/x-www-form-urlencoded"
+				: "application/json";
 			op.requestBody = {
 				required: true,
 				content: {
-					"application/json": {
+					[media]: {
 						schema: withCookieFlag(
 							route.action!,
 							bodySchemaOfParams(params, pathParams)
@@ -148,6 +155,47 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 					}
 				}
 			},
+			"/oauth2/introspect": {
+				post: {
+					summary:
+						"RFC 7662 token introspection: ADMIN_TOKEN, or an API key with the introspect scope",
+					security: ADMIN_SECURITY,
+					requestBody: {
+						required: true,
+						content: {
+							"application/x-www-form-urlencoded": {
+								schema: obj({ token: str(), token_type_hint: str() }, ["token"])
+							}
+						}
+					},
+					responses: responses(
+						{
+							200: {
+								description:
+									"{ active, sub, scope, exp, iat, token_type, client_id? }, or { active: false }",
+								content: json(obj({ active: { type: "boolean" } }))
+							}
+						},
+						401,
+						403
+					)
+				}
+			},
+			"/oauth2/revoke": {
+				post: {
+					summary:
+						"RFC 7009 revocation: 200 for any well-formed request, whatever the token",
+					requestBody: {
+						required: true,
+						content: {
+							"application/x-www-form-urlencoded": {
+								schema: obj({ token: str(), token_type_hint: str() }, ["token"])
+							}
+						}
+					},
+					responses: responses({ 200: { description: "OK", content: json(OK) } })
+				}
+			},
 			"/api/openapi.json": {
 				get: {
 					summary: "This document",
@@ -155,132 +203,7 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 				}
 			},
 
-			"/api/auth/sign-up": {
-				post: jsonOp(
-					"Create an account; mails a verification link",
-					obj(
-						{
-							username: str({ pattern: "^[a-zA-Z0-9_.-]{3,32}$" }),
-							email: str({ format: "email" }),
-							password: PASSWORD
-						},
-						["username", "email", "password"]
-					),
-					obj({ user: ref("User") }),
-					[409]
-				)
-			},
-			"/api/auth/verify-email": {
-				post: jsonOp(
-					"Confirm an e-mail address; the sign-up password is kept only if given",
-					obj({ token: str(), password: str({ minLength: 1, maxLength: 1024 }) }, [
-						"token"
-					]),
-					obj({ user: ref("User"), passwordKept: { type: "boolean" } }),
-					[400, 401]
-				)
-			},
-			"/api/auth/resend-verification": {
-				post: jsonOp("Mail a new verification link", obj({ email: str() }, ["email"]), OK)
-			},
-			"/api/auth/sign-in": {
-				post: jsonOp(
-					"Sign in with username or e-mail and password; with TOTP on, or from a new device when that check is on, the answer is { mfaRequired | verificationRequired, challenge } instead",
-					obj({ login: str(), password: str() }, ["login", "password"]),
-					ref("Session"),
-					[401]
-				)
-			},
-			"/api/auth/magic-link": {
-				post: jsonOp("Mail a sign-in link", obj({ email: str() }, ["email"]), OK)
-			},
-			"/api/auth/magic-link/sign-in": {
-				post: jsonOp(
-					"Sign in with a magic link's token",
-					obj({ token: str() }, ["token"]),
-					ref("Session"),
-					[400]
-				)
-			},
-			"/api/auth/email-code": {
-				post: jsonOp(
-					"Mail a 6-digit sign-in code (same answer for any address)",
-					obj({ email: str() }, ["email"]),
-					OK,
-					[429]
-				)
-			},
-			"/api/auth/email-code/sign-in": {
-				post: jsonOp(
-					"Sign in with a mailed code (3 submissions per code, 10 per address an hour)",
-					obj({ email: str(), code: str() }, ["email", "code"]),
-					ref("Session"),
-					[401, 429]
-				)
-			},
-			"/api/auth/verify-email/code": {
-				post: jsonOp(
-					"Confirm an e-mail address with the code of the verification mail",
-					obj({ email: str(), code: str(), password: str() }, ["email", "code"]),
-					obj({ user: ref("User"), passwordKept: { type: "boolean" } }),
-					[401, 429]
-				)
-			},
-			"/api/auth/sign-in/totp": {
-				post: jsonOp(
-					"Complete a sign-in with TOTP on: a current code, or one recovery code (5 wrong codes lock the challenge)",
-					obj({ challenge: str(), code: str(), recoveryCode: str() }, ["challenge"]),
-					ref("Session"),
-					[401, 429]
-				)
-			},
-			"/api/auth/verify-device": {
-				post: jsonOp(
-					"Complete a sign-in from a new device with the mailed code; answers a deviceToken to send with later sign-ins",
-					obj({ challenge: str(), code: str() }, ["challenge", "code"]),
-					ref("Session"),
-					[401, 429]
-				)
-			},
-			"/api/auth/forgot-password": {
-				post: jsonOp("Mail a password reset link", obj({ email: str() }, ["email"]), OK)
-			},
-			"/api/auth/reset-password": {
-				post: jsonOp(
-					"Set a new password with a reset link's token",
-					obj(
-						{
-							token: str(),
-							password: PASSWORD,
-							confirmPassword: PASSWORD,
-							keepApiKeys: { type: "boolean" }
-						},
-						["token", "password", "confirmPassword"]
-					),
-					OK,
-					[400]
-				)
-			},
-			"/api/auth/refresh": {
-				post: jsonOp(
-					"Exchange a refresh token for a new session (the old one is spent)",
-					obj({ refreshToken: str() }, ["refreshToken"]),
-					obj({
-						accessToken: str(),
-						refreshToken: str(),
-						tokenType: str(),
-						expiresIn: { type: "integer" }
-					}),
-					[401]
-				)
-			},
-			"/api/auth/sign-out": {
-				post: jsonOp(
-					"Revoke a refresh token",
-					obj({ refreshToken: str() }, ["refreshToken"]),
-					OK
-				)
-			},
+			...AUTH_PATHS,
 
 			...ME_PATHS,
 

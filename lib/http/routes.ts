@@ -9,7 +9,8 @@
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "DELETE";
 
 /** Route groups share their path prefix, body parsing, rate limit and credentials. */
-export type GroupName = "probes" | "openapi" | "pages" | "auth" | "me" | "admin";
+export type GroupName =
+	"probes" | "openapi" | "pages" | "auth" | "me" | "admin" | "introspection" | "revocation";
 
 export interface Route {
 	method: Method;
@@ -101,6 +102,13 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("DELETE", "/totp", "auth.disableTotp")
 		]
 	},
+	// RFC 7662 and RFC 7009, form-encoded: introspection for trusted callers, revocation for anyone.
+	{
+		name: "introspection",
+		path: "/oauth2",
+		routes: [call("POST", "/introspect", "auth.introspect")]
+	},
+	{ name: "revocation", path: "/oauth2", routes: [call("POST", "/revoke", "auth.revoke")] },
 	{
 		name: "admin",
 		path: "/api",

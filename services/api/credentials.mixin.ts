@@ -156,6 +156,15 @@ const CredentialsMixin = {
 			throw new Errors.MoleculerClientError("Forbidden", 403, "FORBIDDEN");
 		},
 
+		/** RFC 7662 callers: "admin", or a key with the "introspect" scope (a resource server's). */
+		requireIntrospector(this: ApiThis, ctx: Context<unknown, ApiMeta>) {
+			const scopes = ctx.meta.user?.scopes ?? [];
+			if (!ctx.meta.user) throw unauthorized();
+			if (!scopes.includes("admin") && !scopes.includes("introspect")) {
+				throw new Errors.MoleculerClientError("Forbidden", 403, "FORBIDDEN");
+			}
+		},
+
 		isAdminToken(this: ApiThis, candidate: string): boolean {
 			if (!this.adminTokenDigest) return false;
 			// Digests have equal lengths, so timingSafeEqual never throws or leaks the length.

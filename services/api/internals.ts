@@ -72,6 +72,7 @@ export interface ApiMethods {
 	requireUser(ctx: Context<unknown, ApiMeta>): void;
 	authenticateAdmin(ctx: Context, route: unknown, req: IncomingRequest): Promise<CallerIdentity>;
 	requireAdmin(ctx: Context<unknown, ApiMeta>, route: unknown, req: IncomingRequest): void;
+	requireIntrospector(ctx: Context<unknown, ApiMeta>): void;
 	credentialOf(req: IncomingRequest): Credential | null;
 	resolveUser(ctx: Context, credential: Credential): Promise<CallerIdentity>;
 	isAdminToken(candidate: string): boolean;

@@ -100,6 +100,8 @@ export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 					maxAge: 600
 				};
 	const json = { json: { limit: s.bodyLimit, strict: true }, urlencoded: false };
+	// RFC 7662 and 7009 requests are application/x-www-form-urlencoded.
+	const oauthForm = { json: false, urlencoded: { extended: false, limit: "8kb" } };
 	const api = {
 		cors,
 		bodyParsers: json,
@@ -158,6 +160,26 @@ export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 			authentication: "authenticateUser",
 			authorization: "requireUser",
 			aliases: aliasesOf("me", GATEWAY_HANDLERS)
+		},
+		{
+			name: "introspection",
+			path: "/oauth2",
+			bodyParsers: oauthForm,
+			mappingPolicy: "restrict",
+			use: [refusePrototypeKeys],
+			rateLimit: limited(s.rateLimit.admin),
+			authentication: "authenticateAdmin",
+			authorization: "requireIntrospector",
+			aliases: aliasesOf("introspection", {})
+		},
+		{
+			name: "revocation",
+			path: "/oauth2",
+			bodyParsers: oauthForm,
+			mappingPolicy: "restrict",
+			use: [refusePrototypeKeys],
+			rateLimit: limited(s.rateLimit.public),
+			aliases: aliasesOf("revocation", {})
 		},
 		{
 			name: "admin",

@@ -68,6 +68,7 @@ import ServiceTokensMixin from "./service-tokens.mixin";
 import CodesMixin from "./codes.mixin";
 import TotpMixin from "./totp.mixin";
 import SigningKeysMixin from "./signing-keys.mixin";
+import OAuthMixin from "./oauth.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
 import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
 import SessionsMixin from "./sessions.mixin";
@@ -119,6 +120,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		DevicesMixin,
 		TotpMixin,
 		SigningKeysMixin,
+		OAuthMixin,
 		ServiceTokensMixin
 	],
 

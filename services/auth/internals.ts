@@ -28,6 +28,7 @@ import type { AttemptLimits } from "../../lib/auth/limits";
 import type { CodeKind } from "../../lib/auth/code-mails";
 import type { SignInAnswer } from "./devices.mixin";
 import type { KeyRing } from "../../lib/auth/key-ring";
+import type { Introspection } from "./oauth.mixin";
 import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
 
@@ -210,6 +211,9 @@ export interface AuthMethods {
 	): Promise<void>;
 	totpSecretOf(user: UserRecord): Buffer;
 	startKeyRing(): Promise<void>;
+	introspectAccessToken(token: string): Promise<Introspection>;
+	introspectRefreshToken(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;
+	introspectApiKey(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;
 	openSigningKeyStore(): Promise<SigningKeyStore>;
 	spendEmailCode(
 		ctx: Context<unknown, AuthMeta>,

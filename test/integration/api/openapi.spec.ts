@@ -70,7 +70,8 @@ describe("OpenAPI document", () => {
 			);
 			const op = paths[openApiPath(route.fullPath)][route.method.toLowerCase()];
 			const params = action!.action.params;
-			const body = op.requestBody?.content["application/json"].schema;
+			const content = op.requestBody?.content;
+			const body = content && Object.values(content)[0].schema;
 			for (const [name, rule] of Object.entries(params)) {
 				if (name.startsWith("$$")) continue;
 				const inBody = body?.properties?.[name];
