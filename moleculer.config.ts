@@ -12,6 +12,7 @@ import { RedactingValidator } from "./lib/broker/redacting-validator";
 import NullParamsMiddleware from "./lib/broker/null-params.middleware";
 import NatsWriteBatchingMiddleware from "./lib/broker/nats-write-batching.middleware";
 import { replCommands } from "./lib/broker/repl-commands";
+import { metricsOptions, tracingOptions } from "./lib/broker/observability";
 
 const env = process.env;
 
@@ -95,19 +96,14 @@ const brokerConfig: BrokerOptions = {
 	validator: new RedactingValidator(),
 	middlewares: [NullParamsMiddleware, NatsWriteBatchingMiddleware],
 
-	metrics: { enabled: false },
-	// Off unless enabled (e.g. TRACING_ENABLED=true). Spans then carry no parameters, meta or
-	// responses, which moleculer includes by default: they hold tokens, passwords, salts passed by
-	// mistake and the plaintext of every new token (tokens.generate's response). Spans get it at
-	// debug level in the log too. An action may opt in to named, harmless fields with its own
+	// Off unless METRICS_PORT is set (lib/broker/observability): Prometheus on a port of its own.
+	metrics: metricsOptions(env),
+	// Off unless TRACING_EXPORTER names an exporter (lib/broker/observability). Spans then carry no
+	// parameters, meta or responses, which moleculer includes by default: they hold tokens,
+	// passwords, salts passed by mistake and the plaintext of every new token (tokens.generate's
+	// response). An action may opt in to named, harmless fields with its own
 	// `tracing: { tags: { params: ["type"] } }`.
-	tracing: {
-		enabled: false,
-		tags: {
-			action: { params: false, meta: false, response: false },
-			event: { params: false, meta: false }
-		}
-	},
+	tracing: tracingOptions(env),
 
 	// Operator commands for `npm run repl` (tokens-stats, tokens-cleanup, tokens-list, tokens-revoke).
 	replOptions: { customCommands: replCommands }

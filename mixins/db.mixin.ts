@@ -33,6 +33,7 @@ import {
 
 export type { SharedDatabase };
 import { claimScheduledRun } from "../lib/store/postgres/scheduled-runs";
+import { count } from "../lib/broker/project-metrics";
 
 export interface StoreFactories<TStore> {
 	nedb: (db: Datastore<never>) => TStore;
@@ -171,6 +172,10 @@ export default function createDbMixin<TStore extends StoreReady>(
 					const mapped = publicError(err);
 					if (mapped !== err) {
 						this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
+						count(this.broker, "mtk.store.errors.total", {
+							store: this.storeKind,
+							kind: mapped.code === 503 ? "unavailable" : "internal"
+						});
 					}
 					throw mapped;
 				}

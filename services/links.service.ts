@@ -35,6 +35,7 @@ import {
 	type LinkStore
 } from "../lib/links/store/link-store";
 import { PostgresLinkStore } from "../lib/links/store/postgres-link-store";
+import { countCleanup } from "../lib/broker/project-metrics";
 
 export interface LinksSettings extends DbSettings {
 	/** Full names of the actions links may call (LINKS_ALLOWED_ACTIONS, comma-separated). */
@@ -390,6 +391,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 					await new Promise(resolve => setImmediate(resolve));
 				}
 				if (removed > 0) this.logger.info(`Removed ${removed} expired link(s).`);
+				countCleanup(this.broker, "links", removed, this.now() - startedAt);
 				return { removed };
 			}
 		}

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import nodemailer, { type Transporter } from "nodemailer";
 import { dataDirFromEnv } from "../lib/config/env";
+import { count } from "../lib/broker/project-metrics";
 
 export interface MailSettings {
 	/** The From: address. */
@@ -88,10 +89,12 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailLocalVars> = {
 						await this.writeToOutbox(info.message as Buffer);
 					}
 					this.logger.debug(`Mail ${info.messageId} sent (${this.transportKind}).`);
+					count(this.broker, "mtk.mail.total", { result: "sent" });
 					return { messageId: info.messageId, transport: this.transportKind };
 				} catch (err) {
 					// Only the failure's kind: an SMTP error may quote the message it refused.
 					const e = err as { code?: string; responseCode?: number };
+					count(this.broker, "mtk.mail.total", { result: "failed" });
 					this.logger.warn(
 						`Mail could not be sent (${this.transportKind}): ${e.code ?? "error"}${e.responseCode ? ` ${e.responseCode}` : ""}`
 					);

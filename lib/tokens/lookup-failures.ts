@@ -49,12 +49,16 @@ export class LookupFailures {
 		);
 	}
 
-	/** Counts a failed lookup; 429 TOO_MANY_FAILURES once the caller has no failures left. */
-	async count(ip: unknown, nodeID: string): Promise<void> {
+	/**
+	 * Counts a failed lookup; 429 TOO_MANY_FAILURES once the caller has no failures left (after
+	 * telling `onRefused`, for the metrics).
+	 */
+	async count(ip: unknown, nodeID: string, onRefused?: () => void): Promise<void> {
 		const [limiter, key] =
 			typeof ip === "string" ? [this.client, clientKey(ip)] : [this.node, nodeID];
 		const retryAfter = await limiter.retryAfter(key);
 		if (retryAfter > 0) {
+			onRefused?.();
 			throw new Errors.MoleculerClientError(
 				"Too many failed token lookups: retry later.",
 				429,

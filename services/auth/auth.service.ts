@@ -14,9 +14,7 @@ import { availableParallelism } from "node:os";
 import { type ServiceSchema } from "moleculer";
 import createDbMixin from "../../mixins/db.mixin";
 import CronMixin, { cleanupJob, cleanupScheduleFromEnv } from "../../mixins/cron.mixin";
-import { AttemptLimiter, type AttemptCounter } from "../../lib/auth/attempt-limiter";
 import { attemptLimitsFromEnv } from "../../lib/auth/limits";
-import { clientKey } from "../../lib/http/client-address";
 import { HashGate } from "../../lib/auth/hash-gate";
 import { durationFromEnv } from "../../lib/config/durations";
 import { positiveWholeNumberFromEnv, publicUrlFromEnv } from "../../lib/config/env";
@@ -58,7 +56,6 @@ import type {
 	AuthMethods,
 	AuthSettings,
 	AuthThis,
-	LimitSettings,
 	SetScopesParams,
 	SignInParams,
 	SignUpParams,
@@ -66,10 +63,12 @@ import type {
 } from "./internals";
 import ServiceTokensMixin from "./service-tokens.mixin";
 import CodesMixin from "./codes.mixin";
+import LimitsMixin, { inMemoryLimiters } from "./limits.mixin";
 import TotpMixin from "./totp.mixin";
 import SigningKeysMixin from "./signing-keys.mixin";
 import OAuthMixin from "./oauth.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
+import { countCleanup } from "../../lib/broker/project-metrics";
 import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
@@ -88,18 +87,8 @@ export type {
 export type { Challenge, SignInAnswer } from "./devices.mixin";
 import { PostgresUserStore } from "../../lib/auth/store/postgres-user-store";
 import { describeCause } from "../../lib/store/errors";
-import { SharedAttemptLimiter } from "../../lib/store/postgres/attempt-log";
 import { SealedBox } from "../../lib/pools/sealed-box";
 export type { AuthSettings } from "./internals";
-
-/** One attempt counter per configured limit. */
-function limitersOf(
-	limits: AuthSettings["limits"],
-	make: (name: string, settings: LimitSettings) => AttemptCounter
-): AuthLocalVars["limiters"] {
-	const entries = Object.entries(limits).map(([name, l]) => [name, make(name, l)]);
-	return Object.fromEntries(entries) as AuthLocalVars["limiters"];
-}
 
 const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	name: "auth",
@@ -116,6 +105,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		ApiKeysMixin,
 		AddressesMixin,
 		PasswordsMixin,
+		LimitsMixin,
 		CodesMixin,
 		DevicesMixin,
 		TotpMixin,
@@ -165,12 +155,14 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	crons: [
 		cleanupJob<AuthThis>("removeExpiredFamilies", async function (this: AuthThis) {
 			if (!this.families) return;
+			const startedAt = Date.now();
 			const removed = await this.families.removeExpired(Date.now());
 			this.logger.info(`Removed ${removed} expired refresh-token families.`);
 			const accounts = await this.removeExpiredUnconfirmed();
 			this.logger.info(`Removed ${accounts} account(s) whose address was never confirmed.`);
 			const keys = (await this.keyRing?.removeExpired()) ?? 0;
 			if (keys > 0) this.logger.info(`Removed ${keys} retired signing key(s).`);
+			countCleanup(this.broker, "auth", removed + accounts + keys, Date.now() - startedAt);
 		})
 	],
 
@@ -372,55 +364,11 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				: this.store.findByUsernameKey(usernameKeyOf(login.trim()));
 		},
 
-		async checkAddress(this: AuthThis, ctx: AuthContext): Promise<void> {
-			const ip = ctx.meta.ip;
-			if (typeof ip !== "string" || ip === "") return;
-			const key = `ip:${clientKey(ip)}`;
-			if ((await this.limiters.address.remaining(key)) === 0) {
-				// hit() on a full key only reports when the oldest failure leaves the window.
-				throw tooManyAttempts((await this.limiters.address.hit(key)).retryAfterMs);
-			}
-		},
-
-		async recordAddressFailure(this: AuthThis, ctx: AuthContext): Promise<void> {
-			const ip = ctx.meta.ip;
-			if (typeof ip === "string" && ip !== "") {
-				await this.limiters.address.hit(`ip:${clientKey(ip)}`);
-			}
-		},
-
-		/** Mails per address, counted whether or not it has an account: a 429 reveals nothing. */
-		async limitMail(this: AuthThis, email: string): Promise<void> {
-			const attempt = await this.limiters.mail.hit(`mail:${emailKeyOf(email)}`);
-			if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
-		},
-
 		/** The caller, signed in with a session (an access token): API keys may not manage the account. */
 		requireSession(this: AuthThis, ctx: AuthContext, what: string): AuthUser {
 			const caller = this.requireCaller(ctx);
 			if (caller.via !== "jwt") throw sessionRequired(what);
 			return caller;
-		},
-
-		/**
-		 * On PostgreSQL the attempt limits are the cluster's (lib/store/postgres/attempt-log): an
-		 * attacker spreading guesses over several auth nodes gets the budget of one.
-		 */
-		useSharedLimitersOnPostgres(this: AuthThis): void {
-			const database = this.sharedDatabase();
-			if (!database) return;
-			const shared = (scope: string, l: LimitSettings) =>
-				new SharedAttemptLimiter(database.sql, database.schema, scope, {
-					maxAttempts: l.maxAttempts,
-					windowMs: l.window * 1000
-				});
-			this.limiters = limitersOf(this.settings.limits, (name, l) =>
-				shared(`auth.${name}`, l)
-			);
-		},
-
-		accountLimitKey(user: UserRecord): string {
-			return `account:${user._id}`;
 		}
 	},
 
@@ -448,9 +396,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.recoveryKey = Buffer.from(
 			hkdfSync("sha256", jwtSecret, "", "totp-recovery-codes", 32)
 		);
-		const limiter = (l: LimitSettings) =>
-			new AttemptLimiter({ maxAttempts: l.maxAttempts, windowMs: l.window * 1000 });
-		this.limiters = limitersOf(this.settings.limits, (_name, l) => limiter(l));
+		this.limiters = inMemoryLimiters(this.settings.limits);
 		this.hashGate = new HashGate(this.settings.hashing);
 		this.pending = new Set();
 		this.pruneTimer = null;

@@ -16,6 +16,7 @@ import type { UserRecord } from "../../lib/auth/store/user-store";
 import type { SignInResult } from "../../lib/auth/types";
 import type { AuthContext, AuthThis } from "./internals";
 import { CODE } from "./codes.mixin";
+import { count } from "../../lib/broker/project-metrics";
 
 export interface Challenge {
 	verificationRequired?: true;
@@ -79,7 +80,10 @@ const DevicesMixin = {
 			method: string,
 			deviceToken?: string
 		): Promise<SignInAnswer> {
+			const challenged = () =>
+				count(this.broker, "mtk.auth.sign_ins.total", { method, result: "challenged" });
 			if (user.totpEnabledAt != null) {
+				challenged();
 				return {
 					mfaRequired: true,
 					challenge: await this.issueChallenge(ctx, user, "totp", method)
@@ -90,6 +94,7 @@ const DevicesMixin = {
 				this.settings.verifyNewDevices &&
 				!(await this.knownDevice(ctx, user, deviceToken))
 			) {
+				challenged();
 				const challenge = await this.issueChallenge(ctx, user, "device", method);
 				this.later("new-device code mail", () => this.mailCode(ctx, user, "newDevice"));
 				return { verificationRequired: true, challenge };

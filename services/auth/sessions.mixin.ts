@@ -35,9 +35,15 @@ import type {
 } from "./internals";
 import { isSubjectHolder } from "../../lib/auth/subjects";
 import { PostgresRefreshFamilyStore } from "../../lib/auth/store/postgres-refresh-family-store";
+import { count } from "../../lib/broker/project-metrics";
 
 /** How long a refresh that lost the race waits for the winner's rotation to land. */
 const SUCCESSOR_WAIT_MS = 3000;
+
+function countRefresh<T>(service: AuthThis, result: string, answer: T): T {
+	count(service.broker, "mtk.auth.refreshes.total", { result });
+	return answer;
+}
 
 const SessionsMixin = {
 	actions: {
@@ -131,6 +137,7 @@ const SessionsMixin = {
 				family,
 				user.scopes
 			);
+			count(this.broker, "mtk.auth.sign_ins.total", { method, result: "success" });
 			ctx.emit<UserEventPayload & { method: string }>("auth.signedIn", {
 				userId: user._id,
 				method
@@ -235,7 +242,7 @@ const SessionsMixin = {
 
 			if (family.current !== fingerprint) {
 				const again = await this.successorWithinInterval(family, fingerprint);
-				if (again) return again;
+				if (again) return countRefresh(this, "successor", again);
 				throw await this.refreshReused(ctx, family, fail);
 			}
 
@@ -249,7 +256,7 @@ const SessionsMixin = {
 				if (family.expiresAt <= Date.now()) throw await fail();
 				if (this.settings.refreshReuseInterval > 0) {
 					const successor = await this.awaitSuccessor(family._id, fingerprint);
-					if (successor) return successor;
+					if (successor) return countRefresh(this, "successor", successor);
 					throw await fail();
 				}
 				throw await this.refreshReused(ctx, family, fail);
@@ -290,7 +297,11 @@ const SessionsMixin = {
 				// had it finished a moment earlier; the new refresh token dies with its family.
 				await ctx.call("tokens.revoke", { id: next.id, owner: user._id });
 			}
-			return this.sessionTokens(user, next.token, family._id);
+			return countRefresh(
+				this,
+				"rotated",
+				await this.sessionTokens(user, next.token, family._id)
+			);
 		},
 
 		/** A replay: the family is revoked (once) and the caller gets a 401. */
@@ -300,6 +311,7 @@ const SessionsMixin = {
 			family: RefreshFamilyRecord,
 			fail: () => Promise<Error>
 		): Promise<Error> {
+			count(this.broker, "mtk.auth.refreshes.total", { result: "reused" });
 			if (await this.revokeFamily(ctx, family, "reuse")) {
 				this.logger.warn(
 					`Refresh token reuse: family ${family._id} of user ${family.userId} revoked.`

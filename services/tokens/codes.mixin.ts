@@ -17,6 +17,7 @@ import {
 	type TokenEventPayload
 } from "../../lib/tokens/types";
 import type { TokensThis } from "./tokens.service";
+import { count } from "../../lib/broker/project-metrics";
 
 const DAY = 86400;
 const OWNER = { type: "string", min: 1, max: 256 } as const;
@@ -108,7 +109,12 @@ const CodesMixin = {
 								Date.now()
 							)
 						: null;
-				if (!record) return this.countFailure(ctx);
+				if (!record) return this.countFailure(ctx, "consume_code", type, "not_found");
+				count(this.broker, "mtk.tokens.operations.total", {
+					operation: "consume_code",
+					type,
+					result: "valid"
+				});
 				ctx.emit<TokenEventPayload>("tokens.consumed", {
 					id: record._id,
 					type,

@@ -8,6 +8,9 @@
 import { randomUUID } from "node:crypto";
 import { type Context, type Service, type ServiceSchema } from "moleculer";
 import CodesMixin, { notThisKind } from "./codes.mixin";
+import { count, countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
+
+const OPERATIONS = "mtk.tokens.operations.total";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../../mixins/db.mixin";
 import CronMixin, {
 	cleanupJob,
@@ -75,7 +78,12 @@ export interface TokensMethods {
 		owner?: string
 	): { hashes: string[]; type: string; owner?: string } | null;
 	recordUse(record: TokenRecord, now: number): void;
-	countFailure(ctx: Context<unknown, ClientMeta>): Promise<null>;
+	countFailure(
+		ctx: Context<unknown, ClientMeta>,
+		operation?: string,
+		type?: string,
+		result?: string
+	): Promise<null>;
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
@@ -188,6 +196,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 					lastUsedAt: null
 				};
 				await this.store.insert(record);
+				count(this.broker, OPERATIONS, { operation: "generate", type, result: "created" });
 				ctx.emit<TokenEventPayload>("tokens.created", { id: record._id, type, owner });
 				return { ...toEntity(record), token };
 			}
@@ -211,16 +220,19 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				// A valid token always answers; only failures are limited (see countFailure).
 				const record = match && (await this.store.findByHashes(match.hashes));
 				const now = Date.now();
-				if (
-					!record ||
-					record.type !== type ||
-					(owner !== undefined && record.owner !== owner) ||
-					isExpired(record, now)
-				) {
-					return this.countFailure(ctx);
-				}
-				if (isUsed) this.recordUse(record, now);
-				return toEntity(record);
+				const result = !match
+					? "malformed"
+					: !record || record.type !== type
+						? "not_found"
+						: owner !== undefined && record.owner !== owner
+							? "wrong_owner"
+							: isExpired(record, now)
+								? "expired"
+								: "valid";
+				if (result !== "valid") return this.countFailure(ctx, "check", type, result);
+				count(this.broker, OPERATIONS, { operation: "check", type, result });
+				if (isUsed) this.recordUse(record!, now);
+				return toEntity(record!);
 			}
 		},
 
@@ -238,6 +250,11 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				const match = this.matchFor(ctx.params.type, ctx.params.token);
 				if (!match) return null;
 				const record = await this.store.remove(match);
+				const labels = { operation: "remove", type: ctx.params.type };
+				count(this.broker, OPERATIONS, {
+					...labels,
+					result: record ? "removed" : "not_found"
+				});
 				if (!record) return null;
 				this.emitRemoved(ctx, [record], "removed");
 				return toEntity(record);
@@ -261,9 +278,18 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				this: TokensThis,
 				ctx: Context<ConsumeParams, ClientMeta>
 			): Promise<TokenEntity | null> {
-				const match = this.matchFor(ctx.params.type, ctx.params.token, ctx.params.owner);
+				const { type } = ctx.params;
+				const match = this.matchFor(type, ctx.params.token, ctx.params.owner);
 				const record = match && (await this.store.consume(match, Date.now()));
-				if (!record) return this.countFailure(ctx);
+				if (!record) {
+					return this.countFailure(
+						ctx,
+						"consume",
+						type,
+						match ? "not_found" : "malformed"
+					);
+				}
+				count(this.broker, OPERATIONS, { operation: "consume", type, result: "valid" });
 				ctx.emit<TokenEventPayload>("tokens.consumed", {
 					id: record._id,
 					type: record.type,
@@ -377,13 +403,23 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		},
 
 		/** A failed lookup: null, or 429 once the caller has no failures left. */
-		async countFailure(this: TokensThis, ctx: Context<unknown, ClientMeta>): Promise<null> {
+		async countFailure(
+			this: TokensThis,
+			ctx: Context<unknown, ClientMeta>,
+			operation = "check",
+			type = "",
+			result = "not_found"
+		): Promise<null> {
 			const database = this.sharedDatabase();
 			const limits = this.settings.failureLimit;
 			this.failures ??= database
 				? LookupFailures.shared(database, limits)
 				: LookupFailures.inMemory(limits);
-			await this.failures.count(ctx.meta?.ip, ctx.nodeID ?? this.broker.nodeID);
+			await this.failures.count(ctx.meta?.ip, ctx.nodeID ?? this.broker.nodeID, () => {
+				count(this.broker, OPERATIONS, { operation, type, result: "limited" });
+				count(this.broker, "mtk.limit_refusals.total", { limit: "tokens.failures" });
+			});
+			count(this.broker, OPERATIONS, { operation, type, result });
 			return null;
 		},
 
@@ -413,6 +449,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				await new Promise(resolve => setImmediate(resolve));
 			}
 			await this.failures?.forgetFull();
+			countCleanup(this.broker, "tokens", total, Date.now() - startedAt);
 			this.logger.info(`Removed ${total} expired token(s) in ${Date.now() - startedAt} ms.`);
 			return total;
 		}
@@ -434,6 +471,13 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 	},
 
 	created(this: TokensThis) {
+		registerMetrics(this.broker, [
+			OPERATIONS,
+			"mtk.limit_refusals.total",
+			"mtk.cleanup.runs.total",
+			"mtk.cleanup.removed.total",
+			"mtk.cleanup.duration.seconds"
+		]);
 		this.touches = new TouchBuffer(
 			ids => {
 				const now = Date.now();

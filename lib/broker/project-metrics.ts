@@ -1,0 +1,120 @@
+/**
+ * The project's own metrics, beside moleculer's request and latency metrics (served by the
+ * Prometheus reporter when METRICS_PORT is set). Labels never carry a token, an owner, an e-mail
+ * or an address: only small fixed sets (types, results, methods), for privacy and cardinality.
+ *
+ * Each service registers what it counts in `created` and counts through `count`/`observe`, which
+ * do nothing when metrics are off (the hot path then pays one boolean test).
+ */
+import type { ServiceBroker } from "moleculer";
+
+interface MetricDefinition {
+	type: "counter" | "histogram";
+	description: string;
+	labelNames: string[];
+	buckets?: number[];
+}
+
+export const PROJECT_METRICS = {
+	"mtk.tokens.operations.total": {
+		type: "counter",
+		description: "tokens generated, checked, consumed and removed, by type and result",
+		labelNames: ["operation", "type", "result"]
+	},
+	"mtk.auth.sign_ins.total": {
+		type: "counter",
+		description: "sign-ins by method and result",
+		labelNames: ["method", "result"]
+	},
+	"mtk.auth.refreshes.total": {
+		type: "counter",
+		description:
+			"refresh-token rotations: rotated, successor (reuse interval), reused, invalid",
+		labelNames: ["result"]
+	},
+	"mtk.auth.code_failures.total": {
+		type: "counter",
+		description: "wrong e-mailed codes, TOTP codes and recovery codes",
+		labelNames: ["kind"]
+	},
+	"mtk.limit_refusals.total": {
+		type: "counter",
+		description: "requests refused by an attempt or failure limit",
+		labelNames: ["limit"]
+	},
+	"mtk.mail.total": {
+		type: "counter",
+		description: "mails sent and failed",
+		labelNames: ["result"]
+	},
+	"mtk.cleanup.runs.total": {
+		type: "counter",
+		description: "cleanup runs that removed expired records",
+		labelNames: ["service"]
+	},
+	"mtk.cleanup.removed.total": {
+		type: "counter",
+		description: "expired records removed by cleanups",
+		labelNames: ["service"]
+	},
+	"mtk.cleanup.duration.seconds": {
+		type: "histogram",
+		description: "how long each cleanup took",
+		labelNames: ["service"],
+		buckets: [0.01, 0.1, 1, 10, 60]
+	},
+	"mtk.store.errors.total": {
+		type: "counter",
+		description: "store errors answered 503, by store and kind",
+		labelNames: ["store", "kind"]
+	}
+} satisfies Record<string, MetricDefinition>;
+
+export type ProjectMetric = keyof typeof PROJECT_METRICS;
+
+/** Registers these metrics (once per broker) when metrics are on, so a scrape lists them early. */
+export function registerMetrics(broker: ServiceBroker, names: ProjectMetric[]): void {
+	if (!broker.isMetricsEnabled()) return;
+	for (const name of names) ensure(broker, name);
+}
+
+function ensure(broker: ServiceBroker, name: ProjectMetric): void {
+	if (!broker.metrics.getMetric(name)) {
+		broker.metrics.register({ name, ...PROJECT_METRICS[name] } as never);
+	}
+}
+
+export function count(
+	broker: ServiceBroker,
+	name: ProjectMetric,
+	labels: Record<string, string>,
+	value = 1
+): void {
+	if (!broker.isMetricsEnabled()) return;
+	ensure(broker, name);
+	broker.metrics.increment(name, labels, value);
+}
+
+export function observe(
+	broker: ServiceBroker,
+	name: ProjectMetric,
+	labels: Record<string, string>,
+	value: number
+): void {
+	if (!broker.isMetricsEnabled()) return;
+	ensure(broker, name);
+	broker.metrics.observe(name, value, labels);
+}
+
+/** One cleanup run: its count, what it removed, how long it took. */
+export function countCleanup(
+	broker: ServiceBroker,
+	service: string,
+	removed: number,
+	durationMs: number
+): void {
+	const labels = { service };
+	count(broker, "mtk.cleanup.runs.total", labels);
+	count(broker, "mtk.cleanup.removed.total", labels, removed);
+	observe(broker, "mtk.cleanup.duration.seconds", labels, durationMs / 1000);
+}

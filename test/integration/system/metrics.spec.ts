@@ -1,0 +1,135 @@
+/**
+ * The project's metrics through moleculer's Prometheus reporter (METRICS_PORT): a scripted
+ * workload on tokens, auth and mail, then one scrape of /metrics whose numbers must be what was
+ * done, and whose labels carry no token, owner, user id or address.
+ */
+import type { ServiceBroker } from "moleculer";
+import TokensService from "../../../services/tokens/tokens.service";
+import AuthService from "../../../services/auth/auth.service";
+import MailService from "../../../services/mail.service";
+import { createToken } from "../../../lib/tokens/format";
+import { metricsOptions } from "../../../lib/broker/observability";
+import { FAST_SCRYPT, PUBLIC_URL } from "../../helpers/auth";
+import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { freePort } from "../../helpers/process";
+import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
+import { rejection } from "../../helpers/async";
+
+describe("Prometheus metrics", () => {
+	const dataDir = tempDataDir();
+	let broker: ServiceBroker;
+	let smtp: TestSmtpServer;
+	let port: number;
+	const secrets: string[] = [];
+
+	beforeAll(async () => {
+		port = await freePort();
+		smtp = await startSmtpServer();
+		broker = createTestBroker({
+			metrics: metricsOptions({ METRICS_PORT: String(port), METRICS_HOST: "127.0.0.1" })
+		});
+		broker.createService(withSettings(TokensService, { dataDir }));
+		broker.createService(
+			withSettings(AuthService, {
+				dataDir,
+				password: FAST_SCRYPT,
+				publicUrl: PUBLIC_URL,
+				requireVerifiedEmail: false
+			})
+		);
+		broker.createService(withSettings(MailService, { smtpUrl: smtp.url }));
+		await broker.start();
+	});
+	afterAll(async () => {
+		await broker?.stop();
+		await smtp?.close();
+		removeDir(dataDir);
+	});
+
+	/** The scrape's value of `name` with these labels (others ignored), or 0. */
+	function valueIn(scrape: string, name: string, labels: Record<string, string>): number {
+		let total = 0;
+		for (const line of scrape.split("\n")) {
+			if (!line.startsWith(`${name}{`)) continue;
+			const matches = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
+			if (matches) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+		}
+		return total;
+	}
+
+	it("counts what a scripted workload did", async () => {
+		const call = <T>(action: string, params: object) => broker.call<T, object>(action, params);
+		const gen = (owner: string) =>
+			call<{ token: string }>("tokens.generate", { type: "verification", owner });
+		const a = await gen("owner-one");
+		const b = await gen("owner-one");
+		secrets.push(a.token, b.token, "owner-one");
+		for (let i = 0; i < 3; i++)
+			await call("tokens.check", { type: "verification", token: a.token });
+		for (let i = 0; i < 2; i++) {
+			await call("tokens.check", { type: "verification", token: createToken("mtv") });
+		}
+		await call("tokens.check", { type: "verification", token: "garbage" });
+		await call("tokens.check", { type: "verification", token: a.token, owner: "owner-two" });
+		await call("tokens.consume", { type: "verification", token: b.token });
+		await call("tokens.consume", { type: "verification", token: b.token });
+
+		const { user } = await call<{ user: { id: string } }>("auth.signUp", {
+			username: "mia",
+			email: "mia@example.com",
+			password: "a long enough password"
+		});
+		secrets.push(user.id, "mia@example.com");
+		await smtp.waitFor(m => m.to.includes("mia@example.com"));
+		const signIn = (password: string) =>
+			call<{ refreshToken: string }>("auth.signIn", { login: "mia", password });
+		const first = await signIn("a long enough password");
+		await signIn("a long enough password");
+		expect((await rejection(signIn("the wrong password"))).code).toBe(401);
+		const next = await call<{ refreshToken: string }>("auth.refresh", {
+			refreshToken: first.refreshToken
+		});
+		secrets.push(first.refreshToken, next.refreshToken);
+
+		const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+		const ops = (operation: string, type: string, result: string) =>
+			valueIn(scrape, "mtk_tokens_operations_total", { operation, type, result });
+		expect({
+			checkValid: ops("check", "verification", "valid"),
+			checkNotFound: ops("check", "verification", "not_found"),
+			checkMalformed: ops("check", "verification", "malformed"),
+			checkWrongOwner: ops("check", "verification", "wrong_owner"),
+			consumeValid: ops("consume", "verification", "valid"),
+			consumeNotFound: ops("consume", "verification", "not_found"),
+			// Two by hand, one for the sign-up mail's link; two sign-ins and one rotation.
+			generatedVerification: ops("generate", "verification", "created"),
+			generatedRefresh: ops("generate", "refresh", "created"),
+			signInSuccess: valueIn(scrape, "mtk_auth_sign_ins_total", {
+				method: "password",
+				result: "success"
+			}),
+			signInInvalid: valueIn(scrape, "mtk_auth_sign_ins_total", {
+				method: "password",
+				result: "invalid"
+			}),
+			rotated: valueIn(scrape, "mtk_auth_refreshes_total", { result: "rotated" }),
+			mailsSent: valueIn(scrape, "mtk_mail_total", { result: "sent" })
+		}).toEqual({
+			checkValid: 3,
+			checkNotFound: 2,
+			checkMalformed: 1,
+			checkWrongOwner: 1,
+			consumeValid: 1,
+			consumeNotFound: 1,
+			generatedVerification: 3,
+			generatedRefresh: 3,
+			signInSuccess: 2,
+			signInInvalid: 1,
+			rotated: 1,
+			mailsSent: 1
+		});
+		// moleculer's own request metrics are there too.
+		expect(scrape).toMatch(/^moleculer_request_total\{/m);
+		for (const secret of secrets) expect(scrape).not.toContain(secret);
+	});
+});
