@@ -119,23 +119,28 @@ function single(value: string | string[] | undefined): string | undefined {
 /**
  * Whether a request that a cookie authenticates comes from one of our own pages. Browsers send
  * `Origin` on every POST, PUT and DELETE, and `Sec-Fetch-Site` on every request: an allowed
- * `Origin`, or none with `Sec-Fetch-Site: same-origin`, passes. A request with neither header did
- * not come from a browser page, and is refused too: cookie sessions are for browsers.
+ * `Origin` passes, and so does `Sec-Fetch-Site: same-origin` (a page under
+ * `Referrer-Policy: no-referrer` sends `Origin: null` even to its own origin). A request with
+ * neither did not come from a browser page, and is refused too: cookie sessions are for browsers.
  */
 export function fromAllowedOrigin(headers: FetchHeaders, policy: CookiePolicy): boolean {
 	const origin = single(headers.origin);
-	if (origin !== undefined) return policy.allowedOrigins.has(origin);
+	if (origin !== undefined && origin !== "null" && policy.allowedOrigins.has(origin)) return true;
 	return single(headers["sec-fetch-site"]) === "same-origin";
 }
 
 /**
  * The mail pages' forms hold their token, so no cookie is at stake; still, a page of another site
- * must not post one (spend a link, set a password). Browsers name the other site in `Origin` or
- * `Sec-Fetch-Site`; a request without either did not come from another site's page.
+ * must not post one (spend a link, set a password). `Sec-Fetch-Site` says where a browser's request
+ * came from (our pages send `Origin: null`: they are served with `Referrer-Policy: no-referrer`);
+ * without it, an `Origin` of another site does. A request with neither did not come from another
+ * site's page.
  */
 export function crossSiteForm(headers: FetchHeaders, policy: CookiePolicy): boolean {
 	const origin = single(headers.origin);
-	if (origin !== undefined) return !policy.allowedOrigins.has(origin);
+	if (origin !== undefined && origin !== "null" && policy.allowedOrigins.has(origin))
+		return false;
 	const site = single(headers["sec-fetch-site"]);
-	return site !== undefined && site !== "same-origin" && site !== "none";
+	if (site !== undefined) return site !== "same-origin" && site !== "none";
+	return origin !== undefined && origin !== "null";
 }

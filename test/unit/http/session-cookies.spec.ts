@@ -38,6 +38,13 @@ describe("session cookies", () => {
 		// "*" in CORS_ORIGINS opens reads, never cookie authentication.
 		expect(fromAllowedOrigin({ origin: "https://other.test" }, p)).toBe(false);
 		expect(fromAllowedOrigin({ origin: "null" }, p)).toBe(false);
+		// A no-referrer page sends Origin: null to its own origin; the fetch metadata says where from.
+		expect(fromAllowedOrigin({ origin: "null", "sec-fetch-site": "same-origin" }, p)).toBe(
+			true
+		);
+		expect(fromAllowedOrigin({ origin: "null", "sec-fetch-site": "cross-site" }, p)).toBe(
+			false
+		);
 		expect(fromAllowedOrigin({ "sec-fetch-site": "same-origin" }, p)).toBe(true);
 		expect(fromAllowedOrigin({ "sec-fetch-site": "same-site" }, p)).toBe(false);
 		expect(fromAllowedOrigin({}, p)).toBe(false);
@@ -51,6 +58,11 @@ describe("session cookies", () => {
 		expect(crossSiteForm({ origin: "https://app.test" }, p)).toBe(false);
 		expect(crossSiteForm({ "sec-fetch-site": "same-origin" }, p)).toBe(false);
 		expect(crossSiteForm({ "sec-fetch-site": "none" }, p)).toBe(false);
+		expect(crossSiteForm({ origin: "null", "sec-fetch-site": "same-origin" }, p)).toBe(false);
+		expect(crossSiteForm({ origin: "null", "sec-fetch-site": "cross-site" }, p)).toBe(true);
+		expect(
+			crossSiteForm({ origin: "https://evil.test", "sec-fetch-site": "same-origin" }, p)
+		).toBe(false);
 		expect(crossSiteForm({}, p)).toBe(false);
 	});
 });
