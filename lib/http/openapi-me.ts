@@ -92,6 +92,28 @@ export const ME_PATHS: Record<string, unknown> = {
 		delete: {
 			...jsonOp("Revoke one of the user's API keys", null, OK, [401, 404], USER_SECURITY),
 			parameters: [{ name: "id", in: "path", required: true, schema: str() }]
+		},
+		put: {
+			...jsonOp(
+				"Enable or disable a key without deleting it, or replace its metadata",
+				obj({ enabled: { type: "boolean" }, metadata: { type: "object" } }),
+				ref("TokenEntity"),
+				[401, 403, 404],
+				USER_SECURITY
+			),
+			parameters: [{ name: "id", in: "path", required: true, schema: str() }]
+		}
+	},
+	"/api/me/api-keys/{id}/reroll": {
+		post: {
+			...jsonOp(
+				"A new key with the same settings; the old one works on for `overlap` seconds (0-86400)",
+				obj({ overlap: { type: "integer" } }),
+				obj({ key: ref("TokenEntity"), token: str(), previous: { type: "object" } }),
+				[401, 403, 404],
+				USER_SECURITY
+			),
+			parameters: [{ name: "id", in: "path", required: true, schema: str() }]
 		}
 	},
 

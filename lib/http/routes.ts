@@ -95,6 +95,8 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("GET", "/api-keys", "auth.listApiKeys"),
 			call("POST", "/api-keys", "auth.createApiKey"),
 			call("DELETE", "/api-keys/:id", "auth.revokeApiKey"),
+			call("PUT", "/api-keys/:id", "auth.updateApiKey"),
+			call("POST", "/api-keys/:id/reroll", "auth.rerollApiKey"),
 			call("GET", "/sessions", "auth.listSessions"),
 			call("DELETE", "/sessions/:id", "auth.revokeSession"),
 			call("POST", "/totp", "auth.enrollTotp"),

@@ -9,6 +9,7 @@ import { DAY, MAX_TOKEN_LENGTH, SCOPES, TOKEN_STRING } from "../../lib/auth/para
 import { clientError, invalidToken } from "../../lib/auth/errors";
 import type { ResolvedUser, UserEventPayload } from "../../lib/auth/types";
 import type { TokenEntity } from "../../lib/tokens/types";
+import { METADATA, assertMetadata, isDisabled } from "./api-key-settings.mixin";
 import type {
 	ApiKeyParams,
 	AuthContext,
@@ -29,7 +30,8 @@ const ApiKeysMixin = {
 					token: ctx.params.key,
 					isUsed: true
 				});
-				if (!entity) throw invalidToken();
+				// A disabled key is refused like an unknown one (auth.verifyKey says which).
+				if (!entity || isDisabled(entity)) throw invalidToken();
 				const user = await this.store.findById(entity.owner);
 				if (!user) throw invalidToken();
 				// A key never carries more than its owner may have today.
@@ -53,7 +55,8 @@ const ApiKeysMixin = {
 					max: 10 * 365 * DAY,
 					optional: true
 				},
-				scopes: { ...SCOPES, optional: true }
+				scopes: { ...SCOPES, optional: true },
+				metadata: METADATA
 			},
 			retryPolicy: { enabled: false },
 			async handler(
@@ -76,6 +79,7 @@ const ApiKeysMixin = {
 				}
 				const scopes = ctx.params.scopes ?? [];
 				const notAllowed = scopes.filter(s => !user.scopes.includes(s));
+				assertMetadata(ctx.params.metadata);
 				if (notAllowed.length > 0) {
 					throw clientError("You may not grant these scopes.", 403, "SCOPE_NOT_ALLOWED", {
 						scopes: notAllowed
@@ -100,7 +104,10 @@ const ApiKeysMixin = {
 						owner: user._id,
 						name: ctx.params.name,
 						scopes,
-						...(ctx.params.expiry === undefined ? {} : { expiry: ctx.params.expiry })
+						...(ctx.params.expiry === undefined ? {} : { expiry: ctx.params.expiry }),
+						...(ctx.params.metadata === undefined
+							? {}
+							: { data: { metadata: ctx.params.metadata } })
 					}
 				);
 				// The cap holds under concurrent creates on any number of nodes: every new key looks at

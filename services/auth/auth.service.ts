@@ -67,6 +67,7 @@ import LimitsMixin, { inMemoryLimiters } from "./limits.mixin";
 import TotpMixin from "./totp.mixin";
 import SigningKeysMixin from "./signing-keys.mixin";
 import OAuthMixin from "./oauth.mixin";
+import ApiKeySettingsMixin from "./api-key-settings.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
 import { countCleanup } from "../../lib/broker/project-metrics";
 import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
@@ -103,6 +104,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		SessionsMixin,
 		SessionListMixin,
 		ApiKeysMixin,
+		ApiKeySettingsMixin,
 		AddressesMixin,
 		PasswordsMixin,
 		LimitsMixin,

@@ -28,6 +28,7 @@ import type { AttemptLimits } from "../../lib/auth/limits";
 import type { CodeKind } from "../../lib/auth/code-mails";
 import type { SignInAnswer } from "./devices.mixin";
 import type { KeyRing } from "../../lib/auth/key-ring";
+import type { TokenEntity } from "../../lib/tokens/types";
 import type { Introspection } from "./oauth.mixin";
 import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
@@ -124,6 +125,7 @@ export interface CreateApiKeyParams {
 	name: string;
 	expiry?: number;
 	scopes?: string[];
+	metadata?: Record<string, unknown>;
 }
 export interface IdParams {
 	id: string;
@@ -211,6 +213,7 @@ export interface AuthMethods {
 	): Promise<void>;
 	totpSecretOf(user: UserRecord): Buffer;
 	startKeyRing(): Promise<void>;
+	ownApiKey(ctx: Context<unknown, AuthMeta>, owner: string, id: string): Promise<TokenEntity>;
 	introspectAccessToken(token: string): Promise<Introspection>;
 	introspectRefreshToken(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;
 	introspectApiKey(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;

@@ -9,6 +9,7 @@ import { MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { fingerprintOf } from "../../lib/auth/store/refresh-family-store";
 import { subjectOf } from "../../lib/auth/subjects";
 import type { AuthContext, AuthThis } from "./internals";
+import { isDisabled } from "./api-key-settings.mixin";
 
 /** RFC 7662 §2.2. `token_type` names which of ours it is, in RFC 7009's hint vocabulary. */
 export interface Introspection {
@@ -165,7 +166,7 @@ const OAuthMixin = {
 				token
 			});
 			const user = entity && (await this.store.findById(entity.owner));
-			if (!entity || !user) return INACTIVE;
+			if (!entity || !user || isDisabled(entity)) return INACTIVE;
 			const answer: Introspection = {
 				active: true,
 				sub: user._id,

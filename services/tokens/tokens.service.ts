@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { type Context, type Service, type ServiceSchema } from "moleculer";
 import CodesMixin, { notThisKind } from "./codes.mixin";
+import RecordsMixin from "./records.mixin";
 import { count, countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
 
 const OPERATIONS = "mtk.tokens.operations.total";
@@ -29,7 +30,7 @@ import { LookupFailures } from "../../lib/tokens/lookup-failures";
 import { assertStorableData } from "../../lib/store/storable-data";
 import { NedbTokenStore } from "../../lib/tokens/store/nedb-token-store";
 import { MongoTokenStore } from "../../lib/tokens/store/mongo-token-store";
-import { isExpired, type TokenRecord, type TokenStore } from "../../lib/tokens/store/token-store";
+import { type TokenRecord, type TokenStore } from "../../lib/tokens/store/token-store";
 import {
 	toEntity,
 	type CheckParams,
@@ -70,7 +71,15 @@ export interface TokensSettings extends DbSettings {
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
 
+export type LookupResult = "valid" | "not_found" | "wrong_owner" | "expired" | "malformed";
+
 export interface TokensMethods {
+	lookup(
+		type: string,
+		token: string,
+		owner: string | undefined,
+		now: number
+	): Promise<{ result: LookupResult; record: TokenRecord | null }>;
 	typeOf(type: string): TokenTypeSettings;
 	matchFor(
 		type: string,
@@ -116,7 +125,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		}),
 		CronMixin,
 		SecretTokensMixin,
-		CodesMixin
+		CodesMixin,
+		RecordsMixin
 	],
 
 	settings: {
@@ -216,19 +226,9 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				ctx: Context<CheckParams, ClientMeta>
 			): Promise<TokenEntity | null> {
 				const { type, token, owner, isUsed } = ctx.params;
-				const match = this.matchFor(type, token, owner);
-				// A valid token always answers; only failures are limited (see countFailure).
-				const record = match && (await this.store.findByHashes(match.hashes));
 				const now = Date.now();
-				const result = !match
-					? "malformed"
-					: !record || record.type !== type
-						? "not_found"
-						: owner !== undefined && record.owner !== owner
-							? "wrong_owner"
-							: isExpired(record, now)
-								? "expired"
-								: "valid";
+				// A valid token always answers; only failures are limited (see countFailure).
+				const { result, record } = await this.lookup(type, token, owner, now);
 				if (result !== "valid") return this.countFailure(ctx, "check", type, result);
 				count(this.broker, OPERATIONS, { operation: "check", type, result });
 				if (isUsed) this.recordUse(record!, now);

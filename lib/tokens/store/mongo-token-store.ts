@@ -1,5 +1,5 @@
 import type { MongoCollection } from "../../store/mongo/collection";
-import type { TokenMatch, TokenRecord, TokenStore } from "./token-store";
+import type { TokenChanges, TokenMatch, TokenRecord, TokenStore } from "./token-store";
 
 /** MongoDB: single-document atomic operations (findOneAndDelete) decide concurrent consumes. */
 export class MongoTokenStore implements TokenStore {
@@ -45,6 +45,16 @@ export class MongoTokenStore implements TokenStore {
 
 	async removeById(id: string, owner: string): Promise<TokenRecord | null> {
 		return (await this.collection.findOneAndDelete({ _id: id, owner })).value;
+	}
+
+	async update(id: string, owner: string, changes: TokenChanges): Promise<TokenRecord | null> {
+		return (
+			await this.collection.findOneAndUpdate(
+				{ _id: id, owner },
+				{ $set: changes },
+				{ returnOriginal: false }
+			)
+		).value;
 	}
 
 	listByOwner(owner: string, type?: string): Promise<TokenRecord[]> {

@@ -4,6 +4,7 @@ import { useMapForUniqueIndex } from "../../store/nedb/map-index";
 import {
 	isExpired,
 	matches,
+	type TokenChanges,
 	type TokenMatch,
 	type TokenRecord,
 	type TokenStore
@@ -130,6 +131,15 @@ export class NedbTokenStore implements TokenStore {
 	async removeById(id: string, owner: string): Promise<TokenRecord | null> {
 		const doc = await this.db.findOneAsync({ _id: id, owner });
 		return doc ? this.removeIfPresent(fromStored(doc)) : null;
+	}
+
+	async update(id: string, owner: string, changes: TokenChanges): Promise<TokenRecord | null> {
+		const res = await this.db.updateAsync(
+			{ _id: id, owner },
+			{ $set: changes },
+			{ returnUpdatedDocs: true }
+		);
+		return res.numAffected === 1 ? fromStored(res.affectedDocuments as StoredToken) : null;
 	}
 
 	async listByOwner(owner: string, type?: string): Promise<TokenRecord[]> {

@@ -7,7 +7,7 @@ import {
 	toTimestamp,
 	type Migration
 } from "../../store/postgres/migrations";
-import type { TokenMatch, TokenRecord, TokenStore } from "./token-store";
+import type { TokenChanges, TokenMatch, TokenRecord, TokenStore } from "./token-store";
 
 interface TokenRow {
 	id: string;
@@ -119,6 +119,19 @@ export class PostgresTokenStore implements TokenStore {
 	async removeById(id: string, owner: string): Promise<TokenRecord | null> {
 		const rows = await this.sql<TokenRow[]>`
 			delete from tokens where id = ${id} and owner = ${owner}
+			returning ${this.sql.unsafe(COLUMNS)}`;
+		return rows.length > 0 ? fromRow(rows[0]) : null;
+	}
+
+	async update(id: string, owner: string, changes: TokenChanges): Promise<TokenRecord | null> {
+		const set: Record<string, unknown> = {};
+		if (changes.data !== undefined) {
+			set.data = changes.data === null ? null : this.sql.json(changes.data as never);
+		}
+		if (changes.expiresAt !== undefined) set.expires_at = new Date(changes.expiresAt);
+		if (Object.keys(set).length === 0) return null;
+		const rows = await this.sql<TokenRow[]>`
+			update tokens set ${this.sql(set as never)} where id = ${id} and owner = ${owner}
 			returning ${this.sql.unsafe(COLUMNS)}`;
 		return rows.length > 0 ? fromRow(rows[0]) : null;
 	}

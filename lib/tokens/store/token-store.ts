@@ -18,6 +18,12 @@ export interface TokenRecord {
 	lastUsedAt: number | null;
 }
 
+export interface TokenChanges {
+	data?: Record<string, unknown> | null;
+	/** Epoch milliseconds. */
+	expiresAt?: number;
+}
+
 export interface TokenMatch {
 	/** Hashes the token may be stored under (one per accepted salt). */
 	hashes: string[];
@@ -37,6 +43,11 @@ export interface TokenStore {
 	/** Removes the matching token whether or not it expired. */
 	remove(match: TokenMatch): Promise<TokenRecord | null>;
 	removeById(id: string, owner: string): Promise<TokenRecord | null>;
+	/**
+	 * Replaces the data and/or the expiry of the token with this id, only if `owner` owns it (e.g.
+	 * disabling an API key, or ending a rerolled one after its overlap). The updated record, or null.
+	 */
+	update(id: string, owner: string, changes: TokenChanges): Promise<TokenRecord | null>;
 	listByOwner(owner: string, type?: string): Promise<TokenRecord[]>;
 	removeByOwner(owner: string, type?: string): Promise<TokenRecord[]>;
 	/** Removes up to `limit` tokens that expired before `now`, returning them. */

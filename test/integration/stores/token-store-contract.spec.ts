@@ -115,6 +115,20 @@ describe.each(kinds)("TokenStore contract (%s)", kind => {
 		expect(await store.removeById(r._id, "erin")).toBeNull();
 	});
 
+	it("updates data and expiry by id, only for the owner, and finds the token as updated", async () => {
+		const r = record({ owner: "erin", data: { metadata: { plan: "free" } } });
+		await store.insert(r);
+		expect(await store.update(r._id, "mallory", { data: { disabled: true } })).toBeNull();
+		const disabled = await store.update(r._id, "erin", {
+			data: { metadata: { plan: "free" }, disabled: true }
+		});
+		expect(disabled).toEqual({ ...r, data: { metadata: { plan: "free" }, disabled: true } });
+		const ending = await store.update(r._id, "erin", { expiresAt: NOW + 60_000 });
+		expect(ending).toMatchObject({ expiresAt: NOW + 60_000, data: { disabled: true } });
+		expect(await store.findByHashes([r.hash])).toEqual(ending);
+		expect(await store.update("no-such-id", "erin", { expiresAt: NOW })).toBeNull();
+	});
+
 	it("lists and removes an owner's tokens, oldest first, optionally by type", async () => {
 		const a = record({ owner: "carol", createdAt: NOW + 2 });
 		const b = record({ owner: "carol", createdAt: NOW + 1 });

@@ -1,0 +1,205 @@
+/**
+ * What key users rely on beside scopes and expiry: metadata returned on verification, disabling a
+ * key without deleting it, rerolling it with an overlap so deployments can switch over, and
+ * verification with a reason (`auth.verifyKey`). See the README's "API keys".
+ */
+import { Errors, type ServiceSchema } from "moleculer";
+import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";
+import { TOKEN_STRING } from "../../lib/auth/params";
+import { clientError } from "../../lib/auth/errors";
+import { assertStorableData } from "../../lib/store/storable-data";
+import type { UserEventPayload } from "../../lib/auth/types";
+import type { AuthContext, AuthThis } from "./internals";
+
+/** Longest overlap of a reroll: a day. */
+const MAX_OVERLAP = 86400;
+/** Metadata is small: it travels with every verification. */
+const MAX_METADATA_BYTES = 1024;
+
+export const METADATA = { type: "object", optional: true } as const;
+
+export type KeyCode = "VALID" | "NOT_FOUND" | "EXPIRED" | "DISABLED";
+
+export interface KeyVerification {
+	valid: boolean;
+	code: KeyCode;
+	keyId?: string;
+	owner?: string;
+	name?: string | null;
+	scopes?: string[];
+	metadata?: Record<string, unknown> | null;
+	expiresAt?: string | null;
+}
+
+/** Checks metadata for storing: plain JSON, at most 1 kB. */
+export function assertMetadata(metadata: Record<string, unknown> | undefined): void {
+	if (metadata === undefined) return;
+	assertStorableData(metadata, "metadata");
+	if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+		throw new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
+			{
+				type: "objectMaxSize",
+				field: "metadata",
+				message: "The 'metadata' field is at most 1 kB of JSON."
+			}
+		] as never);
+	}
+}
+
+export function isDisabled(key: Pick<TokenEntity, "data">): boolean {
+	return key.data?.disabled === true;
+}
+
+interface UpdateKeyParams {
+	id: string;
+	enabled?: boolean;
+	metadata?: Record<string, unknown>;
+}
+interface RerollParams {
+	id: string;
+	overlap?: number;
+}
+
+const ApiKeySettingsMixin = {
+	actions: {
+		/** Enables or disables one of the caller's keys, or replaces its metadata. */
+		updateApiKey: {
+			params: {
+				$$strict: true,
+				id: { type: "string", min: 1, max: 64 },
+				enabled: { type: "boolean", optional: true },
+				metadata: METADATA
+			},
+			retryPolicy: { enabled: false },
+			async handler(this: AuthThis, ctx: AuthContext<UpdateKeyParams>): Promise<TokenEntity> {
+				const caller = this.requireSession(ctx, "Changing API keys");
+				const key = await this.ownApiKey(ctx, caller.id, ctx.params.id);
+				assertMetadata(ctx.params.metadata);
+				const data = {
+					...key.data,
+					...(ctx.params.metadata !== undefined ? { metadata: ctx.params.metadata } : {}),
+					...(ctx.params.enabled !== undefined ? { disabled: !ctx.params.enabled } : {})
+				};
+				const updated = await ctx.call<TokenEntity | null, object>("tokens.change", {
+					id: key.id,
+					owner: caller.id,
+					data
+				});
+				if (!updated) throw clientError("No such API key.", 404, "NOT_FOUND");
+				return updated;
+			}
+		},
+
+		/**
+		 * A new key with the old one's name, scopes, metadata and deadline; the old one works on for
+		 * `overlap` seconds (0 to a day; 0: it dies now), then dies. The new key is in the answer only.
+		 */
+		rerollApiKey: {
+			params: {
+				$$strict: true,
+				id: { type: "string", min: 1, max: 64 },
+				overlap: { type: "number", integer: true, min: 0, max: MAX_OVERLAP, optional: true }
+			},
+			retryPolicy: { enabled: false },
+			async handler(this: AuthThis, ctx: AuthContext<RerollParams>) {
+				const caller = this.requireSession(ctx, "Rerolling API keys");
+				const old = await this.ownApiKey(ctx, caller.id, ctx.params.id);
+				const remaining =
+					old.expiresAt === null
+						? null
+						: Math.max(1, Math.floor((Date.parse(old.expiresAt) - Date.now()) / 1000));
+				const { token, ...key } = await ctx.call<TokenEntity & { token: string }, object>(
+					"tokens.generate",
+					{
+						type: TOKEN_TYPES.apiKey,
+						owner: caller.id,
+						...(old.name === null ? {} : { name: old.name }),
+						scopes: old.scopes,
+						...(old.data ? { data: old.data } : {}),
+						...(remaining === null ? {} : { expiry: remaining })
+					}
+				);
+				const overlap = Math.min(ctx.params.overlap ?? 0, remaining ?? MAX_OVERLAP);
+				const previous =
+					overlap === 0
+						? await ctx.call<TokenEntity | null, object>("tokens.revoke", {
+								id: old.id,
+								owner: caller.id
+							})
+						: await ctx.call<TokenEntity | null, object>("tokens.change", {
+								id: old.id,
+								owner: caller.id,
+								expiry: overlap
+							});
+				ctx.emit<UserEventPayload & { keyId: string; previous: string }>(
+					"auth.apiKeyRerolled",
+					{ userId: caller.id, keyId: key.id, previous: old.id }
+				);
+				return {
+					key,
+					token,
+					previous: { id: old.id, expiresAt: overlap === 0 ? null : previous?.expiresAt }
+				};
+			}
+		},
+
+		/**
+		 * For trusted services: whether a key passes, and why not (`NOT_FOUND`, `EXPIRED`,
+		 * `DISABLED`), with its metadata and scopes (never more than its owner may have today).
+		 * Counts as a use ("last used", batched). Failures count against the failure budget.
+		 */
+		verifyKey: {
+			visibility: "public",
+			params: { $$strict: true, key: TOKEN_STRING },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ key: string }>
+			): Promise<KeyVerification> {
+				const { result, entity } = await ctx.call<
+					{ result: string; entity: TokenEntity | null },
+					object
+				>("tokens.inspect", {
+					type: TOKEN_TYPES.apiKey,
+					token: ctx.params.key,
+					isUsed: true
+				});
+				const user = entity && (await this.store.findById(entity.owner));
+				if (!entity || !user) return { valid: false, code: "NOT_FOUND" };
+				const code: KeyCode =
+					result === "expired" ? "EXPIRED" : isDisabled(entity) ? "DISABLED" : "VALID";
+				return {
+					valid: code === "VALID",
+					code,
+					keyId: entity.id,
+					owner: entity.owner,
+					name: entity.name,
+					scopes: entity.scopes.filter(s => user.scopes.includes(s)),
+					metadata:
+						(entity.data?.metadata as Record<string, unknown> | undefined) ?? null,
+					expiresAt: entity.expiresAt
+				};
+			}
+		}
+	},
+
+	methods: {
+		/** One of the caller's API keys by id; 404 otherwise. */
+		async ownApiKey(
+			this: AuthThis,
+			ctx: AuthContext,
+			owner: string,
+			id: string
+		): Promise<TokenEntity> {
+			const keys = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
+				owner,
+				type: TOKEN_TYPES.apiKey
+			});
+			const key = keys.find(k => k.id === id);
+			if (!key) throw clientError("No such API key.", 404, "NOT_FOUND");
+			return key;
+		}
+	}
+};
+
+// Typed against AuthThis; as a mixin it joins the auth schema, whose `this` it cannot name.
+export default ApiKeySettingsMixin as unknown as Partial<ServiceSchema>;

@@ -1,0 +1,112 @@
+/**
+ * Changing and inspecting one token's record, for trusted services (public, never on the
+ * gateway): `change` replaces its data or sets its expiry (an API key disabled, or ended after a
+ * reroll's overlap); `inspect` is `check` that also says why a token does not pass.
+ */
+import { type Context, type ServiceSchema } from "moleculer";
+import { assertStorableData } from "../../lib/store/storable-data";
+import { TOKEN_PARAM } from "../../lib/tokens/format";
+import { toEntity, type ClientMeta, type TokenEntity } from "../../lib/tokens/types";
+import { isExpired, type TokenRecord } from "../../lib/tokens/store/token-store";
+import type { LookupResult, TokensThis } from "./tokens.service";
+
+const OWNER = { type: "string", min: 1, max: 256 } as const;
+/** Ten years, as `generate`'s longest expiry. */
+const MAX_EXPIRY = 10 * 365 * 86400;
+
+interface UpdateParams {
+	id: string;
+	owner: string;
+	data?: Record<string, unknown> | null;
+	expiry?: number;
+}
+
+interface InspectParams {
+	type: string;
+	token: string;
+	isUsed?: boolean;
+}
+
+const RecordsMixin = {
+	actions: {
+		/**
+		 * Replaces `data` and/or sets the expiry to `expiry` seconds from now (0: now) of the token
+		 * with this id, only when `owner` owns it. The updated entity, or null.
+		 */
+		// Not "update": that is moleculer-db's CRUD action, which this project never publishes.
+		change: {
+			visibility: "public",
+			params: {
+				$$strict: true,
+				id: { type: "string", min: 1, max: 64 },
+				owner: OWNER,
+				data: { type: "object", optional: true, nullable: true },
+				expiry: { type: "number", integer: true, min: 0, max: MAX_EXPIRY, optional: true }
+			},
+			async handler(
+				this: TokensThis,
+				ctx: Context<UpdateParams>
+			): Promise<TokenEntity | null> {
+				const { id, owner, data, expiry } = ctx.params;
+				if (data) assertStorableData(data, "data");
+				const record = await this.store.update(id, owner, {
+					...(data !== undefined ? { data } : {}),
+					...(expiry !== undefined ? { expiresAt: Date.now() + expiry * 1000 } : {})
+				});
+				return record && toEntity(record);
+			}
+		},
+
+		/**
+		 * `check` with the reason: `{ result, entity }`, the entity for a valid or an expired token.
+		 * Failures count against the caller's failure budget as `check`'s do.
+		 */
+		inspect: {
+			visibility: "public",
+			params: {
+				$$strict: true,
+				type: { type: "enum", values: [] },
+				token: TOKEN_PARAM,
+				isUsed: { type: "boolean", optional: true }
+			},
+			async handler(
+				this: TokensThis,
+				ctx: Context<InspectParams, ClientMeta>
+			): Promise<{ result: LookupResult; entity: TokenEntity | null }> {
+				const { type, token, isUsed } = ctx.params;
+				const now = Date.now();
+				const { result, record } = await this.lookup(type, token, undefined, now);
+				if (result !== "valid") await this.countFailure(ctx, "inspect", type, result);
+				else if (isUsed) this.recordUse(record!, now);
+				return { result, entity: record && toEntity(record) };
+			}
+		}
+	},
+
+	methods: {
+		/** What a check finds: the record and whether it is valid, or why not. */
+		async lookup(
+			this: TokensThis,
+			type: string,
+			token: string,
+			owner: string | undefined,
+			now: number
+		): Promise<{ result: LookupResult; record: TokenRecord | null }> {
+			const match = this.matchFor(type, token, owner);
+			const record = match && (await this.store.findByHashes(match.hashes));
+			const result: LookupResult = !match
+				? "malformed"
+				: !record || record.type !== type
+					? "not_found"
+					: owner !== undefined && record.owner !== owner
+						? "wrong_owner"
+						: isExpired(record, now)
+							? "expired"
+							: "valid";
+			return { result, record: result === "valid" || result === "expired" ? record : null };
+		}
+	}
+};
+
+// Typed against TokensThis; as a mixin it joins the tokens schema, whose `this` it cannot name.
+export default RecordsMixin as unknown as Partial<ServiceSchema>;

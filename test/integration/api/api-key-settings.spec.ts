@@ -1,0 +1,144 @@
+/**
+ * API keys beyond scopes and expiry, over REST and through auth.verifyKey: metadata returned on
+ * verification, disabling and enabling without deleting, rerolling with an overlap, and the reason
+ * a key does not pass (NOT_FOUND, EXPIRED, DISABLED).
+ */
+import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
+import { authService } from "../../helpers/auth";
+import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+
+interface MadeKey {
+	key: { id: string; expiresAt: string | null };
+	token: string;
+}
+
+describe("API key settings", () => {
+	let gw: TestGateway;
+	let bearer: { authorization: string };
+	const password = "a long enough password";
+	const api = (path: string) => `${gw.url}${path}`;
+	const verify = (key: string) =>
+		gw.broker.call<KeyVerification, object>("auth.verifyKey", { key });
+	const me = (key: string) => request(api("/api/me"), { headers: { "x-api-key": key } });
+	const create = async (json: object) =>
+		(await request(api("/api/me/api-keys"), { method: "POST", headers: bearer, json }))
+			.body as MadeKey;
+
+	beforeAll(async () => {
+		gw = await startGateway({
+			services: [authService({ requireVerifiedEmail: false })],
+			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
+		});
+		await gw.broker.call("auth.signUp", {
+			username: "kit",
+			email: "kit@example.com",
+			password
+		});
+		const s = await request(api("/api/auth/sign-in"), {
+			method: "POST",
+			json: { login: "kit", password }
+		});
+		bearer = { authorization: `Bearer ${(s.body as { accessToken: string }).accessToken}` };
+	});
+	afterAll(() => gw.stop());
+
+	it("returns the key's metadata on verification, with VALID", async () => {
+		const made = await create({ name: "ci", metadata: { plan: "pro", seats: 3 } });
+		expect(await verify(made.token)).toMatchObject({
+			valid: true,
+			code: "VALID",
+			keyId: made.key.id,
+			name: "ci",
+			metadata: { plan: "pro", seats: 3 }
+		});
+		expect((await verify("mtk_notakey")).code).toBe("NOT_FOUND");
+		const big = await request(api("/api/me/api-keys"), {
+			method: "POST",
+			headers: bearer,
+			json: { name: "big", metadata: { blob: "x".repeat(2000) } }
+		});
+		expect(big.status).toBe(422);
+		expect(JSON.stringify(big.body)).toContain('"field":"metadata"');
+	});
+
+	it("disables a key without deleting it, and enables it again", async () => {
+		const made = await create({ name: "toggle" });
+		const put = (json: object) =>
+			request(api(`/api/me/api-keys/${made.key.id}`), {
+				method: "PUT",
+				headers: bearer,
+				json
+			});
+		expect((await put({ enabled: false })).status).toBe(200);
+		expect((await me(made.token)).status).toBe(401);
+		expect(await verify(made.token)).toMatchObject({ valid: false, code: "DISABLED" });
+		const introspected = await request(api("/oauth2/introspect"), {
+			method: "POST",
+			headers: {
+				authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
+				"content-type": "application/x-www-form-urlencoded"
+			},
+			body: `token=${made.token}`
+		});
+		expect(introspected.body).toEqual({ active: false });
+		// Still listed, not deleted.
+		const listed = await request(api("/api/me/api-keys"), { headers: bearer });
+		expect((listed.body as { id: string }[]).map(k => k.id)).toContain(made.key.id);
+		expect((await put({ enabled: true, metadata: { note: "back" } })).status).toBe(200);
+		expect((await me(made.token)).status).toBe(200);
+		expect(await verify(made.token)).toMatchObject({
+			code: "VALID",
+			metadata: { note: "back" }
+		});
+		expect(
+			(
+				await request(api("/api/me/api-keys/no-such-key"), {
+					method: "PUT",
+					headers: bearer,
+					json: { enabled: false }
+				})
+			).status
+		).toBe(404);
+	});
+
+	it("rerolls with an overlap: both keys work, then only the new one", async () => {
+		const old = await create({ name: "deploy", scopes: [], metadata: { env: "prod" } });
+		const rerolled = await request(api(`/api/me/api-keys/${old.key.id}/reroll`), {
+			method: "POST",
+			headers: bearer,
+			json: { overlap: 60 }
+		});
+		expect(rerolled.status).toBe(200);
+		const { token, previous } = rerolled.body as {
+			token: string;
+			previous: { expiresAt: string };
+		};
+		expect(token).not.toBe(old.token);
+		expect(Date.parse(previous.expiresAt) - Date.now()).toBeGreaterThan(55_000);
+		expect(Date.parse(previous.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+		for (const k of [old.token, token]) expect((await me(k)).status).toBe(200);
+		expect(await verify(token)).toMatchObject({ name: "deploy", metadata: { env: "prod" } });
+
+		// With no overlap the old key dies at once.
+		const again = await request(api(`/api/me/api-keys/${(await verify(token)).keyId}/reroll`), {
+			method: "POST",
+			headers: bearer,
+			json: { overlap: 0 }
+		});
+		expect(again.status).toBe(200);
+		expect((await me(token)).status).toBe(401);
+		expect((await me((again.body as { token: string }).token)).status).toBe(200);
+		const bad = await request(api(`/api/me/api-keys/${old.key.id}/reroll`), {
+			method: "POST",
+			headers: bearer,
+			json: { overlap: 86401 }
+		});
+		expect(JSON.stringify(bad.body)).toContain('"field":"overlap"');
+	});
+
+	it("says EXPIRED for a key past its expiry", async () => {
+		const made = await create({ name: "short", expiry: 1 });
+		await new Promise(r => setTimeout(r, 1100));
+		expect(await verify(made.token)).toMatchObject({ valid: false, code: "EXPIRED" });
+	});
+});
