@@ -40,6 +40,7 @@ import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { runLoad } from "./harness";
 import { BENCH_DATABASE_URL, benchSchema, dropBenchSchema } from "./postgres-ceiling";
+import { chartSvg } from "./chart";
 import {
 	cpuSeconds,
 	formatCpu,
@@ -741,7 +742,18 @@ async function main(): Promise<void> {
 			2
 		) + "\n"
 	);
-	console.log("written to bench-results/http.json");
+	writeFileSync(
+		join("bench-results", "http.svg"),
+		chartSvg(
+			`REST through the gateway, ${new Date().toISOString().slice(0, 10)}`,
+			rows.map(r => ({
+				label: `${r.name} (${r.topology})`,
+				perSecond: r.perSecond,
+				p99ms: r.p99ms
+			}))
+		)
+	);
+	console.log("written to bench-results/http.json and http.svg");
 }
 
 main().catch(err => {

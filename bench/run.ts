@@ -19,6 +19,7 @@ import { ServiceBroker } from "moleculer";
 import brokerConfig from "../moleculer.config";
 import { RedactingValidator } from "../lib/broker/redacting-validator";
 import { fillTokens, startTokensNode } from "./fixture";
+import { chartSvg } from "./chart";
 import {
 	BENCH_DATABASE_URL,
 	benchSchema,
@@ -160,6 +161,14 @@ async function main(): Promise<void> {
 	if (only !== "process" && STORE === "nedb") await overNats(rows);
 	console.log("\n" + formatTable(rows));
 	mkdirSync("bench-results", { recursive: true });
+	const base = STORE === "postgres" ? "tokens-postgres" : "tokens";
+	writeFileSync(
+		join("bench-results", `${base}.svg`),
+		chartSvg(
+			`tokens (${STORE}), ${new Date().toISOString().slice(0, 10)}`,
+			rows.map(r => ({ label: r.name, perSecond: r.result.perSecond, p99ms: r.result.p99ms }))
+		)
+	);
 	writeFileSync(
 		join("bench-results", STORE === "postgres" ? "tokens-postgres.json" : "tokens.json"),
 		JSON.stringify(

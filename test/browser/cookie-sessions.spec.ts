@@ -67,17 +67,22 @@ describeWithBrowser("cookie sessions in Chromium", () => {
 		await gw?.stop();
 	});
 
-	it("signs in, stays signed in across a reload and two tabs refreshing at once, and signs out", async () => {
+	/** A fresh browser profile with one tab on the gateway's origin, signed in with cookies. */
+	async function signedInTab() {
 		const context = await browser.newContext();
 		const tab = await context.newPage();
 		await tab.goto(`${gw.url}/health`);
-
 		const signIn = await call(tab, "POST", "/api/auth/sign-in", {
 			login: "bea",
 			password,
 			cookie: true
 		});
 		expect(signIn.status).toBe(200);
+		return { context, tab, signIn };
+	}
+
+	it("signs in, stays signed in across a reload and two tabs refreshing at once, and signs out", async () => {
+		const { context, tab, signIn } = await signedInTab();
 		expect(signIn.body).not.toHaveProperty("accessToken");
 		// HttpOnly: the page's script cannot read them.
 		// eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -117,15 +122,7 @@ describeWithBrowser("cookie sessions in Chromium", () => {
 	});
 
 	it("refuses a form posted from another origin of the same site, and the session lives on", async () => {
-		const context = await browser.newContext();
-		const tab = await context.newPage();
-		await tab.goto(`${gw.url}/health`);
-		const signIn = await call(tab, "POST", "/api/auth/sign-in", {
-			login: "bea",
-			password,
-			cookie: true
-		});
-		expect(signIn.status).toBe(200);
+		const { context, tab } = await signedInTab();
 
 		const evil = await context.newPage();
 		const { port } = attacker.address() as AddressInfo;

@@ -24,6 +24,29 @@ class MemoryKeyStore implements SigningKeyStore {
 	}
 }
 
+const SECRET = "a-secret-of-at-least-thirty-two-chars!!";
+
+/** A ring over an in-memory store, its keys sealed as auth seals them. */
+function ringOf(options: {
+	algorithm?: "EdDSA" | "ES256";
+	graceMs: number;
+	reloadMs: number;
+	now?: () => number;
+}) {
+	const store = new MemoryKeyStore();
+	const box = new SealedBox(SECRET, "signing-keys");
+	const ring = new KeyRing({
+		store,
+		algorithm: options.algorithm ?? "EdDSA",
+		seal: pem => box.seal(pem),
+		open: s => box.open(s),
+		graceMs: options.graceMs,
+		reloadMs: options.reloadMs,
+		now: options.now
+	});
+	return { store, ring };
+}
+
 const key = (id: string, activatesAt: number) =>
 	({
 		_id: id,
@@ -54,21 +77,11 @@ describe("signing keys", () => {
 
 	it("rotates: a token of the old key verifies after the rotation and is refused once it retired", async () => {
 		let now = 1_700_000_000_000;
-		const store = new MemoryKeyStore();
-		const box = new SealedBox("a-secret-of-at-least-thirty-two-chars!!", "signing-keys");
-		const ring = new KeyRing({
-			store,
-			algorithm: "EdDSA",
-			seal: pem => box.seal(pem),
-			open: s => box.open(s),
-			graceMs: 60_000,
-			reloadMs: 1000,
-			now: () => now
-		});
+		const { store, ring } = ringOf({ graceMs: 60_000, reloadMs: 1000, now: () => now });
 		await ring.start();
 		expect(store.records).toHaveLength(1);
 		const tokens = new AccessTokens({
-			secret: "a-secret-of-at-least-thirty-two-chars!!",
+			secret: SECRET,
 			issuer: "i",
 			audience: "a",
 			ttl: 60,
@@ -90,7 +103,7 @@ describe("signing keys", () => {
 		// A fresh verifier (no memo): the retired key still verifies within its grace, then not.
 		const fresh = () =>
 			new AccessTokens({
-				secret: "a-secret-of-at-least-thirty-two-chars!!",
+				secret: SECRET,
 				issuer: "i",
 				audience: "a",
 				ttl: 3600,
@@ -107,14 +120,9 @@ describe("signing keys", () => {
 	});
 
 	it("refuses an unknown kid, reloading the keys for it at most once a second", async () => {
-		const store = new MemoryKeyStore();
-		const box = new SealedBox("a-secret-of-at-least-thirty-two-chars!!", "signing-keys");
 		let now = 1_000_000;
-		const ring = new KeyRing({
-			store,
+		const { store, ring } = ringOf({
 			algorithm: "ES256",
-			seal: pem => box.seal(pem),
-			open: s => box.open(s),
 			graceMs: 1000,
 			reloadMs: 5000,
 			now: () => now
@@ -130,16 +138,7 @@ describe("signing keys", () => {
 	});
 
 	it("publishes public parts only, and stores the private key sealed", async () => {
-		const store = new MemoryKeyStore();
-		const box = new SealedBox("a-secret-of-at-least-thirty-two-chars!!", "signing-keys");
-		const ring = new KeyRing({
-			store,
-			algorithm: "EdDSA",
-			seal: pem => box.seal(pem),
-			open: s => box.open(s),
-			graceMs: 1000,
-			reloadMs: 1000
-		});
+		const { store, ring } = ringOf({ graceMs: 1000, reloadMs: 1000 });
 		await ring.start();
 		const [published] = ring.jwks().keys as Record<string, unknown>[];
 		expect(Object.keys(published).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x"]);
