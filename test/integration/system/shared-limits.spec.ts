@@ -2,7 +2,8 @@
  * Limits on a shared store: two nodes (two brokers) on one PostgreSQL schema count against one
  * budget, so guesses spread over both nodes get the budget of one node, not two:
  * - `tokens`' failed lookups per client;
- * - `auth`'s sign-in attempts per login and per client address.
+ * - `auth`'s sign-in attempts per login and per client address;
+ * - `auth`'s e-mailed-code submissions per address an hour.
  */
 import type { ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
@@ -23,6 +24,7 @@ describeWithPostgres("failed-lookup limits shared through PostgreSQL", () => {
 	const BURST = 6;
 	const SIGN_IN_ATTEMPTS = 4;
 	const ADDRESS_FAILURES = 6;
+	const CODE_SUBMISSIONS = 4;
 
 	beforeAll(async () => {
 		for (let i = 0; i < 2; i++) {
@@ -39,7 +41,9 @@ describeWithPostgres("failed-lookup limits shared through PostgreSQL", () => {
 					limits: {
 						signIn: { maxAttempts: SIGN_IN_ATTEMPTS, window: 600 },
 						address: { maxAttempts: ADDRESS_FAILURES, window: 600 },
-						mail: { maxAttempts: 5, window: 3600 }
+						mail: { maxAttempts: 5, window: 3600 },
+						codeAttempts: { maxAttempts: 100, window: 3600 },
+						codeHourly: { maxAttempts: CODE_SUBMISSIONS, window: 3600 }
 					}
 				})
 			);
@@ -132,5 +136,19 @@ describeWithPostgres("failed-lookup limits shared through PostgreSQL", () => {
 		} finally {
 			await sql.end({ timeout: 1 });
 		}
+	});
+
+	it("counts code submissions for one address on both nodes against one hourly budget", async () => {
+		const submit = (broker: ServiceBroker) =>
+			broker
+				.call("auth.signInWithEmailCode", { email: "shared@example.com", code: "000000" })
+				.then(
+					() => "signed in",
+					(err: { type?: string }) => err.type
+				);
+		const answers: unknown[] = [];
+		for (let n = 0; n < CODE_SUBMISSIONS; n++) answers.push(await submit(brokers[n % 2]));
+		expect(answers).toEqual(Array(CODE_SUBMISSIONS).fill("INVALID_CODE"));
+		for (const broker of brokers) expect(await submit(broker)).toBe("TOO_MANY_ATTEMPTS");
 	});
 });
