@@ -36,6 +36,7 @@ import {
 } from "../lib/links/store/link-store";
 import { PostgresLinkStore } from "../lib/links/store/postgres-link-store";
 import { countCleanup } from "../lib/broker/project-metrics";
+import { fieldError } from "../lib/broker/field-error";
 
 export interface LinksSettings extends DbSettings {
 	/** Full names of the actions links may call (LINKS_ALLOWED_ACTIONS, comma-separated). */
@@ -146,9 +147,7 @@ export function toLinkEntity(record: LinkRecord): LinkEntity {
 }
 
 function invalidParam(field: string, message: string): Errors.ValidationError {
-	return new Errors.ValidationError(message, "VALIDATION_ERROR", [
-		{ type: "custom", field, message }
-	]);
+	return fieldError(field, "custom", message, message);
 }
 
 const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> = {

@@ -1,5 +1,5 @@
 /** Refusals of request bodies that parsing alone lets through. */
-import { Errors } from "moleculer";
+import { fieldError } from "../broker/field-error";
 import type { GatewayResponse, IncomingRequest } from "moleculer-web";
 
 /** Keys that would reach an object's prototype when the body is merged into the parameters. */
@@ -29,9 +29,5 @@ export function refusePrototypeKeys(
 ) {
 	const field = prototypeKeyIn((req as unknown as { body?: unknown }).body);
 	if (field === null) return next();
-	next(
-		new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
-			{ type: "objectStrict", field, message: `The '${field}' field is not allowed.` }
-		] as never)
-	);
+	next(fieldError(field, "objectStrict", `The '${field}' field is not allowed.`));
 }

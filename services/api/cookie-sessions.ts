@@ -18,6 +18,7 @@ import {
 	sessionCookies
 } from "../../lib/http/session-cookies";
 import type { ApiThis, CallerLocals } from "./internals";
+import { fieldError } from "../../lib/broker/field-error";
 
 export function crossSiteRefused(): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError(
@@ -25,12 +26,6 @@ export function crossSiteRefused(): Errors.MoleculerClientError {
 		403,
 		"CROSS_SITE_REQUEST"
 	);
-}
-
-function cookieFieldInvalid(): Errors.ValidationError {
-	return new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
-		{ type: "boolean", field: "cookie", message: "The 'cookie' field must be a boolean." }
-	] as never);
 }
 
 /** Before an /api/auth call: take `cookie` out of the body, fill in the refresh cookie. */
@@ -45,7 +40,8 @@ export function beforeAuthCall(
 	const params = req.$params as Record<string, unknown>;
 	let cookies = false;
 	if ("cookie" in params) {
-		if (typeof params.cookie !== "boolean") throw cookieFieldInvalid();
+		if (typeof params.cookie !== "boolean")
+			throw fieldError("cookie", "boolean", "The 'cookie' field must be a boolean.");
 		cookies = params.cookie;
 		delete params.cookie;
 	}

@@ -3,7 +3,8 @@
  * key without deleting it, rerolling it with an overlap so deployments can switch over, and
  * verification with a reason (`auth.verifyKey`). See the README's "API keys".
  */
-import { Errors, type ServiceSchema } from "moleculer";
+import { type ServiceSchema } from "moleculer";
+import { fieldError } from "../../lib/broker/field-error";
 import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";
 import { TOKEN_STRING } from "../../lib/auth/params";
 import { clientError } from "../../lib/auth/errors";
@@ -36,13 +37,11 @@ export function assertMetadata(metadata: Record<string, unknown> | undefined): v
 	if (metadata === undefined) return;
 	assertStorableData(metadata, "metadata");
 	if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
-		throw new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
-			{
-				type: "objectMaxSize",
-				field: "metadata",
-				message: "The 'metadata' field is at most 1 kB of JSON."
-			}
-		] as never);
+		throw fieldError(
+			"metadata",
+			"objectMaxSize",
+			"The 'metadata' field is at most 1 kB of JSON."
+		);
 	}
 }
 

@@ -150,18 +150,13 @@ const ApiKeysMixin = {
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const caller = this.requireSession(ctx, "Revoking API keys");
-				const notFound = () => clientError("No such API key.", 404, "NOT_FOUND");
 				// tokens.revoke takes any type: make sure this id is one of the caller's API keys.
-				const keys = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
-					owner: caller.id,
-					type: TOKEN_TYPES.apiKey
-				});
-				if (!keys.some(k => k.id === ctx.params.id)) throw notFound();
+				await this.ownApiKey(ctx, caller.id, ctx.params.id);
 				const removed = await ctx.call<TokenEntity | null, object>("tokens.revoke", {
 					id: ctx.params.id,
 					owner: caller.id
 				});
-				if (!removed) throw notFound();
+				if (!removed) throw clientError("No such API key.", 404, "NOT_FOUND");
 				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyRevoked", {
 					userId: caller.id,
 					keyId: removed.id

@@ -18,9 +18,9 @@ import {
 } from "../../lib/tokens/types";
 import type { TokensThis } from "./tokens.service";
 import { count } from "../../lib/broker/project-metrics";
+import { fieldError } from "../../lib/broker/field-error";
+import { DAY, OWNER } from "../../lib/tokens/params";
 
-const DAY = 86400;
-const OWNER = { type: "string", min: 1, max: 256 } as const;
 /** An address, an id: never a control character (it may be logged as a key by the caller). */
 const CODE_SCOPE = {
 	type: "string",
@@ -32,9 +32,7 @@ const CODE_SCOPE = {
 
 /** 422 on `field`: e.g. a code type given to `generate`, or another type to `generateCode`. */
 export function notThisKind(field: string, what: string): Errors.ValidationError {
-	return new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
-		{ type: "tokenType", field, message: `The '${field}' field is ${what}.` }
-	] as never);
+	return fieldError(field, "tokenType", `The '${field}' field is ${what}.`);
 }
 
 const CodesMixin = {

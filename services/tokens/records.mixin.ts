@@ -9,10 +9,7 @@ import { TOKEN_PARAM } from "../../lib/tokens/format";
 import { toEntity, type ClientMeta, type TokenEntity } from "../../lib/tokens/types";
 import { isExpired, type TokenRecord } from "../../lib/tokens/store/token-store";
 import type { LookupResult, TokensThis } from "./tokens.service";
-
-const OWNER = { type: "string", min: 1, max: 256 } as const;
-/** Ten years, as `generate`'s longest expiry. */
-const MAX_EXPIRY = 10 * 365 * 86400;
+import { MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
 
 interface UpdateParams {
 	id: string;

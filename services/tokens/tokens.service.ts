@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { type Context, type Service, type ServiceSchema } from "moleculer";
 import CodesMixin, { notThisKind } from "./codes.mixin";
+import { DAY, MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
 import RecordsMixin from "./records.mixin";
 import { count, countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
 
@@ -105,12 +106,8 @@ export interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwn
 
 export type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
 
-const DAY = 86400;
 /** How often buffered "last used" marks are written. */
 const TOUCH_FLUSH_MS = 1000;
-/** Upper bound on `expiry`: ten years. */
-const MAX_EXPIRY = 10 * 365 * DAY;
-const OWNER = { type: "string", min: 1, max: 256 } as const;
 /** Token strings are never echoed: a wrong shape is "not found", not a validation error. */
 const TOKEN = TOKEN_PARAM;
 

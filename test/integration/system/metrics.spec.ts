@@ -3,48 +3,27 @@
  * workload on tokens, auth and mail, then one scrape of /metrics whose numbers must be what was
  * done, and whose labels carry no token, owner, user id or address.
  */
-import type { ServiceBroker } from "moleculer";
-import TokensService from "../../../services/tokens/tokens.service";
-import AuthService from "../../../services/auth/auth.service";
-import MailService from "../../../services/mail.service";
 import { createToken } from "../../../lib/tokens/format";
 import { metricsOptions } from "../../../lib/broker/observability";
-import { FAST_SCRYPT, PUBLIC_URL } from "../../helpers/auth";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { startAuthStack, type AuthStack } from "../../helpers/auth";
 import { freePort } from "../../helpers/process";
-import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 import { rejection } from "../../helpers/async";
 
 describe("Prometheus metrics", () => {
-	const dataDir = tempDataDir();
-	let broker: ServiceBroker;
-	let smtp: TestSmtpServer;
+	let stack: AuthStack;
 	let port: number;
 	const secrets: string[] = [];
 
 	beforeAll(async () => {
 		port = await freePort();
-		smtp = await startSmtpServer();
-		broker = createTestBroker({
-			metrics: metricsOptions({ METRICS_PORT: String(port), METRICS_HOST: "127.0.0.1" })
+		stack = await startAuthStack({
+			auth: { requireVerifiedEmail: false },
+			broker: {
+				metrics: metricsOptions({ METRICS_PORT: String(port), METRICS_HOST: "127.0.0.1" })
+			}
 		});
-		broker.createService(withSettings(TokensService, { dataDir }));
-		broker.createService(
-			withSettings(AuthService, {
-				dataDir,
-				password: FAST_SCRYPT,
-				publicUrl: PUBLIC_URL,
-				requireVerifiedEmail: false
-			})
-		);
-		broker.createService(withSettings(MailService, { smtpUrl: smtp.url }));
-		await broker.start();
 	});
-	afterAll(async () => {
-		await broker?.stop();
-		await smtp?.close();
-		removeDir(dataDir);
-	});
+	afterAll(() => stack?.stop());
 
 	/** The scrape's value of `name` with these labels (others ignored), or 0. */
 	function valueIn(scrape: string, name: string, labels: Record<string, string>): number {
@@ -58,7 +37,8 @@ describe("Prometheus metrics", () => {
 	}
 
 	it("counts what a scripted workload did", async () => {
-		const call = <T>(action: string, params: object) => broker.call<T, object>(action, params);
+		const call = <T>(action: string, params: object) =>
+			stack.broker.call<T, object>(action, params);
 		const gen = (owner: string) =>
 			call<{ token: string }>("tokens.generate", { type: "verification", owner });
 		const a = await gen("owner-one");
@@ -80,7 +60,7 @@ describe("Prometheus metrics", () => {
 			password: "a long enough password"
 		});
 		secrets.push(user.id, "mia@example.com");
-		await smtp.waitFor(m => m.to.includes("mia@example.com"));
+		await stack.smtp.waitFor(m => m.to.includes("mia@example.com"));
 		const signIn = (password: string) =>
 			call<{ refreshToken: string }>("auth.signIn", { login: "mia", password });
 		const first = await signIn("a long enough password");
