@@ -46,6 +46,8 @@ export interface ResolvedUser {
 	user: AuthUser;
 	/** What `me` shows for this user: the gateway answers GET /api/me with it, without a second call. */
 	profile: PublicUser;
+	/** An API key's nearest rate limit, for the X-RateLimit-* headers (reset: epoch seconds). */
+	rateLimit?: { limit: number; remaining: number; reset: number };
 }
 
 /** Event payloads: ids, never a password, token or link. */

@@ -27,6 +27,8 @@ function lengths(rule: Rule, min: string, max: string): Schema {
 
 /** One rule as a JSON Schema. */
 export function schemaOfRule(value: unknown): Schema {
+	// fastest-validator's multi-rule: any one of them.
+	if (Array.isArray(value)) return { oneOf: value.map(schemaOfRule) };
 	const rule = ruleOf(value);
 	if (!rule) return {};
 	switch (rule.type) {
@@ -74,9 +76,9 @@ function objectSchema(params: ParamsSchema, strict: boolean, omit: string[] = []
 	const required: string[] = [];
 	for (const [name, value] of Object.entries(params)) {
 		if (name.startsWith("$$") || omit.includes(name)) continue;
-		const rule = ruleOf(value);
+		const rules = Array.isArray(value) ? value.map(ruleOf) : [ruleOf(value)];
 		properties[name] = schemaOfRule(value);
-		if (rule && !isOptional(rule)) required.push(name);
+		if (rules.every(rule => rule && !isOptional(rule))) required.push(name);
 	}
 	return {
 		type: "object",

@@ -4,7 +4,7 @@
  *
  * - Client errors (4xx) from our services keep their message and `type`; only validation errors keep
  *   `data` (field names and rule messages: the validator already strips rejected values), and
- *   423/429 keep a numeric `data.retryAfter` (seconds).
+ *   423/429 keep a numeric `data.retryAfter` (seconds), and an API key's 429 its `data.rateLimit`.
  * - Moleculer's "service not found / not available" (code 404 on the wire) mean a service is down,
  *   not that the resource is missing: they become 503, as does a circuit that is open.
  * - Body-parser errors become 400 (malformed body) or 413 (too large).
@@ -178,7 +178,19 @@ export function toPublicError(error: unknown): PublicError {
 		if ((code === 423 || code === 429) && typeof retryAfter === "number") {
 			body.data = { retryAfter };
 		}
+		const rateLimit = code === 429 ? rateLimitOf(err.data) : null;
+		if (rateLimit) body.data = { ...(body.data as object | undefined), rateLimit };
 		return { status: code, body };
 	}
 	return INTERNAL;
+}
+
+/** An API key's refused limit (services/auth/key-limits.mixin): three numbers, nothing else. */
+function rateLimitOf(data: unknown): { limit: number; remaining: number; reset: number } | null {
+	const r = (data as { rateLimit?: Record<string, unknown> } | undefined)?.rateLimit;
+	if (!r || typeof r !== "object") return null;
+	const { limit, remaining, reset } = r;
+	return typeof limit === "number" && typeof remaining === "number" && typeof reset === "number"
+		? { limit, remaining, reset }
+		: null;
 }

@@ -28,8 +28,17 @@ import { isProduction, listFromEnv } from "../../lib/config/env";
 import { logLevelEnabled } from "../../lib/broker/log-level";
 import { maskUrl } from "../../lib/http/url-masking";
 import { cookiePolicyFor, crossSiteForm } from "../../lib/http/session-cookies";
-import type { ApiLocalVars, ApiMeta, ApiMethods, ApiServiceSettings, ApiThis } from "./internals";
-import CredentialsMixin, { MAX_URL_LENGTH } from "./credentials.mixin";
+import type {
+	ApiLocalVars,
+	ApiMeta,
+	ApiMethods,
+	ApiServiceSettings,
+	ApiThis,
+	ResolvedCaller
+} from "./internals";
+
+type RateLimitReport = NonNullable<ResolvedCaller["rateLimit"]>;
+import CredentialsMixin, { MAX_URL_LENGTH, setRateLimitHeaders } from "./credentials.mixin";
 import { crossSiteRefused } from "./cookie-sessions";
 import { pageForError } from "./pages";
 import { buildRoutes } from "./routes";
@@ -305,10 +314,13 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 					?.rateLimit?.store;
 				const retryAfter =
 					(body.data as { retryAfter?: number } | undefined)?.retryAfter ??
-					(status === 429 && store?.resetTime
+					(body.name === "RateLimitExceeded" && store?.resetTime
 						? Math.max(1, Math.ceil((store.resetTime - Date.now()) / 1000))
 						: undefined);
 				if (retryAfter !== undefined) res.setHeader("Retry-After", String(retryAfter));
+				const rateLimit = (body.data as { rateLimit?: RateLimitReport } | undefined)
+					?.rateLimit;
+				if (rateLimit) setRateLimitHeaders(res, rateLimit);
 			}
 			this.sendJson(req, res, status, body);
 		}

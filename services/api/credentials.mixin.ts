@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
-import type { IncomingRequest } from "moleculer-web";
+import type { GatewayResponse, IncomingRequest } from "moleculer-web";
 import type {
 	ApiMeta,
 	ApiThis,
@@ -40,6 +40,16 @@ function accessCookieOf(req: IncomingRequest): Credential | null {
 	return { kind: "jwt", value, header: "cookie" };
 }
 
+/** An API key's rate limit, as GitHub and Unkey report it (X-RateLimit-Reset: epoch seconds). */
+export function setRateLimitHeaders(
+	res: GatewayResponse,
+	limit: { limit: number; remaining: number; reset: number }
+): void {
+	res.setHeader("X-RateLimit-Limit", String(limit.limit));
+	res.setHeader("X-RateLimit-Remaining", String(limit.remaining));
+	res.setHeader("X-RateLimit-Reset", String(limit.reset));
+}
+
 export function unauthorized(type = "UNAUTHORIZED"): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError("Unauthorized", 401, type);
 }
@@ -72,8 +82,13 @@ const CredentialsMixin = {
 		 * kept in `ctx.locals` (never sent on with calls): GET /api/me answers with it, so that
 		 * route costs one call to `auth`, not two.
 		 */
-		async resolveUser(this: ApiThis, ctx: Context, credential: Credential) {
-			const { user, profile } =
+		async resolveUser(
+			this: ApiThis,
+			ctx: Context,
+			credential: Credential,
+			res?: GatewayResponse
+		) {
+			const { user, profile, rateLimit } =
 				credential.kind === "api-key"
 					? await ctx.call<ResolvedCaller, object>("auth.resolveApiKey", {
 							key: credential.value
@@ -82,6 +97,7 @@ const CredentialsMixin = {
 							token: credential.value
 						});
 			(ctx.locals as CallerLocals).profile = profile;
+			if (rateLimit && res) setRateLimitHeaders(res, rateLimit);
 			return user;
 		},
 
@@ -89,7 +105,13 @@ const CredentialsMixin = {
 		 * /api/me: a JWT or an API key, resolved by `auth`, or else the access cookie of a cookie
 		 * session; no credential leaves the user unset.
 		 */
-		async authenticateUser(this: ApiThis, ctx: Context, _route: unknown, req: IncomingRequest) {
+		async authenticateUser(
+			this: ApiThis,
+			ctx: Context,
+			_route: unknown,
+			req: IncomingRequest,
+			res: GatewayResponse
+		) {
 			const credential = this.credentialOf(req) ?? accessCookieOf(req);
 			if (!credential) return null;
 			if (
@@ -99,7 +121,7 @@ const CredentialsMixin = {
 			) {
 				throw crossSiteRefused();
 			}
-			return this.resolveUser(ctx, credential);
+			return this.resolveUser(ctx, credential, res);
 		},
 
 		requireUser(this: ApiThis, ctx: Context<unknown, ApiMeta>) {
@@ -118,14 +140,15 @@ const CredentialsMixin = {
 			this: ApiThis,
 			ctx: Context,
 			_route: unknown,
-			req: IncomingRequest
+			req: IncomingRequest,
+			res: GatewayResponse
 		): Promise<CallerIdentity> {
 			const credential = this.credentialOf(req);
 			if (!credential) throw unauthorized();
 			if (credential.header === "authorization" && this.isAdminToken(credential.value)) {
 				return { id: "admin", username: "admin", scopes: ["admin"], via: "admin-token" };
 			}
-			if (credential.kind === "api-key") return this.resolveUser(ctx, credential);
+			if (credential.kind === "api-key") return this.resolveUser(ctx, credential, res);
 			throw unauthorized("INVALID_TOKEN");
 		},
 

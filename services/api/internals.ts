@@ -21,6 +21,8 @@ export interface CallerIdentity {
 export interface ResolvedCaller {
 	user: CallerIdentity;
 	profile: Record<string, unknown>;
+	/** An API key's nearest rate limit (X-RateLimit-*). */
+	rateLimit?: { limit: number; remaining: number; reset: number };
 }
 
 /** What the gateway keeps about the caller in `ctx.locals` for the rest of the request. */
@@ -74,7 +76,11 @@ export interface ApiMethods {
 	requireAdmin(ctx: Context<unknown, ApiMeta>, route: unknown, req: IncomingRequest): void;
 	requireIntrospector(ctx: Context<unknown, ApiMeta>): void;
 	credentialOf(req: IncomingRequest): Credential | null;
-	resolveUser(ctx: Context, credential: Credential): Promise<CallerIdentity>;
+	resolveUser(
+		ctx: Context,
+		credential: Credential,
+		res?: GatewayResponse
+	): Promise<CallerIdentity>;
 	isAdminToken(candidate: string): boolean;
 	readiness(): Promise<{ ready: boolean; services: Record<string, boolean> }>;
 	servePage(

@@ -94,6 +94,9 @@ export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 						"X-Rate-Limit-Limit",
 						"X-Rate-Limit-Remaining",
 						"X-Rate-Limit-Reset",
+						"X-RateLimit-Limit",
+						"X-RateLimit-Remaining",
+						"X-RateLimit-Reset",
 						"Retry-After"
 					],
 					credentials: false,

@@ -11,6 +11,15 @@ import { clientError } from "../../lib/auth/errors";
 import { assertStorableData } from "../../lib/store/storable-data";
 import type { UserEventPayload } from "../../lib/auth/types";
 import type { AuthContext, AuthThis } from "./internals";
+import {
+	CREDITS_PARAM,
+	RATE_LIMITS_PARAM,
+	assertRateLimitNames,
+	limitsOf,
+	type CreditSettings,
+	type LimitState,
+	type RateLimit
+} from "../../lib/auth/key-limits";
 
 /** Longest overlap of a reroll: a day. */
 const MAX_OVERLAP = 86400;
@@ -19,7 +28,8 @@ const MAX_METADATA_BYTES = 1024;
 
 export const METADATA = { type: "object", optional: true } as const;
 
-export type KeyCode = "VALID" | "NOT_FOUND" | "EXPIRED" | "DISABLED";
+export type KeyCode =
+	"VALID" | "NOT_FOUND" | "EXPIRED" | "DISABLED" | "RATE_LIMITED" | "USAGE_EXCEEDED";
 
 export interface KeyVerification {
 	valid: boolean;
@@ -30,6 +40,12 @@ export interface KeyVerification {
 	scopes?: string[];
 	metadata?: Record<string, unknown> | null;
 	expiresAt?: string | null;
+	/** Credits left after this check; null for a key without credits. */
+	credits?: number | null;
+	/** Each rate limit's state after this check. */
+	rateLimits?: LimitState[];
+	/** Seconds until a refused check could pass, when it can. */
+	retryAfter?: number;
 }
 
 /** Checks metadata for storing: plain JSON, at most 1 kB. */
@@ -53,6 +69,8 @@ interface UpdateKeyParams {
 	id: string;
 	enabled?: boolean;
 	metadata?: Record<string, unknown>;
+	rateLimits?: RateLimit[];
+	credits?: CreditSettings;
 }
 interface RerollParams {
 	id: string;
@@ -67,18 +85,30 @@ const ApiKeySettingsMixin = {
 				$$strict: true,
 				id: { type: "string", min: 1, max: 64 },
 				enabled: { type: "boolean", optional: true },
-				metadata: METADATA
+				metadata: METADATA,
+				rateLimits: RATE_LIMITS_PARAM,
+				credits: CREDITS_PARAM
 			},
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<UpdateKeyParams>): Promise<TokenEntity> {
 				const caller = this.requireSession(ctx, "Changing API keys");
 				const key = await this.ownApiKey(ctx, caller.id, ctx.params.id);
 				assertMetadata(ctx.params.metadata);
+				assertRateLimitNames(ctx.params.rateLimits);
+				const { rateLimits, credits } = ctx.params;
+				const limits = {
+					...limitsOf(key.data),
+					...(rateLimits !== undefined ? { rateLimits } : {}),
+					...(credits !== undefined ? { credits } : {})
+				};
 				const data = {
 					...key.data,
 					...(ctx.params.metadata !== undefined ? { metadata: ctx.params.metadata } : {}),
-					...(ctx.params.enabled !== undefined ? { disabled: !ctx.params.enabled } : {})
+					...(ctx.params.enabled !== undefined ? { disabled: !ctx.params.enabled } : {}),
+					...(rateLimits !== undefined || credits !== undefined ? { limits } : {})
 				};
+				// Credits first: a key never runs on settings whose credits were not written.
+				if (credits) await this.setKeyCredits(key.id, credits);
 				const updated = await ctx.call<TokenEntity | null, object>("tokens.change", {
 					id: key.id,
 					owner: caller.id,
@@ -118,7 +148,11 @@ const ApiKeySettingsMixin = {
 						...(remaining === null ? {} : { expiry: remaining })
 					}
 				);
+				// The new key goes on with what the old one had left, not with a fresh allowance.
+				const credits = await this.keyUsage.credits(old.id);
+				if (credits) await this.keyUsage.setCredits(key.id, credits);
 				const overlap = Math.min(ctx.params.overlap ?? 0, remaining ?? MAX_OVERLAP);
+				if (overlap === 0) await this.keyUsage.removeKey(old.id);
 				const previous =
 					overlap === 0
 						? await ctx.call<TokenEntity | null, object>("tokens.revoke", {
@@ -164,11 +198,23 @@ const ApiKeySettingsMixin = {
 				});
 				const user = entity && (await this.store.findById(entity.owner));
 				if (!entity || !user) return { valid: false, code: "NOT_FOUND" };
-				const code: KeyCode =
+				const state: KeyCode =
 					result === "expired" ? "EXPIRED" : isDisabled(entity) ? "DISABLED" : "VALID";
+				// Only a key that passes otherwise counts against its limits.
+				const limits = state === "VALID" ? await this.applyKeyLimits(entity) : null;
+				const code = limits?.code ?? state;
 				return {
 					valid: code === "VALID",
 					code,
+					...(limits
+						? {
+								credits: limits.credits,
+								rateLimits: limits.rateLimits,
+								...(limits.retryAfter === undefined
+									? {}
+									: { retryAfter: limits.retryAfter })
+							}
+						: {}),
 					keyId: entity.id,
 					owner: entity.owner,
 					name: entity.name,

@@ -10,6 +10,14 @@ import { clientError, invalidToken } from "../../lib/auth/errors";
 import type { ResolvedUser, UserEventPayload } from "../../lib/auth/types";
 import type { TokenEntity } from "../../lib/tokens/types";
 import { METADATA, assertMetadata, isDisabled } from "./api-key-settings.mixin";
+import { keyLimitRefused } from "./key-limits.mixin";
+import {
+	CREDITS_PARAM,
+	RATE_LIMITS_PARAM,
+	assertRateLimitNames,
+	keyData,
+	rateLimitHeaders
+} from "../../lib/auth/key-limits";
 import type {
 	ApiKeyParams,
 	AuthContext,
@@ -34,11 +42,14 @@ const ApiKeysMixin = {
 				if (!entity || isDisabled(entity)) throw invalidToken();
 				const user = await this.store.findById(entity.owner);
 				if (!user) throw invalidToken();
+				const limits = await this.applyKeyLimits(entity);
+				if (limits.code !== "VALID") throw keyLimitRefused(limits);
 				// A key never carries more than its owner may have today.
 				const scopes = entity.scopes.filter(s => user.scopes.includes(s));
 				return {
 					user: this.toAuthUser(user, scopes, "api-key"),
-					profile: this.toPublicUser(user)
+					profile: this.toPublicUser(user),
+					...(limits.reported ? { rateLimit: rateLimitHeaders(limits.reported) } : {})
 				};
 			}
 		},
@@ -56,7 +67,9 @@ const ApiKeysMixin = {
 					optional: true
 				},
 				scopes: { ...SCOPES, optional: true },
-				metadata: METADATA
+				metadata: METADATA,
+				rateLimits: RATE_LIMITS_PARAM,
+				credits: CREDITS_PARAM
 			},
 			retryPolicy: { enabled: false },
 			async handler(
@@ -80,6 +93,7 @@ const ApiKeysMixin = {
 				const scopes = ctx.params.scopes ?? [];
 				const notAllowed = scopes.filter(s => !user.scopes.includes(s));
 				assertMetadata(ctx.params.metadata);
+				assertRateLimitNames(ctx.params.rateLimits);
 				if (notAllowed.length > 0) {
 					throw clientError("You may not grant these scopes.", 403, "SCOPE_NOT_ALLOWED", {
 						scopes: notAllowed
@@ -105,9 +119,7 @@ const ApiKeysMixin = {
 						name: ctx.params.name,
 						scopes,
 						...(ctx.params.expiry === undefined ? {} : { expiry: ctx.params.expiry }),
-						...(ctx.params.metadata === undefined
-							? {}
-							: { data: { metadata: ctx.params.metadata } })
+						...keyData(ctx.params)
 					}
 				);
 				// The cap holds under concurrent creates on any number of nodes: every new key looks at
@@ -123,6 +135,15 @@ const ApiKeysMixin = {
 				if (rank === -1 || rank >= this.settings.maxApiKeys) {
 					await ctx.call("tokens.revoke", { id: key.id, owner: user._id });
 					throw tooMany();
+				}
+				if (ctx.params.credits) {
+					try {
+						await this.setKeyCredits(key.id, ctx.params.credits);
+					} catch (err) {
+						// A key whose credits were not written would be refused: take it back.
+						await ctx.call("tokens.revoke", { id: key.id, owner: user._id });
+						throw err;
+					}
 				}
 				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyCreated", {
 					userId: user._id,
@@ -157,6 +178,7 @@ const ApiKeysMixin = {
 					owner: caller.id
 				});
 				if (!removed) throw clientError("No such API key.", 404, "NOT_FOUND");
+				await this.keyUsage.removeKey(removed.id);
 				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyRevoked", {
 					userId: caller.id,
 					keyId: removed.id

@@ -68,6 +68,7 @@ import TotpMixin from "./totp.mixin";
 import SigningKeysMixin from "./signing-keys.mixin";
 import OAuthMixin from "./oauth.mixin";
 import ApiKeySettingsMixin from "./api-key-settings.mixin";
+import KeyLimitsMixin from "./key-limits.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
 import { countCleanup } from "../../lib/broker/project-metrics";
 import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
@@ -105,6 +106,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		SessionListMixin,
 		ApiKeysMixin,
 		ApiKeySettingsMixin,
+		KeyLimitsMixin,
 		AddressesMixin,
 		PasswordsMixin,
 		LimitsMixin,
@@ -164,7 +166,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			this.logger.info(`Removed ${accounts} account(s) whose address was never confirmed.`);
 			const keys = (await this.keyRing?.removeExpired()) ?? 0;
 			if (keys > 0) this.logger.info(`Removed ${keys} retired signing key(s).`);
-			countCleanup(this.broker, "auth", removed + accounts + keys, Date.now() - startedAt);
+			const windows = (await this.keyUsage?.removeEndedWindows(Date.now())) ?? 0;
+			countCleanup(
+				this.broker,
+				"auth",
+				removed + accounts + keys + windows,
+				Date.now() - startedAt
+			);
 		})
 	],
 
@@ -409,6 +417,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		await this.startKeyRing();
 		this.families = await this.openFamilyStore();
 		await this.families.ensureIndexes();
+		await this.startKeyUsage();
 		this.dummyHash = await createDummyHash(this.settings.password);
 		await this.reportUnparsableAddresses();
 		this.useSharedLimitersOnPostgres();

@@ -32,6 +32,9 @@ import type { TokenEntity } from "../../lib/tokens/types";
 import type { Introspection } from "./oauth.mixin";
 import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
+import type { KeyUsageStore } from "../../lib/auth/store/key-usage-store";
+import type { CreditSettings, RateLimit } from "../../lib/auth/key-limits";
+import type { KeyLimitResult } from "./key-limits.mixin";
 
 export type { LimitSettings } from "../../lib/auth/limits";
 
@@ -126,6 +129,8 @@ export interface CreateApiKeyParams {
 	expiry?: number;
 	scopes?: string[];
 	metadata?: Record<string, unknown>;
+	rateLimits?: RateLimit[];
+	credits?: CreditSettings;
 }
 export interface IdParams {
 	id: string;
@@ -218,6 +223,10 @@ export interface AuthMethods {
 	introspectRefreshToken(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;
 	introspectApiKey(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;
 	openSigningKeyStore(): Promise<SigningKeyStore>;
+	startKeyUsage(): Promise<void>;
+	applyKeyLimits(key: TokenEntity): Promise<KeyLimitResult>;
+	setKeyCredits(keyId: string, credits: CreditSettings): Promise<void>;
+	openKeyUsageStore(): Promise<KeyUsageStore>;
 	spendEmailCode(
 		ctx: Context<unknown, AuthMeta>,
 		email: string,
@@ -271,6 +280,7 @@ export interface AuthMethods {
 
 export interface AuthLocalVars extends StoreOwner<UserStore> {
 	families: RefreshFamilyStore;
+	keyUsage: KeyUsageStore;
 	accessTokens: AccessTokens;
 	/** Seals each new refresh token for the reuse interval (key from JWT_SECRET, purpose label). */
 	successorBox: SealedBox;

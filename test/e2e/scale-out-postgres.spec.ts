@@ -9,6 +9,8 @@
  *   second on both, reports each expired token exactly once;
  * - two `auth` nodes: 20 concurrent refreshes of one refresh token through both all get the same
  *   successor (the reuse interval), and a later replay of a grandparent still revokes the family;
+ *   1,000 concurrent checks of an API key with 100 credits through both give exactly 100 passes,
+ *   and 200 of a key limited to 50 an hour exactly 50;
  * - two `links` + `pools` nodes: 1,000 clients asking a pool of 10 through both get exactly 10
  *   distinct leases; a one-time link redeemed concurrently through both runs its action once;
  * - one `tokens` node killed (SIGKILL) under load: the other answers; only calls sent before the
@@ -402,6 +404,55 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 			expect(out.headers.getSetCookie().every(c => c.includes("Max-Age=0"))).toBe(true);
 			expect((await fetch(`${base}/api/me`, { headers: { cookie: next } })).status).toBe(401);
 		}, 30_000);
+
+		it("spends each of a key's 100 credits once, and counts its rate limit once, across both auth nodes", async () => {
+			const username = `metered${randomBytes(3).toString("hex")}`;
+			const email = `${username}@example.com`;
+			const password = "a long enough password";
+			await caller.call("auth.signUp", { username, email, password }, on("auth-a"));
+			const mail = await smtp.waitFor(m => m.to.includes(email));
+			await caller.call("auth.verifyEmail", {
+				token: tokenOf(linkIn(mail, "/verify-email")),
+				password
+			});
+			const session = await caller.call<SessionTokens, object>("auth.signIn", {
+				login: username,
+				password
+			});
+			const create = async (body: object) => {
+				const res = await fetch(`${base}/api/me/api-keys`, {
+					method: "POST",
+					headers: {
+						"content-type": "application/json",
+						authorization: `Bearer ${session.accessToken}`
+					},
+					body: JSON.stringify(body)
+				});
+				expect(res.status).toBe(200);
+				return ((await res.json()) as { token: string }).token;
+			};
+			const verifyOnBoth = (key: string, n: number) =>
+				Promise.all(
+					Array.from({ length: n }, (_, i) =>
+						caller.call<{ code: string }, object>(
+							"auth.verifyKey",
+							{ key },
+							{ ...on(i % 2 ? "auth-a" : "auth-b"), timeout: 20_000 }
+						)
+					)
+				);
+			const metered = await create({ name: "metered", credits: { remaining: 100 } });
+			const spent = await verifyOnBoth(metered, 1000);
+			expect(spent.filter(v => v.code === "VALID")).toHaveLength(100);
+			expect(spent.filter(v => v.code === "USAGE_EXCEEDED")).toHaveLength(900);
+			const limited = await create({
+				name: "limited",
+				rateLimits: [{ name: "hourly", limit: 50, duration: 3600 }]
+			});
+			const hits = await verifyOnBoth(limited, 200);
+			expect(hits.filter(v => v.code === "VALID")).toHaveLength(50);
+			expect(hits.filter(v => v.code === "RATE_LIMITED")).toHaveLength(150);
+		}, 60_000);
 
 		it("reports each expired token exactly once though both nodes run the cleanup every second", async () => {
 			const made = await Promise.all(

@@ -1,0 +1,301 @@
+/**
+ * What API keys have spent (lib/auth/key-limits): credits left and requests per rate-limit window.
+ * One implementation per adapter. Every spend and every hit is atomic for all the nodes that share
+ * the store: a credit is never spent twice, a window's count never loses a request.
+ *
+ * The embedded store is owned by one auth node, so there the counts live in that node's memory and
+ * credits are written behind, once a second: a check costs no write. A crash gives back what the
+ * last second spent; a restart starts every rate-limit window afresh.
+ */
+import type Datastore from "@seald-io/nedb";
+import type { MongoCollection } from "../../store/mongo/collection";
+import type { Sql } from "../../store/postgres/database";
+import { migrate, type Migration } from "../../store/postgres/migrations";
+import { spend, type CreditState, type RefillDue } from "../key-limits";
+
+export interface KeyUsageStore {
+	ensureIndexes(): Promise<void>;
+	/** Sets a key's credits: at its creation, when its owner changes them, on a reroll. */
+	setCredits(keyId: string, state: CreditState): Promise<void>;
+	/**
+	 * Spends one credit (after the refill `due`, if any): the credits left after it, or null when
+	 * there was none to spend or the key has no credits set.
+	 */
+	spendCredit(keyId: string, due: RefillDue | null): Promise<number | null>;
+	/** A key's credits as stored (a due refill not applied), or null. */
+	credits(keyId: string): Promise<CreditState | null>;
+	/** Counts one request in the window [start, end) of a key's limit; the count with it. */
+	hit(keyId: string, name: string, start: number, end: number): Promise<number>;
+	/** Forgets a key's credits and windows. */
+	removeKey(keyId: string): Promise<void>;
+	/** Deletes windows that ended before `now`; how many. */
+	removeEndedWindows(now: number): Promise<number>;
+	/** Writes what is still buffered. */
+	flush(): Promise<void>;
+	/** Flushes and lets go (the service stops). */
+	close(): Promise<void>;
+}
+
+interface CreditDoc extends CreditState {
+	_id: string;
+}
+
+/** The embedded store: counts in memory, credits written behind to their own NeDB file. */
+export class EmbeddedKeyUsageStore implements KeyUsageStore {
+	private readonly loaded = new Map<string, Promise<CreditState | null>>();
+	private readonly dirty = new Set<string>();
+	private readonly windows = new Map<string, { start: number; end: number; hits: number }>();
+	private readonly timer: NodeJS.Timeout;
+	private flushing: Promise<void> = Promise.resolve();
+
+	constructor(
+		private readonly db: Datastore<CreditDoc>,
+		flushMs = 1000
+	) {
+		this.timer = setInterval(() => void this.flush().catch(() => undefined), flushMs);
+		this.timer.unref();
+	}
+
+	async ensureIndexes(): Promise<void> {}
+
+	private state(keyId: string): Promise<CreditState | null> {
+		let state = this.loaded.get(keyId);
+		if (!state) {
+			state = this.db
+				.findOneAsync({ _id: keyId })
+				.then(doc =>
+					doc ? { remaining: doc.remaining, refilledAt: doc.refilledAt } : null
+				);
+			this.loaded.set(keyId, state);
+			// A failed read is not remembered: the next check reads again.
+			state.catch(() => this.loaded.delete(keyId));
+		}
+		return state;
+	}
+
+	async setCredits(keyId: string, state: CreditState): Promise<void> {
+		await this.db.updateAsync({ _id: keyId }, { _id: keyId, ...state }, { upsert: true });
+		this.loaded.set(keyId, Promise.resolve({ ...state }));
+		this.dirty.delete(keyId);
+	}
+
+	async spendCredit(keyId: string, due: RefillDue | null): Promise<number | null> {
+		const state = await this.state(keyId);
+		if (!state) return null;
+		// No await between reading and writing the state: spends on this node are serial.
+		const next = spend(state, due);
+		if (next.state !== state) {
+			Object.assign(state, next.state);
+			this.dirty.add(keyId);
+		}
+		return next.spent ? state.remaining : null;
+	}
+
+	async credits(keyId: string): Promise<CreditState | null> {
+		const state = await this.state(keyId);
+		return state && { ...state };
+	}
+
+	async hit(keyId: string, name: string, start: number, end: number): Promise<number> {
+		const id = `${keyId}\u0000${name}`;
+		const window = this.windows.get(id);
+		if (window && window.start === start) return ++window.hits;
+		this.windows.set(id, { start, end, hits: 1 });
+		return 1;
+	}
+
+	async removeKey(keyId: string): Promise<void> {
+		this.loaded.delete(keyId);
+		this.dirty.delete(keyId);
+		for (const id of this.windows.keys()) {
+			if (id.startsWith(`${keyId}\u0000`)) this.windows.delete(id);
+		}
+		await this.db.removeAsync({ _id: keyId }, {});
+	}
+
+	async removeEndedWindows(now: number): Promise<number> {
+		let removed = 0;
+		for (const [id, w] of this.windows) {
+			if (w.end <= now) {
+				this.windows.delete(id);
+				removed++;
+			}
+		}
+		return removed;
+	}
+
+	flush(): Promise<void> {
+		this.flushing = this.flushing.then(async () => {
+			const ids = [...this.dirty];
+			this.dirty.clear();
+			for (const id of ids) {
+				const state = await this.loaded.get(id);
+				if (!state) continue;
+				try {
+					await this.db.updateAsync({ _id: id }, { $set: { ...state } }, {});
+				} catch (err) {
+					this.dirty.add(id);
+					throw err;
+				}
+			}
+		});
+		return this.flushing;
+	}
+
+	async close(): Promise<void> {
+		clearInterval(this.timer);
+		await this.flush();
+	}
+}
+
+interface WindowDoc {
+	_id: string;
+	hits: number;
+	endsAt: number;
+}
+
+/** MongoDB: two collections, every step one atomic document update. */
+export class MongoKeyUsageStore implements KeyUsageStore {
+	constructor(
+		private readonly credit: MongoCollection<CreditDoc>,
+		private readonly window: MongoCollection<WindowDoc>
+	) {}
+
+	async ensureIndexes(): Promise<void> {
+		await this.window.createIndex({ endsAt: 1 });
+	}
+
+	async setCredits(keyId: string, state: CreditState): Promise<void> {
+		await this.credit.findOneAndUpdate({ _id: keyId }, { $set: state }, { upsert: true });
+	}
+
+	async spendCredit(keyId: string, due: RefillDue | null): Promise<number | null> {
+		if (due) {
+			// Idempotent per period: of concurrent refills, the first sets it and the rest match nothing.
+			await this.credit.updateOne(
+				{ _id: keyId, refilledAt: { $lt: due.periodStart } },
+				{ $set: { remaining: due.amount, refilledAt: due.periodStart } }
+			);
+		}
+		const res = await this.credit.findOneAndUpdate(
+			{ _id: keyId, remaining: { $gt: 0 } },
+			{ $inc: { remaining: -1 } },
+			{ returnOriginal: false }
+		);
+		return res.value ? res.value.remaining : null;
+	}
+
+	async credits(keyId: string): Promise<CreditState | null> {
+		const doc = await this.credit.findOne({ _id: keyId });
+		return doc && { remaining: doc.remaining, refilledAt: doc.refilledAt };
+	}
+
+	async hit(keyId: string, name: string, start: number, end: number): Promise<number> {
+		const res = await this.window.findOneAndUpdate(
+			{ _id: `${keyId}\u0000${name}\u0000${start}` },
+			{ $inc: { hits: 1 }, $setOnInsert: { endsAt: end } },
+			{ upsert: true, returnOriginal: false }
+		);
+		return res.value?.hits ?? 1;
+	}
+
+	async removeKey(keyId: string): Promise<void> {
+		await this.credit.deleteMany({ _id: keyId });
+		await this.window.deleteMany({ _id: { $regex: `^${keyId.replace(/\W/g, "\\$&")}\u0000` } });
+	}
+
+	async removeEndedWindows(now: number): Promise<number> {
+		return (await this.window.deleteMany({ endsAt: { $lte: now } })).deletedCount ?? 0;
+	}
+
+	async flush(): Promise<void> {}
+
+	async close(): Promise<void> {}
+}
+
+const MIGRATIONS: Migration[] = [
+	[
+		`create table api_key_credits (
+			key_id text primary key,
+			remaining bigint not null,
+			refilled_at timestamptz not null
+		)`,
+		`create table api_key_windows (
+			key_id text not null,
+			name text not null,
+			window_start timestamptz not null,
+			window_end timestamptz not null,
+			hits integer not null,
+			primary key (key_id, name, window_start)
+		)`,
+		`create index api_key_windows_end_idx on api_key_windows (window_end)`
+	]
+];
+
+/** PostgreSQL: every step one statement, so every node sharing the schema counts together. */
+export class PostgresKeyUsageStore implements KeyUsageStore {
+	constructor(
+		private readonly sql: Sql,
+		private readonly schema: string
+	) {}
+
+	async ensureIndexes(): Promise<void> {
+		await migrate(this.sql, this.schema, "api_key_usage", MIGRATIONS);
+	}
+
+	async setCredits(keyId: string, state: CreditState): Promise<void> {
+		await this.sql`
+			insert into api_key_credits (key_id, remaining, refilled_at)
+			values (${keyId}, ${state.remaining}, ${new Date(state.refilledAt)})
+			on conflict (key_id) do update
+			set remaining = excluded.remaining, refilled_at = excluded.refilled_at`;
+	}
+
+	async spendCredit(keyId: string, due: RefillDue | null): Promise<number | null> {
+		// Without a refill the period starts at the epoch, before any stored refill time.
+		const periodStart = new Date(due?.periodStart ?? 0);
+		const amount = due?.amount ?? 0;
+		const rows = await this.sql<{ remaining: string }[]>`
+			update api_key_credits set
+				remaining = case when refilled_at < ${periodStart} then ${amount}::bigint - 1
+					else remaining - 1 end,
+				refilled_at = greatest(refilled_at, ${periodStart})
+			where key_id = ${keyId}
+				and (remaining > 0 or (refilled_at < ${periodStart} and ${amount}::bigint > 0))
+			returning remaining`;
+		return rows.length === 0 ? null : Number(rows[0].remaining);
+	}
+
+	async credits(keyId: string): Promise<CreditState | null> {
+		const [row] = await this.sql<{ remaining: string; refilled_at: Date }[]>`
+			select remaining, refilled_at from api_key_credits where key_id = ${keyId}`;
+		return row
+			? { remaining: Number(row.remaining), refilledAt: row.refilled_at.getTime() }
+			: null;
+	}
+
+	async hit(keyId: string, name: string, start: number, end: number): Promise<number> {
+		const [row] = await this.sql<{ hits: number }[]>`
+			insert into api_key_windows (key_id, name, window_start, window_end, hits)
+			values (${keyId}, ${name}, ${new Date(start)}, ${new Date(end)}, 1)
+			on conflict (key_id, name, window_start) do update
+			set hits = api_key_windows.hits + 1
+			returning hits`;
+		return row.hits;
+	}
+
+	async removeKey(keyId: string): Promise<void> {
+		await this.sql`delete from api_key_credits where key_id = ${keyId}`;
+		await this.sql`delete from api_key_windows where key_id = ${keyId}`;
+	}
+
+	async removeEndedWindows(now: number): Promise<number> {
+		const res = await this
+			.sql`delete from api_key_windows where window_end <= ${new Date(now)}`;
+		return res.count;
+	}
+
+	async flush(): Promise<void> {}
+
+	async close(): Promise<void> {}
+}

@@ -1,0 +1,153 @@
+/**
+ * Rate limits and credits of API keys (lib/auth/key-limits): applied on every use of a key through
+ * the gateway (auth.resolveApiKey) and by auth.verifyKey, kept in a KeyUsageStore beside the users
+ * (lib/auth/store/key-usage-store). See the README's "API keys".
+ */
+import { join } from "node:path";
+import { type ServiceSchema } from "moleculer";
+import { openEmbeddedFile } from "../../mixins/db.mixin";
+import { dataDirFromEnv } from "../../lib/config/env";
+import type { MongoCollection } from "../../lib/store/mongo/collection";
+import { clientError } from "../../lib/auth/errors";
+import {
+	limitState,
+	limitsOf,
+	nextRefill,
+	rateLimitHeaders,
+	refillDue,
+	refillPeriodStart,
+	reportedLimit,
+	windowOf,
+	type CreditSettings,
+	type LimitState
+} from "../../lib/auth/key-limits";
+import {
+	EmbeddedKeyUsageStore,
+	MongoKeyUsageStore,
+	PostgresKeyUsageStore,
+	type KeyUsageStore
+} from "../../lib/auth/store/key-usage-store";
+import type { TokenEntity } from "../../lib/tokens/types";
+import type { AuthThis } from "./internals";
+
+export type KeyLimitCode = "VALID" | "RATE_LIMITED" | "USAGE_EXCEEDED";
+
+export interface KeyLimitResult {
+	code: KeyLimitCode;
+	/** Every rate limit's state after this use. */
+	rateLimits: LimitState[];
+	/** What X-RateLimit-* report: the refused limit, or the nearest one. */
+	reported: LimitState | null;
+	/** Credits left after this use; null for a key without credits. */
+	credits: number | null;
+	/** Seconds until the refused use could pass; absent when it never will. */
+	retryAfter?: number;
+}
+
+/** The 429 the gateway answers a refused key with; `rateLimit` becomes the X-RateLimit-* headers. */
+export function keyLimitRefused(result: KeyLimitResult): Error {
+	const rateLimit = result.reported && rateLimitHeaders(result.reported);
+	return result.code === "RATE_LIMITED"
+		? clientError("Rate limit exceeded.", 429, "RATE_LIMITED", {
+				retryAfter: result.retryAfter,
+				rateLimit
+			})
+		: clientError("This key has no uses left.", 429, "USAGE_EXCEEDED", {
+				...(result.retryAfter === undefined ? {} : { retryAfter: result.retryAfter }),
+				rateLimit
+			});
+}
+
+const KeyLimitsMixin = {
+	async stopped(this: AuthThis) {
+		await this.keyUsage?.close();
+	},
+
+	methods: {
+		/** Called from auth's `started`, once the store is connected. */
+		async startKeyUsage(this: AuthThis): Promise<void> {
+			this.keyUsage = await this.openKeyUsageStore();
+			await this.keyUsage.ensureIndexes();
+		},
+
+		/**
+		 * One use of a key: every rate limit counts it, then, if they all let it pass, it spends a
+		 * credit. A refused request still counts in its windows (a client hammering a full window
+		 * stays refused), but spends no credit.
+		 */
+		async applyKeyLimits(this: AuthThis, key: TokenEntity): Promise<KeyLimitResult> {
+			const { rateLimits = [], credits } = limitsOf(key.data);
+			const now = Date.now();
+			const states = await Promise.all(
+				rateLimits.map(async limit => {
+					const { start, end } = windowOf(now, limit.duration);
+					return limitState(
+						limit,
+						await this.keyUsage.hit(key.id, limit.name, start, end),
+						end
+					);
+				})
+			);
+			const reported = reportedLimit(states);
+			if (reported && !reported.passed) {
+				return {
+					code: "RATE_LIMITED",
+					rateLimits: states,
+					reported,
+					credits: null,
+					retryAfter: Math.max(1, Math.ceil((reported.reset - now) / 1000))
+				};
+			}
+			if (!credits) return { code: "VALID", rateLimits: states, reported, credits: null };
+			const left = await this.keyUsage.spendCredit(key.id, refillDue(credits.refill, now));
+			if (left !== null)
+				return { code: "VALID", rateLimits: states, reported, credits: left };
+			return {
+				code: "USAGE_EXCEEDED",
+				rateLimits: states,
+				reported,
+				credits: 0,
+				...(credits.refill
+					? {
+							retryAfter: Math.max(
+								1,
+								Math.ceil((nextRefill(now, credits.refill.interval) - now) / 1000)
+							)
+						}
+					: {})
+			};
+		},
+
+		/** A key's credits from its settings: all of them, in the refill period of now. */
+		async setKeyCredits(this: AuthThis, keyId: string, credits: CreditSettings): Promise<void> {
+			await this.keyUsage.setCredits(keyId, {
+				remaining: credits.remaining,
+				refilledAt: credits.refill
+					? refillPeriodStart(Date.now(), credits.refill.interval)
+					: 0
+			});
+		},
+
+		/** Beside the users, like the refresh families and the signing keys. */
+		async openKeyUsageStore(this: AuthThis): Promise<KeyUsageStore> {
+			const database = this.sharedDatabase();
+			if (database) return new PostgresKeyUsageStore(database.sql, database.schema);
+			if (this.storeKind === "mongo") {
+				const { db } = (
+					this as unknown as { adapter: { db: { collection(n: string): unknown } } }
+				).adapter;
+				return new MongoKeyUsageStore(
+					db.collection("api_key_credits") as MongoCollection<never>,
+					db.collection("api_key_windows") as MongoCollection<never>
+				);
+			}
+			const dir = this.settings.dataDir ?? dataDirFromEnv(process.env);
+			return new EmbeddedKeyUsageStore(
+				await openEmbeddedFile<never>(this, join(dir, "api_key_credits.db"))
+			);
+		}
+	}
+};
+
+// Typed against AuthThis; as a mixin it joins the auth schema, whose `this` it cannot name.
+export default KeyLimitsMixin as unknown as Partial<ServiceSchema>;
