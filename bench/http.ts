@@ -26,7 +26,7 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_STORE=postgres (every node on PostgreSQL at BENCH_DATABASE_URL), BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,jwt,signin,refresh,storm), BENCH_RATE
+ * BENCH_STORE=postgres (every node on PostgreSQL at BENCH_DATABASE_URL), BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,storm), BENCH_RATE
  * (8000), BENCH_LOADGEN (autocannon, or wrk for the closed-loop GET loads), BENCH_HOLD (keep the
  * stack up, see hold()), BENCH_NODE_OPTIONS (node flags for every node), NATS_URL,
  * BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with the CPU each process used
@@ -48,6 +48,7 @@ import {
 	sleep,
 	startNatsServer,
 	startRunnerNode,
+	track,
 	withCpu,
 	type BenchProcess
 } from "./processes";
@@ -65,7 +66,9 @@ const LOADGEN = env.BENCH_LOADGEN ?? "autocannon";
  * sessions).
  */
 const runs = new Set(
-	(env.BENCH_RUNS ?? "apikey,apikey-rate,jwt,signin,refresh,storm").split(",").map(s => s.trim())
+	(env.BENCH_RUNS ?? "apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,storm")
+		.split(",")
+		.map(s => s.trim())
 );
 /** BENCH_RATE: requests per second offered in the fixed-rate run (apikey-rate). */
 const RATE = Number(env.BENCH_RATE ?? 8000);
@@ -261,6 +264,8 @@ interface Account {
 	login: string;
 	accessToken: string;
 	apiKey: string;
+	/** A key with a rate limit and credits it never runs out of during a run. */
+	limitedKey: string;
 }
 
 /** A verified user with an API key, made through the API as a client would. */
@@ -284,7 +289,16 @@ async function createAccount(base: string, outbox: string): Promise<Account> {
 		{ name: "bench" },
 		{ authorization: `Bearer ${accessToken}` }
 	);
-	return { login, accessToken, apiKey };
+	const { token: limitedKey } = await post<{ token: string }>(
+		`${base}/api/me/api-keys`,
+		{
+			name: "bench-limited",
+			rateLimits: [{ name: "bench", limit: 1_000_000_000, duration: 3600 }],
+			credits: { remaining: 1_000_000_000 }
+		},
+		{ authorization: `Bearer ${accessToken}` }
+	);
+	return { login, accessToken, apiKey, limitedKey };
 }
 
 async function load(
@@ -619,6 +633,21 @@ async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 					"p99 < 20 ms"
 				)
 			);
+		if (runs.has("apikey-limited"))
+			rows.push(
+				await load(
+					stack,
+					topology,
+					"GET /api/me, X-API-Key with a rate limit and credits",
+					{
+						connections: CONNECTIONS,
+						headers: { "x-api-key": account.limitedKey },
+						path: "/api/me"
+					},
+					">= 12,000/s, p99 <= 12 ms"
+				)
+			);
+		if (runs.has("ceiling")) rows.push(await ceilingLoad(topology));
 		if (runs.has("jwt"))
 			rows.push(
 				await load(stack, topology, "GET /api/me, Bearer JWT", {
@@ -654,6 +683,33 @@ async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 		return rows;
 	} finally {
 		await stack.stop();
+	}
+}
+
+/**
+ * The ceiling (bench/ceiling-gateway): moleculer-web alone answering a constant from an action,
+ * in a process of its own started for this run, loaded like the routes.
+ */
+async function ceilingLoad(topology: Topology): Promise<HttpResult> {
+	const port = await freePort();
+	const child = track(
+		"ceiling",
+		spawn(process.execPath, [join(__dirname, "ceiling-gateway.js")], {
+			env: { PATH: env.PATH ?? "", NODE_ENV: "production", PORT: String(port) },
+			stdio: ["ignore", "pipe", "pipe"]
+		})
+	);
+	try {
+		await child.waitForOutput(/ceiling ready/, 30_000);
+		const stack = { base: `http://127.0.0.1:${port}`, pids: { ceiling: child.pid } };
+		return await load(
+			stack as unknown as Stack,
+			topology,
+			"GET /constant, moleculer-web alone (ceiling)",
+			{ connections: CONNECTIONS, path: "/constant" }
+		);
+	} finally {
+		await child.stop();
 	}
 }
 

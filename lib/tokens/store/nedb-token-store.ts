@@ -1,3 +1,4 @@
+import { copyData } from "../../store/storable-data";
 import type Datastore from "@seald-io/nedb";
 import { GroupCommit } from "../../store/group-commit";
 import { useMapForUniqueIndex } from "../../store/nedb/map-index";
@@ -197,7 +198,7 @@ function fromStored(doc: StoredToken): TokenRecord {
 		hash: doc.hash,
 		name: doc.name ?? null,
 		scopes: doc.scopes ? [...doc.scopes] : [],
-		data: doc.data ? structuredClone(doc.data) : null,
+		data: doc.data ? copyData(doc.data) : null,
 		createdAt: doc.createdAt,
 		expiresAt: doc.expiresAt ?? null,
 		lastUsedAt: doc.lastUsedAt ?? null

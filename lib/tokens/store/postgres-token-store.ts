@@ -1,3 +1,4 @@
+import { copyData } from "../../store/storable-data";
 import type { Sql } from "../../store/postgres/database";
 import { GroupCommit } from "../../store/group-commit";
 import { LookupBatcher } from "../../store/lookup-batcher";
@@ -196,7 +197,7 @@ function fromRow(row: TokenRow): TokenRecord {
 		hash: row.hash,
 		name: row.name,
 		scopes: [...row.scopes],
-		data: row.data === null ? null : structuredClone(row.data),
+		data: row.data === null ? null : copyData(row.data),
 		createdAt: row.created_at.getTime(),
 		expiresAt: fromTimestamp(row.expires_at),
 		lastUsedAt: fromTimestamp(row.last_used_at)

@@ -2,6 +2,7 @@ import { Errors } from "moleculer";
 import {
 	MAX_DATA_DEPTH,
 	assertStorableData,
+	copyData,
 	isStorableData
 } from "../../../lib/store/storable-data";
 
@@ -43,5 +44,26 @@ describe("storable data", () => {
 		expect(thrown).toMatchObject({ code: 422, data: [{ field: "data" }] });
 		expect(JSON.stringify(thrown)).not.toMatch(/s3cr3t|secret\.value/);
 		expect(() => assertStorableData(undefined, "data")).not.toThrow();
+	});
+});
+
+describe("copyData", () => {
+	it("copies stored data deeply, Dates included, sharing nothing", () => {
+		const original = {
+			plan: "pro",
+			n: 3,
+			none: null,
+			limits: { rateLimits: [{ name: "a", limit: 1, duration: 60 }] },
+			at: new Date(1000)
+		};
+		const copy = copyData(original);
+		expect(copy).toEqual(original);
+		copy.limits.rateLimits[0].limit = 99;
+		copy.at.setTime(5);
+		expect(original.limits.rateLimits[0].limit).toBe(1);
+		expect(original.at.getTime()).toBe(1000);
+		expect(copy.at).toBeInstanceOf(Date);
+		expect(copyData([1, [2, { x: 3 }]])).toEqual([1, [2, { x: 3 }]]);
+		expect(copyData("s")).toBe("s");
 	});
 });
