@@ -1,10 +1,13 @@
 /**
  * One auth node's view of the signing keys (lib/auth/signing-keys): loaded from the shared store,
  * reloaded every `reloadMs` and when a token names a key it does not know (a key another node just
- * made), at most once a second, so garbage `kid`s cannot make it hammer the store. Private keys are
+ * made). Those reloads start at most once a second, so garbage `kid`s cannot make it hammer the
+ * store: a token arriving within that second waits for the next reload, shared by every token
+ * waiting, rather than being refused while its key may already be in the store. Private keys are
  * opened once.
  */
 import type { KeyObject } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { SigningKeyStore } from "./store/signing-key-store";
 import {
 	jwksOf,
@@ -28,6 +31,8 @@ export interface KeyRingOptions {
 	graceMs: number;
 	reloadMs: number;
 	now?: () => number;
+	/** Waits `ms`; tests pass one that moves their clock. */
+	sleep?: (ms: number) => Promise<unknown>;
 }
 
 export interface SigningKey {
@@ -39,6 +44,9 @@ export interface SigningKey {
 export class KeyRing {
 	private records: SigningKeyRecord[] = [];
 	private loadedAt = -Infinity;
+	private lastReloadStart = -Infinity;
+	/** The unknown-key reload that has not started yet: every token that needs one joins it. */
+	private scheduledReload: Promise<void> | null = null;
 	private readonly privateKeys = new Map<string, KeyObject>();
 	private readonly publicKeys = new Map<string, KeyObject>();
 	private readonly now: () => number;
@@ -57,8 +65,25 @@ export class KeyRing {
 	}
 
 	async reload(): Promise<void> {
+		this.lastReloadStart = this.now();
 		this.records = await this.options.store.list();
 		this.loadedAt = this.now();
+	}
+
+	/**
+	 * A reload that starts after this call (so it sees any key stored before the token that asked),
+	 * no sooner than a second after the last one started.
+	 */
+	private reloadForUnknownKey(): Promise<void> {
+		if (this.scheduledReload) return this.scheduledReload;
+		const wait = Math.max(0, this.lastReloadStart + UNKNOWN_KEY_RELOAD_MS - this.now());
+		const sleeping = wait > 0 ? (this.options.sleep ?? sleep)(wait) : Promise.resolve();
+		const reload = sleeping.then(() => {
+			this.scheduledReload = null;
+			return this.reload();
+		});
+		this.scheduledReload = reload;
+		return reload;
 	}
 
 	private state() {
@@ -81,8 +106,8 @@ export class KeyRing {
 	/** The public key of `kid` while it verifies; null for a key unknown or past its grace. */
 	async verificationKey(kid: string): Promise<Omit<SigningKey, "kid"> | null> {
 		let record = this.state().verifying.find(r => r._id === kid);
-		if (!record && this.now() - this.loadedAt > UNKNOWN_KEY_RELOAD_MS) {
-			await this.reload();
+		if (!record) {
+			await this.reloadForUnknownKey();
 			record = this.state().verifying.find(r => r._id === kid);
 		}
 		if (!record) return null;

@@ -32,8 +32,10 @@ function ringOf(options: {
 	graceMs: number;
 	reloadMs: number;
 	now?: () => number;
+	sleep?: (ms: number) => Promise<unknown>;
+	store?: MemoryKeyStore;
 }) {
-	const store = new MemoryKeyStore();
+	const store = options.store ?? new MemoryKeyStore();
 	const box = new SealedBox(SECRET, "signing-keys");
 	const ring = new KeyRing({
 		store,
@@ -42,7 +44,8 @@ function ringOf(options: {
 		open: s => box.open(s),
 		graceMs: options.graceMs,
 		reloadMs: options.reloadMs,
-		now: options.now
+		now: options.now,
+		sleep: options.sleep
 	});
 	return { store, ring };
 }
@@ -121,20 +124,54 @@ describe("signing keys", () => {
 
 	it("refuses an unknown kid, reloading the keys for it at most once a second", async () => {
 		let now = 1_000_000;
+		const slept: number[] = [];
 		const { store, ring } = ringOf({
 			algorithm: "ES256",
 			graceMs: 1000,
-			reloadMs: 5000,
-			now: () => now
+			reloadMs: 60_000,
+			now: () => now,
+			sleep: async ms => {
+				slept.push(ms);
+				now += ms;
+			}
 		});
 		await ring.start();
 		const lists = store.lists;
-		for (let i = 0; i < 50; i++) expect(await ring.verificationKey(`nope-${i}`)).toBeNull();
-		expect(store.lists - lists).toBe(0);
-		now += 1001;
-		await ring.verificationKey("nope");
-		await ring.verificationKey("nope-again");
+		// 50 tokens with unknown kids at once, right after a load: one reload, a second later.
+		const answers = await Promise.all(
+			Array.from({ length: 50 }, (_, i) => ring.verificationKey(`nope-${i}`))
+		);
+		expect(answers.every(a => a === null)).toBe(true);
 		expect(store.lists - lists).toBe(1);
+		expect(slept).toEqual([1000]);
+		// The next one waits for the next slot again.
+		await ring.verificationKey("nope-again");
+		expect(store.lists - lists).toBe(2);
+		expect(slept).toEqual([1000, 1000]);
+		// Past the slot, no wait.
+		now += 5000;
+		await ring.verificationKey("nope-later");
+		expect(store.lists - lists).toBe(3);
+		expect(slept).toHaveLength(2);
+	});
+
+	it("verifies a key another node stored just after this node loaded (within the throttle)", async () => {
+		let now = 2_000_000;
+		const other = ringOf({ graceMs: 60_000, reloadMs: 60_000, now: () => now });
+		await other.ring.start();
+		// Both rings read one store, as two auth nodes do.
+		const { ring } = ringOf({
+			graceMs: 60_000,
+			reloadMs: 60_000,
+			now: () => now,
+			sleep: async ms => {
+				now += ms;
+			},
+			store: other.store
+		});
+		await ring.start();
+		const added = await other.ring.add(now);
+		expect(await ring.verificationKey(added._id)).not.toBeNull();
 	});
 
 	it("publishes public parts only, and stores the private key sealed", async () => {
