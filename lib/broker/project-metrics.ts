@@ -47,6 +47,12 @@ export const PROJECT_METRICS = {
 		description: "mails sent and failed",
 		labelNames: ["result"]
 	},
+	"mtk.mail.queue.total": {
+		type: "counter",
+		description:
+			"mails through the JetStream queue: queued (by auth), sent, duplicate, retried, dead",
+		labelNames: ["outcome"]
+	},
 	"mtk.cleanup.runs.total": {
 		type: "counter",
 		description: "cleanup runs that removed expired records",

@@ -48,3 +48,37 @@ export function isProduction(env: NodeJS.ProcessEnv): boolean {
 export function publicUrlFromEnv(env: NodeJS.ProcessEnv): string {
 	return (env.PUBLIC_URL || "http://localhost:3000").replace(/\/+$/, "");
 }
+
+/** Where `auth` hands mails to `mail`: a JetStream queue when MAIL_QUEUE_URL is set (see lib/mail). */
+export interface MailQueueConfig {
+	/** nats://… of a server with JetStream; null: `auth` calls mail.send directly. */
+	url: string | null;
+	/** The stream's name; its subjects, dead letters and sent-mail bucket are named after it. */
+	stream: string;
+	/** Seconds a mail node may hold a mail unacknowledged before JetStream gives it to another. */
+	ackWait: number;
+	/** Deliveries of one mail before it goes to the dead letters. */
+	maxAttempts: number;
+	/** Seconds before the first retry; doubled each time, at most 10 minutes. */
+	retryDelay: number;
+}
+
+const STREAM_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+export function mailQueueFromEnv(env: NodeJS.ProcessEnv): MailQueueConfig {
+	const stream = env.MAIL_QUEUE_STREAM || "MTK_MAIL";
+	if (!STREAM_NAME.test(stream)) {
+		throw new Error("MAIL_QUEUE_STREAM must be 1 to 32 letters, digits, '_' or '-'");
+	}
+	const url = env.MAIL_QUEUE_URL || null;
+	if (url !== null && !/^(nats|tls):\/\//.test(url)) {
+		throw new Error("MAIL_QUEUE_URL must be a nats:// or tls:// URL");
+	}
+	return {
+		url,
+		stream,
+		ackWait: positiveWholeNumberFromEnv(env, "MAIL_QUEUE_ACK_WAIT", 30),
+		maxAttempts: positiveWholeNumberFromEnv(env, "MAIL_QUEUE_MAX_ATTEMPTS", 5),
+		retryDelay: positiveWholeNumberFromEnv(env, "MAIL_QUEUE_RETRY_DELAY", 5)
+	};
+}

@@ -73,3 +73,18 @@ export function tokenSalts(
 		previous: listFromEnv(env, "TOKEN_SALT_PREVIOUS")
 	};
 }
+
+/** MAIL_QUEUE_SECRET (see resolveSecret): seals mails in the queue; only auth and mail hold it. */
+export function mailQueueSecret(
+	dataDir: string,
+	warn: (message: string) => void,
+	env: NodeJS.ProcessEnv = process.env
+): string {
+	return resolveSecret({
+		envName: "MAIL_QUEUE_SECRET",
+		fileName: "mail-queue-secret",
+		env,
+		dataDir,
+		warn
+	});
+}

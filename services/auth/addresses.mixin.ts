@@ -287,7 +287,7 @@ const AddressesMixin = {
 			// Only to an address that is one plain mailbox (see reportUnparsableAddresses).
 			const to = parseMailbox(user.email);
 			if (to === null) throw new Error("The stored address is not one plain mailbox");
-			await this.broker.call("mail.send", { to, ...mail }, opts);
+			await this.handOverMail(ctx, { to, ...mail });
 		},
 
 		/** Runs `task` after the current action has answered (not one synchronous step before). */

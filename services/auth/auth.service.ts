@@ -17,7 +17,11 @@ import CronMixin, { cleanupJob, cleanupScheduleFromEnv } from "../../mixins/cron
 import { attemptLimitsFromEnv } from "../../lib/auth/limits";
 import { HashGate } from "../../lib/auth/hash-gate";
 import { durationFromEnv } from "../../lib/config/durations";
-import { positiveWholeNumberFromEnv, publicUrlFromEnv } from "../../lib/config/env";
+import {
+	mailQueueFromEnv,
+	positiveWholeNumberFromEnv,
+	publicUrlFromEnv
+} from "../../lib/config/env";
 import { isoDate } from "../../lib/common/iso-date";
 import { AccessTokens } from "../../lib/auth/jwt";
 import { createDummyHash, scryptParamsFromEnv } from "../../lib/auth/password";
@@ -61,6 +65,7 @@ import type {
 	SignUpParams,
 	TokenParams
 } from "./internals";
+import MailHandoverMixin from "./mail-handover.mixin";
 import ServiceTokensMixin from "./service-tokens.mixin";
 import CodesMixin from "./codes.mixin";
 import LimitsMixin, { inMemoryLimiters } from "./limits.mixin";
@@ -115,11 +120,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		TotpMixin,
 		SigningKeysMixin,
 		OAuthMixin,
-		ServiceTokensMixin
+		ServiceTokensMixin,
+		MailHandoverMixin
 	],
 
 	settings: {
 		publicUrl: publicUrlFromEnv(process.env),
+		mailQueue: mailQueueFromEnv(process.env),
 		accessToken: {
 			issuer: process.env.JWT_ISSUER || "moleculer-tokens",
 			audience: process.env.JWT_AUDIENCE || "moleculer-tokens",

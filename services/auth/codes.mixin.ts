@@ -106,11 +106,7 @@ const CodesMixin = {
 			if (to === null) throw new Error("The stored address is not one plain mailbox");
 			const code = await this.newCode(ctx, user);
 			const mail = codeMail(kind, user.username, code, this.settings.codeTtl);
-			await this.broker.call(
-				"mail.send",
-				{ to, ...mail },
-				{ requestID: ctx.requestID ?? undefined }
-			);
+			await this.handOverMail(ctx, { to, ...mail });
 		},
 
 		/** A new code for the user's address (it replaces their last one), with fresh submissions. */

@@ -35,12 +35,17 @@ import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
 import type { KeyUsageStore } from "../../lib/auth/store/key-usage-store";
 import type { CreditSettings, RateLimit } from "../../lib/auth/key-limits";
 import type { KeyLimitResult } from "./key-limits.mixin";
+import type { MailQueueConfig } from "../../lib/config/env";
+import type { MailQueue } from "../../lib/mail/mail-queue";
+import type { MailContent } from "../../lib/mail/queued-mail";
 
 export type { LimitSettings } from "../../lib/auth/limits";
 
 export interface AuthSettings extends DbSettings {
 	/** Base of the links in mails, e.g. https://example.com. */
 	publicUrl: string;
+	/** Mails go through this JetStream queue when its url is set, else straight to mail.send. */
+	mailQueue: MailQueueConfig;
 	accessToken: {
 		issuer: string;
 		audience: string;
@@ -275,6 +280,7 @@ export interface AuthMethods {
 	sendLinkLater(ctx: Context, user: UserRecord, kind: LinkKind): void;
 	sendLink(ctx: Context, user: UserRecord, kind: LinkKind): Promise<void>;
 	later(label: string, task: () => Promise<unknown>): void;
+	handOverMail(ctx: Context, mail: MailContent): Promise<void>;
 	openFamilyStore(): Promise<RefreshFamilyStore>;
 }
 
@@ -299,6 +305,8 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	/** Mails and re-hashes running after their action answered; awaited when the service stops. */
 	pending: Set<Promise<void>>;
 	pruneTimer: NodeJS.Timeout | null;
+	/** The JetStream mail queue when MAIL_QUEUE_URL is set (services/auth/mail-handover.mixin). */
+	mailQueue: MailQueue | null;
 	successorTimer: NodeJS.Timeout | null;
 }
 

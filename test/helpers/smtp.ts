@@ -33,26 +33,53 @@ interface MimePart {
 	body: string;
 }
 
-export async function startSmtpServer(): Promise<TestSmtpServer> {
+export interface SmtpServerOptions {
+	/**
+	 * Awaited after a message's data arrived and before the server answers 250. A message whose
+	 * sender hung up meanwhile is not accepted (as a real server discards it) and is not recorded.
+	 */
+	beforeAccept?: (mail: ReceivedMail) => Promise<void>;
+	/** Recipients answered 550 at RCPT TO. */
+	refuse?: (address: string) => boolean;
+}
+
+export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<TestSmtpServer> {
 	const messages: ReceivedMail[] = [];
 	const waiters = new Set<() => void>();
+	const closedSessions = new Set<string>();
 	const server = new SMTPServer({
 		authOptional: true,
 		// Plain SMTP on localhost: no STARTTLS offered, so no self-signed certificate to refuse.
 		disabledCommands: ["STARTTLS"],
 		logger: false,
+		onClose(session) {
+			closedSessions.add(session.id);
+		},
+		onRcptTo(address, _session, callback) {
+			if (options.refuse?.(address.address)) {
+				const refused = new Error("Mailbox unavailable") as Error & {
+					responseCode: number;
+				};
+				refused.responseCode = 550;
+				return callback(refused);
+			}
+			callback();
+		},
 		onData(stream, session, callback) {
 			const chunks: Buffer[] = [];
 			stream.on("data", (c: Buffer) => chunks.push(c));
-			stream.on("end", () => {
+			stream.on("end", async () => {
 				const raw = Buffer.concat(chunks).toString("utf8");
 				const envelope = session.envelope;
-				messages.push({
+				const mail = {
 					...readMessage(raw),
 					raw,
 					from: envelope.mailFrom ? envelope.mailFrom.address : "",
 					to: envelope.rcptTo.map(r => r.address)
-				});
+				};
+				await options.beforeAccept?.(mail);
+				if (closedSessions.has(session.id)) return callback(new Error("Sender gone"));
+				messages.push(mail);
 				for (const wake of [...waiters]) wake();
 				callback();
 			});
