@@ -80,3 +80,20 @@ export async function request(
 	}
 	return { status: res.status, headers: res.headers, body: parsed, text };
 }
+
+/**
+ * Signs a new account up (the stack must not require a verified address) and in over REST; the
+ * `Authorization` header of its session.
+ */
+export async function signedUpBearer(
+	gw: TestGateway,
+	username: string,
+	password: string
+): Promise<{ authorization: string }> {
+	await gw.broker.call("auth.signUp", { username, email: `${username}@example.com`, password });
+	const signedIn = await request(`${gw.url}/api/auth/sign-in`, {
+		method: "POST",
+		json: { login: username, password }
+	});
+	return { authorization: `Bearer ${(signedIn.body as { accessToken: string }).accessToken}` };
+}

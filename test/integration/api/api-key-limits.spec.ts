@@ -6,7 +6,7 @@
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { request, signedUpBearer, startGateway, type TestGateway } from "../../helpers/gateway";
 
 interface MadeKey {
 	key: { id: string };
@@ -36,16 +36,7 @@ describe("API key limits", () => {
 			services: [authService({ requireVerifiedEmail: false })],
 			settings: { rateLimit: { window: 60, public: 10_000, user: 10_000, admin: 10_000 } }
 		});
-		await gw.broker.call("auth.signUp", {
-			username: "lim",
-			email: "lim@example.com",
-			password
-		});
-		const s = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			json: { login: "lim", password }
-		});
-		bearer = { authorization: `Bearer ${(s.body as { accessToken: string }).accessToken}` };
+		bearer = await signedUpBearer(gw, "lim", password);
 	});
 	afterAll(() => gw.stop());
 

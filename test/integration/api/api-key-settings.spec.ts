@@ -5,7 +5,13 @@
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { authService } from "../../helpers/auth";
-import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	TEST_ADMIN_TOKEN,
+	request,
+	signedUpBearer,
+	startGateway,
+	type TestGateway
+} from "../../helpers/gateway";
 
 interface MadeKey {
 	key: { id: string; expiresAt: string | null };
@@ -29,16 +35,7 @@ describe("API key settings", () => {
 			services: [authService({ requireVerifiedEmail: false })],
 			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
 		});
-		await gw.broker.call("auth.signUp", {
-			username: "kit",
-			email: "kit@example.com",
-			password
-		});
-		const s = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			json: { login: "kit", password }
-		});
-		bearer = { authorization: `Bearer ${(s.body as { accessToken: string }).accessToken}` };
+		bearer = await signedUpBearer(gw, "kit", password);
 	});
 	afterAll(() => gw.stop());
 
