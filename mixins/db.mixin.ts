@@ -31,14 +31,30 @@ import {
 	type Sql
 } from "../lib/store/postgres/database";
 
-export type { SharedDatabase };
 import { claimScheduledRun } from "../lib/store/postgres/scheduled-runs";
+import {
+	claimScheduledRunOnMongo,
+	type ScheduledRunDocument
+} from "../lib/store/mongo/scheduled-runs";
 import { count } from "../lib/broker/project-metrics";
+
+export type { SharedDatabase };
 
 export interface StoreFactories<TStore> {
 	nedb: (db: Datastore<never>) => TStore;
 	mongo: (collection: MongoCollection<never>) => TStore;
 	postgres: (sql: Sql, schema: string) => TStore;
+}
+
+/**
+ * A store beside the service's own collection, through the same connection: a table in the same
+ * PostgreSQL schema, collections (by name) in the same MongoDB database, or NeDB files (by name) in
+ * the same data folder, since moleculer-db gives a service one collection.
+ */
+export interface SideStoreFactories<S> {
+	postgres: (sql: Sql, schema: string) => S;
+	mongo: (collection: (name: string) => MongoCollection<never>) => S;
+	nedb: (file: <T = never>(name: string) => Promise<Datastore<T>>) => Promise<S>;
 }
 
 export interface DbSettings extends ServiceSettingSchema {
@@ -61,10 +77,15 @@ export interface StoreOwner<TStore> {
 	claimScheduledRun(job: string, scheduledAt: Date): Promise<boolean>;
 	/** The shared PostgreSQL pool and schema, for state beside the store; null on the others. */
 	sharedDatabase(): SharedDatabase | null;
+	openSideStore<S>(factories: SideStoreFactories<S>): Promise<S>;
 }
 
 export interface StoreReady {
 	ensureIndexes(): Promise<void>;
+}
+
+interface MongoDatabase {
+	collection(name: string): unknown;
 }
 
 type AdapterWithHandles = { db?: unknown; collection?: unknown } | PostgresAdapter;
@@ -112,7 +133,8 @@ export default function createDbMixin<TStore extends StoreReady>(
 	collection: string,
 	factories: StoreFactories<TStore>
 ): Partial<ServiceSchema> {
-	type DbService = Service<DbSettings> & StoreOwner<TStore> & { adapter: AdapterWithHandles };
+	type DbService = Service<DbSettings> &
+		StoreOwner<TStore> & { adapter: AdapterWithHandles; mongoDatabase(): MongoDatabase | null };
 	const mixin = {
 		mixins: [dbServiceWithoutActions as Partial<ServiceSchema>],
 		collection,
@@ -149,21 +171,49 @@ export default function createDbMixin<TStore extends StoreReady>(
 			await this.store.ensureIndexes();
 		},
 		methods: {
+			/** Whether this node does the run of `job` scheduled at `scheduledAt` (one node does). */
 			claimScheduledRun(this: DbService, job: string, scheduledAt: Date): Promise<boolean> {
+				const name = `${this.name}.${job}`;
 				const database = this.sharedDatabase();
-				if (!database) return Promise.resolve(true);
-				const { sql, schema } = database;
-				return claimScheduledRun(
-					sql,
-					schema,
-					`${this.name}.${job}`,
-					scheduledAt,
-					this.broker.nodeID
-				);
+				if (database) {
+					const { sql, schema } = database;
+					return claimScheduledRun(sql, schema, name, scheduledAt, this.broker.nodeID);
+				}
+				const mongo = this.mongoDatabase();
+				if (mongo) {
+					const runs = mongo.collection("scheduled_runs");
+					return claimScheduledRunOnMongo(
+						runs as MongoCollection<ScheduledRunDocument>,
+						name,
+						scheduledAt,
+						this.broker.nodeID
+					);
+				}
+				// The embedded store has one node per service: it always runs.
+				return Promise.resolve(true);
 			},
 			sharedDatabase(this: DbService): SharedDatabase | null {
 				if (!(this.adapter instanceof PostgresAdapter)) return null;
 				return { sql: this.adapter.sql, schema: this.adapter.target.schema };
+			},
+			/** The MongoDB database of the service's collection; null on the other stores. */
+			mongoDatabase(this: DbService): MongoDatabase | null {
+				if (!(this.adapter instanceof MongoDbAdapter)) return null;
+				return (this.adapter as unknown as { db: MongoDatabase }).db;
+			},
+			async openSideStore<S>(this: DbService, factories: SideStoreFactories<S>): Promise<S> {
+				const database = this.sharedDatabase();
+				if (database) return factories.postgres(database.sql, database.schema);
+				const mongo = this.mongoDatabase();
+				if (mongo) {
+					return factories.mongo(
+						name => mongo.collection(name) as MongoCollection<never>
+					);
+				}
+				const dir = this.settings.dataDir ?? dataDirFromEnv(process.env);
+				return factories.nedb(<T>(name: string) =>
+					openEmbeddedFile<T>(this, join(dir, `${name}.db`))
+				);
 			}
 		},
 		hooks: {

@@ -3,11 +3,7 @@
  * the gateway (auth.resolveApiKey) and by auth.verifyKey, kept in a KeyUsageStore beside the users
  * (lib/auth/store/key-usage-store). See the README's "API keys".
  */
-import { join } from "node:path";
 import { type ServiceSchema } from "moleculer";
-import { openEmbeddedFile } from "../../mixins/db.mixin";
-import { dataDirFromEnv } from "../../lib/config/env";
-import type { MongoCollection } from "../../lib/store/mongo/collection";
 import { clientError } from "../../lib/auth/errors";
 import {
 	limitState,
@@ -133,22 +129,16 @@ const KeyLimitsMixin = {
 		},
 
 		/** Beside the users, like the refresh families and the signing keys. */
-		async openKeyUsageStore(this: AuthThis): Promise<KeyUsageStore> {
-			const database = this.sharedDatabase();
-			if (database) return new PostgresKeyUsageStore(database.sql, database.schema);
-			if (this.storeKind === "mongo") {
-				const { db } = (
-					this as unknown as { adapter: { db: { collection(n: string): unknown } } }
-				).adapter;
-				return new MongoKeyUsageStore(
-					db.collection("api_key_credits") as MongoCollection<never>,
-					db.collection("api_key_windows") as MongoCollection<never>
-				);
-			}
-			const dir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-			return new EmbeddedKeyUsageStore(
-				await openEmbeddedFile<never>(this, join(dir, "api_key_credits.db"))
-			);
+		openKeyUsageStore(this: AuthThis): Promise<KeyUsageStore> {
+			return this.openSideStore<KeyUsageStore>({
+				postgres: (sql, schema) => new PostgresKeyUsageStore(sql, schema),
+				mongo: collection =>
+					new MongoKeyUsageStore(
+						collection("api_key_credits"),
+						collection("api_key_windows")
+					),
+				nedb: async file => new EmbeddedKeyUsageStore(await file("api_key_credits"))
+			});
 		}
 	}
 };

@@ -4,11 +4,8 @@
  */
 import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { type Context, type ServiceSchema } from "moleculer";
-import { openEmbeddedFile } from "../../mixins/db.mixin";
 import { nextTokensCutoff } from "../../lib/auth/jwt";
-import { dataDirFromEnv } from "../../lib/config/env";
 import { rollBackFailedWrites } from "../../lib/store/nedb/write-rollback";
 import { type UserRecord } from "../../lib/auth/store/user-store";
 import {
@@ -449,23 +446,16 @@ const SessionsMixin = {
 		 * MongoDB database or PostgreSQL schema, or a second NeDB file in the same data folder (moleculer-db gives a
 		 * service one collection).
 		 */
-		async openFamilyStore(this: AuthThis): Promise<RefreshFamilyStore> {
-			const database = this.sharedDatabase();
-			if (database) return new PostgresRefreshFamilyStore(database.sql, database.schema);
-			if (this.storeKind === "mongo") {
-				const { db } = (
-					this as unknown as { adapter: { db: { collection(n: string): unknown } } }
-				).adapter;
-				return new MongoRefreshFamilyStore(
-					db.collection("refresh_families") as FamilyCollection
-				);
-			}
-			const filename = join(
-				this.settings.dataDir ?? dataDirFromEnv(process.env),
-				"refresh_families.db"
-			);
-			const db = await openEmbeddedFile<never>(this, filename);
-			return new NedbRefreshFamilyStore(rollBackFailedWrites(db));
+		openFamilyStore(this: AuthThis): Promise<RefreshFamilyStore> {
+			return this.openSideStore<RefreshFamilyStore>({
+				postgres: (sql, schema) => new PostgresRefreshFamilyStore(sql, schema),
+				mongo: collection =>
+					new MongoRefreshFamilyStore(
+						collection("refresh_families") as unknown as FamilyCollection
+					),
+				nedb: async file =>
+					new NedbRefreshFamilyStore(rollBackFailedWrites(await file("refresh_families")))
+			});
 		}
 	}
 };

@@ -4,10 +4,7 @@
  * (`auth.jwks`, served at GET /.well-known/jwks.json) and rotation (`auth.rotateSigningKey`, also a
  * REPL command). With JWT_ALGORITHM=HS256 there are no keys and the JWKS is empty.
  */
-import { join } from "node:path";
 import { type ServiceSchema } from "moleculer";
-import { openEmbeddedFile } from "../../mixins/db.mixin";
-import { dataDirFromEnv } from "../../lib/config/env";
 import { KeyRing } from "../../lib/auth/key-ring";
 import { MAX_CLOCK_SKEW } from "../../lib/auth/jwt";
 import {
@@ -91,24 +88,16 @@ const SigningKeysMixin = {
 		},
 
 		/** Beside the users, like the refresh families (see openFamilyStore). */
-		async openSigningKeyStore(this: AuthThis): Promise<SigningKeyStore> {
-			const database = this.sharedDatabase();
-			if (database) return new PostgresSigningKeyStore(database.sql, database.schema);
-			if (this.storeKind === "mongo") {
-				const { db } = (
-					this as unknown as { adapter: { db: { collection(n: string): unknown } } }
-				).adapter;
-				return new MongoSigningKeyStore(
-					db.collection("signing_keys") as MongoCollection<SigningKeyRecord>
-				);
-			}
-			const filename = join(
-				this.settings.dataDir ?? dataDirFromEnv(process.env),
-				"signing_keys.db"
-			);
-			return new NedbSigningKeyStore(
-				await openEmbeddedFile<SigningKeyRecord>(this, filename)
-			);
+		openSigningKeyStore(this: AuthThis): Promise<SigningKeyStore> {
+			return this.openSideStore<SigningKeyStore>({
+				postgres: (sql, schema) => new PostgresSigningKeyStore(sql, schema),
+				mongo: collection =>
+					new MongoSigningKeyStore(
+						collection("signing_keys") as MongoCollection<SigningKeyRecord>
+					),
+				nedb: async file =>
+					new NedbSigningKeyStore(await file<SigningKeyRecord>("signing_keys"))
+			});
 		}
 	}
 };
