@@ -90,6 +90,20 @@ function ensure(broker: ServiceBroker, name: ProjectMetric): void {
 	}
 }
 
+/** Counts not yet added to moleculer's registry, per broker: added together once per loop turn. */
+const pendingCounts = new WeakMap<ServiceBroker, Map<string, PendingCount>>();
+
+interface PendingCount {
+	name: ProjectMetric;
+	labels: Record<string, string>;
+	value: number;
+}
+
+/**
+ * Adds `value` to a counter. Counts of one event-loop turn are summed here and handed to moleculer's
+ * registry once (a registry increment hashes the labels twice and notifies every reporter): on the
+ * check's path that was 6% of its instructions. A scrape sees them after the turn that counted.
+ */
 export function count(
 	broker: ServiceBroker,
 	name: ProjectMetric,
@@ -97,8 +111,27 @@ export function count(
 	value = 1
 ): void {
 	if (!broker.isMetricsEnabled()) return;
-	ensure(broker, name);
-	broker.metrics.increment(name, labels, value);
+	let pending = pendingCounts.get(broker);
+	if (!pending) {
+		pending = new Map();
+		pendingCounts.set(broker, pending);
+		setImmediate(() => flushCounts(broker));
+	}
+	let key: string = name;
+	for (const label in labels) key += `\0${labels[label]}`;
+	const entry = pending.get(key);
+	if (entry) entry.value += value;
+	else pending.set(key, { name, labels, value });
+}
+
+function flushCounts(broker: ServiceBroker): void {
+	const pending = pendingCounts.get(broker);
+	pendingCounts.delete(broker);
+	if (!pending || !broker.isMetricsEnabled()) return;
+	for (const { name, labels, value } of pending.values()) {
+		ensure(broker, name);
+		broker.metrics.increment(name, labels, value);
+	}
 }
 
 export function observe(
