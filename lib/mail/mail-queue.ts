@@ -33,6 +33,8 @@ const SENT_TTL_MS = 24 * 3600_000;
 const DEAD_LETTER_MAX_AGE_MS = 14 * 24 * 3600_000;
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
 const CONSUMER = "mail";
+/** Mails one node sends at once. */
+const SENDS_AT_ONCE = 8;
 
 export type DeliveryOutcome = "sent" | "duplicate" | "retried" | "dead";
 
@@ -133,15 +135,23 @@ export class MailQueue {
 			})
 		);
 		const consumer = await this.js.consumers.get(this.names.stream, CONSUMER);
-		this.consumer = await consumer.consume({ max_messages: 16 });
+		// As many in the client's buffer as are being sent: a mail waiting there gets no in-progress
+		// acks, and one held past the acknowledgement wait would be handed to another node too.
+		this.consumer = await consumer.consume({ max_messages: SENDS_AT_ONCE });
 		const messages = this.consumer;
+		const sending = new Set<Promise<void>>();
 		this.consuming = (async () => {
 			for await (const msg of messages) {
-				await this.deliver(msg, send, failureKind).then(
-					r => outcome(r.outcome, r.kind),
-					() => outcome("retried", "queue")
-				);
+				const sent: Promise<void> = this.deliver(msg, send, failureKind)
+					.then(
+						r => outcome(r.outcome, r.kind),
+						() => outcome("retried", "queue")
+					)
+					.finally(() => sending.delete(sent));
+				sending.add(sent);
+				if (sending.size >= SENDS_AT_ONCE) await Promise.race(sending);
 			}
+			await Promise.allSettled([...sending]);
 		})();
 	}
 

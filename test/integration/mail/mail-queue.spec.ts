@@ -105,6 +105,18 @@ describeWithNats("mail service on the JetStream queue", () => {
 		expect(smtp.messages.filter(m => m.to.includes(twice.to))).toHaveLength(1);
 	});
 
+	it("sends 40 mails handed over at once, each once, several at a time", async () => {
+		const batch = Array.from({ length: 40 }, (_, i) => mail(`batch-${i}@example.test`));
+		await Promise.all(batch.map(m => publisher.publish(m)));
+		await startMailService();
+		for (const m of batch) await smtp.waitFor(got => got.to.includes(m.to), 15_000);
+		await sleep(500);
+		for (const m of batch) {
+			expect(smtp.messages.filter(got => got.to.includes(m.to))).toHaveLength(1);
+		}
+		expect(await queued()).toBe(0);
+	});
+
 	it("sends nothing sealed under another secret: it goes to the dead letters as unreadable", async () => {
 		const other = await MailQueue.open(config, randomBytes(32).toString("base64url"));
 		const forged = mail("forged@example.test");
