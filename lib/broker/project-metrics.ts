@@ -50,7 +50,7 @@ export const PROJECT_METRICS = {
 	"mtk.mail.queue.total": {
 		type: "counter",
 		description:
-			"mails through the JetStream queue: queued (by auth), sent, duplicate, retried, dead",
+			"mails through the JetStream queue: queued or not_queued (by auth), sent, duplicate, retried, dead",
 		labelNames: ["outcome"]
 	},
 	"mtk.cleanup.runs.total": {

@@ -31,7 +31,10 @@ const MailHandoverMixin = {
 					count(this.broker, "mtk.mail.queue.total", { outcome: "queued" });
 					return;
 				} catch (err) {
-					if (attempt >= PUBLISH_ATTEMPTS) throw err;
+					if (attempt >= PUBLISH_ATTEMPTS) {
+						count(this.broker, "mtk.mail.queue.total", { outcome: "not_queued" });
+						throw err;
+					}
 					await new Promise(resolve => setTimeout(resolve, 200 * attempt));
 				}
 			}
