@@ -97,3 +97,16 @@ export async function signedUpBearer(
 	});
 	return { authorization: `Bearer ${(signedIn.body as { accessToken: string }).accessToken}` };
 }
+
+/** A user's API-key routes over REST, and auth.verifyKey, for the API-key suites. */
+export function apiKeyClient(gw: () => TestGateway, bearer: () => { authorization: string }) {
+	const url = (path: string) => `${gw().url}${path}`;
+	return {
+		verify: <T>(key: string) => gw().broker.call<T, object>("auth.verifyKey", { key }),
+		me: (key: string) => request(url("/api/me"), { headers: { "x-api-key": key } }),
+		post: (json: object) =>
+			request(url("/api/me/api-keys"), { method: "POST", headers: bearer(), json }),
+		put: (id: string, json: object) =>
+			request(url(`/api/me/api-keys/${id}`), { method: "PUT", headers: bearer(), json })
+	};
+}

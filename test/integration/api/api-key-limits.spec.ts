@@ -6,7 +6,13 @@
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { authService } from "../../helpers/auth";
-import { request, signedUpBearer, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	apiKeyClient,
+	request,
+	signedUpBearer,
+	startGateway,
+	type TestGateway
+} from "../../helpers/gateway";
 
 interface MadeKey {
 	key: { id: string };
@@ -18,18 +24,17 @@ describe("API key limits", () => {
 	let bearer: { authorization: string };
 	const password = "a long enough password";
 	const api = (path: string) => `${gw.url}${path}`;
-	const verify = (key: string) =>
-		gw.broker.call<KeyVerification, object>("auth.verifyKey", { key });
-	const me = (key: string) => request(api("/api/me"), { headers: { "x-api-key": key } });
-	const post = (json: object) =>
-		request(api("/api/me/api-keys"), { method: "POST", headers: bearer, json });
+	const keys = apiKeyClient(
+		() => gw,
+		() => bearer
+	);
+	const { me, post, put } = keys;
+	const verify = (key: string) => keys.verify<KeyVerification>(key);
 	const create = async (json: object) => {
 		const res = await post(json);
 		expect(res.status).toBe(200);
 		return res.body as MadeKey;
 	};
-	const put = (id: string, json: object) =>
-		request(api(`/api/me/api-keys/${id}`), { method: "PUT", headers: bearer, json });
 
 	beforeAll(async () => {
 		gw = await startGateway({

@@ -6,6 +6,7 @@
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { authService } from "../../helpers/auth";
 import {
+	apiKeyClient,
 	TEST_ADMIN_TOKEN,
 	request,
 	signedUpBearer,
@@ -23,12 +24,13 @@ describe("API key settings", () => {
 	let bearer: { authorization: string };
 	const password = "a long enough password";
 	const api = (path: string) => `${gw.url}${path}`;
-	const verify = (key: string) =>
-		gw.broker.call<KeyVerification, object>("auth.verifyKey", { key });
-	const me = (key: string) => request(api("/api/me"), { headers: { "x-api-key": key } });
-	const create = async (json: object) =>
-		(await request(api("/api/me/api-keys"), { method: "POST", headers: bearer, json }))
-			.body as MadeKey;
+	const keys = apiKeyClient(
+		() => gw,
+		() => bearer
+	);
+	const { me } = keys;
+	const verify = (key: string) => keys.verify<KeyVerification>(key);
+	const create = async (json: object) => (await keys.post(json)).body as MadeKey;
 
 	beforeAll(async () => {
 		gw = await startGateway({
