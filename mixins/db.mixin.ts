@@ -40,10 +40,14 @@ import { count } from "../lib/broker/project-metrics";
 
 export type { SharedDatabase };
 
-export interface StoreFactories<TStore> {
-	nedb: (db: Datastore<never>) => TStore;
-	mongo: (collection: MongoCollection<never>) => TStore;
-	postgres: (sql: Sql, schema: string) => TStore;
+/**
+ * A store's class for each adapter: what `lib/<domain>/store/adapters.ts` exports, so a service
+ * names its store in one line (`createDbMixin("tokens", tokenStores)`).
+ */
+export interface StoreClasses<TStore> {
+	nedb: new (db: Datastore<never>) => TStore;
+	mongo: new (collection: MongoCollection<never>) => TStore;
+	postgres: new (sql: Sql, schema: string) => TStore;
 }
 
 /**
@@ -131,7 +135,7 @@ export async function restrictDataFile(filename: string): Promise<void> {
 
 export default function createDbMixin<TStore extends StoreReady>(
 	collection: string,
-	factories: StoreFactories<TStore>
+	classes: StoreClasses<TStore>
 ): Partial<ServiceSchema> {
 	type DbService = Service<DbSettings> &
 		StoreOwner<TStore> & { adapter: AdapterWithHandles; mongoDatabase(): MongoDatabase | null };
@@ -157,16 +161,16 @@ export default function createDbMixin<TStore extends StoreReady>(
 		async afterConnected(this: DbService): Promise<void> {
 			if (this.adapter instanceof PostgresAdapter) {
 				this.storeKind = "postgres";
-				this.store = factories.postgres(this.adapter.sql, this.adapter.target.schema);
+				this.store = new classes.postgres(this.adapter.sql, this.adapter.target.schema);
 			} else if (this.adapter instanceof MongoDbAdapter) {
 				this.storeKind = "mongo";
-				this.store = factories.mongo(this.adapter.collection as MongoCollection<never>);
+				this.store = new classes.mongo(this.adapter.collection as MongoCollection<never>);
 			} else {
 				this.storeKind = "nedb";
 				const db = this.adapter.db as Datastore<never>;
 				const { filename } = db as unknown as { filename?: string };
 				if (filename) await restrictDataFile(filename);
-				this.store = factories.nedb(rollBackFailedWrites(db));
+				this.store = new classes.nedb(rollBackFailedWrites(db));
 			}
 			await this.store.ensureIndexes();
 		},

@@ -15,6 +15,7 @@
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
+import * as linkStores from "../lib/links/store/adapters";
 import CronMixin, {
 	cleanupJob,
 	cleanupParams,
@@ -26,15 +27,12 @@ import { durationFromEnv } from "../lib/config/durations";
 import { listFromEnv, publicUrlFromEnv } from "../lib/config/env";
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
 import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
-import { NedbLinkStore } from "../lib/links/store/nedb-link-store";
-import { MongoLinkStore } from "../lib/links/store/mongo-link-store";
 import {
 	isLinkExpired,
 	isLinkLocked,
 	type LinkRecord,
 	type LinkStore
 } from "../lib/links/store/link-store";
-import { PostgresLinkStore } from "../lib/links/store/postgres-link-store";
 import { countCleanup } from "../lib/broker/project-metrics";
 import { fieldError } from "../lib/broker/field-error";
 
@@ -153,15 +151,7 @@ function invalidParam(field: string, message: string): Errors.ValidationError {
 const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> = {
 	name: "links",
 
-	mixins: [
-		createDbMixin<LinkStore>("links", {
-			nedb: db => new NedbLinkStore(db),
-			mongo: collection => new MongoLinkStore(collection),
-			postgres: (sql, schema) => new PostgresLinkStore(sql, schema)
-		}),
-		CronMixin,
-		SecretTokensMixin
-	],
+	mixins: [createDbMixin<LinkStore>("links", linkStores), CronMixin, SecretTokensMixin],
 
 	settings: {
 		allowedActions: listFromEnv(process.env, "LINKS_ALLOWED_ACTIONS"),

@@ -13,12 +13,11 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
+import * as poolStores from "../lib/pools/store/adapters";
 import { durationFromEnv } from "../lib/config/durations";
 import { SealedBox } from "../lib/pools/sealed-box";
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
 import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
-import { NedbPoolStore } from "../lib/pools/store/nedb-pool-store";
-import { MongoPoolStore } from "../lib/pools/store/mongo-pool-store";
 import {
 	configId,
 	isLeased,
@@ -28,7 +27,6 @@ import {
 	type PoolStore,
 	type PoolTokenRecord
 } from "../lib/pools/store/pool-store";
-import { PostgresPoolStore } from "../lib/pools/store/postgres-pool-store";
 
 export interface PoolSettings {
 	size: number;
@@ -136,14 +134,7 @@ function positiveIntegerFromEnv(name: string, fallback: number): number {
 const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> = {
 	name: "pools",
 
-	mixins: [
-		createDbMixin<PoolStore>("pools", {
-			nedb: db => new NedbPoolStore(db),
-			mongo: collection => new MongoPoolStore(collection),
-			postgres: (sql, schema) => new PostgresPoolStore(sql, schema)
-		}),
-		SecretTokensMixin
-	],
+	mixins: [createDbMixin<PoolStore>("pools", poolStores), SecretTokensMixin],
 
 	settings: {
 		prefix: "mtl",

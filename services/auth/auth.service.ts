@@ -13,6 +13,7 @@ import { hkdfSync, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type ServiceSchema } from "moleculer";
 import createDbMixin from "../../mixins/db.mixin";
+import * as userStores from "../../lib/auth/store/user-adapters";
 import CronMixin, { cleanupJob, cleanupScheduleFromEnv } from "../../mixins/cron.mixin";
 import { attemptLimitsFromEnv } from "../../lib/auth/limits";
 import { HashGate } from "../../lib/auth/hash-gate";
@@ -27,8 +28,6 @@ import { AccessTokens } from "../../lib/auth/jwt";
 import { createDummyHash, scryptParamsFromEnv } from "../../lib/auth/password";
 import { resolveSecret } from "../../lib/config/secrets";
 import { dataDirFromEnv, listFromEnv, wholeNumberFromEnv } from "../../lib/config/env";
-import { MongoUserStore } from "../../lib/auth/store/mongo-user-store";
-import { NedbUserStore } from "../../lib/auth/store/nedb-user-store";
 import {
 	DuplicateUserError,
 	emailKeyOf,
@@ -92,7 +91,6 @@ export type {
 	UserEventPayload
 } from "../../lib/auth/types";
 export type { Challenge, SignInAnswer } from "./devices.mixin";
-import { PostgresUserStore } from "../../lib/auth/store/postgres-user-store";
 import { describeCause } from "../../lib/store/errors";
 import { SealedBox } from "../../lib/pools/sealed-box";
 export type { AuthSettings } from "./internals";
@@ -101,11 +99,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	name: "auth",
 
 	mixins: [
-		createDbMixin<UserStore>("users", {
-			nedb: db => new NedbUserStore(db),
-			mongo: collection => new MongoUserStore(collection),
-			postgres: (sql, schema) => new PostgresUserStore(sql, schema)
-		}),
+		createDbMixin<UserStore>("users", userStores),
 		CronMixin,
 		SessionsMixin,
 		SessionListMixin,

@@ -14,6 +14,7 @@ import { count, countCleanup, registerMetrics } from "../../lib/broker/project-m
 
 const OPERATIONS = "mtk.tokens.operations.total";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../../mixins/db.mixin";
+import * as tokenStores from "../../lib/tokens/store/adapters";
 import CronMixin, {
 	cleanupJob,
 	cleanupParams,
@@ -29,8 +30,6 @@ import { TouchBuffer } from "../../lib/tokens/touch-buffer";
 import type { FailureLimit } from "../../lib/tokens/failure-limiter";
 import { LookupFailures } from "../../lib/tokens/lookup-failures";
 import { assertStorableData } from "../../lib/store/storable-data";
-import { NedbTokenStore } from "../../lib/tokens/store/nedb-token-store";
-import { MongoTokenStore } from "../../lib/tokens/store/mongo-token-store";
 import { type TokenRecord, type TokenStore } from "../../lib/tokens/store/token-store";
 import {
 	toEntity,
@@ -44,7 +43,6 @@ import {
 	type TokenEntity,
 	type TokenEventPayload
 } from "../../lib/tokens/types";
-import { PostgresTokenStore } from "../../lib/tokens/store/postgres-token-store";
 
 export interface TokenTypeSettings {
 	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
@@ -115,11 +113,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 	name: "tokens",
 
 	mixins: [
-		createDbMixin<TokenStore>("tokens", {
-			nedb: db => new NedbTokenStore(db),
-			mongo: collection => new MongoTokenStore(collection),
-			postgres: (sql, schema) => new PostgresTokenStore(sql, schema)
-		}),
+		createDbMixin<TokenStore>("tokens", tokenStores),
 		CronMixin,
 		SecretTokensMixin,
 		CodesMixin,

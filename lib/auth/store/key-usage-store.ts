@@ -9,8 +9,7 @@
  */
 import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../../store/mongo/collection";
-import type { Sql } from "../../store/postgres/database";
-import { migrate, type Migration } from "../../store/postgres/migrations";
+import { MigratedStore, type Migration } from "../../store/postgres/migrations";
 import { spend, type CreditState, type RefillDue } from "../key-limits";
 
 export interface KeyUsageStore {
@@ -233,15 +232,9 @@ const MIGRATIONS: Migration[] = [
 ];
 
 /** PostgreSQL: every step one statement, so every node sharing the schema counts together. */
-export class PostgresKeyUsageStore implements KeyUsageStore {
-	constructor(
-		private readonly sql: Sql,
-		private readonly schema: string
-	) {}
-
-	async ensureIndexes(): Promise<void> {
-		await migrate(this.sql, this.schema, "api_key_usage", MIGRATIONS);
-	}
+export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStore {
+	protected readonly component = "api_key_usage";
+	protected readonly migrations = MIGRATIONS;
 
 	async setCredits(keyId: string, state: CreditState): Promise<void> {
 		await this.sql`

@@ -2,7 +2,7 @@ import { LookupBatcher } from "../../store/lookup-batcher";
 import type { Sql } from "../../store/postgres/database";
 import {
 	fromTimestamp,
-	migrate,
+	MigratedStore,
 	toTimestamp,
 	type Migration
 } from "../../store/postgres/migrations";
@@ -70,13 +70,14 @@ const MIGRATIONS: Migration[] = [
  * PostgreSQL: each rotation is one conditional UPDATE (compare-and-set on `current`). Lookups by id
  * (every access token names its session) are batched like token lookups.
  */
-export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
+export class PostgresRefreshFamilyStore extends MigratedStore implements RefreshFamilyStore {
 	private readonly byId: LookupBatcher<FamilyRow>;
 
-	constructor(
-		private readonly sql: Sql,
-		private readonly schema: string
-	) {
+	protected readonly component = "refresh_families";
+	protected readonly migrations = MIGRATIONS;
+
+	constructor(sql: Sql, schema: string) {
+		super(sql, schema);
 		this.byId = new LookupBatcher<FamilyRow>(
 			ids =>
 				this.sql<
@@ -84,10 +85,6 @@ export class PostgresRefreshFamilyStore implements RefreshFamilyStore {
 				>`select * from refresh_families where id = any(${ids}::text[])`,
 			row => [row.id]
 		);
-	}
-
-	async ensureIndexes(): Promise<void> {
-		await migrate(this.sql, this.schema, "refresh_families", MIGRATIONS);
 	}
 
 	async insert(record: RefreshFamilyRecord): Promise<void> {

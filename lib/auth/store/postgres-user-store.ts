@@ -1,6 +1,6 @@
 import { LookupBatcher } from "../../store/lookup-batcher";
 import type { Sql } from "../../store/postgres/database";
-import { migrate, uniqueViolation, type Migration } from "../../store/postgres/migrations";
+import { MigratedStore, uniqueViolation, type Migration } from "../../store/postgres/migrations";
 import {
 	DuplicateUserError,
 	type UserChanges,
@@ -69,21 +69,18 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
  * PostgreSQL: unique constraints on the lower-case keys; each update is one statement. Lookups by
  * id (every API-key and JWT request resolves its user) are batched like token lookups.
  */
-export class PostgresUserStore implements UserStore {
+export class PostgresUserStore extends MigratedStore implements UserStore {
 	private readonly byId: LookupBatcher<UserRow>;
 
-	constructor(
-		private readonly sql: Sql,
-		private readonly schema: string
-	) {
+	protected readonly component = "users";
+	protected readonly migrations = MIGRATIONS;
+
+	constructor(sql: Sql, schema: string) {
+		super(sql, schema);
 		this.byId = new LookupBatcher<UserRow>(
 			ids => this.sql<UserRow[]>`select * from users where id = any(${ids}::text[])`,
 			row => [row.id]
 		);
-	}
-
-	async ensureIndexes(): Promise<void> {
-		await migrate(this.sql, this.schema, "users", MIGRATIONS);
 	}
 
 	async insert(record: UserRecord): Promise<void> {

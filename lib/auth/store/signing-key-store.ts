@@ -5,8 +5,7 @@
  */
 import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../../store/mongo/collection";
-import type { Sql } from "../../store/postgres/database";
-import { migrate, type Migration } from "../../store/postgres/migrations";
+import { MigratedStore, type Migration } from "../../store/postgres/migrations";
 import type { SigningKeyRecord } from "../signing-keys";
 
 export interface SigningKeyStore {
@@ -75,15 +74,9 @@ const MIGRATIONS: Migration[] = [
 	]
 ];
 
-export class PostgresSigningKeyStore implements SigningKeyStore {
-	constructor(
-		private readonly sql: Sql,
-		private readonly schema: string
-	) {}
-
-	async ensureIndexes(): Promise<void> {
-		await migrate(this.sql, this.schema, "signing_keys", MIGRATIONS);
-	}
+export class PostgresSigningKeyStore extends MigratedStore implements SigningKeyStore {
+	protected readonly component = "signing_keys";
+	protected readonly migrations = MIGRATIONS;
 
 	async insert(r: SigningKeyRecord): Promise<void> {
 		await this.sql`

@@ -1,7 +1,6 @@
-import type { Sql } from "../../store/postgres/database";
 import {
 	fromTimestamp,
-	migrate,
+	MigratedStore,
 	toTimestamp,
 	type Migration
 } from "../../store/postgres/migrations";
@@ -45,15 +44,9 @@ const MIGRATIONS: Migration[] = [
 ];
 
 /** PostgreSQL: a redeem is one conditional DELETE (one-time) or UPDATE (multi-use lock). */
-export class PostgresLinkStore implements LinkStore {
-	constructor(
-		private readonly sql: Sql,
-		private readonly schema: string
-	) {}
-
-	async ensureIndexes(): Promise<void> {
-		await migrate(this.sql, this.schema, "links", MIGRATIONS);
-	}
+export class PostgresLinkStore extends MigratedStore implements LinkStore {
+	protected readonly component = "links";
+	protected readonly migrations = MIGRATIONS;
 
 	async insert(record: LinkRecord): Promise<void> {
 		await this.sql`insert into links ${this.sql(toRow(record) as never)}`;

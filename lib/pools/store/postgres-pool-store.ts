@@ -1,7 +1,6 @@
-import type { Sql } from "../../store/postgres/database";
 import {
 	fromTimestamp,
-	migrate,
+	MigratedStore,
 	toTimestamp,
 	uniqueViolation,
 	type Migration
@@ -69,15 +68,9 @@ const MIGRATIONS: Migration[] = [
  * assignments on any number of nodes each lock a different free token, or find none. The unique
  * (pool, slot) constraint caps a pool at its size however many nodes generate at once.
  */
-export class PostgresPoolStore implements PoolStore {
-	constructor(
-		private readonly sql: Sql,
-		private readonly schema: string
-	) {}
-
-	async ensureIndexes(): Promise<void> {
-		await migrate(this.sql, this.schema, "pools", MIGRATIONS);
-	}
+export class PostgresPoolStore extends MigratedStore implements PoolStore {
+	protected readonly component = "pools";
+	protected readonly migrations = MIGRATIONS;
 
 	async getConfig(pool: string): Promise<PoolConfigRecord | null> {
 		const rows = await this.sql<ConfigRow[]>`select * from pool_configs where pool = ${pool}`;

@@ -79,3 +79,22 @@ export function uniqueViolation(err: unknown): string | null {
 	if (e?.code !== "23505") return null;
 	return typeof e.constraint_name === "string" ? e.constraint_name : "";
 }
+
+/**
+ * A store on one PostgreSQL schema whose tables are its component's migrations: `ensureIndexes`
+ * (what every store does at connect) brings them up to date.
+ */
+export abstract class MigratedStore {
+	/** The name its migrations are recorded under in `schema_migrations`. */
+	protected abstract readonly component: string;
+	protected abstract readonly migrations: readonly Migration[];
+
+	constructor(
+		protected readonly sql: Sql,
+		protected readonly schema: string
+	) {}
+
+	async ensureIndexes(): Promise<void> {
+		await migrate(this.sql, this.schema, this.component, this.migrations);
+	}
+}

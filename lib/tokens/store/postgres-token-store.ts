@@ -4,7 +4,7 @@ import { GroupCommit } from "../../store/group-commit";
 import { LookupBatcher } from "../../store/lookup-batcher";
 import {
 	fromTimestamp,
-	migrate,
+	MigratedStore,
 	toTimestamp,
 	type Migration
 } from "../../store/postgres/migrations";
@@ -52,14 +52,15 @@ const COLUMNS = "id, type, owner, hash, name, scopes, data, created_at, expires_
  * token twice. Lookups are batched (lib/store/lookup-batcher) and inserts group-committed as one
  * multi-row INSERT.
  */
-export class PostgresTokenStore implements TokenStore {
+export class PostgresTokenStore extends MigratedStore implements TokenStore {
 	private readonly lookups: LookupBatcher<TokenRow>;
 	private readonly inserts: GroupCommit<TokenRecord>;
 
-	constructor(
-		private readonly sql: Sql,
-		private readonly schema: string
-	) {
+	protected readonly component = "tokens";
+	protected readonly migrations = MIGRATIONS;
+
+	constructor(sql: Sql, schema: string) {
+		super(sql, schema);
 		this.lookups = new LookupBatcher<TokenRow>(
 			hashes => this.sql<TokenRow[]>`
 				select ${this.sql.unsafe(COLUMNS)} from tokens where hash = any(${hashes}::text[])`,
@@ -67,10 +68,6 @@ export class PostgresTokenStore implements TokenStore {
 		);
 		// A duplicate hash fails its whole batch; 256-bit HMACs of random tokens do not collide.
 		this.inserts = new GroupCommit(records => this.insertMany(records), 500);
-	}
-
-	async ensureIndexes(): Promise<void> {
-		await migrate(this.sql, this.schema, "tokens", MIGRATIONS);
 	}
 
 	insert(record: TokenRecord): Promise<void> {

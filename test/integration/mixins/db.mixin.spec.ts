@@ -13,20 +13,19 @@ describe("db mixin", () => {
 	const savedUri = process.env.MONGO_URI;
 	const built: string[] = [];
 
+	/** A store class per adapter that records which one the mixin built. */
+	const recording = (describeBuild: (...args: unknown[]) => string) =>
+		class {
+			constructor(...args: unknown[]) {
+				built.push(describeBuild(...args));
+			}
+			async ensureIndexes(): Promise<void> {}
+		};
 	const mixin = () =>
 		createDbMixin("things", {
-			nedb: () => {
-				built.push("nedb");
-				return { ensureIndexes: async () => {} };
-			},
-			mongo: collection => {
-				built.push(collection ? "mongo" : "mongo without a collection");
-				return { ensureIndexes: async () => {} };
-			},
-			postgres: (_sql, schema) => {
-				built.push(`postgres:${schema}`);
-				return { ensureIndexes: async () => {} };
-			}
+			nedb: recording(() => "nedb"),
+			mongo: recording(collection => (collection ? "mongo" : "mongo without a collection")),
+			postgres: recording((_sql, schema) => `postgres:${String(schema)}`)
 		});
 
 	beforeEach(() => {
