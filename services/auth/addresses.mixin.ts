@@ -6,20 +6,15 @@ import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
 import { parseMailbox } from "../../lib/common/mailbox";
 import { nextTokensCutoff } from "../../lib/auth/jwt";
-import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
-import { EMAIL, GIVEN_PASSWORD, MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
+import type { UserRecord } from "../../lib/auth/store/user-store";
+import { GIVEN_PASSWORD, MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { clientError, invalidLink, tooManyAttempts } from "../../lib/auth/errors";
 import { LINKS, linkMail, type LinkKind } from "../../lib/auth/mail-links";
 import type { PublicUser, UserEventPayload } from "../../lib/auth/types";
 import type { SignInAnswer } from "./devices.mixin";
 import type { TokenEntity } from "../../lib/tokens/types";
-import type {
-	AuthContext,
-	AuthThis,
-	EmailParams,
-	TokenParams,
-	VerifyEmailParams
-} from "./internals";
+import type { AuthContext, AuthThis, TokenParams, VerifyEmailParams } from "./internals";
+import { mailToAccount } from "./account-mail";
 
 const AddressesMixin = {
 	actions: {
@@ -67,38 +62,19 @@ const AddressesMixin = {
 		},
 
 		/** Mails a new verification link (the old ones stop working). Same answer for any address. */
-		resendVerification: {
-			params: { $$strict: true, email: EMAIL },
-			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
-				await this.limitMail(ctx.params.email);
-				// Looked up after the answer: its time must not tell whether the account exists.
-				this.later("verification mail", async () => {
-					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
-					if (!user || user.emailVerified) return;
-					await this.broker.call("tokens.removeByOwner", {
-						owner: user._id,
-						type: TOKEN_TYPES.verification
-					});
-					await this.sendLink(ctx, user, "verification");
-				});
-				return { ok: true };
-			}
-		},
+		resendVerification: mailToAccount("verification mail", async function (ctx, user) {
+			if (user.emailVerified) return;
+			await this.broker.call("tokens.removeByOwner", {
+				owner: user._id,
+				type: TOKEN_TYPES.verification
+			});
+			await this.sendLink(ctx, user, "verification");
+		}),
 
 		/** Mails a one-time sign-in link. Same answer for any address. */
-		requestMagicLink: {
-			params: { $$strict: true, email: EMAIL },
-			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
-				await this.limitMail(ctx.params.email);
-				this.later("magicLink mail", async () => {
-					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
-					if (user) await this.sendLink(ctx, user, "magicLink");
-				});
-				return { ok: true };
-			}
-		},
+		requestMagicLink: mailToAccount("magicLink mail", function (ctx, user) {
+			return this.sendLink(ctx, user, "magicLink");
+		}),
 
 		/**
 		 * Spends a magic link's token and signs in; the link proves the address, so it is confirmed.

@@ -17,7 +17,8 @@ import { clientError, tooManyAttempts } from "../../lib/auth/errors";
 import { codeMail, type CodeKind } from "../../lib/auth/code-mails";
 import type { PublicUser } from "../../lib/auth/types";
 import type { SignInAnswer } from "./devices.mixin";
-import type { AuthContext, AuthThis, EmailCodeParams, EmailParams } from "./internals";
+import type { AuthContext, AuthThis, EmailCodeParams } from "./internals";
+import { mailToAccount } from "./account-mail";
 
 /** Any shape: a malformed code is just a wrong one (never a validation error echoing it). */
 export const CODE = { type: "string", min: 1, max: 32 } as const;
@@ -31,18 +32,9 @@ export function invalidCode(): Error {
 const CodesMixin = {
 	actions: {
 		/** Mails a sign-in code. Same answer for any address. */
-		requestEmailCode: {
-			params: { $$strict: true, email: EMAIL },
-			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
-				await this.limitMail(ctx.params.email);
-				this.later("sign-in code mail", async () => {
-					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
-					if (user) await this.mailCode(ctx, user, "signIn");
-				});
-				return { ok: true };
-			}
-		},
+		requestEmailCode: mailToAccount("sign-in code mail", function (ctx, user) {
+			return this.mailCode(ctx, user, "signIn");
+		}),
 
 		/** Spends a mailed code and signs in; the code proves the address, as a magic link does. */
 		signInWithEmailCode: {

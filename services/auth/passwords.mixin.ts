@@ -8,8 +8,8 @@ import { type Context, type ServiceSchema } from "moleculer";
 import { HashGateFullError } from "../../lib/auth/hash-gate";
 import { nextTokensCutoff } from "../../lib/auth/jwt";
 import { hashPassword, needsRehash, verifyPassword } from "../../lib/auth/password";
-import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
-import { EMAIL, GIVEN_PASSWORD, NEW_PASSWORD, TOKEN_STRING } from "../../lib/auth/params";
+import type { UserRecord } from "../../lib/auth/store/user-store";
+import { GIVEN_PASSWORD, NEW_PASSWORD, TOKEN_STRING } from "../../lib/auth/params";
 import {
 	clientError,
 	hashingBusy,
@@ -18,29 +18,15 @@ import {
 	unauthorized
 } from "../../lib/auth/errors";
 import type { UserEventPayload } from "../../lib/auth/types";
-import type {
-	AuthContext,
-	AuthThis,
-	ChangePasswordParams,
-	EmailParams,
-	ResetPasswordParams
-} from "./internals";
+import type { AuthContext, AuthThis, ChangePasswordParams, ResetPasswordParams } from "./internals";
+import { mailToAccount } from "./account-mail";
 
 const PasswordsMixin = {
 	actions: {
 		/** Mails a password-reset link. Same answer for any address. */
-		forgotPassword: {
-			params: { $$strict: true, email: EMAIL },
-			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<EmailParams>): Promise<{ ok: true }> {
-				await this.limitMail(ctx.params.email);
-				this.later("passwordReset mail", async () => {
-					const user = await this.store.findByEmailKey(emailKeyOf(ctx.params.email));
-					if (user) await this.sendLink(ctx, user, "passwordReset");
-				});
-				return { ok: true };
-			}
-		},
+		forgotPassword: mailToAccount("passwordReset mail", function (ctx, user) {
+			return this.sendLink(ctx, user, "passwordReset");
+		}),
 
 		/**
 		 * Spends a reset link's token and sets the password: account recovery. Every session of the

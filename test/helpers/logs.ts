@@ -5,7 +5,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { Loggers, TracerExporters, type Span } from "moleculer";
+import { Loggers, TracerExporters, type BrokerOptions, type Errors, type Span } from "moleculer";
+import brokerConfig from "../../moleculer.config";
 
 /** A moleculer logger that keeps every line (trace and up) in memory. */
 export class CapturingLogger extends Loggers.Base<{ level: "trace" }> {
@@ -89,4 +90,45 @@ export function leakPlaces(captured: CapturedOutput): [string, () => string][] {
 					.join("\n")
 		]
 	];
+}
+
+/**
+ * Options of a node whose every word a secrets suite reads: all its logs (debug and up) into
+ * `logger`, every action and event span into `spans`, and into any `moreExporters`.
+ */
+export function capturedNodeOptions(
+	node: { nodeID: string; namespace: string },
+	logger: CapturingLogger,
+	spans: CapturingSpanExporter,
+	moreExporters: object[] = []
+): Partial<BrokerOptions> {
+	return {
+		...node,
+		transporter: "Fake",
+		logger,
+		logLevel: "debug",
+		tracing: {
+			...(brokerConfig.tracing as object),
+			enabled: true,
+			actions: true,
+			events: true,
+			// moleculer accepts exporter instances; its types list only the built-in names.
+			exporter: [spans, ...moreExporters] as unknown as "Console"[]
+		}
+	};
+}
+
+/** The caller's view of a call that must fail: everything that crossed the wire, kept in `bodies`. */
+export async function failureOf(
+	promise: Promise<unknown>,
+	bodies: string[]
+): Promise<Errors.MoleculerError> {
+	try {
+		await promise;
+	} catch (err) {
+		const e = err as Errors.MoleculerError;
+		bodies.push(JSON.stringify({ ...e, name: e.name, message: e.message }));
+		return e;
+	}
+	throw new Error("expected the call to fail");
 }

@@ -1,7 +1,11 @@
 import type { MongoCollection } from "../../store/mongo/collection";
 import {
 	availableFilter,
+	COUNTED_FIELDS,
 	configId,
+	leasedFilter,
+	renewableFilter,
+	tokenFilter,
 	countTokens,
 	type PoolConfigRecord,
 	type PoolCounts,
@@ -51,11 +55,9 @@ export class MongoPoolStore implements PoolStore {
 	}
 
 	findToken(pool: string, hashes: string[]): Promise<PoolTokenRecord | null> {
-		return this.collection.findOne({
-			kind: "token",
-			pool,
-			hash: hashes.length === 1 ? hashes[0] : { $in: hashes }
-		}) as Promise<PoolTokenRecord | null>;
+		return this.collection.findOne(
+			tokenFilter(pool, hashes)
+		) as Promise<PoolTokenRecord | null>;
 	}
 
 	async assign(
@@ -79,13 +81,7 @@ export class MongoPoolStore implements PoolStore {
 		leaseExpiresAt: number
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
-			{
-				_id: id,
-				kind: "token",
-				holder: holder ?? { $ne: null },
-				leaseExpiresAt: { $gt: now },
-				$or: [{ expiresAt: null }, { expiresAt: { $gt: now } }]
-			},
+			renewableFilter(id, holder, now),
 			{ $set: { leaseExpiresAt } },
 			{ returnOriginal: false }
 		);
@@ -93,15 +89,9 @@ export class MongoPoolStore implements PoolStore {
 	}
 
 	async release(id: string, now: number, holder?: string): Promise<boolean> {
-		const res = await this.collection.findOneAndUpdate(
-			{
-				_id: id,
-				kind: "token",
-				holder: holder ?? { $ne: null },
-				leaseExpiresAt: { $gt: now }
-			},
-			{ $set: { holder: null, leaseExpiresAt: null } }
-		);
+		const res = await this.collection.findOneAndUpdate(leasedFilter(id, holder, now), {
+			$set: { holder: null, leaseExpiresAt: null }
+		});
 		return res.value !== null;
 	}
 
@@ -121,7 +111,7 @@ export class MongoPoolStore implements PoolStore {
 	async counts(pool: string, now: number): Promise<PoolCounts> {
 		const rows = (await this.collection
 			.find({ kind: "token", pool })
-			.project({ expiresAt: 1, holder: 1, leaseExpiresAt: 1, _id: 0 })
+			.project(COUNTED_FIELDS)
 			.toArray()) as unknown as PoolTokenRecord[];
 		return countTokens(rows, now);
 	}

@@ -1,6 +1,10 @@
 import type Datastore from "@seald-io/nedb";
 import {
 	availableFilter,
+	COUNTED_FIELDS,
+	leasedFilter,
+	renewableFilter,
+	tokenFilter,
 	configId,
 	countTokens,
 	type PoolConfigRecord,
@@ -58,11 +62,7 @@ export class NedbPoolStore implements PoolStore {
 	}
 
 	findToken(pool: string, hashes: string[]): Promise<PoolTokenRecord | null> {
-		return this.db.findOneAsync({
-			kind: "token",
-			pool,
-			hash: hashes.length === 1 ? hashes[0] : { $in: hashes }
-		}) as Promise<PoolTokenRecord | null>;
+		return this.db.findOneAsync(tokenFilter(pool, hashes)) as Promise<PoolTokenRecord | null>;
 	}
 
 	async assign(
@@ -102,13 +102,7 @@ export class NedbPoolStore implements PoolStore {
 		leaseExpiresAt: number
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.db.updateAsync(
-			{
-				_id: id,
-				kind: "token",
-				holder: holder ?? { $ne: null },
-				leaseExpiresAt: { $gt: now },
-				$or: [{ expiresAt: null }, { expiresAt: { $gt: now } }]
-			},
+			renewableFilter(id, holder, now),
 			{ $set: { leaseExpiresAt } },
 			{ returnUpdatedDocs: true }
 		);
@@ -117,12 +111,7 @@ export class NedbPoolStore implements PoolStore {
 
 	async release(id: string, now: number, holder?: string): Promise<boolean> {
 		const res = await this.db.updateAsync(
-			{
-				_id: id,
-				kind: "token",
-				holder: holder ?? { $ne: null },
-				leaseExpiresAt: { $gt: now }
-			},
+			leasedFilter(id, holder, now),
 			{ $set: { holder: null, leaseExpiresAt: null } },
 			{}
 		);
@@ -143,7 +132,7 @@ export class NedbPoolStore implements PoolStore {
 	async counts(pool: string, now: number): Promise<PoolCounts> {
 		const rows = (await this.db.findAsync(
 			{ kind: "token", pool },
-			{ expiresAt: 1, holder: 1, leaseExpiresAt: 1, _id: 0 }
+			COUNTED_FIELDS
 		)) as unknown as PoolTokenRecord[];
 		return countTokens(rows, now);
 	}

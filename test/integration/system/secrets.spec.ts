@@ -10,8 +10,7 @@
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
-import brokerConfig from "../../../moleculer.config";
+import type { Context, ServiceBroker } from "moleculer";
 import { tracingOptions } from "../../../lib/broker/observability";
 import ApiService from "../../../services/api/api.service";
 import AuthService, { type AuthUser, type SignInResult } from "../../../services/auth/auth.service";
@@ -22,7 +21,13 @@ import TokensService from "../../../services/tokens/tokens.service";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { DiskFull } from "../../helpers/disk-full";
-import { CapturingLogger, CapturingSpanExporter, leakPlaces } from "../../helpers/logs";
+import {
+	CapturingLogger,
+	CapturingSpanExporter,
+	capturedNodeOptions,
+	failureOf,
+	leakPlaces
+} from "../../helpers/logs";
 import { uniqueNamespace } from "../../helpers/nats";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
 import { later } from "../../helpers/async";
@@ -70,25 +75,10 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		}
 	).exporter[0];
 
-	function options(i: number, nodeID: string, namespace: string): Partial<BrokerOptions> {
-		return {
-			namespace,
-			nodeID,
-			transporter: "Fake",
-			logger: logs[i],
-			logLevel: "debug",
-			tracing: {
-				...(brokerConfig.tracing as object),
-				enabled: true,
-				actions: true,
-				events: true,
-				exporter: [
-					spans[i] as unknown as "Console",
-					{ ...eventExporter, options: { ...eventExporter.options, interval: 0 } }
-				]
-			}
-		};
-	}
+	const options = (i: number, nodeID: string, namespace: string) =>
+		capturedNodeOptions({ nodeID, namespace }, logs[i], spans[i], [
+			{ ...eventExporter, options: { ...eventExporter.options, interval: 0 } }
+		]);
 
 	/** An HTTP call; error answers are kept for the leak checks. */
 	async function http(
@@ -119,16 +109,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		};
 	}
 
-	async function failure(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-		try {
-			await promise;
-		} catch (err) {
-			const e = err as Errors.MoleculerError;
-			errorBodies.push(JSON.stringify({ ...e, name: e.name, message: e.message }));
-			return e;
-		}
-		throw new Error("expected the call to fail");
-	}
+	const failure = (promise: Promise<unknown>) => failureOf(promise, errorBodies);
 
 	const form = (fields: Record<string, string>) => ({
 		body: new URLSearchParams(fields).toString(),

@@ -7,13 +7,18 @@
  */
 import { renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
-import brokerConfig from "../../../moleculer.config";
+import type { Context, ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { uniqueNamespace } from "../../helpers/nats";
-import { CapturingLogger, CapturingSpanExporter, leakPlaces } from "../../helpers/logs";
+import {
+	CapturingLogger,
+	CapturingSpanExporter,
+	capturedNodeOptions,
+	failureOf,
+	leakPlaces
+} from "../../helpers/logs";
 
 type Generated = TokenEntity & { token: string };
 
@@ -32,35 +37,9 @@ describe("tokens: secrets never leak", () => {
 	const tokens: string[] = [];
 	let tokensStopped = false;
 
-	function options(i: number, nodeID: string, namespace: string): Partial<BrokerOptions> {
-		return {
-			namespace,
-			nodeID,
-			transporter: "Fake",
-			logger: logs[i],
-			logLevel: "debug",
-			tracing: {
-				...(brokerConfig.tracing as object),
-				enabled: true,
-				actions: true,
-				events: true,
-				// moleculer accepts exporter instances; its types list only the built-in names.
-				exporter: [spans[i] as unknown as "Console"]
-			}
-		};
-	}
-
-	/** The caller's view of an error: everything that crossed the wire, message included. */
-	async function failure(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
-		try {
-			await promise;
-		} catch (err) {
-			const e = err as Errors.MoleculerError;
-			errorBodies.push(JSON.stringify({ ...e, name: e.name, message: e.message }));
-			return e;
-		}
-		throw new Error("expected the call to fail");
-	}
+	const options = (i: number, nodeID: string, namespace: string) =>
+		capturedNodeOptions({ nodeID, namespace }, logs[i], spans[i]);
+	const failure = (promise: Promise<unknown>) => failureOf(promise, errorBodies);
 
 	beforeAll(async () => {
 		process.env.TOKEN_SALT = SALT;
