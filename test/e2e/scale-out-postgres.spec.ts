@@ -152,6 +152,19 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 
 		const on = (nodeID: string) => ({ nodeID });
 
+		/** A new account, signed up on auth-a and verified (on `verifyOn`, if given) by its mail. */
+		async function verifiedAccount(prefix: string, verifyOn?: string) {
+			const username = `${prefix}${randomBytes(3).toString("hex")}`;
+			const email = `${username}@example.com`;
+			const password = "a long enough password";
+			await caller.call("auth.signUp", { username, email, password }, on("auth-a"));
+			const mail = await smtp.waitFor(m => m.to.includes(email));
+			const token = tokenOf(linkIn(mail, "/verify-email"));
+			const where = verifyOn === undefined ? undefined : on(verifyOn);
+			await caller.call("auth.verifyEmail", { token, password }, where);
+			return { username, password };
+		}
+
 		it("checks on one tokens node a token generated through the other", async () => {
 			const made = await caller.call<Generated, object>(
 				"tokens.generate",
@@ -251,16 +264,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 		});
 
 		it("keeps a session alive through concurrent refreshes on both auth nodes, and still catches a replay", async () => {
-			const username = `racer${randomBytes(3).toString("hex")}`;
-			const email = `${username}@example.com`;
-			const password = "a long enough password";
-			await caller.call("auth.signUp", { username, email, password }, on("auth-a"));
-			const mail = await smtp.waitFor(m => m.to.includes(email));
-			await caller.call(
-				"auth.verifyEmail",
-				{ token: tokenOf(linkIn(mail, "/verify-email")), password },
-				on("auth-b")
-			);
+			const { username, password } = await verifiedAccount("racer", "auth-b");
 			const session = await caller.call<SessionTokens, object>(
 				"auth.signIn",
 				{ login: username, password },
@@ -355,15 +359,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 		});
 
 		it("keeps a cookie session through the gateway process, with tabs refreshing at once on both auth nodes", async () => {
-			const username = `cookie${randomBytes(3).toString("hex")}`;
-			const email = `${username}@example.com`;
-			const password = "a long enough password";
-			await caller.call("auth.signUp", { username, email, password }, on("auth-a"));
-			const mail = await smtp.waitFor(m => m.to.includes(email));
-			await caller.call("auth.verifyEmail", {
-				token: tokenOf(linkIn(mail, "/verify-email")),
-				password
-			});
+			const { username, password } = await verifiedAccount("cookie");
 			const post = (path: string, body: unknown, headers: Record<string, string>) =>
 				fetch(`${base}${path}`, {
 					method: "POST",
@@ -406,15 +402,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 		}, 30_000);
 
 		it("spends each of a key's 100 credits once, and counts its rate limit once, across both auth nodes", async () => {
-			const username = `metered${randomBytes(3).toString("hex")}`;
-			const email = `${username}@example.com`;
-			const password = "a long enough password";
-			await caller.call("auth.signUp", { username, email, password }, on("auth-a"));
-			const mail = await smtp.waitFor(m => m.to.includes(email));
-			await caller.call("auth.verifyEmail", {
-				token: tokenOf(linkIn(mail, "/verify-email")),
-				password
-			});
+			const { username, password } = await verifiedAccount("metered");
 			const session = await caller.call<SessionTokens, object>("auth.signIn", {
 				login: username,
 				password

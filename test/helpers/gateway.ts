@@ -80,33 +80,3 @@ export async function request(
 	}
 	return { status: res.status, headers: res.headers, body: parsed, text };
 }
-
-/**
- * Signs a new account up (the stack must not require a verified address) and in over REST; the
- * `Authorization` header of its session.
- */
-export async function signedUpBearer(
-	gw: TestGateway,
-	username: string,
-	password: string
-): Promise<{ authorization: string }> {
-	await gw.broker.call("auth.signUp", { username, email: `${username}@example.com`, password });
-	const signedIn = await request(`${gw.url}/api/auth/sign-in`, {
-		method: "POST",
-		json: { login: username, password }
-	});
-	return { authorization: `Bearer ${(signedIn.body as { accessToken: string }).accessToken}` };
-}
-
-/** A user's API-key routes over REST, and auth.verifyKey, for the API-key suites. */
-export function apiKeyClient(gw: () => TestGateway, bearer: () => { authorization: string }) {
-	const url = (path: string) => `${gw().url}${path}`;
-	return {
-		verify: <T>(key: string) => gw().broker.call<T, object>("auth.verifyKey", { key }),
-		me: (key: string) => request(url("/api/me"), { headers: { "x-api-key": key } }),
-		post: (json: object) =>
-			request(url("/api/me/api-keys"), { method: "POST", headers: bearer(), json }),
-		put: (id: string, json: object) =>
-			request(url(`/api/me/api-keys/${id}`), { method: "PUT", headers: bearer(), json })
-	};
-}

@@ -5,7 +5,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { Loggers, TracerExporters, type BrokerOptions, type Errors, type Span } from "moleculer";
+import {
+	Loggers,
+	TracerExporters,
+	type BrokerOptions,
+	type Context,
+	type Errors,
+	type ServiceBroker,
+	type Span
+} from "moleculer";
 import brokerConfig from "../../moleculer.config";
 
 /** A moleculer logger that keeps every line (trace and up) in memory. */
@@ -93,42 +101,73 @@ export function leakPlaces(captured: CapturedOutput): [string, () => string][] {
 }
 
 /**
- * Options of a node whose every word a secrets suite reads: all its logs (debug and up) into
- * `logger`, every action and event span into `spans`, and into any `moreExporters`.
+ * What the nodes of a secrets suite say, captured: a logger and a span exporter per node, the
+ * bodies of the errors callers saw, and every event. `places()` lists them for the leak checks.
  */
-export function capturedNodeOptions(
-	node: { nodeID: string; namespace: string },
-	logger: CapturingLogger,
-	spans: CapturingSpanExporter,
-	moreExporters: object[] = []
-): Partial<BrokerOptions> {
-	return {
-		...node,
-		transporter: "Fake",
-		logger,
-		logLevel: "debug",
-		tracing: {
-			...(brokerConfig.tracing as object),
-			enabled: true,
-			actions: true,
-			events: true,
-			// moleculer accepts exporter instances; its types list only the built-in names.
-			exporter: [spans, ...moreExporters] as unknown as "Console"[]
-		}
-	};
-}
+export class LeakCapture implements CapturedOutput {
+	readonly logs: CapturingLogger[];
+	readonly spans: CapturingSpanExporter[];
+	readonly errorBodies: string[] = [];
+	readonly events: { name: string; payload: unknown }[] = [];
 
-/** The caller's view of a call that must fail: everything that crossed the wire, kept in `bodies`. */
-export async function failureOf(
-	promise: Promise<unknown>,
-	bodies: string[]
-): Promise<Errors.MoleculerError> {
-	try {
-		await promise;
-	} catch (err) {
-		const e = err as Errors.MoleculerError;
-		bodies.push(JSON.stringify({ ...e, name: e.name, message: e.message }));
-		return e;
+	constructor(
+		nodes: number,
+		readonly dataDir: () => string
+	) {
+		this.logs = Array.from({ length: nodes }, () => new CapturingLogger());
+		this.spans = Array.from({ length: nodes }, () => new CapturingSpanExporter());
 	}
-	throw new Error("expected the call to fail");
+
+	/**
+	 * Options of node `i`: all its logs (debug and up) and every action and event span captured,
+	 * also sent to any `moreExporters`.
+	 */
+	nodeOptions(
+		i: number,
+		node: { nodeID: string; namespace: string },
+		moreExporters: object[] = []
+	): Partial<BrokerOptions> {
+		return {
+			...node,
+			transporter: "Fake",
+			logger: this.logs[i],
+			logLevel: "debug",
+			tracing: {
+				...(brokerConfig.tracing as object),
+				enabled: true,
+				actions: true,
+				events: true,
+				// moleculer accepts exporter instances; its types list only the built-in names.
+				exporter: [this.spans[i], ...moreExporters] as unknown as "Console"[]
+			}
+		};
+	}
+
+	/** The caller's view of a call that must fail: everything that crossed the wire, kept. */
+	async failure(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
+		try {
+			await promise;
+		} catch (err) {
+			const e = err as Errors.MoleculerError;
+			this.errorBodies.push(JSON.stringify({ ...e, name: e.name, message: e.message }));
+			return e;
+		}
+		throw new Error("expected the call to fail");
+	}
+
+	/** Keeps every event `broker` hears, from any node. */
+	recordEvents(broker: ServiceBroker): void {
+		broker.createService({
+			name: "recorder",
+			events: {
+				"**": (ctx: Context) => {
+					this.events.push({ name: ctx.eventName!, payload: ctx.params });
+				}
+			}
+		});
+	}
+
+	places(): [string, () => string][] {
+		return leakPlaces(this);
+	}
 }

@@ -5,14 +5,8 @@
  * the field.
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
-import { authService } from "../../helpers/auth";
-import {
-	apiKeyClient,
-	request,
-	signedUpBearer,
-	startGateway,
-	type TestGateway
-} from "../../helpers/gateway";
+import { apiKeyGateway } from "../../helpers/api-keys";
+import { request } from "../../helpers/gateway";
 
 interface MadeKey {
 	key: { id: string };
@@ -20,14 +14,8 @@ interface MadeKey {
 }
 
 describe("API key limits", () => {
-	let gw: TestGateway;
-	let bearer: { authorization: string };
-	const password = "a long enough password";
-	const api = (path: string) => `${gw.url}${path}`;
-	const keys = apiKeyClient(
-		() => gw,
-		() => bearer
-	);
+	const keys = apiKeyGateway("lim", "a long enough password", 10_000);
+	const api = keys.url;
 	const { me, post, put } = keys;
 	const verify = (key: string) => keys.verify<KeyVerification>(key);
 	const create = async (json: object) => {
@@ -35,15 +23,6 @@ describe("API key limits", () => {
 		expect(res.status).toBe(200);
 		return res.body as MadeKey;
 	};
-
-	beforeAll(async () => {
-		gw = await startGateway({
-			services: [authService({ requireVerifiedEmail: false })],
-			settings: { rateLimit: { window: 60, public: 10_000, user: 10_000, admin: 10_000 } }
-		});
-		bearer = await signedUpBearer(gw, "lim", password);
-	});
-	afterAll(() => gw.stop());
 
 	it("answers 429 with Retry-After and X-RateLimit-* once a named limit is used up", async () => {
 		const made = await create({
@@ -107,7 +86,7 @@ describe("API key limits", () => {
 		expect(await verify(made.token)).toMatchObject({ code: "VALID", credits: 4 });
 		const rerolled = await request(api(`/api/me/api-keys/${made.key.id}/reroll`), {
 			method: "POST",
-			headers: bearer,
+			headers: keys.bearer,
 			json: { overlap: 0 }
 		});
 		expect(rerolled.status).toBe(200);
@@ -153,7 +132,7 @@ describe("API key limits", () => {
 			[{ credits: { remaining: 1, extra: true } }, "credits.extra"]
 		];
 		const before = (
-			(await request(api("/api/me/api-keys"), { headers: bearer })).body as unknown[]
+			(await request(api("/api/me/api-keys"), { headers: keys.bearer })).body as unknown[]
 		).length;
 		for (const [json, field] of cases) {
 			const res = await post({ name: "bad", ...json });
@@ -161,7 +140,7 @@ describe("API key limits", () => {
 			expect(JSON.stringify(res.body)).toContain(`"field":"${field}"`);
 		}
 		const after = (
-			(await request(api("/api/me/api-keys"), { headers: bearer })).body as unknown[]
+			(await request(api("/api/me/api-keys"), { headers: keys.bearer })).body as unknown[]
 		).length;
 		expect(after).toBe(before);
 	});

@@ -4,15 +4,8 @@
  * a key does not pass (NOT_FOUND, EXPIRED, DISABLED).
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
-import { authService } from "../../helpers/auth";
-import {
-	apiKeyClient,
-	TEST_ADMIN_TOKEN,
-	request,
-	signedUpBearer,
-	startGateway,
-	type TestGateway
-} from "../../helpers/gateway";
+import { apiKeyGateway } from "../../helpers/api-keys";
+import { TEST_ADMIN_TOKEN, request } from "../../helpers/gateway";
 
 interface MadeKey {
 	key: { id: string; expiresAt: string | null };
@@ -20,26 +13,11 @@ interface MadeKey {
 }
 
 describe("API key settings", () => {
-	let gw: TestGateway;
-	let bearer: { authorization: string };
-	const password = "a long enough password";
-	const api = (path: string) => `${gw.url}${path}`;
-	const keys = apiKeyClient(
-		() => gw,
-		() => bearer
-	);
+	const keys = apiKeyGateway("kit", "a long enough password", 1000);
+	const api = keys.url;
 	const { me } = keys;
 	const verify = (key: string) => keys.verify<KeyVerification>(key);
 	const create = async (json: object) => (await keys.post(json)).body as MadeKey;
-
-	beforeAll(async () => {
-		gw = await startGateway({
-			services: [authService({ requireVerifiedEmail: false })],
-			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
-		});
-		bearer = await signedUpBearer(gw, "kit", password);
-	});
-	afterAll(() => gw.stop());
 
 	it("returns the key's metadata on verification, with VALID", async () => {
 		const made = await create({ name: "ci", metadata: { plan: "pro", seats: 3 } });
@@ -53,7 +31,7 @@ describe("API key settings", () => {
 		expect((await verify("mtk_notakey")).code).toBe("NOT_FOUND");
 		const big = await request(api("/api/me/api-keys"), {
 			method: "POST",
-			headers: bearer,
+			headers: keys.bearer,
 			json: { name: "big", metadata: { blob: "x".repeat(2000) } }
 		});
 		expect(big.status).toBe(422);
@@ -65,7 +43,7 @@ describe("API key settings", () => {
 		const put = (json: object) =>
 			request(api(`/api/me/api-keys/${made.key.id}`), {
 				method: "PUT",
-				headers: bearer,
+				headers: keys.bearer,
 				json
 			});
 		expect((await put({ enabled: false })).status).toBe(200);
@@ -81,7 +59,7 @@ describe("API key settings", () => {
 		});
 		expect(introspected.body).toEqual({ active: false });
 		// Still listed, not deleted.
-		const listed = await request(api("/api/me/api-keys"), { headers: bearer });
+		const listed = await request(api("/api/me/api-keys"), { headers: keys.bearer });
 		expect((listed.body as { id: string }[]).map(k => k.id)).toContain(made.key.id);
 		expect((await put({ enabled: true, metadata: { note: "back" } })).status).toBe(200);
 		expect((await me(made.token)).status).toBe(200);
@@ -93,7 +71,7 @@ describe("API key settings", () => {
 			(
 				await request(api("/api/me/api-keys/no-such-key"), {
 					method: "PUT",
-					headers: bearer,
+					headers: keys.bearer,
 					json: { enabled: false }
 				})
 			).status
@@ -104,7 +82,7 @@ describe("API key settings", () => {
 		const old = await create({ name: "deploy", scopes: [], metadata: { env: "prod" } });
 		const rerolled = await request(api(`/api/me/api-keys/${old.key.id}/reroll`), {
 			method: "POST",
-			headers: bearer,
+			headers: keys.bearer,
 			json: { overlap: 60 }
 		});
 		expect(rerolled.status).toBe(200);
@@ -121,7 +99,7 @@ describe("API key settings", () => {
 		// With no overlap the old key dies at once.
 		const again = await request(api(`/api/me/api-keys/${(await verify(token)).keyId}/reroll`), {
 			method: "POST",
-			headers: bearer,
+			headers: keys.bearer,
 			json: { overlap: 0 }
 		});
 		expect(again.status).toBe(200);
@@ -129,7 +107,7 @@ describe("API key settings", () => {
 		expect((await me((again.body as { token: string }).token)).status).toBe(200);
 		const bad = await request(api(`/api/me/api-keys/${old.key.id}/reroll`), {
 			method: "POST",
-			headers: bearer,
+			headers: keys.bearer,
 			json: { overlap: 86401 }
 		});
 		expect(JSON.stringify(bad.body)).toContain('"field":"overlap"');

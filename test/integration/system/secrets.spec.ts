@@ -21,13 +21,7 @@ import TokensService from "../../../services/tokens/tokens.service";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { DiskFull } from "../../helpers/disk-full";
-import {
-	CapturingLogger,
-	CapturingSpanExporter,
-	capturedNodeOptions,
-	failureOf,
-	leakPlaces
-} from "../../helpers/logs";
+import { LeakCapture } from "../../helpers/logs";
 import { uniqueNamespace } from "../../helpers/nats";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
 import { later } from "../../helpers/async";
@@ -48,10 +42,8 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 	let core: ServiceBroker;
 	let edge: ServiceBroker;
 	let base: string;
-	const logs = [new CapturingLogger(), new CapturingLogger()];
-	const spans = [new CapturingSpanExporter(), new CapturingSpanExporter()];
-	const events: { name: string; payload: unknown }[] = [];
-	const errorBodies: string[] = [];
+	const captured = new LeakCapture(2, () => dataDir);
+	const { logs, spans, events, errorBodies } = captured;
 	/** Every secret the suite handled. */
 	const secrets = new Set<string>([
 		SALT,
@@ -76,7 +68,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 	).exporter[0];
 
 	const options = (i: number, nodeID: string, namespace: string) =>
-		capturedNodeOptions({ nodeID, namespace }, logs[i], spans[i], [
+		captured.nodeOptions(i, { nodeID, namespace }, [
 			{ ...eventExporter, options: { ...eventExporter.options, interval: 0 } }
 		]);
 
@@ -109,7 +101,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		};
 	}
 
-	const failure = (promise: Promise<unknown>) => failureOf(promise, errorBodies);
+	const failure = (promise: Promise<unknown>) => captured.failure(promise);
 
 	const form = (fields: Record<string, string>) => ({
 		body: new URLSearchParams(fields).toString(),
@@ -158,14 +150,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 				rateLimit: { window: 60, public: 100_000, user: 100_000, admin: 100_000 }
 			})
 		);
-		edge.createService({
-			name: "recorder",
-			events: {
-				"**"(ctx: Context) {
-					events.push({ name: ctx.eventName!, payload: ctx.params });
-				}
-			}
-		});
+		captured.recordEvents(edge);
 		await Promise.all([core.start(), edge.start()]);
 		await edge.waitForServices(["tokens", "auth", "links", "pools"], 10_000);
 		await core.waitForServices(["mail"], 10_000);
@@ -932,22 +917,17 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		...[...secrets].filter(s => s.startsWith("eyJ")).map(s => s.split(".")[2])
 	];
 
-	it.each(leakPlaces({ logs, spans, errorBodies, events, dataDir: () => dataDir }))(
-		"no secret in any %s",
-		(_what, text) => {
-			const haystack = text();
-			expect(haystack.length).toBeGreaterThan(0);
-			// Where each leaked secret was found, to say what carried it.
-			const leaked = [
-				...needles().filter(secret => haystack.includes(secret)),
-				...[...codes].filter(code =>
-					new RegExp(`(?<![0-9])${code}(?![0-9])`).test(haystack)
-				)
-			].map(secret => {
-				const at = haystack.indexOf(secret);
-				return haystack.slice(Math.max(0, at - 200), at + secret.length + 40);
-			});
-			expect(leaked).toEqual([]);
-		}
-	);
+	it.each(captured.places())("no secret in any %s", (_what, text) => {
+		const haystack = text();
+		expect(haystack.length).toBeGreaterThan(0);
+		// Where each leaked secret was found, to say what carried it.
+		const leaked = [
+			...needles().filter(secret => haystack.includes(secret)),
+			...[...codes].filter(code => new RegExp(`(?<![0-9])${code}(?![0-9])`).test(haystack))
+		].map(secret => {
+			const at = haystack.indexOf(secret);
+			return haystack.slice(Math.max(0, at - 200), at + secret.length + 40);
+		});
+		expect(leaked).toEqual([]);
+	});
 });

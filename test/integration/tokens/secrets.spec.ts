@@ -7,18 +7,12 @@
  */
 import { renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import type { Context, ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { uniqueNamespace } from "../../helpers/nats";
-import {
-	CapturingLogger,
-	CapturingSpanExporter,
-	capturedNodeOptions,
-	failureOf,
-	leakPlaces
-} from "../../helpers/logs";
+import { LeakCapture } from "../../helpers/logs";
 
 type Generated = TokenEntity & { token: string };
 
@@ -30,16 +24,14 @@ describe("tokens: secrets never leak", () => {
 	let dataDir: string;
 	let tokensNode: ServiceBroker;
 	let callerNode: ServiceBroker;
-	const logs = [new CapturingLogger(), new CapturingLogger()];
-	const spans = [new CapturingSpanExporter(), new CapturingSpanExporter()];
-	const events: { name: string; payload: unknown }[] = [];
-	const errorBodies: string[] = [];
+	const captured = new LeakCapture(2, () => dataDir);
+	const { logs, spans, events, errorBodies } = captured;
 	const tokens: string[] = [];
 	let tokensStopped = false;
 
 	const options = (i: number, nodeID: string, namespace: string) =>
-		capturedNodeOptions({ nodeID, namespace }, logs[i], spans[i]);
-	const failure = (promise: Promise<unknown>) => failureOf(promise, errorBodies);
+		captured.nodeOptions(i, { nodeID, namespace });
+	const failure = (promise: Promise<unknown>) => captured.failure(promise);
 
 	beforeAll(async () => {
 		process.env.TOKEN_SALT = SALT;
@@ -49,14 +41,7 @@ describe("tokens: secrets never leak", () => {
 		tokensNode = createTestBroker(options(0, "tokens-node", namespace));
 		tokensNode.createService(withSettings(TokensService, { dataDir }));
 		callerNode = createTestBroker(options(1, "caller-node", namespace));
-		callerNode.createService({
-			name: "recorder",
-			events: {
-				"**"(ctx: Context) {
-					events.push({ name: ctx.eventName!, payload: ctx.params });
-				}
-			}
-		});
+		captured.recordEvents(callerNode);
 		await Promise.all([tokensNode.start(), callerNode.start()]);
 		await callerNode.waitForServices(["tokens"], 10_000);
 	});
@@ -229,12 +214,9 @@ describe("tokens: secrets never leak", () => {
 		PREVIOUS_SALT
 	];
 
-	it.each(leakPlaces({ logs, spans, errorBodies, events, dataDir: () => dataDir }))(
-		"no token and no salt in any %s",
-		(_what, text) => {
-			const haystack = text();
-			expect(haystack.length).toBeGreaterThan(0);
-			for (const secret of secrets()) expect(haystack).not.toContain(secret);
-		}
-	);
+	it.each(captured.places())("no token and no salt in any %s", (_what, text) => {
+		const haystack = text();
+		expect(haystack.length).toBeGreaterThan(0);
+		for (const secret of secrets()) expect(haystack).not.toContain(secret);
+	});
 });
