@@ -14,16 +14,16 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { ServiceBroker, type BrokerOptions } from "moleculer";
-import brokerConfig from "../moleculer.config";
-import { RedactingValidator } from "../lib/broker/redacting-validator";
+import type { BrokerOptions, ServiceBroker } from "moleculer";
 import { createToken } from "../lib/tokens/format";
 import { runLoad, type LoadResult } from "./harness";
 import { BENCH_DATABASE_URL, benchSchema, dropBenchSchema } from "./postgres-ceiling";
 import { formatCpu, sleep, startNatsServer, withCpu, type BenchProcess } from "./processes";
+import { writeResults } from "./results";
+import { natsCaller } from "./fixture";
 
 const env = process.env;
 /** BENCH_STORE=postgres: the schema both nodes share. */
@@ -123,15 +123,7 @@ async function main(): Promise<void> {
 	const tokens = Array.from({ length: TOKENS }, () => createToken("mtk"));
 	const active = tokens.slice(0, ACTIVE);
 	const rows: Row[] = [];
-	const caller = new ServiceBroker({
-		...brokerConfig,
-		logger: false,
-		validator: new RedactingValidator(),
-		namespace,
-		nodeID: "bench-caller",
-		transporter: { type: "NATS", options: { url: natsUrl } },
-		...BROKER_OPTIONS
-	});
+	const caller = natsCaller(namespace, natsUrl, BROKER_OPTIONS);
 	try {
 		await caller.start();
 		const answeredBy: Record<string, number> = {};
@@ -217,27 +209,15 @@ async function main(): Promise<void> {
 		`\nscaling, 2 nodes / 1 node: ${(rows[1].result.perSecond / rows[0].result.perSecond).toFixed(2)}x ` +
 			`(caller = this process; all processes share ${cpus().length} cores)`
 	);
-	mkdirSync("bench-results", { recursive: true });
-	writeFileSync(
-		join("bench-results", SCHEMA ? "cluster-postgres.json" : "cluster.json"),
-		JSON.stringify(
-			{
-				date: new Date().toISOString(),
-				node: process.version,
-				cores: cpus().length,
-				loadAverageBefore: +load1.toFixed(2),
-				tokens: TOKENS,
-				seconds: SECONDS,
-				concurrency: CONCURRENCY,
-				active: ACTIVE,
-				store: SCHEMA ? "postgres" : "nedb",
-				results: rows
-			},
-			null,
-			2
-		) + "\n"
-	);
-	console.log(`written to bench-results/${SCHEMA ? "cluster-postgres" : "cluster"}.json`);
+	writeResults(SCHEMA ? "cluster-postgres" : "cluster", {
+		loadAverageBefore: +load1.toFixed(2),
+		tokens: TOKENS,
+		seconds: SECONDS,
+		concurrency: CONCURRENCY,
+		active: ACTIVE,
+		store: SCHEMA ? "postgres" : "nedb",
+		results: rows
+	});
 }
 
 main().catch(err => {

@@ -21,9 +21,9 @@ import { existsSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync } 
 import { createServer, connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ServiceBroker, type Errors } from "moleculer";
+import type { Errors } from "moleculer";
 import brokerConfig from "../moleculer.config";
-import { RedactingValidator } from "../lib/broker/redacting-validator";
+import { natsCaller } from "./fixture";
 
 const env = process.env;
 const SECONDS = Number(env.SOAK_SECONDS ?? 120);
@@ -138,13 +138,8 @@ async function main(): Promise<void> {
 
 	await startNats();
 	await startNode();
-	const caller = new ServiceBroker({
-		...brokerConfig,
-		logger: false,
-		validator: new RedactingValidator(),
-		namespace,
+	const caller = natsCaller(namespace, natsUrl, {
 		nodeID: "soak-caller",
-		transporter: { type: "NATS", options: { url: natsUrl } },
 		requestTimeout: 2000,
 		heartbeatInterval: 1,
 		heartbeatTimeout: 3,

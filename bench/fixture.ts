@@ -19,17 +19,32 @@ export interface Fixture {
 	tokens: string[];
 }
 
-export async function startTokensNode(
-	dataDir: string,
-	options: Partial<BrokerOptions> = {},
-	settings: Record<string, unknown> = {}
-): Promise<ServiceBroker> {
-	const broker = new ServiceBroker({
+/** A broker as the project configures one (moleculer.config.ts), quiet, with these options. */
+export function benchBroker(options: Partial<BrokerOptions>): ServiceBroker {
+	return new ServiceBroker({
 		...brokerConfig,
 		logger: false,
 		validator: new RedactingValidator(),
 		...options
 	});
+}
+
+/** The benchmark's caller node on NATS: it only calls. */
+export function natsCaller(namespace: string, url: string, options: Partial<BrokerOptions> = {}) {
+	return benchBroker({
+		namespace,
+		nodeID: "bench-caller",
+		transporter: { type: "NATS", options: { url } },
+		...options
+	});
+}
+
+export async function startTokensNode(
+	dataDir: string,
+	options: Partial<BrokerOptions> = {},
+	settings: Record<string, unknown> = {}
+): Promise<ServiceBroker> {
+	const broker = benchBroker(options);
 	broker.createService({
 		...TokensService,
 		settings: { ...TokensService.settings, dataDir, ...settings }

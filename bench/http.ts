@@ -33,7 +33,7 @@
  * (100% = one core), and writes bench-results/http.json.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
@@ -52,6 +52,7 @@ import {
 	withCpu,
 	type BenchProcess
 } from "./processes";
+import { writeResults } from "./results";
 
 const env = process.env;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
@@ -777,29 +778,18 @@ async function main(): Promise<void> {
 			"client's (autocannon: 1 ms resolution, successful responses only); * = a closed loop of " +
 			"fetch calls (see refreshLoad)."
 	);
-	mkdirSync("bench-results", { recursive: true });
-	writeFileSync(
-		join("bench-results", "http.json"),
-		JSON.stringify(
-			{
-				date: new Date().toISOString(),
-				node: process.version,
-				cores: cpus().length,
-				loadAverageBefore: +load1.toFixed(2),
-				loadGenerator: LOADGEN,
-				seconds: SECONDS,
-				warmupSeconds: WARMUP_SECONDS,
-				connections: CONNECTIONS,
-				signInConnections: SIGNIN_CONNECTIONS,
-				logLevel: LOGLEVEL,
-				results: rows
-			},
-			null,
-			2
-		) + "\n"
-	);
-	writeFileSync(
-		join("bench-results", "http.svg"),
+	writeResults(
+		"http",
+		{
+			loadAverageBefore: +load1.toFixed(2),
+			loadGenerator: LOADGEN,
+			seconds: SECONDS,
+			warmupSeconds: WARMUP_SECONDS,
+			connections: CONNECTIONS,
+			signInConnections: SIGNIN_CONNECTIONS,
+			logLevel: LOGLEVEL,
+			results: rows
+		},
 		chartSvg(
 			`REST through the gateway, ${new Date().toISOString().slice(0, 10)}`,
 			rows.map(r => ({
@@ -809,7 +799,6 @@ async function main(): Promise<void> {
 			}))
 		)
 	);
-	console.log("written to bench-results/http.json and http.svg");
 }
 
 main().catch(err => {

@@ -18,9 +18,9 @@
  * Writes bench-results/instructions.json.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OPERATIONS, type Operation } from "./instructions-worker";
+import { writeResults } from "./results";
 
 const env = process.env;
 const LOW = Number(env.BENCH_LOW ?? 2000);
@@ -86,22 +86,11 @@ async function main(): Promise<void> {
 				`(totals in billions: ${LOW} calls ${billions(low)}; ${HIGH} calls ${billions(high)})`
 		);
 	}
-	mkdirSync("bench-results", { recursive: true });
-	writeFileSync(
-		join("bench-results", "instructions.json"),
-		JSON.stringify(
-			{
-				date: new Date().toISOString(),
-				node: process.version,
-				low: LOW,
-				high: HIGH,
-				results
-			},
-			null,
-			2
-		) + "\n"
-	);
-	console.log("written to bench-results/instructions.json");
+	writeResults("instructions", {
+		low: LOW,
+		high: HIGH,
+		results
+	});
 }
 
 main().catch(err => {

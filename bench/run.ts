@@ -12,13 +12,10 @@
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { ServiceBroker } from "moleculer";
-import brokerConfig from "../moleculer.config";
-import { RedactingValidator } from "../lib/broker/redacting-validator";
-import { fillTokens, startTokensNode } from "./fixture";
+import { fillTokens, startTokensNode, natsCaller } from "./fixture";
 import { chartSvg } from "./chart";
 import {
 	BENCH_DATABASE_URL,
@@ -27,6 +24,7 @@ import {
 	pgbenchLookups
 } from "./postgres-ceiling";
 import { formatTable, runLoad, type LoadResult } from "./harness";
+import { writeResults } from "./results";
 
 const env = process.env;
 const TOKENS = Number(env.BENCH_TOKENS ?? 100_000);
@@ -123,14 +121,7 @@ async function overNats(rows: Row[]): Promise<void> {
 			child.once("message", (msg: { sample: string[] }) => resolve(msg.sample));
 			child.once("exit", code => reject(new Error(`tokens node exited with ${code}`)));
 		});
-		const caller = new ServiceBroker({
-			...brokerConfig,
-			logger: false,
-			validator: new RedactingValidator(),
-			namespace,
-			nodeID: "bench-caller",
-			transporter: { type: "NATS", options: { url: NATS_URL } }
-		});
+		const caller = natsCaller(namespace, NATS_URL);
 		await caller.start();
 		await caller.waitForServices(["tokens"], 10_000);
 		const active = sample.slice(0, ACTIVE);
@@ -160,35 +151,20 @@ async function main(): Promise<void> {
 	if (only !== "nats") await inProcess(rows);
 	if (only !== "process" && STORE === "nedb") await overNats(rows);
 	console.log("\n" + formatTable(rows));
-	mkdirSync("bench-results", { recursive: true });
-	const base = STORE === "postgres" ? "tokens-postgres" : "tokens";
-	writeFileSync(
-		join("bench-results", `${base}.svg`),
+	writeResults(
+		STORE === "postgres" ? "tokens-postgres" : "tokens",
+		{
+			tokens: TOKENS,
+			seconds: SECONDS,
+			concurrency: CONCURRENCY,
+			active: ACTIVE,
+			store: STORE,
+			results: rows
+		},
 		chartSvg(
 			`tokens (${STORE}), ${new Date().toISOString().slice(0, 10)}`,
 			rows.map(r => ({ label: r.name, perSecond: r.result.perSecond, p99ms: r.result.p99ms }))
 		)
-	);
-	writeFileSync(
-		join("bench-results", STORE === "postgres" ? "tokens-postgres.json" : "tokens.json"),
-		JSON.stringify(
-			{
-				date: new Date().toISOString(),
-				node: process.version,
-				cores: cpus().length,
-				tokens: TOKENS,
-				seconds: SECONDS,
-				concurrency: CONCURRENCY,
-				active: ACTIVE,
-				store: STORE,
-				results: rows
-			},
-			null,
-			2
-		) + "\n"
-	);
-	console.log(
-		`\nwritten to bench-results/${STORE === "postgres" ? "tokens-postgres" : "tokens"}.json`
 	);
 }
 

@@ -10,7 +10,7 @@
  * bench-results/scale.json. Run with --expose-gc (the npm script does) for the memory figure.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
@@ -19,6 +19,7 @@ import type { TokenHasher } from "../lib/tokens/hasher";
 import type { TokenRecord, TokenStore } from "../lib/tokens/store/token-store";
 import { fillTokens, startTokensNode } from "./fixture";
 import { formatTable, runLoad, type LoadResult } from "./harness";
+import { writeResults } from "./results";
 
 const COUNT = Number(process.env.BENCH_SCALE_TOKENS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -132,11 +133,7 @@ async function main(): Promise<void> {
 	console.log(formatTable(rows));
 	console.log("(during cleanup: p50/p99 are the worst of its one-second windows)");
 	console.log(figures);
-	mkdirSync("bench-results", { recursive: true });
-	writeFileSync(
-		join("bench-results", "scale.json"),
-		JSON.stringify({ date: new Date().toISOString(), figures, results: rows }, null, 2) + "\n"
-	);
+	writeResults("scale", { figures, results: rows });
 }
 
 main().catch(err => {

@@ -6,9 +6,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, relative, resolve } from "node:path";
 import { natsAnswers } from "./nats";
+import { freePort, sleep } from "../../bench/processes";
 
 export const ROOT = resolve(__dirname, "../..");
 const RUNNER = join(ROOT, "node_modules/moleculer/bin/moleculer-runner.js");
@@ -33,17 +33,8 @@ export function buildProject(): void {
 	}
 }
 
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-	return new Promise((resolvePort, reject) => {
-		const server = createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as { port: number };
-			server.close(() => resolvePort(port));
-		});
-	});
-}
+// The benchmarks' helpers, shared: a free TCP port, and a pause.
+export { freePort, sleep };
 
 export interface Exit {
 	code: number | null;
@@ -196,10 +187,6 @@ export function buildOnce(): void {
 	if (existsSync(BUILD_STAMP) && readFileSync(BUILD_STAMP, "utf8") === hash) return;
 	buildProject();
 	writeFileSync(BUILD_STAMP, hash);
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise(r => setTimeout(r, ms));
 }
 
 /** Debian's nats-server binary (CI installs it), or NATS_SERVER_BIN; null when absent. */
