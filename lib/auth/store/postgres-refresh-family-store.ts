@@ -1,5 +1,3 @@
-import { LookupBatcher } from "../../store/lookup-batcher";
-import type { Sql } from "../../store/postgres/database";
 import {
 	fromTimestamp,
 	MigratedStore,
@@ -71,21 +69,9 @@ const MIGRATIONS: Migration[] = [
  * (every access token names its session) are batched like token lookups.
  */
 export class PostgresRefreshFamilyStore extends MigratedStore implements RefreshFamilyStore {
-	private readonly byId: LookupBatcher<FamilyRow>;
-
 	protected readonly component = "refresh_families";
 	protected readonly migrations = MIGRATIONS;
-
-	constructor(sql: Sql, schema: string) {
-		super(sql, schema);
-		this.byId = new LookupBatcher<FamilyRow>(
-			ids =>
-				this.sql<
-					FamilyRow[]
-				>`select * from refresh_families where id = any(${ids}::text[])`,
-			row => [row.id]
-		);
-	}
+	private readonly byId = this.lookupsById<FamilyRow>("refresh_families");
 
 	async insert(record: RefreshFamilyRecord): Promise<void> {
 		await this.sql`insert into refresh_families ${this.sql(toRow(record) as never)}`;

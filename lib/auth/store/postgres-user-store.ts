@@ -1,5 +1,3 @@
-import { LookupBatcher } from "../../store/lookup-batcher";
-import type { Sql } from "../../store/postgres/database";
 import { MigratedStore, uniqueViolation, type Migration } from "../../store/postgres/migrations";
 import {
 	DuplicateUserError,
@@ -70,18 +68,9 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
  * id (every API-key and JWT request resolves its user) are batched like token lookups.
  */
 export class PostgresUserStore extends MigratedStore implements UserStore {
-	private readonly byId: LookupBatcher<UserRow>;
-
 	protected readonly component = "users";
 	protected readonly migrations = MIGRATIONS;
-
-	constructor(sql: Sql, schema: string) {
-		super(sql, schema);
-		this.byId = new LookupBatcher<UserRow>(
-			ids => this.sql<UserRow[]>`select * from users where id = any(${ids}::text[])`,
-			row => [row.id]
-		);
-	}
+	private readonly byId = this.lookupsById<UserRow>("users");
 
 	async insert(record: UserRecord): Promise<void> {
 		try {

@@ -6,6 +6,7 @@
  * recorded in `schema_migrations` and do nothing.
  */
 import type { Sql } from "./database";
+import { LookupBatcher } from "../lookup-batcher";
 
 /** One migration: SQL statements run in order, in the migration transaction. */
 export type Migration = readonly string[];
@@ -96,5 +97,13 @@ export abstract class MigratedStore {
 
 	async ensureIndexes(): Promise<void> {
 		await migrate(this.sql, this.schema, this.component, this.migrations);
+	}
+
+	/** Rows of `table` by id, batched (lib/store/lookup-batcher): one query for a burst of ids. */
+	protected lookupsById<Row extends { id: string }>(table: string): LookupBatcher<Row> {
+		return new LookupBatcher<Row>(
+			ids => this.sql<Row[]>`select * from ${this.sql(table)} where id = any(${ids}::text[])`,
+			row => [row.id]
+		);
 	}
 }

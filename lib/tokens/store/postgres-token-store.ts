@@ -1,5 +1,4 @@
 import { copyData } from "../../store/storable-data";
-import type { Sql } from "../../store/postgres/database";
 import { GroupCommit } from "../../store/group-commit";
 import { LookupBatcher } from "../../store/lookup-batcher";
 import {
@@ -53,22 +52,18 @@ const COLUMNS = "id, type, owner, hash, name, scopes, data, created_at, expires_
  * multi-row INSERT.
  */
 export class PostgresTokenStore extends MigratedStore implements TokenStore {
-	private readonly lookups: LookupBatcher<TokenRow>;
-	private readonly inserts: GroupCommit<TokenRecord>;
-
 	protected readonly component = "tokens";
 	protected readonly migrations = MIGRATIONS;
-
-	constructor(sql: Sql, schema: string) {
-		super(sql, schema);
-		this.lookups = new LookupBatcher<TokenRow>(
-			hashes => this.sql<TokenRow[]>`
-				select ${this.sql.unsafe(COLUMNS)} from tokens where hash = any(${hashes}::text[])`,
-			row => [row.hash]
-		);
-		// A duplicate hash fails its whole batch; 256-bit HMACs of random tokens do not collide.
-		this.inserts = new GroupCommit(records => this.insertMany(records), 500);
-	}
+	private readonly lookups = new LookupBatcher<TokenRow>(
+		hashes => this.sql<TokenRow[]>`
+			select ${this.sql.unsafe(COLUMNS)} from tokens where hash = any(${hashes}::text[])`,
+		row => [row.hash]
+	);
+	// A duplicate hash fails its whole batch; 256-bit HMACs of random tokens do not collide.
+	private readonly inserts = new GroupCommit<TokenRecord>(
+		records => this.insertMany(records),
+		500
+	);
 
 	insert(record: TokenRecord): Promise<void> {
 		return this.inserts.add(record);
