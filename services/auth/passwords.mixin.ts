@@ -160,7 +160,11 @@ const PasswordsMixin = {
 			if (current === null || !needsRehash(current, this.settings.password)) return;
 			this.later("password re-hash", async () => {
 				const next = await this.newPasswordHash(password);
-				await this.store.replacePasswordHash(user._id, current, next, Date.now());
+				await this.store.replacePasswordHash(user._id, {
+					expected: current,
+					next,
+					now: Date.now()
+				});
 			});
 		}
 	}

@@ -275,10 +275,9 @@ const SessionsMixin = {
 				this.settings.refreshReuseInterval > 0
 					? this.successorBox.seal(next.token, family._id)
 					: null;
-			const rotated = await this.families.rotate(
-				family._id,
-				fingerprint,
-				{
+			const rotated = await this.families.rotate(family._id, {
+				expected: fingerprint,
+				next: {
 					fingerprint: fingerprintOf(next.token),
 					expiresAt: Date.parse(next.expiresAt!),
 					rotatedAt: Date.now(),
@@ -286,8 +285,8 @@ const SessionsMixin = {
 					userAgent: ctx.meta.userAgent ?? family.userAgent ?? null,
 					clientAddress: truncatedAddress(ctx.meta.ip) ?? family.clientAddress ?? null
 				},
-				this.settings.refreshHistory
-			);
+				history: this.settings.refreshHistory
+			});
 			if (!rotated) {
 				// The family was revoked while this refresh was in flight (a replay of this same
 				// token, a sign-out). This call spent the token first, so it answers, as it would have

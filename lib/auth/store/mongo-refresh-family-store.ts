@@ -1,10 +1,10 @@
 import type { MongoCollection, MongoFilter } from "../../store/mongo/collection";
 import {
-	type NextRefreshToken,
+	type Rotation,
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore,
 	revocationUpdate,
-	rotationUpdate
+	rotationQuery
 } from "./refresh-family-store";
 
 /** The shared collection type, with updateMany's result typed. */
@@ -41,18 +41,9 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 			.toArray();
 	}
 
-	async rotate(
-		id: string,
-		expected: string,
-		next: NextRefreshToken,
-		history: number
-	): Promise<boolean> {
-		const res = await this.collection.findOneAndUpdate(
-			{ _id: id, current: expected, revokedAt: null },
-			rotationUpdate(expected, next, history),
-			{ returnOriginal: false }
-		);
-		return res.value !== null;
+	async rotate(id: string, rotation: Rotation): Promise<boolean> {
+		const { filter, update } = rotationQuery(id, rotation);
+		return (await this.collection.findOneAndUpdate(filter, update)).value !== null;
 	}
 
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {

@@ -4,7 +4,9 @@ import {
 	type UserChanges,
 	type UserRecord,
 	type UserStore,
-	totpStepQuery
+	totpStepQuery,
+	passwordHashQuery,
+	type PasswordHashChange
 } from "./user-store";
 
 /** MongoDB's duplicate-key error code. */
@@ -49,18 +51,9 @@ export class MongoUserStore implements UserStore {
 		return res.value;
 	}
 
-	async replacePasswordHash(
-		id: string,
-		expected: string,
-		next: string,
-		now: number
-	): Promise<boolean> {
-		const res = await this.collection.findOneAndUpdate(
-			{ _id: id, passwordHash: expected },
-			{ $set: { passwordHash: next, updatedAt: now } },
-			{ returnOriginal: false }
-		);
-		return res.value !== null;
+	async replacePasswordHash(id: string, change: PasswordHashChange): Promise<boolean> {
+		const { filter, update } = passwordHashQuery(id, change);
+		return (await this.collection.findOneAndUpdate(filter, update)).value !== null;
 	}
 
 	async advanceTotpStep(id: string, step: number): Promise<boolean> {

@@ -1,11 +1,11 @@
 import type Datastore from "@seald-io/nedb";
 import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
 import {
-	type NextRefreshToken,
+	type Rotation,
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore,
 	revocationUpdate,
-	rotationUpdate
+	rotationQuery
 } from "./refresh-family-store";
 
 /** NeDB: the serial executor makes each conditional update atomic; "one updated" decides. */
@@ -44,18 +44,9 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 			.sort({ createdAt: 1 });
 	}
 
-	async rotate(
-		id: string,
-		expected: string,
-		next: NextRefreshToken,
-		history: number
-	): Promise<boolean> {
-		const res = await this.db.updateAsync(
-			{ _id: id, current: expected, revokedAt: null },
-			rotationUpdate(expected, next, history),
-			{}
-		);
-		return res.numAffected === 1;
+	async rotate(id: string, rotation: Rotation): Promise<boolean> {
+		const { filter, update } = rotationQuery(id, rotation);
+		return (await this.db.updateAsync(filter, update, {})).numAffected === 1;
 	}
 
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {

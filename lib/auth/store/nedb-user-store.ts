@@ -5,7 +5,9 @@ import {
 	type UserChanges,
 	type UserRecord,
 	type UserStore,
-	totpStepQuery
+	totpStepQuery,
+	passwordHashQuery,
+	type PasswordHashChange
 } from "./user-store";
 
 /** NeDB: unique indexes on the lower-case keys; the serial executor makes each update atomic. */
@@ -53,18 +55,9 @@ export class NedbUserStore implements UserStore {
 		return res.numAffected === 1 ? (res.affectedDocuments as UserRecord) : null;
 	}
 
-	async replacePasswordHash(
-		id: string,
-		expected: string,
-		next: string,
-		now: number
-	): Promise<boolean> {
-		const res = await this.db.updateAsync(
-			{ _id: id, passwordHash: expected },
-			{ $set: { passwordHash: next, updatedAt: now } },
-			{}
-		);
-		return res.numAffected === 1;
+	async replacePasswordHash(id: string, change: PasswordHashChange): Promise<boolean> {
+		const { filter, update } = passwordHashQuery(id, change);
+		return (await this.db.updateAsync(filter, update, {})).numAffected === 1;
 	}
 
 	async advanceTotpStep(id: string, step: number): Promise<boolean> {

@@ -4,11 +4,7 @@ import {
 	toTimestamp,
 	type Migration
 } from "../../store/postgres/migrations";
-import type {
-	NextRefreshToken,
-	RefreshFamilyRecord,
-	RefreshFamilyStore
-} from "./refresh-family-store";
+import type { Rotation, RefreshFamilyRecord, RefreshFamilyStore } from "./refresh-family-store";
 
 interface FamilyRow {
 	id: string;
@@ -96,12 +92,7 @@ export class PostgresRefreshFamilyStore extends MigratedStore implements Refresh
 		return rows.map(fromRow);
 	}
 
-	async rotate(
-		id: string,
-		expected: string,
-		next: NextRefreshToken,
-		history: number
-	): Promise<boolean> {
+	async rotate(id: string, { expected, next, history }: Rotation): Promise<boolean> {
 		// The appended array keeps its last `history` entries.
 		const rows = await this.sql`
 			update refresh_families set

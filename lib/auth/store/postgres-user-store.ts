@@ -1,6 +1,7 @@
 import { MigratedStore, uniqueViolation, type Migration } from "../../store/postgres/migrations";
 import {
 	DuplicateUserError,
+	type PasswordHashChange,
 	type UserChanges,
 	type UserRecord,
 	type UserStore
@@ -115,9 +116,7 @@ export class PostgresUserStore extends MigratedStore implements UserStore {
 
 	async replacePasswordHash(
 		id: string,
-		expected: string,
-		next: string,
-		now: number
+		{ expected, next, now }: PasswordHashChange
 	): Promise<boolean> {
 		const rows = await this.sql`
 			update users set password_hash = ${next}, updated_at = ${new Date(now)}

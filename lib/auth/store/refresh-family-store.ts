@@ -65,7 +65,7 @@ export interface RefreshFamilyStore {
 	 * Compare-and-set: makes `next` the live token only if `expected` still is (and the family was
 	 * not revoked meanwhile), remembering at most `history` fingerprints. Returns whether it did.
 	 */
-	rotate(id: string, expected: string, next: NextRefreshToken, history: number): Promise<boolean>;
+	rotate(id: string, rotation: Rotation): Promise<boolean>;
 	/** Revokes the family unless it already is; returns it when this call revoked it. */
 	revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null>;
 	/** Revokes every live family of a user; returns how many. */
@@ -76,8 +76,23 @@ export interface RefreshFamilyStore {
 	clearSuccessorsBefore(cutoff: number): Promise<number>;
 }
 
-/** A rotation, in the update syntax NeDB and MongoDB share: `next` becomes the live token. */
-export function rotationUpdate(
+/** A rotation: the live token `expected` gives way to `next`; `history` fingerprints are kept. */
+export interface Rotation {
+	expected: string;
+	next: NextRefreshToken;
+	history: number;
+}
+
+/** A rotation in the query syntax NeDB and MongoDB share: the family as expected, and its update. */
+export function rotationQuery(
+	id: string,
+	{ expected, next, history }: Rotation
+): { filter: Record<string, unknown>; update: Record<string, unknown> } {
+	const filter = { _id: id, current: expected, revokedAt: null };
+	return { filter, update: rotationUpdate(expected, next, history) };
+}
+
+function rotationUpdate(
 	expected: string,
 	next: NextRefreshToken,
 	history: number

@@ -75,7 +75,7 @@ export interface UserStore {
 	 * Replaces the password hash only if it is still `expected` (a re-hash at sign-in must not undo
 	 * a password change that happened meanwhile). Returns whether it did.
 	 */
-	replacePasswordHash(id: string, expected: string, next: string, now: number): Promise<boolean>;
+	replacePasswordHash(id: string, change: PasswordHashChange): Promise<boolean>;
 	/**
 	 * Compare-and-set: records `step` as the last TOTP step accepted only if it is later than the one
 	 * recorded. Of concurrent sign-ins with one code exactly one gets true.
@@ -92,6 +92,24 @@ export interface UserStore {
 }
 
 /** NeDB's and MongoDB's query for advanceTotpStep: the user, if `step` is later than the last. */
+/** A compare-and-set of a password hash: `expected` gives way to `next`, at `now`. */
+export interface PasswordHashChange {
+	expected: string;
+	next: string;
+	now: number;
+}
+
+/** NeDB's and MongoDB's query for replacePasswordHash: the user as expected, and its update. */
+export function passwordHashQuery(
+	id: string,
+	{ expected, next, now }: PasswordHashChange
+): { filter: Record<string, unknown>; update: Record<string, unknown> } {
+	return {
+		filter: { _id: id, passwordHash: expected },
+		update: { $set: { passwordHash: next, updatedAt: now } }
+	};
+}
+
 export function totpStepQuery(id: string, step: number): Record<string, unknown> {
 	return {
 		_id: id,

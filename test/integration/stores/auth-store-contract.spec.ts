@@ -14,6 +14,7 @@ import {
 } from "../../../lib/auth/store/user-store";
 import {
 	fingerprintOf,
+	type NextRefreshToken,
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore
 } from "../../../lib/auth/store/refresh-family-store";
@@ -74,6 +75,18 @@ function family(userId: string, overrides: Partial<RefreshFamilyRecord> = {}): R
 		userAgent: null,
 		clientAddress: null,
 		...overrides
+	};
+}
+
+/** The next refresh token of a rotation, with nothing remembered beside its fingerprint. */
+function plainNext(fingerprint: string, expiresAt = NOW): NextRefreshToken {
+	return {
+		fingerprint,
+		expiresAt,
+		rotatedAt: NOW,
+		sealed: null,
+		userAgent: null,
+		clientAddress: null
 	};
 }
 
@@ -160,10 +173,20 @@ function contract(kind: StoreKind) {
 		it("replaces a password hash only if it is still the expected one", async () => {
 			const u = user("Dave");
 			await stores.users.insert(u);
-			expect(await stores.users.replacePasswordHash(u._id, "stale", "next", NOW)).toBe(false);
+			expect(
+				await stores.users.replacePasswordHash(u._id, {
+					expected: "stale",
+					next: "next",
+					now: NOW
+				})
+			).toBe(false);
 			expect((await stores.users.findById(u._id))!.passwordHash).toBe(u.passwordHash);
 			expect(
-				await stores.users.replacePasswordHash(u._id, u.passwordHash!, "next", NOW)
+				await stores.users.replacePasswordHash(u._id, {
+					expected: u.passwordHash!,
+					next: "next",
+					now: NOW
+				})
 			).toBe(true);
 			expect((await stores.users.findById(u._id))!.passwordHash).toBe("next");
 		});
@@ -226,19 +249,11 @@ function contract(kind: StoreKind) {
 			for (let i = 0; i < 4; i++) {
 				const next = fingerprintOf(randomUUID());
 				expect(
-					await stores.families.rotate(
-						f._id,
-						fps[fps.length - 1],
-						{
-							fingerprint: next,
-							expiresAt: NOW + i,
-							rotatedAt: NOW,
-							sealed: null,
-							userAgent: null,
-							clientAddress: null
-						},
-						3
-					)
+					await stores.families.rotate(f._id, {
+						expected: fps[fps.length - 1],
+						next: plainNext(next, NOW + i),
+						history: 3
+					})
 				).toBe(true);
 				fps.push(next);
 			}
@@ -251,19 +266,11 @@ function contract(kind: StoreKind) {
 			});
 			// A stale expected value changes nothing.
 			expect(
-				await stores.families.rotate(
-					f._id,
-					fps[3],
-					{
-						fingerprint: "x",
-						expiresAt: NOW,
-						rotatedAt: NOW,
-						sealed: null,
-						userAgent: null,
-						clientAddress: null
-					},
-					3
-				)
+				await stores.families.rotate(f._id, {
+					expected: fps[3],
+					next: plainNext("x"),
+					history: 3
+				})
 			).toBe(false);
 			// Forgotten beyond the history.
 			expect(await stores.families.findByFingerprint(fps[1])).toBeNull();
@@ -284,8 +291,20 @@ function contract(kind: StoreKind) {
 			});
 			const na = next("sealed-a");
 			const nb = next("sealed-b");
-			expect(await stores.families.rotate(a._id, a.current!, na, 100)).toBe(true);
-			expect(await stores.families.rotate(b._id, b.current!, nb, 100)).toBe(true);
+			expect(
+				await stores.families.rotate(a._id, {
+					expected: a.current!,
+					next: na,
+					history: 100
+				})
+			).toBe(true);
+			expect(
+				await stores.families.rotate(b._id, {
+					expected: b.current!,
+					next: nb,
+					history: 100
+				})
+			).toBe(true);
 			expect(await stores.families.findByFingerprint(na.fingerprint)).toMatchObject({
 				current: na.fingerprint,
 				previous: a.current,
@@ -325,19 +344,11 @@ function contract(kind: StoreKind) {
 			await stores.families.insert(f);
 			const results = await Promise.all(
 				Array.from({ length: 10 }, () =>
-					stores.families.rotate(
-						f._id,
-						f.current!,
-						{
-							fingerprint: fingerprintOf(randomUUID()),
-							expiresAt: NOW,
-							rotatedAt: NOW,
-							sealed: null,
-							userAgent: null,
-							clientAddress: null
-						},
-						100
-					)
+					stores.families.rotate(f._id, {
+						expected: f.current!,
+						next: plainNext(fingerprintOf(randomUUID())),
+						history: 100
+					})
 				)
 			);
 			expect(results.filter(Boolean)).toHaveLength(1);
@@ -359,19 +370,11 @@ function contract(kind: StoreKind) {
 				fingerprints: f.fingerprints
 			});
 			expect(
-				await stores.families.rotate(
-					f._id,
-					f.current!,
-					{
-						fingerprint: "x",
-						expiresAt: NOW,
-						rotatedAt: NOW,
-						sealed: null,
-						userAgent: null,
-						clientAddress: null
-					},
-					100
-				)
+				await stores.families.rotate(f._id, {
+					expected: f.current!,
+					next: plainNext("x"),
+					history: 100
+				})
 			).toBe(false);
 			// Still found by its fingerprints: that is how a replay is recognised.
 			expect(await stores.families.findByFingerprint(f.fingerprints[0])).toMatchObject({
