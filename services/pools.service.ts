@@ -263,7 +263,11 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 				for (let attempt = 0; attempt < 3; attempt++) {
 					const now = this.now();
 					const leaseExpiresAt = now + leaseTime * 1000;
-					const record = await this.store.assign(pool, clientId, now, leaseExpiresAt);
+					const record = await this.store.assign(pool, {
+						holder: clientId,
+						now,
+						leaseExpiresAt
+					});
 					if (!record) break;
 					const token = this.unseal(record);
 					if (token === null) {
@@ -303,12 +307,11 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 				const now = this.now();
 				const record = await this.findLiveToken(pool, token, now);
 				if (!record) throw notFound();
-				const renewed = await this.store.keepAlive(
-					record._id,
-					clientId,
+				const renewed = await this.store.keepAlive(record._id, {
+					holder: clientId,
 					now,
-					now + leaseTime * 1000
-				);
+					leaseExpiresAt: now + leaseTime * 1000
+				});
 				if (!renewed) {
 					throw clientError(
 						"This client does not hold this token (or its lease has ended)",

@@ -10,7 +10,9 @@ import {
 	type PoolConfigRecord,
 	type PoolCounts,
 	type PoolStore,
-	type PoolTokenRecord
+	type PoolTokenRecord,
+	type Lease,
+	type LeaseRenewal
 } from "./pool-store";
 
 type PoolRecord = PoolConfigRecord | PoolTokenRecord;
@@ -62,9 +64,7 @@ export class MongoPoolStore implements PoolStore {
 
 	async assign(
 		pool: string,
-		holder: string,
-		now: number,
-		leaseExpiresAt: number
+		{ holder, now, leaseExpiresAt }: Lease
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
 			availableFilter(pool, now),
@@ -76,9 +76,7 @@ export class MongoPoolStore implements PoolStore {
 
 	async keepAlive(
 		id: string,
-		holder: string | undefined,
-		now: number,
-		leaseExpiresAt: number
+		{ holder, now, leaseExpiresAt }: LeaseRenewal
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
 			renewableFilter(id, holder, now),

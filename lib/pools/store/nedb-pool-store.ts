@@ -10,7 +10,9 @@ import {
 	type PoolConfigRecord,
 	type PoolCounts,
 	type PoolStore,
-	type PoolTokenRecord
+	type PoolTokenRecord,
+	type Lease,
+	type LeaseRenewal
 } from "./pool-store";
 
 type PoolRecord = PoolConfigRecord | PoolTokenRecord;
@@ -67,9 +69,7 @@ export class NedbPoolStore implements PoolStore {
 
 	async assign(
 		pool: string,
-		holder: string,
-		now: number,
-		leaseExpiresAt: number
+		{ holder, now, leaseExpiresAt }: Lease
 	): Promise<PoolTokenRecord | null> {
 		const available = availableFilter(pool, now);
 		for (let round = 0; round < ROUNDS; round++) {
@@ -97,9 +97,7 @@ export class NedbPoolStore implements PoolStore {
 
 	async keepAlive(
 		id: string,
-		holder: string | undefined,
-		now: number,
-		leaseExpiresAt: number
+		{ holder, now, leaseExpiresAt }: LeaseRenewal
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.db.updateAsync(
 			renewableFilter(id, holder, now),

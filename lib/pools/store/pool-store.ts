@@ -50,6 +50,16 @@ export interface PoolCounts {
 	assigned: number;
 }
 
+/** A lease of a pool token to `holder`, made at `now`, running until `leaseExpiresAt`. */
+export interface Lease {
+	holder: string;
+	now: number;
+	leaseExpiresAt: number;
+}
+
+/** A lease extended at `now` (of `holder` only, when given) until `leaseExpiresAt`. */
+export type LeaseRenewal = Omit<Lease, "holder"> & { holder: string | undefined };
+
 export interface PoolStore {
 	ensureIndexes(): Promise<void>;
 	getConfig(pool: string): Promise<PoolConfigRecord | null>;
@@ -60,22 +70,12 @@ export interface PoolStore {
 	insertToken(record: PoolTokenRecord): Promise<boolean>;
 	findToken(pool: string, hashes: string[]): Promise<PoolTokenRecord | null>;
 	/** Hands one available token to `holder` until `leaseExpiresAt`, least recently assigned first. */
-	assign(
-		pool: string,
-		holder: string,
-		now: number,
-		leaseExpiresAt: number
-	): Promise<PoolTokenRecord | null>;
+	assign(pool: string, lease: Lease): Promise<PoolTokenRecord | null>;
 	/**
 	 * Extends a running lease of the live token (of `holder` only, when given: without, whoever
 	 * presents the token holds it); the updated record, else null.
 	 */
-	keepAlive(
-		id: string,
-		holder: string | undefined,
-		now: number,
-		leaseExpiresAt: number
-	): Promise<PoolTokenRecord | null>;
+	keepAlive(id: string, lease: LeaseRenewal): Promise<PoolTokenRecord | null>;
 	/** Ends a running lease (of `holder` only, when given); true when one was ended. */
 	release(id: string, now: number, holder?: string): Promise<boolean>;
 	removeToken(id: string): Promise<boolean>;

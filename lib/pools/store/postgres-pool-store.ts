@@ -11,7 +11,9 @@ import {
 	type PoolConfigRecord,
 	type PoolCounts,
 	type PoolStore,
-	type PoolTokenRecord
+	type PoolTokenRecord,
+	type Lease,
+	type LeaseRenewal
 } from "./pool-store";
 
 interface ConfigRow {
@@ -113,12 +115,7 @@ export class PostgresPoolStore extends MigratedStore implements PoolStore {
 			select * from pool_tokens where pool = ${pool} and hash = any(${hashes}::text[]) limit 1`);
 	}
 
-	assign(
-		pool: string,
-		holder: string,
-		now: number,
-		leaseExpiresAt: number
-	): Promise<PoolTokenRecord | null> {
+	assign(pool: string, { holder, now, leaseExpiresAt }: Lease): Promise<PoolTokenRecord | null> {
 		const at = new Date(now);
 		return this.one(this.sql<PoolTokenRow[]>`
 			update pool_tokens
@@ -137,9 +134,7 @@ export class PostgresPoolStore extends MigratedStore implements PoolStore {
 
 	keepAlive(
 		id: string,
-		holder: string | undefined,
-		now: number,
-		leaseExpiresAt: number
+		{ holder, now, leaseExpiresAt }: LeaseRenewal
 	): Promise<PoolTokenRecord | null> {
 		const at = new Date(now);
 		return this.one(this.sql<PoolTokenRow[]>`

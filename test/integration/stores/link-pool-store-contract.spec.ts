@@ -71,6 +71,11 @@ function poolToken(pool: string, slot: number, overrides: Partial<PoolTokenRecor
 	return record;
 }
 
+/** A lease's terms, as assign and keepAlive take them. */
+function lease<H extends string | undefined>(holder: H, now: number, leaseExpiresAt: number) {
+	return { holder, now, leaseExpiresAt };
+}
+
 const kinds = storeKinds("the link and pool store contracts");
 
 describe.each(kinds)("LinkStore contract (%s)", kind => {
@@ -200,7 +205,9 @@ describe.each(kinds)("PoolStore contract (%s)", kind => {
 		}
 		await store.insertToken(poolToken("p", 5, { expiresAt: NOW }));
 		const results = await Promise.all(
-			Array.from({ length: 100 }, (_, i) => store.assign("p", `c${i}`, NOW, NOW + 60_000))
+			Array.from({ length: 100 }, (_, i) =>
+				store.assign("p", lease(`c${i}`, NOW, NOW + 60_000))
+			)
 		);
 		const won = results.filter((r): r is PoolTokenRecord => r !== null);
 		expect(won).toHaveLength(5);
@@ -216,7 +223,7 @@ describe.each(kinds)("PoolStore contract (%s)", kind => {
 			available: 5,
 			assigned: 0
 		});
-		const again = await store.assign("p", "late", NOW + 60_000, NOW + 120_000);
+		const again = await store.assign("p", lease("late", NOW + 60_000, NOW + 120_000));
 		expect(again).toMatchObject({ holder: "late" });
 	});
 
@@ -225,19 +232,19 @@ describe.each(kinds)("PoolStore contract (%s)", kind => {
 		const newer = poolToken("p", 1, { assignedAt: NOW - 1000 });
 		const never = poolToken("p", 2);
 		for (const r of [newer, older, never]) await store.insertToken(r);
-		expect((await store.assign("p", "a", NOW, NOW + 1))!._id).toBe(never._id);
-		expect((await store.assign("p", "b", NOW, NOW + 1))!._id).toBe(older._id);
-		expect((await store.assign("p", "c", NOW, NOW + 1))!._id).toBe(newer._id);
+		expect((await store.assign("p", lease("a", NOW, NOW + 1)))!._id).toBe(never._id);
+		expect((await store.assign("p", lease("b", NOW, NOW + 1)))!._id).toBe(older._id);
+		expect((await store.assign("p", lease("c", NOW, NOW + 1)))!._id).toBe(newer._id);
 	});
 
 	it("renews a lease for its holder only, while it runs", async () => {
 		const r = poolToken("p", 0, { holder: "a", leaseExpiresAt: NOW + 100, assignedAt: NOW });
 		await store.insertToken(r);
-		expect(await store.keepAlive(r._id, "b", NOW, NOW + 1000)).toBeNull();
-		expect(await store.keepAlive(r._id, "a", NOW, NOW + 1000)).toMatchObject({
+		expect(await store.keepAlive(r._id, lease("b", NOW, NOW + 1000))).toBeNull();
+		expect(await store.keepAlive(r._id, lease("a", NOW, NOW + 1000))).toMatchObject({
 			leaseExpiresAt: NOW + 1000
 		});
-		expect(await store.keepAlive(r._id, "a", NOW + 1000, NOW + 2000)).toBeNull();
+		expect(await store.keepAlive(r._id, lease("a", NOW + 1000, NOW + 2000))).toBeNull();
 	});
 
 	it("renews a running lease for whoever presents the token when no holder is named", async () => {
@@ -249,12 +256,14 @@ describe.each(kinds)("PoolStore contract (%s)", kind => {
 		const free = poolToken("p", 1);
 		await store.insertToken(leased);
 		await store.insertToken(free);
-		expect(await store.keepAlive(leased._id, undefined, NOW, NOW + 1000)).toMatchObject({
+		expect(await store.keepAlive(leased._id, lease(undefined, NOW, NOW + 1000))).toMatchObject({
 			holder: "a",
 			leaseExpiresAt: NOW + 1000
 		});
-		expect(await store.keepAlive(free._id, undefined, NOW, NOW + 1000)).toBeNull();
-		expect(await store.keepAlive(leased._id, undefined, NOW + 1000, NOW + 2000)).toBeNull();
+		expect(await store.keepAlive(free._id, lease(undefined, NOW, NOW + 1000))).toBeNull();
+		expect(
+			await store.keepAlive(leased._id, lease(undefined, NOW + 1000, NOW + 2000))
+		).toBeNull();
 	});
 
 	it("releases a running lease, for its holder when one is named", async () => {
