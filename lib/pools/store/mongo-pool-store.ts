@@ -1,19 +1,14 @@
 import type { MongoCollection } from "../../store/mongo/collection";
-import {
-	availableFilter,
-	COUNTED_FIELDS,
-	configId,
-	leasedFilter,
-	renewableFilter,
-	tokenFilter,
-	countTokens,
-	type PoolConfigRecord,
-	type PoolCounts,
-	type PoolStore,
-	type PoolTokenRecord,
-	type Lease,
-	type LeaseRenewal
+import { configId, countTokens } from "./pool-store";
+import type {
+	Lease,
+	LeaseRenewal,
+	PoolConfigRecord,
+	PoolCounts,
+	PoolStore,
+	PoolTokenRecord
 } from "./pool-store";
+import * as query from "./mongo-queries";
 
 type PoolRecord = PoolConfigRecord | PoolTokenRecord;
 
@@ -39,7 +34,7 @@ export class MongoPoolStore implements PoolStore {
 
 	async usedSlots(pool: string): Promise<number[]> {
 		const rows = (await this.collection
-			.find({ kind: "token", pool })
+			.find(query.tokensOf(pool))
 			.project({ slot: 1, _id: 0 })
 			.toArray()) as unknown as { slot: number }[];
 		return rows.map(r => r.slot);
@@ -58,7 +53,7 @@ export class MongoPoolStore implements PoolStore {
 
 	findToken(pool: string, hashes: string[]): Promise<PoolTokenRecord | null> {
 		return this.collection.findOne(
-			tokenFilter(pool, hashes)
+			query.token(pool, hashes)
 		) as Promise<PoolTokenRecord | null>;
 	}
 
@@ -67,7 +62,7 @@ export class MongoPoolStore implements PoolStore {
 		{ holder, now, leaseExpiresAt }: Lease
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
-			availableFilter(pool, now),
+			query.available(pool, now),
 			{ $set: { holder, leaseExpiresAt, assignedAt: now } },
 			{ sort: { assignedAt: 1 }, returnOriginal: false }
 		);
@@ -79,7 +74,7 @@ export class MongoPoolStore implements PoolStore {
 		{ holder, now, leaseExpiresAt }: LeaseRenewal
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
-			renewableFilter(id, holder, now),
+			query.renewable(id, holder, now),
 			{ $set: { leaseExpiresAt } },
 			{ returnOriginal: false }
 		);
@@ -87,7 +82,7 @@ export class MongoPoolStore implements PoolStore {
 	}
 
 	async release(id: string, now: number, holder?: string): Promise<boolean> {
-		const res = await this.collection.findOneAndUpdate(leasedFilter(id, holder, now), {
+		const res = await this.collection.findOneAndUpdate(query.leased(id, holder, now), {
 			$set: { holder: null, leaseExpiresAt: null }
 		});
 		return res.value !== null;
@@ -98,18 +93,14 @@ export class MongoPoolStore implements PoolStore {
 	}
 
 	async removeExpired(pool: string, now: number): Promise<number> {
-		const res = await this.collection.deleteMany({
-			kind: "token",
-			pool,
-			expiresAt: { $lte: now }
-		});
+		const res = await this.collection.deleteMany(query.expired(pool, now));
 		return res.deletedCount ?? 0;
 	}
 
 	async counts(pool: string, now: number): Promise<PoolCounts> {
 		const rows = (await this.collection
-			.find({ kind: "token", pool })
-			.project(COUNTED_FIELDS)
+			.find(query.tokensOf(pool))
+			.project(query.COUNTED_FIELDS)
 			.toArray()) as unknown as PoolTokenRecord[];
 		return countTokens(rows, now);
 	}

@@ -1,19 +1,14 @@
 import type Datastore from "@seald-io/nedb";
-import {
-	availableFilter,
-	COUNTED_FIELDS,
-	leasedFilter,
-	renewableFilter,
-	tokenFilter,
-	configId,
-	countTokens,
-	type PoolConfigRecord,
-	type PoolCounts,
-	type PoolStore,
-	type PoolTokenRecord,
-	type Lease,
-	type LeaseRenewal
+import { configId, countTokens } from "./pool-store";
+import type {
+	Lease,
+	LeaseRenewal,
+	PoolConfigRecord,
+	PoolCounts,
+	PoolStore,
+	PoolTokenRecord
 } from "./pool-store";
+import * as query from "./mongo-queries";
 
 type PoolRecord = PoolConfigRecord | PoolTokenRecord;
 
@@ -45,10 +40,10 @@ export class NedbPoolStore implements PoolStore {
 	}
 
 	async usedSlots(pool: string): Promise<number[]> {
-		const rows = (await this.db.findAsync(
-			{ kind: "token", pool },
-			{ slot: 1, _id: 0 }
-		)) as unknown as { slot: number }[];
+		const rows = (await this.db.findAsync(query.tokensOf(pool), {
+			slot: 1,
+			_id: 0
+		})) as unknown as { slot: number }[];
 		return rows.map(r => r.slot);
 	}
 
@@ -64,14 +59,14 @@ export class NedbPoolStore implements PoolStore {
 	}
 
 	findToken(pool: string, hashes: string[]): Promise<PoolTokenRecord | null> {
-		return this.db.findOneAsync(tokenFilter(pool, hashes)) as Promise<PoolTokenRecord | null>;
+		return this.db.findOneAsync(query.token(pool, hashes)) as Promise<PoolTokenRecord | null>;
 	}
 
 	async assign(
 		pool: string,
 		{ holder, now, leaseExpiresAt }: Lease
 	): Promise<PoolTokenRecord | null> {
-		const available = availableFilter(pool, now);
+		const available = query.available(pool, now);
 		for (let round = 0; round < ROUNDS; round++) {
 			const candidates = (await this.db
 				.findAsync(available, { _id: 1 })
@@ -100,7 +95,7 @@ export class NedbPoolStore implements PoolStore {
 		{ holder, now, leaseExpiresAt }: LeaseRenewal
 	): Promise<PoolTokenRecord | null> {
 		const res = await this.db.updateAsync(
-			renewableFilter(id, holder, now),
+			query.renewable(id, holder, now),
 			{ $set: { leaseExpiresAt } },
 			{ returnUpdatedDocs: true }
 		);
@@ -109,7 +104,7 @@ export class NedbPoolStore implements PoolStore {
 
 	async release(id: string, now: number, holder?: string): Promise<boolean> {
 		const res = await this.db.updateAsync(
-			leasedFilter(id, holder, now),
+			query.leased(id, holder, now),
 			{ $set: { holder: null, leaseExpiresAt: null } },
 			{}
 		);
@@ -121,16 +116,13 @@ export class NedbPoolStore implements PoolStore {
 	}
 
 	removeExpired(pool: string, now: number): Promise<number> {
-		return this.db.removeAsync(
-			{ kind: "token", pool, expiresAt: { $lte: now } },
-			{ multi: true }
-		);
+		return this.db.removeAsync(query.expired(pool, now), { multi: true });
 	}
 
 	async counts(pool: string, now: number): Promise<PoolCounts> {
 		const rows = (await this.db.findAsync(
-			{ kind: "token", pool },
-			COUNTED_FIELDS
+			query.tokensOf(pool),
+			query.COUNTED_FIELDS
 		)) as unknown as PoolTokenRecord[];
 		return countTokens(rows, now);
 	}

@@ -103,61 +103,6 @@ export function isLeased(
 	return record.holder !== null && record.leaseExpiresAt !== null && record.leaseExpiresAt > now;
 }
 
-/** Live tokens of `pool` (same query syntax in NeDB and MongoDB). */
-export function liveTokensFilter(pool: string, now: number): Record<string, unknown> {
-	return {
-		kind: "token",
-		pool,
-		$or: [{ expiresAt: null }, { expiresAt: { $gt: now } }]
-	};
-}
-
-/** A pool's token by any of its candidate hashes (Mongo query language: MongoDB and NeDB). */
-export function tokenFilter(pool: string, hashes: string[]): Record<string, unknown> {
-	return { kind: "token", pool, hash: hashes.length === 1 ? hashes[0] : { $in: hashes } };
-}
-
-/** A leased token (by `holder`, if given) whose lease is still running at `now`. */
-export function leasedFilter(
-	id: string,
-	holder: string | undefined,
-	now: number
-): Record<string, unknown> {
-	return {
-		_id: id,
-		kind: "token",
-		holder: holder ?? { $ne: null },
-		leaseExpiresAt: { $gt: now }
-	};
-}
-
-/** A leased token that can still be kept alive: its lease and the token itself unexpired. */
-export function renewableFilter(
-	id: string,
-	holder: string | undefined,
-	now: number
-): Record<string, unknown> {
-	return {
-		...leasedFilter(id, holder, now),
-		$or: [{ expiresAt: null }, { expiresAt: { $gt: now } }]
-	};
-}
-
-/** The fields `counts` reads of each token. */
-export const COUNTED_FIELDS = { expiresAt: 1, holder: 1, leaseExpiresAt: 1, _id: 0 } as const;
-
-/** Live tokens of `pool` that nobody holds, or whose lease has run out. */
-export function availableFilter(pool: string, now: number): Record<string, unknown> {
-	return {
-		kind: "token",
-		pool,
-		$and: [
-			{ $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
-			{ $or: [{ holder: null }, { leaseExpiresAt: { $lte: now } }] }
-		]
-	};
-}
-
 /** Counts from the pool's tokens (both stores read the few fields and count here). */
 export function countTokens(
 	records: Pick<PoolTokenRecord, "expiresAt" | "holder" | "leaseExpiresAt">[],
