@@ -54,13 +54,15 @@ export function newTotpSecret(): Buffer {
 	return randomBytes(TOTP_SECRET_BYTES);
 }
 
+/** A code's length and HMAC (RFC 6238 also allows SHA-256 and SHA-512); apps use the defaults. */
+export interface CodeFormat {
+	digits?: number;
+	algorithm?: TotpAlgorithm;
+}
+
 /** RFC 4226 §5.3: the HOTP value of `counter`, `digits` long. */
-export function hotp(
-	secret: Buffer,
-	counter: number,
-	digits = TOTP_DIGITS,
-	algorithm: TotpAlgorithm = "sha1"
-): string {
+export function hotp(secret: Buffer, counter: number, format: CodeFormat = {}): string {
+	const { digits = TOTP_DIGITS, algorithm = "sha1" } = format;
 	const message = Buffer.alloc(8);
 	message.writeBigUInt64BE(BigInt(counter));
 	const mac = createHmac(algorithm, secret).update(message).digest();
@@ -74,13 +76,9 @@ export function totpStep(epochMs: number): number {
 	return Math.floor(epochMs / 1000 / TOTP_STEP_SECONDS);
 }
 
-export function totp(
-	secret: Buffer,
-	epochMs: number,
-	digits = TOTP_DIGITS,
-	algorithm: TotpAlgorithm = "sha1"
-): string {
-	return hotp(secret, totpStep(epochMs), digits, algorithm);
+/** RFC 6238: the TOTP value at `epochMs`. */
+export function totp(secret: Buffer, epochMs: number, format: CodeFormat = {}): string {
+	return hotp(secret, totpStep(epochMs), format);
 }
 
 /**

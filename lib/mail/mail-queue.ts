@@ -83,18 +83,13 @@ export class MailQueue {
 		try {
 			const names = mailQueueNames(config.stream);
 			const jsm = await nc.jetstreamManager();
-			await ensureStream(jsm, {
-				name: names.stream,
-				subjects: [names.subject],
+			// Mails wait on disk until a mail node takes them; dead letters are kept for a while.
+			await ensureStream(jsm, names.stream, names.subject, {
 				retention: RetentionPolicy.Workqueue,
-				storage: StorageType.File,
 				duplicate_window: nanos(DUPLICATE_WINDOW_MS)
 			});
-			await ensureStream(jsm, {
-				name: names.deadStream,
-				subjects: [names.deadSubject],
+			await ensureStream(jsm, names.deadStream, names.deadSubject, {
 				retention: RetentionPolicy.Limits,
-				storage: StorageType.File,
 				max_age: nanos(DEAD_LETTER_MAX_AGE_MS)
 			});
 			const js = nc.jetstream();
@@ -223,16 +218,20 @@ export class MailQueue {
 
 type StreamManager = Awaited<ReturnType<NatsConnection["jetstreamManager"]>>;
 
+/** A stream on file of one subject, created unless it exists. */
 async function ensureStream(
 	jsm: StreamManager,
-	config: Parameters<StreamManager["streams"]["add"]>[0]
+	name: string,
+	subject: string,
+	policy: Omit<Parameters<StreamManager["streams"]["add"]>[0], "name" | "subjects" | "storage">
 ): Promise<void> {
+	const config = { name, subjects: [subject], storage: StorageType.File, ...policy };
 	try {
-		await jsm.streams.info(config.name!);
+		await jsm.streams.info(name);
 	} catch {
 		// Two nodes may create it at once: the loser's "already in use" is success.
 		await jsm.streams.add(config).catch(async err => {
-			await jsm.streams.info(config.name!).catch(() => {
+			await jsm.streams.info(name).catch(() => {
 				throw err;
 			});
 		});

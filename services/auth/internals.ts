@@ -172,83 +172,63 @@ export interface AuthMethods {
 		via: AuthUser["via"],
 		session?: string
 	): AuthUser;
-	requireCaller(ctx: Context<unknown, AuthMeta>): AuthUser;
-	requireCallerRecord(ctx: Context<unknown, AuthMeta>): Promise<UserRecord>;
+	requireCaller(ctx: AuthContext): AuthUser;
+	requireCallerRecord(ctx: AuthContext): Promise<UserRecord>;
 	findByLogin(login: string): Promise<UserRecord | null>;
-	checkAddress(ctx: Context<unknown, AuthMeta>): Promise<void>;
-	recordAddressFailure(ctx: Context<unknown, AuthMeta>): Promise<void>;
+	checkAddress(ctx: AuthContext): Promise<void>;
+	recordAddressFailure(ctx: AuthContext): Promise<void>;
 	limitMail(email: string): Promise<void>;
 	useSharedLimitersOnPostgres(): void;
-	consumeLinkToken(
-		ctx: Context<unknown, AuthMeta>,
-		type: string,
-		token: string
-	): Promise<UserRecord>;
+	consumeLinkToken(ctx: AuthContext, type: string, token: string): Promise<UserRecord>;
 	proveAddress(ctx: Context, user: UserRecord, passwordShown: boolean): Promise<UserRecord>;
-	checkSignUpPassword(
-		ctx: Context<unknown, AuthMeta>,
-		owner: UserRecord,
-		password: string
-	): Promise<UserRecord>;
+	checkSignUpPassword(ctx: AuthContext, owner: UserRecord, password: string): Promise<UserRecord>;
 	mailCode(ctx: Context, user: UserRecord, kind: CodeKind): Promise<void>;
 	newCode(ctx: Context, user: UserRecord): Promise<string>;
 	completeSignIn(
-		ctx: Context<unknown, AuthMeta>,
+		ctx: AuthContext,
 		user: UserRecord,
 		method: string,
 		deviceToken?: string
 	): Promise<SignInAnswer>;
-	knownDevice(
-		ctx: Context<unknown, AuthMeta>,
-		user: UserRecord,
-		deviceToken?: string
-	): Promise<boolean>;
+	knownDevice(ctx: AuthContext, user: UserRecord, deviceToken?: string): Promise<boolean>;
 	issueChallenge(
-		ctx: Context<unknown, AuthMeta>,
+		ctx: AuthContext,
 		user: UserRecord,
 		purpose: "device" | "totp",
 		method: string
 	): Promise<string>;
 	openChallenge(
-		ctx: Context<unknown, AuthMeta>,
+		ctx: AuthContext,
 		challenge: string,
 		purpose: "device" | "totp"
 	): Promise<{ id: string; user: UserRecord; data: { agent: string; method: string } }>;
 	closeChallenge(ctx: Context, challenge: string, user: UserRecord): Promise<void>;
-	acceptTotpCode(ctx: Context<unknown, AuthMeta>, user: UserRecord, code: string): Promise<void>;
-	acceptRecoveryCode(
-		ctx: Context<unknown, AuthMeta>,
-		user: UserRecord,
-		recoveryCode: string
-	): Promise<void>;
+	acceptTotpCode(ctx: AuthContext, user: UserRecord, code: string): Promise<void>;
+	acceptRecoveryCode(ctx: AuthContext, user: UserRecord, recoveryCode: string): Promise<void>;
 	totpSecretOf(user: UserRecord): Buffer;
 	startKeyRing(): Promise<void>;
-	ownApiKey(ctx: Context<unknown, AuthMeta>, owner: string, id: string): Promise<TokenEntity>;
+	ownApiKey(ctx: AuthContext, owner: string, id: string): Promise<TokenEntity>;
 	introspectAccessToken(token: string): Promise<Introspection>;
-	introspectRefreshToken(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;
-	introspectApiKey(ctx: Context<unknown, AuthMeta>, token: string): Promise<Introspection>;
+	introspectRefreshToken(ctx: AuthContext, token: string): Promise<Introspection>;
+	introspectApiKey(ctx: AuthContext, token: string): Promise<Introspection>;
 	openSigningKeyStore(): Promise<SigningKeyStore>;
 	startKeyUsage(): Promise<void>;
 	applyKeyLimits(key: TokenEntity): Promise<KeyLimitResult>;
 	setKeyCredits(keyId: string, credits: CreditSettings): Promise<void>;
 	openKeyUsageStore(): Promise<KeyUsageStore>;
-	spendEmailCode(
-		ctx: Context<unknown, AuthMeta>,
-		email: string,
-		code: string
-	): Promise<UserRecord>;
+	spendEmailCode(ctx: AuthContext, email: string, code: string): Promise<UserRecord>;
 	passwordMatches(password: string, hash: string | null): Promise<boolean>;
 	newPasswordHash(password: string): Promise<string>;
-	requireSession(ctx: Context<unknown, AuthMeta>, what: string): AuthUser;
+	requireSession(ctx: AuthContext, what: string): AuthUser;
 	accountLimitKey(user: UserRecord): string;
 	removeAccount(ctx: Context | null, user: UserRecord, reason: string): Promise<void>;
 	removeExpiredUnconfirmed(): Promise<number>;
 	reportUnparsableAddresses(): Promise<void>;
 	startSession(ctx: Context, user: UserRecord, method: string): Promise<SignInResult>;
-	rotate(ctx: Context<unknown, AuthMeta>, refreshToken: string): Promise<SessionTokens>;
+	rotate(ctx: AuthContext, refreshToken: string): Promise<SessionTokens>;
 	revokeFamily(ctx: Context, family: RefreshFamilyRecord, reason: string): Promise<boolean>;
 	refreshReused(
-		ctx: Context<unknown, AuthMeta>,
+		ctx: AuthContext,
 		family: RefreshFamilyRecord,
 		fail: () => Promise<Error>
 	): Promise<Error>;
