@@ -136,3 +136,8 @@ export function authService(settings: Record<string, unknown> = {}) {
 			...settings
 		});
 }
+
+/** A sign-in with a wrong password from the client at `ip`: the error it ends with. */
+export function wrongSignIn(broker: ServiceBroker, login: string, ip: string) {
+	return rejection(broker.call("auth.signIn", { login, password: "x" }, { meta: { ip } }));
+}
