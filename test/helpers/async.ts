@@ -21,3 +21,14 @@ export async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
 		Date.now = realNow;
 	}
 }
+
+/** `event` was emitted (by the next turn of the event loop), and no event carried `secret`. */
+export async function expectEmittedWithout(
+	events: { name: string; payload: unknown }[],
+	event: { name: string; payload: unknown },
+	secret: string
+): Promise<void> {
+	await new Promise(r => setImmediate(r));
+	expect(events).toContainEqual(event);
+	expect(JSON.stringify(events)).not.toContain(secret);
+}

@@ -54,3 +54,20 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 		Object.getPrototypeOf(value) === Object.prototype
 	);
 }
+
+/**
+ * A fresh data folder for each test, and the environment as it was before the suite restored
+ * after each: for suites that change TOKEN_SALT between broker starts.
+ */
+export function dataDirPerTest(): () => string {
+	const saved = { ...process.env };
+	let dir: string;
+	beforeEach(() => {
+		dir = tempDataDir();
+	});
+	afterEach(() => {
+		process.env = { ...saved };
+		removeDir(dir);
+	});
+	return () => dir;
+}

@@ -6,7 +6,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errors, type ServiceBroker } from "moleculer";
 import PoolsService, { type PoolStats } from "../../../services/pools.service";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import {
+	createTestBroker,
+	dataDirPerTest,
+	removeDir,
+	tempDataDir,
+	withSettings
+} from "../../helpers/broker";
 import { rejection, later } from "../../helpers/async";
 
 type Assigned = { token: string; leaseExpiresAt: string };
@@ -391,22 +397,13 @@ describe("pools service", () => {
 });
 
 describe("pools and TOKEN_SALT rotation", () => {
-	const saved = { ...process.env };
 	const saltA = "first-salt-".padEnd(40, "a");
 	const saltB = "second-salt-".padEnd(40, "b");
-	let dataDir: string;
-
-	beforeEach(() => {
-		dataDir = tempDataDir();
-	});
-	afterEach(() => {
-		process.env = { ...saved };
-		removeDir(dataDir);
-	});
+	const dataDir = dataDirPerTest();
 
 	it("opens tokens sealed under a previous salt; drops those no configured salt opens", async () => {
 		process.env.TOKEN_SALT = saltA;
-		let broker = await startPools(dataDir);
+		let broker = await startPools(dataDir());
 		const { token } = await broker.call<{ token: string }, object>("pools.generate", {
 			pool: "p"
 		});
@@ -414,7 +411,7 @@ describe("pools and TOKEN_SALT rotation", () => {
 
 		process.env.TOKEN_SALT = saltB;
 		process.env.TOKEN_SALT_PREVIOUS = saltA;
-		broker = await startPools(dataDir);
+		broker = await startPools(dataDir());
 		const a = await broker.call<Assigned, object>("pools.assign", { pool: "p", clientId: "c" });
 		expect(a.token).toBe(token);
 		expect(await broker.call("pools.unblock", { pool: "p", token, clientId: "c" })).toEqual({
@@ -423,7 +420,7 @@ describe("pools and TOKEN_SALT rotation", () => {
 		await broker.stop();
 
 		delete process.env.TOKEN_SALT_PREVIOUS;
-		broker = await startPools(dataDir);
+		broker = await startPools(dataDir());
 		await expect(
 			broker.call("pools.assign", { pool: "p", clientId: "c" })
 		).rejects.toMatchObject({ type: "NO_TOKEN_AVAILABLE" });

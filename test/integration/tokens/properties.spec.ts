@@ -9,6 +9,7 @@ import { Errors, type ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { tokenCalls } from "../../helpers/tokens";
 
 /** Runs per action; PROPERTY_RUNS=5000 for a longer hunt. */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
@@ -179,20 +180,11 @@ describe("tokens.* parameters, property-based", () => {
 	});
 
 	it("the node is healthy afterwards: generate, check and consume work, the file reloads", async () => {
-		const g = await broker.call<Generated, object>("tokens.generate", {
-			type: "verification",
-			owner: "after"
-		});
-		expect(
-			await broker.call("tokens.check", { type: "verification", token: g.token })
-		).toMatchObject({ id: g.id });
-		expect(
-			await broker.call("tokens.consume", { type: "verification", token: g.token })
-		).toMatchObject({ id: g.id });
-		const kept = await broker.call<Generated, object>("tokens.generate", {
-			type: "api-key",
-			owner: "after"
-		});
+		const tokens = tokenCalls(() => broker);
+		const g = await tokens.generate("verification", "after");
+		expect(await tokens.check("verification", g.token)).toMatchObject({ id: g.id });
+		expect(await tokens.consume("verification", g.token)).toMatchObject({ id: g.id });
+		const kept = await tokens.generate("api-key", "after");
 
 		await broker.stop();
 		broker = createTestBroker();

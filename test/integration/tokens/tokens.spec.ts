@@ -6,8 +6,15 @@ import { join } from "node:path";
 import { Errors, type Context, type ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
-import { rejection } from "../../helpers/async";
+import {
+	createTestBroker,
+	dataDirPerTest,
+	removeDir,
+	tempDataDir,
+	withSettings
+} from "../../helpers/broker";
+import { tokenCalls } from "../../helpers/tokens";
+import { expectEmittedWithout, rejection } from "../../helpers/async";
 
 type Generated = TokenEntity & { token: string };
 
@@ -75,14 +82,10 @@ describe("tokens service", () => {
 			expect(checked).toMatchObject({ id: generated.id, owner: "user123" });
 			expect(checked!.lastUsedAt).not.toBeNull();
 
-			const removed = await broker.call<TokenEntity | null, object>("tokens.remove", {
-				type: "verification",
-				token: generated.token
-			});
+			const tokens = tokenCalls(() => broker);
+			const removed = await tokens.remove("verification", generated.token);
 			expect(removed).toMatchObject({ id: generated.id });
-			expect(
-				await broker.call("tokens.check", { type: "verification", token: generated.token })
-			).toBeNull();
+			expect(await tokens.check("verification", generated.token)).toBeNull();
 		});
 
 		it("the placeholder token of the examples is simply not found", async () => {
@@ -149,16 +152,15 @@ describe("tokens service", () => {
 		});
 
 		it("emits tokens.created with id and owner, never the token", async () => {
-			const g = await broker.call<Generated, object>("tokens.generate", {
-				type: "passwordless",
-				owner: "u9"
-			});
-			await new Promise(r => setImmediate(r));
-			expect(events).toContainEqual({
-				name: "tokens.created",
-				payload: { id: g.id, type: "passwordless", owner: "u9" }
-			});
-			expect(JSON.stringify(events)).not.toContain(g.token);
+			const g = await tokenCalls(() => broker).generate("passwordless", "u9");
+			await expectEmittedWithout(
+				events,
+				{
+					name: "tokens.created",
+					payload: { id: g.id, type: "passwordless", owner: "u9" }
+				},
+				g.token
+			);
 		});
 	});
 
@@ -481,49 +483,27 @@ describe("tokens service", () => {
 });
 
 describe("salt rotation", () => {
-	const saved = { ...process.env };
-	let dataDir: string;
-
-	beforeEach(() => {
-		dataDir = tempDataDir();
-	});
-	afterEach(() => {
-		process.env = { ...saved };
-		removeDir(dataDir);
-	});
+	const dataDir = dataDirPerTest();
 
 	it("keeps tokens hashed with a previous salt working; new tokens use the new salt", async () => {
 		process.env.TOKEN_SALT = "first-salt-".padEnd(40, "x");
-		let broker = await startTokens(dataDir);
-		const old = await broker.call<Generated, object>("tokens.generate", {
-			type: "api-key",
-			owner: "r"
-		});
+		let broker = await startTokens(dataDir());
+		const tokens = tokenCalls(() => broker);
+		const old = await tokens.generate("api-key", "r");
 		await broker.stop();
 
 		process.env.TOKEN_SALT = "second-salt-".padEnd(40, "y");
 		process.env.TOKEN_SALT_PREVIOUS = "first-salt-".padEnd(40, "x");
-		broker = await startTokens(dataDir);
-		const fresh = await broker.call<Generated, object>("tokens.generate", {
-			type: "api-key",
-			owner: "r"
-		});
-		expect(
-			await broker.call("tokens.check", { type: "api-key", token: old.token })
-		).toMatchObject({ id: old.id });
-		expect(
-			await broker.call("tokens.check", { type: "api-key", token: fresh.token })
-		).toMatchObject({ id: fresh.id });
-		expect(
-			await broker.call("tokens.consume", { type: "api-key", token: old.token })
-		).toMatchObject({ id: old.id });
+		broker = await startTokens(dataDir());
+		const fresh = await tokens.generate("api-key", "r");
+		expect(await tokens.check("api-key", old.token)).toMatchObject({ id: old.id });
+		expect(await tokens.check("api-key", fresh.token)).toMatchObject({ id: fresh.id });
+		expect(await tokens.consume("api-key", old.token)).toMatchObject({ id: old.id });
 		await broker.stop();
 
 		delete process.env.TOKEN_SALT_PREVIOUS;
-		broker = await startTokens(dataDir);
-		expect(
-			await broker.call("tokens.check", { type: "api-key", token: fresh.token })
-		).not.toBeNull();
+		broker = await startTokens(dataDir());
+		expect(await tokens.check("api-key", fresh.token)).not.toBeNull();
 		await broker.stop();
 	});
 
@@ -531,9 +511,9 @@ describe("salt rotation", () => {
 		process.env.NODE_ENV = "production";
 		delete process.env.TOKEN_SALT;
 		const broker = createTestBroker();
-		expect(() => broker.createService(withSettings(TokensService, { dataDir }))).toThrow(
-			/TOKEN_SALT is required when NODE_ENV=production/
-		);
+		expect(() =>
+			broker.createService(withSettings(TokensService, { dataDir: dataDir() }))
+		).toThrow(/TOKEN_SALT is required when NODE_ENV=production/);
 	});
 });
 
