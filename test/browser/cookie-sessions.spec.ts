@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { authService } from "../helpers/auth";
-import { startGateway, type TestGateway } from "../helpers/gateway";
+import { startGateway, type TestGateway, signUpUsers } from "../helpers/gateway";
 import { freePort } from "../helpers/process";
 import { SCREENSHOTS, describeWithBrowser, launchBrowser } from "../helpers/browser";
 
@@ -44,11 +44,7 @@ describeWithBrowser("cookie sessions in Chromium", () => {
 			settings: { port, publicUrl: `http://127.0.0.1:${port}` },
 			services: [authService({ requireVerifiedEmail: false })]
 		});
-		await gw.broker.call("auth.signUp", {
-			username: "bea",
-			email: "bea@example.com",
-			password
-		});
+		await signUpUsers(gw, ["bea"], password);
 		browser = await launchBrowser();
 		// Another origin of the same site (same host, another port): cookies are sent from it.
 		attacker = createServer((_req, res) => {

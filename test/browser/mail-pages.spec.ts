@@ -13,7 +13,7 @@ import LinksService, { type CreatedLink } from "../../services/links.service";
 import MailService from "../../services/mail.service";
 import { authService } from "../helpers/auth";
 import { withSettings } from "../helpers/broker";
-import { startGateway, type TestGateway } from "../helpers/gateway";
+import { startGateway, type TestGateway, signUpUsers } from "../helpers/gateway";
 import { freePort } from "../helpers/process";
 import { linkIn, startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { SCREENSHOTS, describeWithBrowser, launchBrowser } from "../helpers/browser";
@@ -119,11 +119,7 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 		page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
 	it("confirms an address from the mailed link, by keyboard only", async () => {
-		await gw.broker.call("auth.signUp", {
-			username: "kay",
-			email: "kay@example.com",
-			password
-		});
+		await signUpUsers(gw, ["kay"], password);
 		const mail = await smtp.waitFor(m => m.to.includes("kay@example.com"));
 		const { page, problems, close } = await openTab();
 		await page.goto(linkIn(mail, "/verify-email"));

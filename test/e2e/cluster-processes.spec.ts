@@ -104,6 +104,18 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 
 	const api = (path: string) => `${base}${path}`;
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+	/** A new API key of the session's user, over REST; kept among the secrets to look for. */
+	const newApiKey = async (accessToken: string, name: string) => {
+		const created = await http(api("/api/me/api-keys"), {
+			method: "POST",
+			headers: bearer(accessToken),
+			json: { name }
+		});
+		expect(created.status).toBe(200);
+		const token = (created.body as { token: string }).token;
+		secrets.push(token);
+		return token;
+	};
 	const mailLink = async (to: string, path: string) => {
 		const mail = await smtp.waitFor(
 			m => m.to.includes(to) && m.text.includes(`${path}?token=`)
@@ -155,14 +167,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			body: { username: "erin", emailVerified: true }
 		});
 
-		const created = await http(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: bearer(session.accessToken),
-			json: { name: "laptop" }
-		});
-		expect(created.status).toBe(200);
-		apiKey = (created.body as { token: string }).token;
-		secrets.push(apiKey);
+		apiKey = await newApiKey(session.accessToken, "laptop");
 		expect((await http(api("/api/me"), { headers: { "x-api-key": apiKey } })).status).toBe(200);
 
 		expect(
@@ -232,14 +237,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 		expect(again.status).toBe(200);
 		const fresh = again.body as Session;
 		secrets.push(fresh.accessToken, fresh.refreshToken);
-		const renewed = await http(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: bearer(fresh.accessToken),
-			json: { name: "laptop, again" }
-		});
-		expect(renewed.status).toBe(200);
-		apiKey = (renewed.body as { token: string }).token;
-		secrets.push(apiKey);
+		apiKey = await newApiKey(fresh.accessToken, "laptop, again");
 		expect((await http(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(200);
 	}, 30_000);
 

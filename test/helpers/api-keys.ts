@@ -4,7 +4,7 @@
  * `describe`: it adds the `beforeAll` and `afterAll` that start and stop the gateway.
  */
 import { authService } from "./auth";
-import { request, startGateway, type TestGateway } from "./gateway";
+import { request, signUpUsers, startGateway, type TestGateway } from "./gateway";
 
 export function apiKeyGateway(username: string, password: string, requestLimit: number) {
 	let gw: TestGateway;
@@ -21,11 +21,7 @@ export function apiKeyGateway(username: string, password: string, requestLimit: 
 				}
 			}
 		});
-		await gw.broker.call("auth.signUp", {
-			username,
-			email: `${username}@example.com`,
-			password
-		});
+		await signUpUsers(gw, [username], password);
 		const signedIn = await request(`${gw.url}/api/auth/sign-in`, {
 			method: "POST",
 			json: { login: username, password }

@@ -80,3 +80,18 @@ export async function request(
 	}
 	return { status: res.status, headers: res.headers, body: parsed, text };
 }
+
+/** Signs these users up (address `<username>@example.com`, one password for all) through auth. */
+export async function signUpUsers(
+	gw: TestGateway,
+	usernames: string[],
+	password: string
+): Promise<void> {
+	for (const username of usernames) {
+		await gw.broker.call("auth.signUp", {
+			username,
+			email: `${username}@example.com`,
+			password
+		});
+	}
+}

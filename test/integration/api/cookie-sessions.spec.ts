@@ -6,7 +6,7 @@
  */
 import { parseSetCookie } from "cookie";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
 import { ACCESS_COOKIE, REFRESH_COOKIE } from "../../../lib/http/session-cookies";
 
 const ORIGIN = "https://app.example";
@@ -22,13 +22,7 @@ describe("cookie sessions over REST", () => {
 			settings: { publicUrl: ORIGIN, refreshCookieMaxAge: 3600 },
 			services: [authService({ requireVerifiedEmail: false })]
 		});
-		for (const username of ["cora", "dev"]) {
-			await gw.broker.call("auth.signUp", {
-				username,
-				email: `${username}@example.com`,
-				password
-			});
-		}
+		await signUpUsers(gw, ["cora", "dev"], password);
 	});
 	afterAll(() => gw.stop());
 

@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { SignJWT, decodeProtectedHeader } from "jose";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
 
 describe("JWKS and signing-key rotation", () => {
 	let gw: TestGateway;
@@ -27,11 +27,7 @@ describe("JWKS and signing-key rotation", () => {
 			services: [authService({ requireVerifiedEmail: false })],
 			settings: { jwksMaxAge: 120 }
 		});
-		await gw.broker.call("auth.signUp", {
-			username: "joan",
-			email: "joan@example.com",
-			password
-		});
+		await signUpUsers(gw, ["joan"], password);
 	});
 	afterAll(() => gw.stop());
 

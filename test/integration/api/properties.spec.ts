@@ -15,7 +15,13 @@ import { buildOpenApiDocument } from "../../../lib/http/openapi";
 import { allRoutes } from "../../../lib/http/routes";
 import { authService } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
-import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	TEST_ADMIN_TOKEN,
+	request,
+	startGateway,
+	type TestGateway,
+	signUpUsers
+} from "../../helpers/gateway";
 
 /** Runs per route; PROPERTY_RUNS=2000 for a longer hunt. */
 const RUNS = Number(process.env.PROPERTY_RUNS_API ?? 100);
@@ -141,11 +147,7 @@ describe("api gateway: every route, property-based", () => {
 			settings: { rateLimit: { window: 60, public: 1e6, user: 1e6, admin: 1e6 } }
 		});
 		gw.logs.lines.length = 0;
-		await gw.broker.call("auth.signUp", {
-			username: "prop",
-			email: "prop@example.com",
-			password: PASSWORD
-		});
+		await signUpUsers(gw, ["prop"], PASSWORD);
 		const { user } = await gw.broker.call<{ user: { id: string } }, object>(
 			"auth.resolveAccessToken",
 			{ token: (await signIn()).accessToken }

@@ -7,7 +7,7 @@
  */
 import type { SessionInfo } from "../../../services/auth/session-list.mixin";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
 import { withSettings } from "../../helpers/broker";
 import { eventually } from "../../helpers/process";
 import LinksService, { type CreatedLink } from "../../../services/links.service";
@@ -34,13 +34,7 @@ describe("sessions over REST", () => {
 					})
 			]
 		});
-		for (const username of ["sam", "tess"]) {
-			await gw.broker.call("auth.signUp", {
-				username,
-				email: `${username}@example.com`,
-				password
-			});
-		}
+		await signUpUsers(gw, ["sam", "tess"], password);
 	});
 	afterAll(() => gw.stop());
 
@@ -149,11 +143,7 @@ describe("sessions over REST", () => {
 
 	describe("deleting the account (DELETE /api/me)", () => {
 		it("needs the current password, then removes the user and everything they own", async () => {
-			await gw.broker.call("auth.signUp", {
-				username: "uma",
-				email: "uma@example.com",
-				password
-			});
+			await signUpUsers(gw, ["uma"], password);
 			const session = await signIn("uma", "uma");
 			const other = await signIn("uma", "uma's phone");
 			const key = await request(api("/api/me/api-keys"), {

@@ -6,7 +6,7 @@
  */
 import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
 
 describe("TOTP over REST", () => {
 	let gw: TestGateway;
@@ -26,11 +26,7 @@ describe("TOTP over REST", () => {
 			],
 			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
 		});
-		await gw.broker.call("auth.signUp", {
-			username: "tia",
-			email: "tia@example.com",
-			password
-		});
+		await signUpUsers(gw, ["tia"], password);
 	});
 	afterAll(() => gw.stop());
 
