@@ -1,11 +1,6 @@
 import type { MongoCollection, MongoFilter } from "../../store/mongo/collection";
-import {
-	type Rotation,
-	type RefreshFamilyRecord,
-	type RefreshFamilyStore,
-	revocationUpdate,
-	rotationQuery
-} from "./refresh-family-store";
+import type { RefreshFamilyRecord, RefreshFamilyStore, Rotation } from "./refresh-family-store";
+import * as query from "./mongo-queries";
 
 /** The shared collection type, with updateMany's result typed. */
 export type FamilyCollection = Omit<MongoCollection<RefreshFamilyRecord>, "updateMany"> & {
@@ -42,14 +37,14 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	}
 
 	async rotate(id: string, rotation: Rotation): Promise<boolean> {
-		const { filter, update } = rotationQuery(id, rotation);
+		const { filter, update } = query.rotation(id, rotation);
 		return (await this.collection.findOneAndUpdate(filter, update)).value !== null;
 	}
 
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
 		const res = await this.collection.findOneAndUpdate(
 			{ _id: id, revokedAt: null },
-			revocationUpdate(reason, now),
+			query.revocation(reason, now),
 			{ returnOriginal: false }
 		);
 		return res.value;
@@ -58,7 +53,7 @@ export class MongoRefreshFamilyStore implements RefreshFamilyStore {
 	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
 		const res = await this.collection.updateMany(
 			{ userId, revokedAt: null },
-			revocationUpdate(reason, now)
+			query.revocation(reason, now)
 		);
 		return res.modifiedCount ?? 0;
 	}

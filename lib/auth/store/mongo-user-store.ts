@@ -1,13 +1,7 @@
 import type { MongoCollection } from "../../store/mongo/collection";
-import {
-	DuplicateUserError,
-	type UserChanges,
-	type UserRecord,
-	type UserStore,
-	totpStepQuery,
-	passwordHashQuery,
-	type PasswordHashChange
-} from "./user-store";
+import { DuplicateUserError } from "./user-store";
+import type { PasswordHashChange, UserChanges, UserRecord, UserStore } from "./user-store";
+import * as query from "./mongo-queries";
 
 /** MongoDB's duplicate-key error code. */
 const DUPLICATE_KEY = 11000;
@@ -52,13 +46,13 @@ export class MongoUserStore implements UserStore {
 	}
 
 	async replacePasswordHash(id: string, change: PasswordHashChange): Promise<boolean> {
-		const { filter, update } = passwordHashQuery(id, change);
+		const { filter, update } = query.passwordHash(id, change);
 		return (await this.collection.findOneAndUpdate(filter, update)).value !== null;
 	}
 
 	async advanceTotpStep(id: string, step: number): Promise<boolean> {
 		const res = await this.collection.findOneAndUpdate(
-			totpStepQuery(id, step),
+			query.totpStep(id, step),
 			{ $set: { totpLastStep: step } },
 			{ returnOriginal: false }
 		);

@@ -1,12 +1,7 @@
 import type Datastore from "@seald-io/nedb";
 import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
-import {
-	type Rotation,
-	type RefreshFamilyRecord,
-	type RefreshFamilyStore,
-	revocationUpdate,
-	rotationQuery
-} from "./refresh-family-store";
+import type { RefreshFamilyRecord, RefreshFamilyStore, Rotation } from "./refresh-family-store";
+import * as query from "./mongo-queries";
 
 /** NeDB: the serial executor makes each conditional update atomic; "one updated" decides. */
 export class NedbRefreshFamilyStore implements RefreshFamilyStore {
@@ -45,14 +40,14 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	}
 
 	async rotate(id: string, rotation: Rotation): Promise<boolean> {
-		const { filter, update } = rotationQuery(id, rotation);
+		const { filter, update } = query.rotation(id, rotation);
 		return (await this.db.updateAsync(filter, update, {})).numAffected === 1;
 	}
 
 	async revoke(id: string, reason: string, now: number): Promise<RefreshFamilyRecord | null> {
 		const res = await this.db.updateAsync(
 			{ _id: id, revokedAt: null },
-			revocationUpdate(reason, now),
+			query.revocation(reason, now),
 			{ returnUpdatedDocs: true }
 		);
 		return res.numAffected === 1 ? (res.affectedDocuments as RefreshFamilyRecord) : null;
@@ -61,7 +56,7 @@ export class NedbRefreshFamilyStore implements RefreshFamilyStore {
 	async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
 		const res = await this.db.updateAsync(
 			{ userId, revokedAt: null },
-			revocationUpdate(reason, now),
+			query.revocation(reason, now),
 			{ multi: true }
 		);
 		return res.numAffected;

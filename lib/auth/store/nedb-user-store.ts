@@ -1,14 +1,8 @@
 import type Datastore from "@seald-io/nedb";
 import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
-import {
-	DuplicateUserError,
-	type UserChanges,
-	type UserRecord,
-	type UserStore,
-	totpStepQuery,
-	passwordHashQuery,
-	type PasswordHashChange
-} from "./user-store";
+import { DuplicateUserError } from "./user-store";
+import type { PasswordHashChange, UserChanges, UserRecord, UserStore } from "./user-store";
+import * as query from "./mongo-queries";
 
 /** NeDB: unique indexes on the lower-case keys; the serial executor makes each update atomic. */
 export class NedbUserStore implements UserStore {
@@ -56,12 +50,12 @@ export class NedbUserStore implements UserStore {
 	}
 
 	async replacePasswordHash(id: string, change: PasswordHashChange): Promise<boolean> {
-		const { filter, update } = passwordHashQuery(id, change);
+		const { filter, update } = query.passwordHash(id, change);
 		return (await this.db.updateAsync(filter, update, {})).numAffected === 1;
 	}
 
 	async advanceTotpStep(id: string, step: number): Promise<boolean> {
-		const res = await this.db.updateAsync(totpStepQuery(id, step), {
+		const res = await this.db.updateAsync(query.totpStep(id, step), {
 			$set: { totpLastStep: step }
 		});
 		return res.numAffected === 1;

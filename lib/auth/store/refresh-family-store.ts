@@ -83,40 +83,6 @@ export interface Rotation {
 	history: number;
 }
 
-/** A rotation in the query syntax NeDB and MongoDB share: the family as expected, and its update. */
-export function rotationQuery(
-	id: string,
-	{ expected, next, history }: Rotation
-): { filter: Record<string, unknown>; update: Record<string, unknown> } {
-	const filter = { _id: id, current: expected, revokedAt: null };
-	return { filter, update: rotationUpdate(expected, next, history) };
-}
-
-function rotationUpdate(
-	expected: string,
-	next: NextRefreshToken,
-	history: number
-): Record<string, unknown> {
-	return {
-		$set: {
-			current: next.fingerprint,
-			expiresAt: next.expiresAt,
-			previous: expected,
-			rotatedAt: next.rotatedAt,
-			successor: next.sealed,
-			userAgent: next.userAgent,
-			clientAddress: next.clientAddress
-		},
-		$inc: { generation: 1 },
-		$push: { fingerprints: { $each: [next.fingerprint], $slice: -history } }
-	};
-}
-
-/** A revocation, in the same syntax: no live token, no successor kept. */
-export function revocationUpdate(reason: string, now: number): Record<string, unknown> {
-	return { $set: { current: null, successor: null, revokedAt: now, revokedReason: reason } };
-}
-
 export function fingerprintOf(token: string): string {
 	return createHash("sha256").update(token).digest("base64url");
 }

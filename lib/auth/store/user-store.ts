@@ -91,34 +91,11 @@ export interface UserStore {
 	listEmails(): Promise<{ _id: string; email: string }[]>;
 }
 
-/** NeDB's and MongoDB's query for advanceTotpStep: the user, if `step` is later than the last. */
 /** A compare-and-set of a password hash: `expected` gives way to `next`, at `now`. */
 export interface PasswordHashChange {
 	expected: string;
 	next: string;
 	now: number;
-}
-
-/** NeDB's and MongoDB's query for replacePasswordHash: the user as expected, and its update. */
-export function passwordHashQuery(
-	id: string,
-	{ expected, next, now }: PasswordHashChange
-): { filter: Record<string, unknown>; update: Record<string, unknown> } {
-	return {
-		filter: { _id: id, passwordHash: expected },
-		update: { $set: { passwordHash: next, updatedAt: now } }
-	};
-}
-
-export function totpStepQuery(id: string, step: number): Record<string, unknown> {
-	return {
-		_id: id,
-		$or: [
-			{ totpLastStep: null },
-			{ totpLastStep: { $exists: false } },
-			{ totpLastStep: { $lt: step } }
-		]
-	};
 }
 
 export function usernameKeyOf(username: string): string {
