@@ -3,10 +3,12 @@
  * salts stay accepted for lookups, so rotating TOKEN_SALT does not invalidate live tokens: they keep
  * working until they expire (or are removed), and new ones use the new salt.
  */
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 
 export class TokenHasher {
 	private readonly salts: readonly string[];
+	/** The salts as key objects, made once: createHmac with a string prepares the key every call. */
+	private readonly keys: readonly KeyObject[];
 
 	constructor(currentSalt: string, previousSalts: readonly string[] = []) {
 		if (!currentSalt) throw new Error("TokenHasher needs a non-empty salt");
@@ -14,17 +16,18 @@ export class TokenHasher {
 		this.salts = [currentSalt, ...previousSalts.filter(s => s && s !== currentSalt)].filter(
 			(s, i, all) => all.indexOf(s) === i
 		);
+		this.keys = this.salts.map(salt => createSecretKey(Buffer.from(salt, "utf8")));
 	}
 
 	/** The hash to store for a new token (current salt). */
 	hash(token: string): string {
-		return createHmac("sha256", this.salts[0]).update(token).digest("base64url");
+		return createHmac("sha256", this.keys[0]).update(token).digest("base64url");
 	}
 
 	/** Every hash the token may be stored under, current salt first. */
 	candidates(token: string): string[] {
 		if (this.salts.length === 1) return [this.hash(token)];
-		return this.salts.map(salt => createHmac("sha256", salt).update(token).digest("base64url"));
+		return this.keys.map(key => createHmac("sha256", key).update(token).digest("base64url"));
 	}
 
 	get saltCount(): number {
