@@ -44,6 +44,19 @@ function pageAlias(render: PageRender) {
 	};
 }
 
+/**
+ * GET of a mail link: the page asking to confirm (a button, or the reset form) while the token is
+ * alive, unspent; otherwise the invalid-link page.
+ */
+function confirmationPage(type: string, confirm: (token: string) => Page) {
+	return pageAlias(async function (ctx, params) {
+		const token = tokenParam(params);
+		return token && (await this.tokenIsAlive(ctx, type, token))
+			? confirm(token)
+			: pages.invalidLink();
+	});
+}
+
 /** The page for a failed page request. */
 export function pageForError(status: number, type: string, aliasPath: string): Page {
 	if (status === 429) return pages.tooManyRequests();
@@ -68,12 +81,9 @@ async function redeemLink(ctx: Context, params: Record<string, unknown>): Promis
 
 /** The page routes' handlers, by the names lib/http/routes gives them. */
 export const PAGE_HANDLERS = {
-	verifyEmailPage: pageAlias(async function (ctx, params) {
-		const token = tokenParam(params);
-		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.verifyEmail, token))
-			? pages.verifyEmailConfirm(token)
-			: pages.invalidLink();
-	}),
+	verifyEmailPage: confirmationPage(PAGE_TOKEN_TYPES.verifyEmail, token =>
+		pages.verifyEmailConfirm(token)
+	),
 	verifyEmail: pageAlias(async (ctx, params) => {
 		const token = tokenParam(params);
 		if (!token) return pages.invalidLink();
@@ -91,12 +101,9 @@ export const PAGE_HANDLERS = {
 			return pages.verifyEmailConfirm(token, [body.message], 401);
 		}
 	}),
-	magicLinkPage: pageAlias(async function (ctx, params) {
-		const token = tokenParam(params);
-		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.magicLink, token))
-			? pages.magicLinkConfirm(token)
-			: pages.invalidLink();
-	}),
+	magicLinkPage: confirmationPage(PAGE_TOKEN_TYPES.magicLink, token =>
+		pages.magicLinkConfirm(token)
+	),
 	magicLink: pageAlias(async (ctx, params) => {
 		const token = tokenParam(params);
 		if (!token) return pages.invalidLink();
@@ -105,12 +112,9 @@ export const PAGE_HANDLERS = {
 		});
 		return pages.magicLinkDone(session);
 	}),
-	resetPasswordPage: pageAlias(async function (ctx, params) {
-		const token = tokenParam(params);
-		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.resetPassword, token))
-			? pages.resetPasswordForm(token)
-			: pages.invalidLink();
-	}),
+	resetPasswordPage: confirmationPage(PAGE_TOKEN_TYPES.resetPassword, token =>
+		pages.resetPasswordForm(token)
+	),
 	resetPassword: pageAlias(async (ctx, params) => {
 		const token = tokenParam(params);
 		if (!token) return pages.invalidLink();
