@@ -32,3 +32,12 @@ export async function expectEmittedWithout(
 	expect(events).toContainEqual(event);
 	expect(JSON.stringify(events)).not.toContain(secret);
 }
+
+/** The call fails with this status code (and error type, when given). */
+export async function expectRefused(
+	promise: Promise<unknown>,
+	code: number,
+	type?: string
+): Promise<void> {
+	expect(await rejection(promise)).toMatchObject(type === undefined ? { code } : { code, type });
+}
