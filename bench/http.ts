@@ -720,7 +720,7 @@ async function ceilingLoad(topology: Topology): Promise<HttpResult> {
  */
 async function hold(stack: Stack, account: Account): Promise<void> {
 	console.log(
-		`  holding: ${stack.base}/api/me with X-API-Key ${account.apiKey} or Bearer ` +
+		`  holding: ${stack.base}/api/me with X-API-Key ${account.apiKey} (limited: ${account.limitedKey}) or Bearer ` +
 			`${account.accessToken}; pids ${JSON.stringify(stack.pids)}; SIGINT to go on`
 	);
 	await new Promise<void>(resolve => process.once("SIGINT", () => resolve()));

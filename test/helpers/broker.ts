@@ -33,6 +33,19 @@ export function withSettings<T extends ServiceSchema<any, any, any, any>>(
 	return { ...schema, settings: mergeSettings(schema.settings ?? {}, settings) };
 }
 
+/** A started test broker running this one service with `settings` over its own. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function startService<T extends ServiceSchema<any, any, any, any>>(
+	schema: T,
+	settings: Record<string, unknown>,
+	options: Partial<BrokerOptions> = {}
+): Promise<ServiceBroker> {
+	const broker = createTestBroker(options);
+	broker.createService(withSettings(schema, settings));
+	await broker.start();
+	return broker;
+}
+
 /** As moleculer merges a mixin's settings: nested plain objects key by key, anything else replaced. */
 function mergeSettings(
 	base: Record<string, unknown>,

@@ -11,7 +11,13 @@ import AuthService, {
 	type SessionTokens,
 	type SignInResult
 } from "../../../services/auth/auth.service";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import {
+	createTestBroker,
+	removeDir,
+	startService,
+	tempDataDir,
+	withSettings
+} from "../../helpers/broker";
 import { linkIn, startSmtpServer, tokenOf } from "../../helpers/smtp";
 import { FAST_SCRYPT, PUBLIC_URL, nextMail, rejection } from "../../helpers/auth";
 import { later } from "../../helpers/async";
@@ -23,9 +29,7 @@ describe("mail service", () => {
 
 		beforeEach(async () => {
 			dataDir = tempDataDir();
-			broker = createTestBroker();
-			broker.createService(withSettings(MailService, { smtpUrl: null, dataDir }));
-			await broker.start();
+			broker = await startService(MailService, { smtpUrl: null, dataDir });
 		});
 
 		afterEach(async () => {

@@ -6,22 +6,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Errors, type ServiceBroker } from "moleculer";
 import PoolsService, { type PoolStats } from "../../../services/pools.service";
-import {
-	createTestBroker,
-	dataDirPerTest,
-	removeDir,
-	tempDataDir,
-	withSettings
-} from "../../helpers/broker";
+import { dataDirPerTest, removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { rejection, later } from "../../helpers/async";
 
 type Assigned = { token: string; leaseExpiresAt: string };
 
 async function startPools(dataDir: string, settings: Record<string, unknown> = {}) {
-	const broker = createTestBroker();
-	broker.createService(withSettings(PoolsService, { dataDir, ...settings }));
-	await broker.start();
-	return broker;
+	return startService(PoolsService, { dataDir, ...settings });
 }
 
 describe("pools service", () => {

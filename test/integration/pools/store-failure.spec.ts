@@ -5,7 +5,7 @@
  */
 import type { ServiceBroker } from "moleculer";
 import PoolsService, { type PoolStats } from "../../../services/pools.service";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { DiskFull, expectStoreUnavailable, rejection } from "../../helpers/disk-full";
 import { CapturingLogger } from "../../helpers/logs";
 
@@ -18,9 +18,7 @@ describe("pools when the embedded store cannot write", () => {
 	beforeEach(async () => {
 		dataDir = tempDataDir();
 		logs = new CapturingLogger();
-		broker = createTestBroker({ logger: logs, logLevel: "info" });
-		broker.createService(withSettings(PoolsService, { dataDir }));
-		await broker.start();
+		broker = await startService(PoolsService, { dataDir }, { logger: logs, logLevel: "info" });
 		disk = new DiskFull(dataDir, "pools.db");
 	});
 

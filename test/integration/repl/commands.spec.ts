@@ -8,21 +8,13 @@ import AuthService from "../../../services/auth/auth.service";
 import { FAST_SCRYPT, PUBLIC_URL } from "../../helpers/auth";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
-import {
-	formatTable,
-	positiveInteger,
-	replCommands,
-	tokensCleanup,
-	tokensList,
-	tokensRevoke,
-	tokensStats
-} from "../../../lib/broker/repl-commands";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import * as repl from "../../../lib/broker/repl-commands";
+import { removeDir, startService, tempDataDir, withSettings } from "../../helpers/broker";
 
 describe("formatTable and positiveInteger", () => {
 	it("aligns columns under a rule", () => {
 		expect(
-			formatTable([
+			repl.formatTable([
 				["type", "live"],
 				["api-key", "3"],
 				["refresh", "12"]
@@ -31,10 +23,10 @@ describe("formatTable and positiveInteger", () => {
 	});
 
 	it("reads a positive whole number or names the option", () => {
-		expect(positiveInteger(undefined, "batch-size")).toBeUndefined();
-		expect(positiveInteger("500", "batch-size")).toBe(500);
+		expect(repl.positiveInteger(undefined, "batch-size")).toBeUndefined();
+		expect(repl.positiveInteger("500", "batch-size")).toBe(500);
 		for (const bad of ["0", "-1", "1.5", "x", ""]) {
-			expect(() => positiveInteger(bad, "batch-size")).toThrow("--batch-size");
+			expect(() => repl.positiveInteger(bad, "batch-size")).toThrow("--batch-size");
 		}
 	});
 });
@@ -48,9 +40,7 @@ describe("REPL commands", () => {
 	beforeEach(async () => {
 		dataDir = tempDataDir();
 		printed = [];
-		broker = createTestBroker();
-		broker.createService(withSettings(TokensService, { dataDir }));
-		await broker.start();
+		broker = await startService(TokensService, { dataDir });
 	});
 
 	afterEach(async () => {
@@ -77,14 +67,14 @@ describe("REPL commands", () => {
 	}
 
 	it("tokens-stats counts live and expired tokens by type", async () => {
-		expect(await tokensStats(broker, print)).toEqual({});
+		expect(await repl.tokensStats(broker, print)).toEqual({});
 		expect(printed).toEqual(["No tokens."]);
 
 		await generate({ type: "api-key", owner: "a" });
 		await generate({ type: "api-key", owner: "b" });
 		await generate({ type: "verification", owner: "a", expiry: 60 });
 		printed = [];
-		const counts = await later(120_000, () => tokensStats(broker, print));
+		const counts = await later(120_000, () => repl.tokensStats(broker, print));
 		expect(counts).toEqual({
 			"api-key": { live: 2, expired: 0 },
 			verification: { live: 0, expired: 1 }
@@ -102,7 +92,9 @@ describe("REPL commands", () => {
 		await generate({ type: "passwordless", owner: "a", expiry: 60 });
 		await generate({ type: "passwordless", owner: "a", expiry: 60 });
 		const kept = await generate({ type: "api-key", owner: "a" });
-		const result = await later(120_000, () => tokensCleanup(broker, { batchSize: 1 }, print));
+		const result = await later(120_000, () =>
+			repl.tokensCleanup(broker, { batchSize: 1 }, print)
+		);
 		expect(result).toEqual({ removed: 2 });
 		expect(printed).toEqual(["Removed 2 expired token(s)."]);
 		const left = await broker.call<TokenEntity[], object>("tokens.listByOwner", {
@@ -119,7 +111,7 @@ describe("REPL commands", () => {
 			scopes: ["read"]
 		});
 		await generate({ type: "refresh", owner: "carol" });
-		const rows = await tokensList(broker, { owner: "carol", type: "api-key" }, print);
+		const rows = await repl.tokensList(broker, { owner: "carol", type: "api-key" }, print);
 		expect(rows).toHaveLength(1);
 		expect(printed[0]).toMatch(/^id\s+type\s+name\s+scopes\s+expires\s+last used$/);
 		expect(printed[2]).toContain(key.id);
@@ -127,7 +119,7 @@ describe("REPL commands", () => {
 		expect(printed.join("\n")).not.toContain(key.token);
 
 		printed = [];
-		await tokensList(broker, { owner: "nobody" }, print);
+		await repl.tokensList(broker, { owner: "nobody" }, print);
 		expect(printed).toEqual(["nobody has no tokens."]);
 	});
 
@@ -136,7 +128,7 @@ describe("REPL commands", () => {
 		await generate({ type: "refresh", owner: "dave" });
 		await generate({ type: "refresh", owner: "dave" });
 
-		expect(await tokensRevoke(broker, { owner: "dave", type: "refresh" }, print)).toEqual({
+		expect(await repl.tokensRevoke(broker, { owner: "dave", type: "refresh" }, print)).toEqual({
 			removed: 0,
 			dryRun: true
 		});
@@ -147,17 +139,17 @@ describe("REPL commands", () => {
 
 		printed = [];
 		expect(
-			await tokensRevoke(broker, { owner: "dave", type: "refresh", yes: true }, print)
+			await repl.tokensRevoke(broker, { owner: "dave", type: "refresh", yes: true }, print)
 		).toEqual({ removed: 2, dryRun: false });
 		expect(printed).toEqual(["Removed 2 refresh token(s) of dave."]);
-		await tokensRevoke(broker, { owner: "dave", yes: true }, print);
+		await repl.tokensRevoke(broker, { owner: "dave", yes: true }, print);
 		expect(await broker.call("tokens.listByOwner", { owner: "dave" })).toEqual([]);
 	});
 
 	describe("as moleculer-repl custom commands", () => {
 		type Action = (broker: ServiceBroker, args: unknown) => Promise<void>;
 		const command = (name: string) => {
-			const found = replCommands.find(c => c.command.split(" ")[0] === name);
+			const found = repl.replCommands.find(c => c.command.split(" ")[0] === name);
 			if (!found) throw new Error(`no ${name} command`);
 			return found.action as unknown as Action;
 		};
@@ -184,7 +176,7 @@ describe("REPL commands", () => {
 		});
 
 		it("declares the five commands with their arguments", () => {
-			expect(replCommands.map(c => c.command)).toEqual([
+			expect(repl.replCommands.map(c => c.command)).toEqual([
 				"tokens-stats",
 				"tokens-cleanup",
 				"tokens-list <owner>",

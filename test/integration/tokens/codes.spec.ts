@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
 import type { TokenEntity } from "../../../lib/tokens/types";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { rejection } from "../../helpers/async";
 
 type Code = TokenEntity & { code: string };
@@ -32,9 +32,7 @@ describe("tokens codes", () => {
 
 	beforeAll(async () => {
 		dataDir = tempDataDir();
-		broker = createTestBroker();
-		broker.createService(withSettings(TokensService, { dataDir }));
-		await broker.start();
+		broker = await startService(TokensService, { dataDir });
 	});
 	afterAll(async () => {
 		await broker.stop();

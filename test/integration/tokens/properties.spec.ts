@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { Errors, type ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { tokenCalls } from "../../helpers/tokens";
 
 /** Runs per action; PROPERTY_RUNS=5000 for a longer hunt. */
@@ -110,9 +110,7 @@ describe("tokens.* parameters, property-based", () => {
 
 	beforeAll(async () => {
 		dataDir = tempDataDir();
-		broker = createTestBroker();
-		broker.createService(withSettings(TokensService, { dataDir }));
-		await broker.start();
+		broker = await startService(TokensService, { dataDir });
 		for (let i = 0; i < 20; i++) {
 			known.push(
 				await broker.call<Generated, object>("tokens.generate", {
@@ -187,9 +185,7 @@ describe("tokens.* parameters, property-based", () => {
 		const kept = await tokens.generate("api-key", "after");
 
 		await broker.stop();
-		broker = createTestBroker();
-		broker.createService(withSettings(TokensService, { dataDir }));
-		await broker.start();
+		broker = await startService(TokensService, { dataDir });
 		expect(
 			await broker.call("tokens.check", { type: "api-key", token: kept.token })
 		).toMatchObject({ id: kept.id });

@@ -11,7 +11,7 @@ import { Errors, type ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
 import { STORE_UNAVAILABLE } from "../../../lib/store/errors";
-import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
+import { createTestBroker, removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { CapturingLogger } from "../../helpers/logs";
 import { rejection } from "../../helpers/async";
 import { DiskFull, expectStoreUnavailable } from "../../helpers/disk-full";
@@ -26,9 +26,11 @@ describe("tokens when the embedded store cannot write", () => {
 
 	async function start(options: Parameters<typeof createTestBroker>[0] = {}) {
 		logs = new CapturingLogger();
-		broker = createTestBroker({ logger: logs, logLevel: "info", ...options });
-		broker.createService(withSettings(TokensService, { dataDir }));
-		await broker.start();
+		broker = await startService(
+			TokensService,
+			{ dataDir },
+			{ logger: logs, logLevel: "info", ...options }
+		);
 	}
 
 	const generate = (owner = "alice") =>

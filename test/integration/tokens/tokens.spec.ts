@@ -10,6 +10,7 @@ import {
 	createTestBroker,
 	dataDirPerTest,
 	removeDir,
+	startService,
 	tempDataDir,
 	withSettings
 } from "../../helpers/broker";
@@ -19,10 +20,7 @@ import { expectEmittedWithout, rejection } from "../../helpers/async";
 type Generated = TokenEntity & { token: string };
 
 async function startTokens(dataDir: string, settings: Record<string, unknown> = {}) {
-	const broker = createTestBroker();
-	broker.createService(withSettings(TokensService, { dataDir, ...settings }));
-	await broker.start();
-	return broker;
+	return startService(TokensService, { dataDir, ...settings });
 }
 
 function dataFiles(dir: string): string {
