@@ -22,14 +22,15 @@ export async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
 	}
 }
 
-/** `event` was emitted (by the next turn of the event loop), and no event carried `secret`. */
+/** `name` was emitted with `payload` (by the next turn of the event loop), and no event carried `secret`. */
 export async function expectEmittedWithout(
 	events: { name: string; payload: unknown }[],
-	event: { name: string; payload: unknown },
-	secret: string
+	secret: string,
+	name: string,
+	payload: unknown
 ): Promise<void> {
 	await new Promise(r => setImmediate(r));
-	expect(events).toContainEqual(event);
+	expect(events).toContainEqual({ name, payload });
 	expect(JSON.stringify(events)).not.toContain(secret);
 }
 

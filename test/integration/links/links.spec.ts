@@ -160,14 +160,11 @@ describe("links service", () => {
 
 		it("emits links.created without the token", async () => {
 			const link = await create({});
-			await expectEmittedWithout(
-				events,
-				{
-					name: "links.created",
-					payload: { id: link.id, owner: "user123", action: "newsletter.subscribe" }
-				},
-				link.token
-			);
+			await expectEmittedWithout(events, link.token, "links.created", {
+				id: link.id,
+				owner: "user123",
+				action: "newsletter.subscribe"
+			});
 		});
 	});
 

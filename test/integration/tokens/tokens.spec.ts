@@ -151,14 +151,11 @@ describe("tokens service", () => {
 
 		it("emits tokens.created with id and owner, never the token", async () => {
 			const g = await tokenCalls(() => broker).generate("passwordless", "u9");
-			await expectEmittedWithout(
-				events,
-				{
-					name: "tokens.created",
-					payload: { id: g.id, type: "passwordless", owner: "u9" }
-				},
-				g.token
-			);
+			await expectEmittedWithout(events, g.token, "tokens.created", {
+				id: g.id,
+				type: "passwordless",
+				owner: "u9"
+			});
 		});
 	});
 
