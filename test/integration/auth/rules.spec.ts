@@ -60,6 +60,13 @@ describe("auth rules", () => {
 
 	const call = <T = unknown>(action: string, params: object, meta?: object) =>
 		stack.broker.call<T, object>(action, params, meta ? { meta } : undefined);
+	/** Signs up a new, unconfirmed account named after `prefix`. */
+	const signUpNew = async (prefix: string) => {
+		const name = uniqueName(prefix);
+		const email = `${name}@example.com`;
+		await call("auth.signUp", { username: name, email, password: "a long enough password" });
+		return { name, email };
+	};
 
 	describe("validation: 422 naming each bad field, never echoing it", () => {
 		it("names every missing sign-up field", async () => {
@@ -247,12 +254,7 @@ describe("auth rules", () => {
 		});
 
 		it("does not tell an unconfirmed account apart when the password is wrong", async () => {
-			const name = uniqueName("unconfirmed");
-			await call("auth.signUp", {
-				username: name,
-				email: `${name}@example.com`,
-				password: "a long enough password"
-			});
+			const { name } = await signUpNew("unconfirmed");
 			await expectRefused(
 				signIn(stack.broker, name, "wrong password"),
 				401,
@@ -321,12 +323,7 @@ describe("auth rules", () => {
 			["auth.requestMagicLink", "sign-in link"],
 			["auth.resendVerification", "Confirm"]
 		])("%s", async (action, subject) => {
-			const name = uniqueName("mailer");
-			await call("auth.signUp", {
-				username: name,
-				email: `${name}@example.com`,
-				password: "a long enough password"
-			});
+			const { name } = await signUpNew("mailer");
 			const signUpMail = await nextMail(stack.smtp, `${name}@example.com`, "Confirm");
 			const seen = new Set<ReceivedMail>([signUpMail]);
 
@@ -359,13 +356,7 @@ describe("auth rules", () => {
 		});
 
 		it("a resent verification link works and the earlier one does not", async () => {
-			const name = uniqueName("resend");
-			const email = `${name}@example.com`;
-			await call("auth.signUp", {
-				username: name,
-				email,
-				password: "a long enough password"
-			});
+			const { email } = await signUpNew("resend");
 			const firstMail = await nextMail(stack.smtp, email, "Confirm");
 			await call("auth.resendVerification", { email });
 			const secondMail = await nextMail(stack.smtp, email, "Confirm", new Set([firstMail]));
@@ -380,13 +371,7 @@ describe("auth rules", () => {
 		});
 
 		it("a magic link signs in once, and confirms the address", async () => {
-			const name = uniqueName("magic");
-			const email = `${name}@example.com`;
-			await call("auth.signUp", {
-				username: name,
-				email,
-				password: "a long enough password"
-			});
+			const { name, email } = await signUpNew("magic");
 			await call("auth.requestMagicLink", { email });
 			const mail = await nextMail(stack.smtp, email, "sign-in link");
 			const link = linkIn(mail, "/magic-link");
@@ -407,13 +392,7 @@ describe("auth rules", () => {
 
 	describe("link tokens: expired, used, wrong-type and malformed all give one error", () => {
 		it("400 INVALID_OR_EXPIRED_TOKEN, identical in every case", async () => {
-			const name = uniqueName("links");
-			const email = `${name}@example.com`;
-			await call("auth.signUp", {
-				username: name,
-				email,
-				password: "a long enough password"
-			});
+			const { email } = await signUpNew("links");
 			const verifyMail = await nextMail(stack.smtp, email, "Confirm");
 			const verifyToken = tokenOf(linkIn(verifyMail, "/verify-email"));
 			await call("auth.requestMagicLink", { email });
