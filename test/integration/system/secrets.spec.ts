@@ -109,6 +109,9 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 	});
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 	const admin = bearer(ADMIN_TOKEN);
+	/** A JSON POST with ADMIN_TOKEN: the answer's status. */
+	const adminPost = async (path: string, json: object) =>
+		(await http("POST", path, { headers: admin, json })).status;
 	const mailTo = (to: string, path: string, seen: number) =>
 		smtp.waitFor(
 			m =>
@@ -341,14 +344,9 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 			).status
 		).toBe(200);
 		await http("GET", "/api/tokens?owner=svc&type=api-key", { headers: admin });
-		expect(
-			(
-				await http("POST", "/api/tokens/remove", {
-					headers: admin,
-					json: { type: "api-key", token: adminMade }
-				})
-			).status
-		).toBe(200);
+		expect(await adminPost("/api/tokens/remove", { type: "api-key", token: adminMade })).toBe(
+			200
+		);
 		await http("DELETE", "/api/tokens?owner=svc", { headers: admin });
 
 		// Pools: configure, stats, generate, assign (client_id), keep-alive, unblock, delete.
@@ -365,46 +363,16 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		).body as { token: string };
 		keep(lease.token);
 		expect(
-			(
-				await http("POST", "/api/pools/seats/keep-alive", {
-					headers: admin,
-					json: { token: lease.token, client_id: "w1" }
-				})
-			).status
+			await adminPost("/api/pools/seats/keep-alive", { token: lease.token, client_id: "w1" })
 		).toBe(200);
 		expect(
-			(
-				await http("POST", "/api/pools/seats/keep-alive", {
-					headers: admin,
-					json: { token: lease.token, client_id: "w2" }
-				})
-			).status
+			await adminPost("/api/pools/seats/keep-alive", { token: lease.token, client_id: "w2" })
 		).toBe(403);
 		await http("GET", "/api/pools/seats", { headers: admin });
-		expect(
-			(
-				await http("POST", "/api/pools/seats/unblock-token", {
-					headers: admin,
-					json: { token: lease.token }
-				})
-			).status
-		).toBe(200);
-		await http("POST", "/api/pools/seats/unblock-token", {
-			headers: admin,
-			json: { token: lease.token }
-		});
-		expect(
-			(
-				await http("POST", "/api/pools/seats/delete-token", {
-					headers: admin,
-					json: { token: g1.token }
-				})
-			).status
-		).toBe(200);
-		await http("POST", "/api/pools/seats/delete-token", {
-			headers: admin,
-			json: { token: g1.token }
-		});
+		expect(await adminPost("/api/pools/seats/unblock-token", { token: lease.token })).toBe(200);
+		await adminPost("/api/pools/seats/unblock-token", { token: lease.token });
+		expect(await adminPost("/api/pools/seats/delete-token", { token: g1.token })).toBe(200);
+		await adminPost("/api/pools/seats/delete-token", { token: g1.token });
 
 		// Action links: made by a service, confirmed (GET) and redeemed (POST) through the pages.
 		const link = await edge.call<CreatedLink, object>("links.create", {
