@@ -4,7 +4,7 @@
  * `describe`: it adds the `beforeAll` and `afterAll` that start and stop the gateway.
  */
 import { authService } from "./auth";
-import { request, signUpUsers, startGateway, type TestGateway } from "./gateway";
+import { postJson, request, signUpUsers, startGateway, type TestGateway } from "./gateway";
 
 export function apiKeyGateway(username: string, password: string, requestLimit: number) {
 	let gw: TestGateway;
@@ -22,9 +22,9 @@ export function apiKeyGateway(username: string, password: string, requestLimit: 
 			}
 		});
 		await signUpUsers(gw, [username], password);
-		const signedIn = await request(`${gw.url}/api/auth/sign-in`, {
-			method: "POST",
-			json: { login: username, password }
+		const signedIn = await postJson(`${gw.url}/api/auth/sign-in`, {
+			login: username,
+			password
 		});
 		bearer = {
 			authorization: `Bearer ${(signedIn.body as { accessToken: string }).accessToken}`

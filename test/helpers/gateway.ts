@@ -81,6 +81,15 @@ export async function request(
 	return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
+/** A JSON POST: what most calls of the REST suites are. */
+export function postJson(
+	url: string,
+	json: unknown,
+	headers: Record<string, string> = {}
+): ReturnType<typeof request> {
+	return request(url, { method: "POST", headers, json });
+}
+
 /** Signs these users up (address `<username>@example.com`, one password for all) through auth. */
 export async function signUpUsers(
 	gw: TestGateway,

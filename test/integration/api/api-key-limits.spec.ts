@@ -6,7 +6,7 @@
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { apiKeyGateway } from "../../helpers/api-keys";
-import { request } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/gateway";
 
 interface MadeKey {
 	key: { id: string };
@@ -84,11 +84,11 @@ describe("API key limits", () => {
 		});
 		expect(changed.status).toBe(200);
 		expect(await verify(made.token)).toMatchObject({ code: "VALID", credits: 4 });
-		const rerolled = await request(api(`/api/me/api-keys/${made.key.id}/reroll`), {
-			method: "POST",
-			headers: keys.bearer,
-			json: { overlap: 0 }
-		});
+		const rerolled = await postJson(
+			api(`/api/me/api-keys/${made.key.id}/reroll`),
+			{ overlap: 0 },
+			keys.bearer
+		);
 		expect(rerolled.status).toBe(200);
 		const fresh = (rerolled.body as MadeKey).token;
 		const verdict = await verify(fresh);

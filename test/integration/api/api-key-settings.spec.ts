@@ -5,7 +5,7 @@
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { apiKeyGateway } from "../../helpers/api-keys";
-import { TEST_ADMIN_TOKEN, request } from "../../helpers/gateway";
+import { postJson, request, TEST_ADMIN_TOKEN } from "../../helpers/gateway";
 
 interface MadeKey {
 	key: { id: string; expiresAt: string | null };
@@ -29,11 +29,11 @@ describe("API key settings", () => {
 			metadata: { plan: "pro", seats: 3 }
 		});
 		expect((await verify("mtk_notakey")).code).toBe("NOT_FOUND");
-		const big = await request(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: keys.bearer,
-			json: { name: "big", metadata: { blob: "x".repeat(2000) } }
-		});
+		const big = await postJson(
+			api("/api/me/api-keys"),
+			{ name: "big", metadata: { blob: "x".repeat(2000) } },
+			keys.bearer
+		);
 		expect(big.status).toBe(422);
 		expect(JSON.stringify(big.body)).toContain('"field":"metadata"');
 	});
@@ -80,11 +80,11 @@ describe("API key settings", () => {
 
 	it("rerolls with an overlap: both keys work, then only the new one", async () => {
 		const old = await create({ name: "deploy", scopes: [], metadata: { env: "prod" } });
-		const rerolled = await request(api(`/api/me/api-keys/${old.key.id}/reroll`), {
-			method: "POST",
-			headers: keys.bearer,
-			json: { overlap: 60 }
-		});
+		const rerolled = await postJson(
+			api(`/api/me/api-keys/${old.key.id}/reroll`),
+			{ overlap: 60 },
+			keys.bearer
+		);
 		expect(rerolled.status).toBe(200);
 		const { token, previous } = rerolled.body as {
 			token: string;
@@ -97,19 +97,19 @@ describe("API key settings", () => {
 		expect(await verify(token)).toMatchObject({ name: "deploy", metadata: { env: "prod" } });
 
 		// With no overlap the old key dies at once.
-		const again = await request(api(`/api/me/api-keys/${(await verify(token)).keyId}/reroll`), {
-			method: "POST",
-			headers: keys.bearer,
-			json: { overlap: 0 }
-		});
+		const again = await postJson(
+			api(`/api/me/api-keys/${(await verify(token)).keyId}/reroll`),
+			{ overlap: 0 },
+			keys.bearer
+		);
 		expect(again.status).toBe(200);
 		expect((await me(token)).status).toBe(401);
 		expect((await me((again.body as { token: string }).token)).status).toBe(200);
-		const bad = await request(api(`/api/me/api-keys/${old.key.id}/reroll`), {
-			method: "POST",
-			headers: keys.bearer,
-			json: { overlap: 86401 }
-		});
+		const bad = await postJson(
+			api(`/api/me/api-keys/${old.key.id}/reroll`),
+			{ overlap: 86401 },
+			keys.bearer
+		);
 		expect(JSON.stringify(bad.body)).toContain('"field":"overlap"');
 	});
 

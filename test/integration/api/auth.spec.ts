@@ -7,7 +7,13 @@ import MailService from "../../../services/mail.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
-import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	postJson,
+	request,
+	startGateway,
+	TEST_ADMIN_TOKEN,
+	type TestGateway
+} from "../../helpers/gateway";
 import { later } from "../../helpers/async";
 
 interface Session {
@@ -60,10 +66,7 @@ describe("api gateway with auth and mail", () => {
 		smtp.waitFor(m => m.to.includes(to) && m.text.includes(`${path}?token=`));
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 	const signIn = async (login: string, password: string) => {
-		const res = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			json: { login, password }
-		});
+		const res = await postJson(api("/api/auth/sign-in"), { login, password });
 		if (res.status === 200) {
 			const s = res.body as Session;
 			secrets.push(s.accessToken, s.refreshToken);
@@ -81,16 +84,18 @@ describe("api gateway with auth and mail", () => {
 	it("signs up, confirms the address from the mail (GET does not spend, POST does), signs in", async () => {
 		const password = "first password 0001";
 		secrets.push(password);
-		const signUp = await request(api("/api/auth/sign-up"), {
-			method: "POST",
-			json: { username: "alice", email: "alice@example.test", password }
+		const signUp = await postJson(api("/api/auth/sign-up"), {
+			username: "alice",
+			email: "alice@example.test",
+			password
 		});
 		expect(signUp).toMatchObject({ status: 200, body: { user: { username: "alice" } } });
 		expect(signUp.text).not.toContain(password);
 
-		const duplicate = await request(api("/api/auth/sign-up"), {
-			method: "POST",
-			json: { username: "alice", email: "other@example.test", password }
+		const duplicate = await postJson(api("/api/auth/sign-up"), {
+			username: "alice",
+			email: "other@example.test",
+			password
 		});
 		expect(duplicate).toMatchObject({ status: 409, body: { type: "ALREADY_EXISTS" } });
 
@@ -147,11 +152,11 @@ describe("api gateway with auth and mail", () => {
 
 	it("creates, uses (Bearer mtk_… and X-API-Key), lists and revokes API keys", async () => {
 		const session = (await signIn("alice", "first password 0001")).body as Session;
-		const created = await request(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: bearer(session.accessToken),
-			json: { name: "ci" }
-		});
+		const created = await postJson(
+			api("/api/me/api-keys"),
+			{ name: "ci" },
+			bearer(session.accessToken)
+		);
 		expect(created.status).toBe(200);
 		const { key, token } = created.body as { key: { id: string }; token: string };
 		expect(token).toMatch(/^mtk_/);
@@ -182,11 +187,11 @@ describe("api gateway with auth and mail", () => {
 		expect(list.text).not.toContain(token);
 
 		// A user cannot grant what they do not have, and a user's key is no admin credential.
-		const escalate = await request(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: bearer(session.accessToken),
-			json: { name: "root", scopes: ["admin"] }
-		});
+		const escalate = await postJson(
+			api("/api/me/api-keys"),
+			{ name: "root", scopes: ["admin"] },
+			bearer(session.accessToken)
+		);
 		expect(escalate).toMatchObject({ status: 403, body: { type: "SCOPE_NOT_ALLOWED" } });
 		expect((await request(api("/api/tokens?owner=x"), { headers: bearer(token) })).status).toBe(
 			403
@@ -210,11 +215,11 @@ describe("api gateway with auth and mail", () => {
 			user: { id: string };
 		};
 		await gw.broker.call("auth.setUserScopes", { userId: me.user.id, scopes: ["admin"] });
-		const created = await request(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: bearer(me.accessToken),
-			json: { name: "ops", scopes: ["admin"] }
-		});
+		const created = await postJson(
+			api("/api/me/api-keys"),
+			{ name: "ops", scopes: ["admin"] },
+			bearer(me.accessToken)
+		);
 		expect(created.status).toBe(200);
 		const { token } = created.body as { token: string };
 		secrets.push(token);
@@ -250,11 +255,7 @@ describe("api gateway with auth and mail", () => {
 	it("changes the password with a session (not an API key); old sessions end", async () => {
 		const session = (await signIn("alice", "first password 0001")).body as Session;
 		const { token } = (
-			await request(api("/api/me/api-keys"), {
-				method: "POST",
-				headers: bearer(session.accessToken),
-				json: { name: "temp" }
-			})
+			await postJson(api("/api/me/api-keys"), { name: "temp" }, bearer(session.accessToken))
 		).body as { token: string };
 		secrets.push(token, "second password 0002");
 		const body = {
@@ -262,24 +263,16 @@ describe("api gateway with auth and mail", () => {
 			newPassword: "second password 0002"
 		};
 
-		const withKey = await request(api("/api/me/password"), {
-			method: "POST",
-			headers: bearer(token),
-			json: body
-		});
+		const withKey = await postJson(api("/api/me/password"), body, bearer(token));
 		expect(withKey).toMatchObject({ status: 403, body: { type: "SESSION_REQUIRED" } });
-		const weak = await request(api("/api/me/password"), {
-			method: "POST",
-			headers: bearer(session.accessToken),
-			json: { ...body, newPassword: "short" }
-		});
+		const weak = await postJson(
+			api("/api/me/password"),
+			{ ...body, newPassword: "short" },
+			bearer(session.accessToken)
+		);
 		expect(weak.status).toBe(422);
 		expect(weak.text).not.toContain('short"');
-		const changed = await request(api("/api/me/password"), {
-			method: "POST",
-			headers: bearer(session.accessToken),
-			json: body
-		});
+		const changed = await postJson(api("/api/me/password"), body, bearer(session.accessToken));
 		expect(changed).toMatchObject({ status: 200, body: { ok: true } });
 		expect(
 			(await request(api("/api/me"), { headers: bearer(session.accessToken) })).status
@@ -289,10 +282,7 @@ describe("api gateway with auth and mail", () => {
 
 	it("resets a forgotten password from the mail: a rejected form keeps the token, the right one spends it", async () => {
 		expect(
-			await request(api("/api/auth/forgot-password"), {
-				method: "POST",
-				json: { email: "alice@example.test" }
-			})
+			await postJson(api("/api/auth/forgot-password"), { email: "alice@example.test" })
 		).toMatchObject({ status: 200, body: { ok: true } });
 		const link = linkIn(
 			await mailWith("alice@example.test", "/reset-password"),
@@ -330,10 +320,7 @@ describe("api gateway with auth and mail", () => {
 	});
 
 	it("signs in with a magic link (GET shows the button, POST shows the session once), refreshes, signs out", async () => {
-		await request(api("/api/auth/magic-link"), {
-			method: "POST",
-			json: { email: "alice@example.test" }
-		});
+		await postJson(api("/api/auth/magic-link"), { email: "alice@example.test" });
 		const link = linkIn(await mailWith("alice@example.test", "/magic-link"), "/magic-link");
 		secrets.push(tokenOf(link));
 		const page = await request(onGateway(link));
@@ -352,26 +339,17 @@ describe("api gateway with auth and mail", () => {
 			400
 		);
 
-		const refreshed = await request(api("/api/auth/refresh"), {
-			method: "POST",
-			json: { refreshToken }
-		});
+		const refreshed = await postJson(api("/api/auth/refresh"), { refreshToken });
 		expect(refreshed.status).toBe(200);
 		const next = refreshed.body as Session;
 		secrets.push(next.accessToken, next.refreshToken);
 		// The spent refresh token is refused after the reuse interval (and revokes its family).
 		const reused = await later(11_000, () =>
-			request(api("/api/auth/refresh"), {
-				method: "POST",
-				json: { refreshToken }
-			})
+			postJson(api("/api/auth/refresh"), { refreshToken })
 		);
 		expect(reused.status).toBe(401);
 		expect(
-			await request(api("/api/auth/sign-out"), {
-				method: "POST",
-				json: { refreshToken: next.refreshToken }
-			})
+			await postJson(api("/api/auth/sign-out"), { refreshToken: next.refreshToken })
 		).toMatchObject({ status: 200, body: { ok: true } });
 	});
 
@@ -379,17 +357,17 @@ describe("api gateway with auth and mail", () => {
 		// AUTH_MAX_FAILURES_PER_ADDRESS defaults to 50: the 51st failure from one address is refused.
 		const statuses = new Set<number>();
 		for (let i = 0; i < 51; i++) {
-			const res = await request(api("/api/auth/sign-in"), {
-				method: "POST",
-				json: { login: `nobody${i}`, password: "wrong password 0000" }
+			const res = await postJson(api("/api/auth/sign-in"), {
+				login: `nobody${i}`,
+				password: "wrong password 0000"
 			});
 			statuses.add(res.status);
 			if (res.status === 429) break;
 		}
 		expect(statuses).toEqual(new Set([401, 429]));
-		const limited = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			json: { login: "alice", password: "third password 0003" }
+		const limited = await postJson(api("/api/auth/sign-in"), {
+			login: "alice",
+			password: "third password 0003"
 		});
 		expect(limited).toMatchObject({ status: 429, body: { type: "TOO_MANY_ATTEMPTS" } });
 		expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);

@@ -6,7 +6,13 @@
  */
 import { parseSetCookie } from "cookie";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
+import {
+	postJson,
+	request,
+	signUpUsers,
+	startGateway,
+	type TestGateway
+} from "../../helpers/gateway";
 import { ACCESS_COOKIE, REFRESH_COOKIE } from "../../../lib/http/session-cookies";
 
 const ORIGIN = "https://app.example";
@@ -33,11 +39,11 @@ describe("cookie sessions over REST", () => {
 		[...cookies].map(([name, c]) => `${name}=${c.value}`).join("; ");
 
 	const signInWithCookies = async (login: string) => {
-		const res = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			headers: same,
-			json: { login, password, cookie: true }
-		});
+		const res = await postJson(
+			api("/api/auth/sign-in"),
+			{ login, password, cookie: true },
+			same
+		);
 		expect(res.status).toBe(200);
 		return { res, cookies: setCookies(res.headers) };
 	};
@@ -66,21 +72,17 @@ describe("cookie sessions over REST", () => {
 
 	it("refreshes from the refresh cookie, and signs out clearing both cookies", async () => {
 		const { cookies } = await signInWithCookies("cora");
-		const refreshed = await request(api("/api/auth/refresh"), {
-			method: "POST",
-			headers: { ...same, cookie: jar(cookies) },
-			json: {}
-		});
+		const refreshed = await postJson(
+			api("/api/auth/refresh"),
+			{},
+			{ ...same, cookie: jar(cookies) }
+		);
 		expect(refreshed.status).toBe(200);
 		expect(refreshed.body).not.toHaveProperty("refreshToken");
 		const next = setCookies(refreshed.headers);
 		expect(next.get(REFRESH_COOKIE)!.value).not.toBe(cookies.get(REFRESH_COOKIE)!.value);
 
-		const out = await request(api("/api/auth/sign-out"), {
-			method: "POST",
-			headers: { ...same, cookie: jar(next) },
-			json: {}
-		});
+		const out = await postJson(api("/api/auth/sign-out"), {}, { ...same, cookie: jar(next) });
 		expect(out.status).toBe(200);
 		const cleared = setCookies(out.headers);
 		expect(cleared.get(ACCESS_COOKIE)).toMatchObject({ value: "", maxAge: 0, path: "/api" });
@@ -92,11 +94,7 @@ describe("cookie sessions over REST", () => {
 		// The session ended: its cookies no longer work.
 		const me = await request(api("/api/me"), { headers: { cookie: jar(next) } });
 		expect(me.status).toBe(401);
-		const again = await request(api("/api/auth/refresh"), {
-			method: "POST",
-			headers: { ...same, cookie: jar(next) },
-			json: {}
-		});
+		const again = await postJson(api("/api/auth/refresh"), {}, { ...same, cookie: jar(next) });
 		expect(again.status).toBe(401);
 	});
 
@@ -120,49 +118,46 @@ describe("cookie sessions over REST", () => {
 			});
 			expect({ headers, status: res.status }).toEqual({ headers, status: 403 });
 			expect(res.body).toMatchObject({ type: "CROSS_SITE_REQUEST" });
-			const refresh = await request(api("/api/auth/refresh"), {
-				method: "POST",
-				headers: { ...headers, cookie: jar(cookies) },
-				json: {}
-			});
+			const refresh = await postJson(
+				api("/api/auth/refresh"),
+				{},
+				{ ...headers, cookie: jar(cookies) }
+			);
 			expect(refresh.status).toBe(403);
 		}
 		// The session is untouched; from our own origin the same change goes through.
 		const me = await request(api("/api/me"), { headers: { cookie: jar(cookies) } });
 		expect(me.status).toBe(200);
-		const ok = await request(api("/api/me/sign-out-everywhere"), {
-			method: "POST",
-			headers: { "sec-fetch-site": "same-origin", cookie: jar(cookies) },
-			json: {}
-		});
+		const ok = await postJson(
+			api("/api/me/sign-out-everywhere"),
+			{},
+			{ "sec-fetch-site": "same-origin", cookie: jar(cookies) }
+		);
 		expect(ok.status).toBe(200);
 	});
 
 	it("still takes bearer tokens from anywhere, and refuses a malformed cookie flag", async () => {
-		const plain = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			json: { login: "dev", password }
-		});
+		const plain = await postJson(api("/api/auth/sign-in"), { login: "dev", password });
 		expect(plain.status).toBe(200);
 		expect(plain.headers.getSetCookie()).toEqual([]);
 		const { accessToken } = plain.body as { accessToken: string };
-		const res = await request(api("/api/me/sign-out-everywhere"), {
-			method: "POST",
-			headers: { origin: "https://evil.example", authorization: `Bearer ${accessToken}` },
-			json: {}
-		});
+		const res = await postJson(
+			api("/api/me/sign-out-everywhere"),
+			{},
+			{ origin: "https://evil.example", authorization: `Bearer ${accessToken}` }
+		);
 		expect(res.status).toBe(200);
 
-		const bad = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			headers: same,
-			json: { login: "dev", password, cookie: "yes" }
-		});
+		const bad = await postJson(
+			api("/api/auth/sign-in"),
+			{ login: "dev", password, cookie: "yes" },
+			same
+		);
 		expect(bad.status).toBe(422);
 		expect(JSON.stringify(bad.body)).toContain('"field":"cookie"');
-		const elsewhere = await request(api("/api/auth/forgot-password"), {
-			method: "POST",
-			json: { email: "dev@example.com", cookie: true }
+		const elsewhere = await postJson(api("/api/auth/forgot-password"), {
+			email: "dev@example.com",
+			cookie: true
 		});
 		expect(elsewhere.status).toBe(422);
 	});

@@ -7,7 +7,13 @@ import LinksService from "../../../services/links.service";
 import type { TokenEntity } from "../../../lib/tokens/types";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
 import { withSettings } from "../../helpers/broker";
-import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	postJson,
+	request,
+	startGateway,
+	TEST_ADMIN_TOKEN,
+	type TestGateway
+} from "../../helpers/gateway";
 
 type Generated = TokenEntity & { token: string };
 
@@ -81,10 +87,7 @@ describe("api gateway", () => {
 				l.includes("=> POST /api/auth/sign-in")
 			).length;
 			const started = Date.now();
-			const res = await request(`${gw.url}/api/auth/sign-in`, {
-				method: "POST",
-				json: { login: "a", password: "b" }
-			});
+			const res = await postJson(`${gw.url}/api/auth/sign-in`, { login: "a", password: "b" });
 			expect(Date.now() - started).toBeLessThan(2000);
 			expect(res).toMatchObject({
 				status: 503,
@@ -98,11 +101,11 @@ describe("api gateway", () => {
 
 		it("answers 422 naming the fields, never the rejected values", async () => {
 			const secret = "mtv_thisLooksLikeASecretValue0123456789";
-			const res = await request(`${gw.url}/api/tokens`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: secret, owner: ["x"], extra: secret }
-			});
+			const res = await postJson(
+				`${gw.url}/api/tokens`,
+				{ type: secret, owner: ["x"], extra: secret },
+				ADMIN
+			);
 			expect(res.status).toBe(422);
 			const fields = (res.body as { data: { field: string }[] }).data.map(d => d.field);
 			expect(fields).toEqual(expect.arrayContaining(["type", "owner", "extra"]));
@@ -117,11 +120,11 @@ describe("api gateway", () => {
 			});
 			expect(bad).toMatchObject({ status: 400, body: { type: "INVALID_BODY" } });
 			expect(bad.text).not.toContain("mtk_secret");
-			const big = await request(`${gw.url}/api/tokens`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: "api-key", owner: "u", name: "x".repeat(2000) }
-			});
+			const big = await postJson(
+				`${gw.url}/api/tokens`,
+				{ type: "api-key", owner: "u", name: "x".repeat(2000) },
+				ADMIN
+			);
 			expect(big).toMatchObject({ status: 413, body: { type: "PAYLOAD_TOO_LARGE" } });
 		});
 
@@ -153,20 +156,20 @@ describe("api gateway", () => {
 		});
 
 		it("serves generate, check, remove, list and remove-by-owner to the admin token", async () => {
-			const created = await request(`${gw.url}/api/tokens`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: "verification", owner: "rest-user", expiry: 600 }
-			});
+			const created = await postJson(
+				`${gw.url}/api/tokens`,
+				{ type: "verification", owner: "rest-user", expiry: 600 },
+				ADMIN
+			);
 			expect(created.status).toBe(200);
 			const token = (created.body as Generated).token;
 			expect(token).toMatch(/^mtv_/);
 
-			const checked = await request(`${gw.url}/api/tokens/check`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: "verification", token, owner: "rest-user" }
-			});
+			const checked = await postJson(
+				`${gw.url}/api/tokens/check`,
+				{ type: "verification", token, owner: "rest-user" },
+				ADMIN
+			);
 			expect(checked).toMatchObject({ status: 200, body: { owner: "rest-user" } });
 
 			const list = await request(`${gw.url}/api/tokens?owner=rest-user`, {
@@ -176,17 +179,17 @@ describe("api gateway", () => {
 			expect(list.body).toHaveLength(1);
 			expect(list.text).not.toContain(token);
 
-			const removed = await request(`${gw.url}/api/tokens/remove`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: "verification", token }
-			});
+			const removed = await postJson(
+				`${gw.url}/api/tokens/remove`,
+				{ type: "verification", token },
+				ADMIN
+			);
 			expect(removed).toMatchObject({ status: 200, body: { owner: "rest-user" } });
-			const again = await request(`${gw.url}/api/tokens/check`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: "verification", token }
-			});
+			const again = await postJson(
+				`${gw.url}/api/tokens/check`,
+				{ type: "verification", token },
+				ADMIN
+			);
 			// `null` answers as an empty 200 (moleculer-web sends no body for null).
 			expect(again).toMatchObject({ status: 200, text: "" });
 
@@ -383,20 +386,17 @@ describe("api gateway", () => {
 			await request(`${gw.url}/api/tokens?owner=log-user`, {
 				headers: { "x-api-key": apiKey.token }
 			});
-			await request(`${gw.url}/api/tokens/check`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: "verification", token: verification.token, isUsed: true }
-			});
-			await request(`${gw.url}/api/tokens/check?token=${verification.token}`, {
-				method: "POST",
-				headers: ADMIN,
-				json: { type: "verification" }
-			});
-			await request(`${gw.url}/api/auth/sign-in`, {
-				method: "POST",
-				json: { login: "log-user", password }
-			});
+			await postJson(
+				`${gw.url}/api/tokens/check`,
+				{ type: "verification", token: verification.token, isUsed: true },
+				ADMIN
+			);
+			await postJson(
+				`${gw.url}/api/tokens/check?token=${verification.token}`,
+				{ type: "verification" },
+				ADMIN
+			);
+			await postJson(`${gw.url}/api/auth/sign-in`, { login: "log-user", password });
 			await request(`${gw.url}/reset-password`, {
 				method: "POST",
 				headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -464,11 +464,11 @@ describe("api gateway rate limits", () => {
 	afterAll(() => Promise.all([gw.stop(), proxied.stop()]));
 
 	const signIn = (g: TestGateway, forwardedFor?: string) =>
-		request(`${g.url}/api/auth/sign-in`, {
-			method: "POST",
-			headers: forwardedFor ? { "x-forwarded-for": forwardedFor } : {},
-			json: { login: "a", password: "b" }
-		});
+		postJson(
+			`${g.url}/api/auth/sign-in`,
+			{ login: "a", password: "b" },
+			forwardedFor ? { "x-forwarded-for": forwardedFor } : {}
+		);
 
 	it("answers 429 after the limit, however X-Forwarded-For is forged", async () => {
 		const statuses: number[] = [];

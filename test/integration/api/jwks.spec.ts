@@ -6,7 +6,13 @@
 import { generateKeyPairSync } from "node:crypto";
 import { SignJWT, decodeProtectedHeader } from "jose";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
+import {
+	postJson,
+	request,
+	signUpUsers,
+	startGateway,
+	type TestGateway
+} from "../../helpers/gateway";
 
 describe("JWKS and signing-key rotation", () => {
 	let gw: TestGateway;
@@ -15,12 +21,9 @@ describe("JWKS and signing-key rotation", () => {
 	const me = (token: string) =>
 		request(api("/api/me"), { headers: { authorization: `Bearer ${token}` } });
 	const signIn = async () =>
-		(
-			await request(api("/api/auth/sign-in"), {
-				method: "POST",
-				json: { login: "joan", password }
-			})
-		).body as { accessToken: string };
+		(await postJson(api("/api/auth/sign-in"), { login: "joan", password })).body as {
+			accessToken: string;
+		};
 
 	beforeAll(async () => {
 		gw = await startGateway({

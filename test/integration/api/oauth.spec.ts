@@ -4,7 +4,13 @@
  * ADMIN_TOKEN or a key with the `introspect` scope, and revocation for whoever holds a token.
  */
 import { authService } from "../../helpers/auth";
-import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	postJson,
+	request,
+	startGateway,
+	TEST_ADMIN_TOKEN,
+	type TestGateway
+} from "../../helpers/gateway";
 
 interface Session {
 	accessToken: string;
@@ -30,19 +36,14 @@ describe("OAuth 2.0 introspection and revocation", () => {
 	const introspect = (token: string, headers = admin) =>
 		form("/oauth2/introspect", { token }, headers);
 	const signIn = async () =>
-		(
-			await request(api("/api/auth/sign-in"), {
-				method: "POST",
-				json: { login: "ivy", password }
-			})
-		).body as Session;
+		(await postJson(api("/api/auth/sign-in"), { login: "ivy", password })).body as Session;
 	const keyWith = async (scopes: string[]) => {
 		const s = await signIn();
-		const res = await request(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: { authorization: `Bearer ${s.accessToken}` },
-			json: { name: `k-${scopes.join("-") || "none"}`, scopes }
-		});
+		const res = await postJson(
+			api("/api/me/api-keys"),
+			{ name: `k-${scopes.join("-") || "none"}`, scopes },
+			{ authorization: `Bearer ${s.accessToken}` }
+		);
 		return res.body as { token: string; key: { id: string } };
 	};
 
@@ -96,15 +97,9 @@ describe("OAuth 2.0 introspection and revocation", () => {
 	it("answers exactly { active: false } for anything else", async () => {
 		const s = await signIn();
 		const rotated = s.refreshToken;
-		await request(api("/api/auth/refresh"), {
-			method: "POST",
-			json: { refreshToken: rotated }
-		});
+		await postJson(api("/api/auth/refresh"), { refreshToken: rotated });
 		const ended = await signIn();
-		await request(api("/api/auth/sign-out"), {
-			method: "POST",
-			json: { refreshToken: ended.refreshToken }
-		});
+		await postJson(api("/api/auth/sign-out"), { refreshToken: ended.refreshToken });
 		for (const token of [
 			"garbage",
 			"mtk_notakey",
@@ -143,12 +138,7 @@ describe("OAuth 2.0 introspection and revocation", () => {
 		const a = await signIn();
 		expect((await form("/oauth2/revoke", { token: a.refreshToken })).status).toBe(200);
 		expect(
-			(
-				await request(api("/api/auth/refresh"), {
-					method: "POST",
-					json: { refreshToken: a.refreshToken }
-				})
-			).status
+			(await postJson(api("/api/auth/refresh"), { refreshToken: a.refreshToken })).status
 		).toBe(401);
 		// The access token's session ends with it.
 		expect((await introspect(a.accessToken)).body).toEqual({ active: false });

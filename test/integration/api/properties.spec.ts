@@ -16,11 +16,12 @@ import { allRoutes } from "../../../lib/http/routes";
 import { authService } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
 import {
-	TEST_ADMIN_TOKEN,
+	postJson,
 	request,
+	signUpUsers,
 	startGateway,
-	type TestGateway,
-	signUpUsers
+	TEST_ADMIN_TOKEN,
+	type TestGateway
 } from "../../helpers/gateway";
 
 /** Runs per route; PROPERTY_RUNS=2000 for a longer hunt. */
@@ -77,9 +78,9 @@ describe("api gateway: every route, property-based", () => {
 	};
 
 	async function signIn(): Promise<{ accessToken: string; refreshToken: string }> {
-		const res = await request(`${gw.url}/api/auth/sign-in`, {
-			method: "POST",
-			json: { login: "prop", password: PASSWORD }
+		const res = await postJson(`${gw.url}/api/auth/sign-in`, {
+			login: "prop",
+			password: PASSWORD
 		});
 		expect(res.status).toBe(200);
 		return res.body as { accessToken: string; refreshToken: string };
@@ -343,11 +344,11 @@ describe("api gateway: every route, property-based", () => {
 		expect((await request(`${gw.url}/health`)).status).toBe(200);
 		expect((await request(`${gw.url}/ready`)).status).toBe(200);
 		await signIn();
-		const admin = await request(`${gw.url}/api/tokens`, {
-			method: "POST",
-			headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
-			json: { type: "verification", owner: "after" }
-		});
+		const admin = await postJson(
+			`${gw.url}/api/tokens`,
+			{ type: "verification", owner: "after" },
+			{ authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
+		);
 		expect(admin.status).toBe(200);
 		expect(gw.logs.text()).not.toMatch(/Request failed|INTERNAL_ERROR|Unhandled/);
 	});

@@ -10,7 +10,13 @@ import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
-import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	postJson,
+	request,
+	startGateway,
+	TEST_ADMIN_TOKEN,
+	type TestGateway
+} from "../../helpers/gateway";
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
@@ -196,9 +202,9 @@ describe("security review over HTTP", () => {
 		});
 
 		it("refuses credentials in the query string of a POST", async () => {
-			const res = await request(
+			const res = await postJson(
 				api("/api/auth/sign-in?login=poolclient&password=long%20enough%20password"),
-				{ method: "POST", json: {} }
+				{}
 			);
 			expect(res.status).toBe(400);
 			expect(res.body).toMatchObject({ type: "QUERY_NOT_ALLOWED" });

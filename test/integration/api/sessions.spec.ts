@@ -7,7 +7,13 @@
  */
 import type { SessionInfo } from "../../../services/auth/session-list.mixin";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
+import {
+	postJson,
+	request,
+	signUpUsers,
+	startGateway,
+	type TestGateway
+} from "../../helpers/gateway";
 import { withSettings } from "../../helpers/broker";
 import { eventually } from "../../helpers/process";
 import LinksService, { type CreatedLink } from "../../../services/links.service";
@@ -39,11 +45,11 @@ describe("sessions over REST", () => {
 	afterAll(() => gw.stop());
 
 	const signIn = async (login: string, agent: string): Promise<Session> => {
-		const res = await request(api("/api/auth/sign-in"), {
-			method: "POST",
-			headers: { "user-agent": agent },
-			json: { login, password }
-		});
+		const res = await postJson(
+			api("/api/auth/sign-in"),
+			{ login, password },
+			{ "user-agent": agent }
+		);
 		expect(res.status).toBe(200);
 		return res.body as Session;
 	};
@@ -68,11 +74,11 @@ describe("sessions over REST", () => {
 		}
 		expect((await list(laptop)).map(s => s.current)).toEqual([true, false]);
 		// A refresh is a use, with the agent that made it.
-		const res = await request(api("/api/auth/refresh"), {
-			method: "POST",
-			headers: { "user-agent": "Firefox/141 laptop" },
-			json: { refreshToken: laptop.refreshToken }
-		});
+		const res = await postJson(
+			api("/api/auth/refresh"),
+			{ refreshToken: laptop.refreshToken },
+			{ "user-agent": "Firefox/141 laptop" }
+		);
 		expect(res.status).toBe(200);
 		expect((await list(phone))[0].userAgent).toBe("Firefox/141 laptop");
 	});
@@ -91,12 +97,7 @@ describe("sessions over REST", () => {
 			401
 		);
 		expect(
-			(
-				await request(api("/api/auth/refresh"), {
-					method: "POST",
-					json: { refreshToken: lost.refreshToken }
-				})
-			).status
+			(await postJson(api("/api/auth/refresh"), { refreshToken: lost.refreshToken })).status
 		).toBe(401);
 		expect((await request(api("/api/me"), { headers: bearer(keep.accessToken) })).status).toBe(
 			200
@@ -119,11 +120,11 @@ describe("sessions over REST", () => {
 		expect((await request(api("/api/me"), { headers: bearer(tess.accessToken) })).status).toBe(
 			200
 		);
-		const key = await request(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: bearer(sam.accessToken),
-			json: { name: "ci" }
-		});
+		const key = await postJson(
+			api("/api/me/api-keys"),
+			{ name: "ci" },
+			bearer(sam.accessToken)
+		);
 		const apiKey = (key.body as { token: string }).token;
 		const viaKey = await request(api("/api/me/sessions"), { headers: { "x-api-key": apiKey } });
 		expect(viaKey).toMatchObject({ status: 403, body: { type: "SESSION_REQUIRED" } });
@@ -146,11 +147,11 @@ describe("sessions over REST", () => {
 			await signUpUsers(gw, ["uma"], password);
 			const session = await signIn("uma", "uma");
 			const other = await signIn("uma", "uma's phone");
-			const key = await request(api("/api/me/api-keys"), {
-				method: "POST",
-				headers: bearer(session.accessToken),
-				json: { name: "ci" }
-			});
+			const key = await postJson(
+				api("/api/me/api-keys"),
+				{ name: "ci" },
+				bearer(session.accessToken)
+			);
 			const apiKey = (key.body as { token: string }).token;
 			const me = await request(api("/api/me"), { headers: bearer(session.accessToken) });
 			const userId = (me.body as { id: string }).id;
@@ -194,16 +195,12 @@ describe("sessions over REST", () => {
 				expect((await request(api("/api/me"), { headers: credential })).status).toBe(401);
 			}
 			expect(
-				(
-					await request(api("/api/auth/refresh"), {
-						method: "POST",
-						json: { refreshToken: other.refreshToken }
-					})
-				).status
+				(await postJson(api("/api/auth/refresh"), { refreshToken: other.refreshToken }))
+					.status
 			).toBe(401);
-			const signInAgain = await request(api("/api/auth/sign-in"), {
-				method: "POST",
-				json: { login: "uma", password }
+			const signInAgain = await postJson(api("/api/auth/sign-in"), {
+				login: "uma",
+				password
 			});
 			expect(signInAgain.status).toBe(401);
 			// Nothing of theirs is left in `tokens` or `links`, and the name and address are free.
@@ -222,11 +219,11 @@ describe("sessions over REST", () => {
 
 		it("is refused to an API key", async () => {
 			const sam = await signIn("sam", "sam");
-			const key = await request(api("/api/me/api-keys"), {
-				method: "POST",
-				headers: bearer(sam.accessToken),
-				json: { name: "ci2" }
-			});
+			const key = await postJson(
+				api("/api/me/api-keys"),
+				{ name: "ci2" },
+				bearer(sam.accessToken)
+			);
 			const apiKey = (key.body as { token: string }).token;
 			const res = await request(api("/api/me"), {
 				method: "DELETE",
