@@ -13,37 +13,12 @@ import { randomBytes } from "node:crypto";
 import { describeWithNats, NATS_URL, uniqueNamespace } from "../helpers/nats";
 import { removeDir, tempDataDir } from "../helpers/broker";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
+import { postJson, request } from "../helpers/http";
 import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "../helpers/process";
 
 interface Session {
 	accessToken: string;
 	refreshToken: string;
-}
-
-async function http(
-	url: string,
-	init: {
-		method?: string;
-		headers?: Record<string, string>;
-		json?: unknown;
-		form?: Record<string, string>;
-	} = {}
-): Promise<{ status: number; body: unknown; text: string; ms: number }> {
-	const headers: Record<string, string> = { ...init.headers };
-	let body: string | undefined;
-	if (init.json !== undefined) {
-		headers["content-type"] = "application/json";
-		body = JSON.stringify(init.json);
-	} else if (init.form) {
-		headers["content-type"] = "application/x-www-form-urlencoded";
-		body = new URLSearchParams(init.form).toString();
-	}
-	const started = Date.now();
-	const res = await fetch(url, { method: init.method ?? "GET", headers, body });
-	const text = await res.text();
-	const ms = Date.now() - started;
-	const json = (res.headers.get("content-type") ?? "").includes("application/json");
-	return { status: res.status, body: json ? JSON.parse(text) : text, text, ms };
 }
 
 function hiddenToken(html: string): string {
@@ -90,7 +65,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 		};
 		for (const service of ["tokens", "auth", "mail", "api"]) start(service);
 		await eventually(
-			async () => (await http(`${base}/ready`)).status === 200,
+			async () => (await request(`${base}/ready`)).status === 200,
 			30_000,
 			"GET /ready = 200"
 		);
@@ -106,11 +81,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 	/** A new API key of the session's user, over REST; kept among the secrets to look for. */
 	const newApiKey = async (accessToken: string, name: string) => {
-		const created = await http(api("/api/me/api-keys"), {
-			method: "POST",
-			headers: bearer(accessToken),
-			json: { name }
-		});
+		const created = await postJson(api("/api/me/api-keys"), { name }, bearer(accessToken));
 		expect(created.status).toBe(200);
 		const token = (created.body as { token: string }).token;
 		secrets.push(token);
@@ -132,10 +103,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 		secrets.push(password, "erin's password 002");
 
 		expect(
-			await http(api("/api/auth/sign-up"), {
-				method: "POST",
-				json: { username: "erin", email, password }
-			})
+			await postJson(api("/api/auth/sign-up"), { username: "erin", email, password })
 		).toMatchObject({
 			status: 200,
 			body: { user: { username: "erin", emailVerified: false } }
@@ -144,48 +112,49 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 		// The verification link: GET shows a button, only POST spends the token.
 		const verify = await mailLink(email, "/verify-email");
 		expect(verify.startsWith(`${base}/verify-email?token=`)).toBe(true);
-		const page = await http(verify);
+		const page = await request(verify);
 		expect(page.status).toBe(200);
 		expect(
 			(
-				await http(api("/verify-email"), {
+				await request(api("/verify-email"), {
 					method: "POST",
 					form: { token: hiddenToken(page.text), password }
 				})
 			).status
 		).toBe(200);
 
-		const signIn = await http(api("/api/auth/sign-in"), {
-			method: "POST",
-			json: { login: "erin", password }
-		});
+		const signIn = await postJson(api("/api/auth/sign-in"), { login: "erin", password });
 		expect(signIn.status).toBe(200);
 		const session = signIn.body as Session;
 		secrets.push(session.accessToken, session.refreshToken);
-		expect(await http(api("/api/me"), { headers: bearer(session.accessToken) })).toMatchObject({
+		expect(
+			await request(api("/api/me"), { headers: bearer(session.accessToken) })
+		).toMatchObject({
 			status: 200,
 			body: { username: "erin", emailVerified: true }
 		});
 
 		apiKey = await newApiKey(session.accessToken, "laptop");
-		expect((await http(api("/api/me"), { headers: { "x-api-key": apiKey } })).status).toBe(200);
+		expect((await request(api("/api/me"), { headers: { "x-api-key": apiKey } })).status).toBe(
+			200
+		);
 
 		expect(
 			(
-				await http(api("/api/me/password"), {
-					method: "POST",
-					headers: bearer(session.accessToken),
-					json: { currentPassword: password, newPassword: "erin's password 002" }
-				})
+				await postJson(
+					api("/api/me/password"),
+					{ currentPassword: password, newPassword: "erin's password 002" },
+					bearer(session.accessToken)
+				)
 			).status
 		).toBe(200);
 
 		// Forgot password: the reset page asks twice, the POST spends the token.
-		await http(api("/api/auth/forgot-password"), { method: "POST", json: { email } });
+		await postJson(api("/api/auth/forgot-password"), { email });
 		const reset = await mailLink(email, "/reset-password");
-		const form = await http(reset);
+		const form = await request(reset);
 		expect(form.status).toBe(200);
-		const done = await http(api("/reset-password"), {
+		const done = await request(api("/reset-password"), {
 			method: "POST",
 			form: {
 				token: hiddenToken(form.text),
@@ -197,10 +166,10 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 		secrets.push("erin's password 003");
 
 		// Magic link sign-in, then refresh and sign out.
-		await http(api("/api/auth/magic-link"), { method: "POST", json: { email } });
+		await postJson(api("/api/auth/magic-link"), { email });
 		const magic = await mailLink(email, "/magic-link");
-		const signInPage = await http(magic);
-		const signedIn = await http(api("/magic-link"), {
+		const signInPage = await request(magic);
+		const signedIn = await request(api("/magic-link"), {
 			method: "POST",
 			form: { token: hiddenToken(signInPage.text) }
 		});
@@ -209,71 +178,63 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			...signedIn.text.matchAll(/<code>([^<]+)<\/code>/g)
 		].map(m => m[1]);
 		secrets.push(accessToken, refreshToken);
-		const refreshed = await http(api("/api/auth/refresh"), {
-			method: "POST",
-			json: { refreshToken }
-		});
+		const refreshed = await postJson(api("/api/auth/refresh"), { refreshToken });
 		expect(refreshed.status).toBe(200);
 		const next = refreshed.body as Session;
 		secrets.push(next.accessToken, next.refreshToken);
 		expect(
-			(
-				await http(api("/api/auth/sign-out"), {
-					method: "POST",
-					json: { refreshToken: next.refreshToken }
-				})
-			).status
+			(await postJson(api("/api/auth/sign-out"), { refreshToken: next.refreshToken })).status
 		).toBe(200);
 
 		// Signing out ended the session: its access tokens are refused too.
-		expect((await http(api("/api/me"), { headers: bearer(accessToken) })).status).toBe(401);
+		expect((await request(api("/api/me"), { headers: bearer(accessToken) })).status).toBe(401);
 
 		// The reset was account recovery: the API key from before it is revoked; a new one works.
-		expect((await http(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(401);
-		const again = await http(api("/api/auth/sign-in"), {
-			method: "POST",
-			json: { login: "erin", password: "erin's password 003" }
+		expect((await request(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(401);
+		const again = await postJson(api("/api/auth/sign-in"), {
+			login: "erin",
+			password: "erin's password 003"
 		});
 		expect(again.status).toBe(200);
 		const fresh = again.body as Session;
 		secrets.push(fresh.accessToken, fresh.refreshToken);
 		apiKey = await newApiKey(fresh.accessToken, "laptop, again");
-		expect((await http(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(200);
+		expect((await request(api("/api/me"), { headers: bearer(apiKey) })).status).toBe(200);
 	}, 30_000);
 
 	it("answers a quick 503 while the tokens node is down, and resumes without losing a token", async () => {
 		expect(await nodes.tokens.stop("SIGTERM")).toEqual({ code: 0, signal: null });
 
 		await eventually(
-			async () => (await http(api("/ready"))).status === 503,
+			async () => (await request(api("/ready"))).status === 503,
 			10_000,
 			"GET /ready = 503"
 		);
-		const down = await http(api("/api/me"), { headers: bearer(apiKey) });
+		const down = await request(api("/api/me"), { headers: bearer(apiKey) });
 		expect(down).toMatchObject({
 			status: 503,
 			body: { code: 503, type: "SERVICE_UNAVAILABLE" }
 		});
 		expect(down.ms).toBeLessThan(3000);
 		expect(down.text).not.toMatch(/tokens\.|auth\.|node/i);
-		const admin = await http(api("/api/tokens?owner=x"), { headers: bearer(adminToken) });
+		const admin = await request(api("/api/tokens?owner=x"), { headers: bearer(adminToken) });
 		expect(admin).toMatchObject({ status: 503, body: { type: "SERVICE_UNAVAILABLE" } });
 		expect(admin.ms).toBeLessThan(3000);
 
 		// The same node again, on the same DATA_DIR.
 		start("tokens");
 		await eventually(
-			async () => (await http(api("/ready"))).status === 200,
+			async () => (await request(api("/ready"))).status === 200,
 			20_000,
 			"GET /ready = 200 again"
 		);
-		const me = await http(api("/api/me"), { headers: bearer(apiKey) });
+		const me = await request(api("/api/me"), { headers: bearer(apiKey) });
 		expect(me).toMatchObject({ status: 200, body: { username: "erin" } });
 		expect(
 			(
-				await http(api("/api/auth/sign-in"), {
-					method: "POST",
-					json: { login: "erin", password: "erin's password 003" }
+				await postJson(api("/api/auth/sign-in"), {
+					login: "erin",
+					password: "erin's password 003"
 				})
 			).status
 		).toBe(200);
@@ -284,17 +245,17 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 		nodes.tokens.child.kill("SIGSTOP");
 		let inFlight: Promise<{ status: number; body: unknown }> | undefined;
 		try {
-			inFlight = http(api("/api/tokens?owner=erin"), { headers: bearer(adminToken) });
+			inFlight = request(api("/api/tokens?owner=erin"), { headers: bearer(adminToken) });
 			await new Promise(r => setTimeout(r, 300));
 			nodes.api.child.kill("SIGTERM");
 			// Once the broker is stopping (right after SIGTERM), new requests are refused at once,
 			// while the one in flight is still waiting for the frozen node.
 			await eventually(
-				async () => (await http(api("/health"))).status === 503,
+				async () => (await request(api("/health"))).status === 503,
 				5000,
 				"GET /health = 503 while stopping"
 			);
-			const refused = await http(api("/api/tokens?owner=erin"), {
+			const refused = await request(api("/api/tokens?owner=erin"), {
 				headers: bearer(adminToken)
 			});
 			expect(refused).toMatchObject({ status: 503, body: { code: 503 } });

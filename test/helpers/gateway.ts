@@ -11,6 +11,7 @@ import TokensService from "../../services/tokens/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 
 export { CapturingLogger };
+export { postJson, request } from "./http";
 
 export interface TestGateway {
 	broker: ServiceBroker;
@@ -59,35 +60,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
 			removeDir(dataDir);
 		}
 	};
-}
-
-/** fetch with a JSON body; answers status, headers and the parsed (or raw) body. */
-export async function request(
-	url: string,
-	init: { method?: string; headers?: Record<string, string>; json?: unknown; body?: string } = {}
-): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
-	const headers: Record<string, string> = { ...init.headers };
-	let body = init.body;
-	if (init.json !== undefined) {
-		headers["content-type"] ??= "application/json";
-		body = JSON.stringify(init.json);
-	}
-	const res = await fetch(url, { method: init.method ?? "GET", headers, body });
-	const text = await res.text();
-	let parsed: unknown = text;
-	if (text !== "" && (res.headers.get("content-type") ?? "").includes("application/json")) {
-		parsed = JSON.parse(text);
-	}
-	return { status: res.status, headers: res.headers, body: parsed, text };
-}
-
-/** A JSON POST: what most calls of the REST suites are. */
-export function postJson(
-	url: string,
-	json: unknown,
-	headers: Record<string, string> = {}
-): ReturnType<typeof request> {
-	return request(url, { method: "POST", headers, json });
 }
 
 /** Signs these users up (address `<username>@example.com`, one password for all) through auth. */
