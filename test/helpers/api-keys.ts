@@ -4,7 +4,8 @@
  * `describe`: it adds the `beforeAll` and `afterAll` that start and stop the gateway.
  */
 import { authService } from "./auth";
-import { postJson, request, signUpUsers, startGateway, type TestGateway } from "./gateway";
+import { signUpUsers, startGateway, type TestGateway } from "./gateway";
+import { postJson, request } from "./http";
 
 export function apiKeyGateway(username: string, password: string, requestLimit: number) {
 	let gw: TestGateway;

@@ -11,7 +11,6 @@ import TokensService from "../../services/tokens/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 
 export { CapturingLogger };
-export { postJson, request } from "./http";
 
 export interface TestGateway {
 	broker: ServiceBroker;

@@ -6,7 +6,7 @@
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { apiKeyGateway } from "../../helpers/api-keys";
-import { postJson, request } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 
 interface MadeKey {
 	key: { id: string };

@@ -5,7 +5,8 @@
  */
 import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
 import { apiKeyGateway } from "../../helpers/api-keys";
-import { postJson, request, TEST_ADMIN_TOKEN } from "../../helpers/gateway";
+import { TEST_ADMIN_TOKEN } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 
 interface MadeKey {
 	key: { id: string; expiresAt: string | null };

@@ -7,13 +7,8 @@ import MailService from "../../../services/mail.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
-import {
-	postJson,
-	request,
-	startGateway,
-	TEST_ADMIN_TOKEN,
-	type TestGateway
-} from "../../helpers/gateway";
+import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 import { later } from "../../helpers/async";
 
 interface Session {

@@ -6,13 +6,8 @@
  */
 import { parseSetCookie } from "cookie";
 import { authService } from "../../helpers/auth";
-import {
-	postJson,
-	request,
-	signUpUsers,
-	startGateway,
-	type TestGateway
-} from "../../helpers/gateway";
+import { signUpUsers, startGateway, type TestGateway } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 import { ACCESS_COOKIE, REFRESH_COOKIE } from "../../../lib/http/session-cookies";
 
 const ORIGIN = "https://app.example";

@@ -7,13 +7,8 @@ import LinksService from "../../../services/links.service";
 import type { TokenEntity } from "../../../lib/tokens/types";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
 import { withSettings } from "../../helpers/broker";
-import {
-	postJson,
-	request,
-	startGateway,
-	TEST_ADMIN_TOKEN,
-	type TestGateway
-} from "../../helpers/gateway";
+import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 
 type Generated = TokenEntity & { token: string };
 

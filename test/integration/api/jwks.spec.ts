@@ -6,13 +6,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { SignJWT, decodeProtectedHeader } from "jose";
 import { authService } from "../../helpers/auth";
-import {
-	postJson,
-	request,
-	signUpUsers,
-	startGateway,
-	type TestGateway
-} from "../../helpers/gateway";
+import { signUpUsers, startGateway, type TestGateway } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 
 describe("JWKS and signing-key rotation", () => {
 	let gw: TestGateway;

@@ -6,7 +6,8 @@ import type { Context, ServiceSchema } from "moleculer";
 import LinksService, { type CreatedLink } from "../../../services/links.service";
 import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
-import { TEST_ADMIN_TOKEN, request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { TEST_ADMIN_TOKEN, startGateway, type TestGateway } from "../../helpers/gateway";
+import { request } from "../../helpers/http";
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 

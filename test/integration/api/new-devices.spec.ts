@@ -8,7 +8,8 @@ import MailService from "../../../services/mail.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../../helpers/smtp";
-import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { startGateway, type TestGateway } from "../../helpers/gateway";
+import { request } from "../../helpers/http";
 
 const ORIGIN = "https://app.example";
 

@@ -4,13 +4,8 @@
  * ADMIN_TOKEN or a key with the `introspect` scope, and revocation for whoever holds a token.
  */
 import { authService } from "../../helpers/auth";
-import {
-	postJson,
-	request,
-	startGateway,
-	TEST_ADMIN_TOKEN,
-	type TestGateway
-} from "../../helpers/gateway";
+import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 
 interface Session {
 	accessToken: string;

@@ -13,7 +13,8 @@ import { schemaOfRule } from "../../../lib/http/openapi-params";
 import { allRoutes } from "../../../lib/http/routes";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
-import { request, startGateway, type TestGateway } from "../../helpers/gateway";
+import { startGateway, type TestGateway } from "../../helpers/gateway";
+import { request } from "../../helpers/http";
 
 type Operation = {
 	requestBody?: { content: Record<string, { schema: Schema }> };

@@ -16,13 +16,12 @@ import { allRoutes } from "../../../lib/http/routes";
 import { authService } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
 import {
-	postJson,
-	request,
 	signUpUsers,
 	startGateway,
 	TEST_ADMIN_TOKEN,
 	type TestGateway
 } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 
 /** Runs per route; PROPERTY_RUNS=2000 for a longer hunt. */
 const RUNS = Number(process.env.PROPERTY_RUNS_API ?? 100);

@@ -10,13 +10,8 @@ import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
-import {
-	postJson,
-	request,
-	startGateway,
-	TEST_ADMIN_TOKEN,
-	type TestGateway
-} from "../../helpers/gateway";
+import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 

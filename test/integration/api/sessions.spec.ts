@@ -7,13 +7,8 @@
  */
 import type { SessionInfo } from "../../../services/auth/session-list.mixin";
 import { authService } from "../../helpers/auth";
-import {
-	postJson,
-	request,
-	signUpUsers,
-	startGateway,
-	type TestGateway
-} from "../../helpers/gateway";
+import { signUpUsers, startGateway, type TestGateway } from "../../helpers/gateway";
+import { postJson, request } from "../../helpers/http";
 import { withSettings } from "../../helpers/broker";
 import { eventually } from "../../helpers/process";
 import LinksService, { type CreatedLink } from "../../../services/links.service";

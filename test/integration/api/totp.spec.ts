@@ -6,7 +6,8 @@
  */
 import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
 import { authService } from "../../helpers/auth";
-import { request, startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
+import { startGateway, type TestGateway, signUpUsers } from "../../helpers/gateway";
+import { request } from "../../helpers/http";
 
 describe("TOTP over REST", () => {
 	let gw: TestGateway;
