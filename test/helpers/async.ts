@@ -1,5 +1,5 @@
 /** Small async helpers shared by the suites. */
-import type { Errors } from "moleculer";
+import { Errors } from "moleculer";
 
 /** The error a promise rejects with; fails the test if it resolves. */
 export async function rejection(promise: Promise<unknown>): Promise<Errors.MoleculerError> {
@@ -41,4 +41,12 @@ export async function expectRefused(
 	type?: string
 ): Promise<void> {
 	expect(await rejection(promise)).toMatchObject(type === undefined ? { code } : { code, type });
+}
+
+/** The call fails validation: 422, a ValidationError naming `field`. */
+export async function expectInvalidField(promise: Promise<unknown>, field: string): Promise<void> {
+	const err = await rejection(promise);
+	expect(err).toBeInstanceOf(Errors.ValidationError);
+	expect(err.code).toBe(422);
+	expect((err.data as { field: string }[]).map(d => d.field)).toContain(field);
 }

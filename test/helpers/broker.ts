@@ -46,6 +46,25 @@ export async function startService<T extends ServiceSchema<any, any, any, any>>(
 	return broker;
 }
 
+/** moleculer-db's CRUD actions, which no storing service publishes (tokens keeps its own `remove`). */
+export const DB_CRUD_ACTIONS = [
+	"list",
+	"find",
+	"count",
+	"get",
+	"create",
+	"insert",
+	"update",
+	"remove"
+];
+
+export function expectNoCrudActions(broker: ServiceBroker, service: string, own: string[] = []) {
+	const actions = broker.registry.getActionList({}).map(a => a.name);
+	for (const crud of DB_CRUD_ACTIONS.filter(a => !own.includes(a))) {
+		expect(actions).not.toContain(`${service}.${crud}`);
+	}
+}
+
 /** As moleculer merges a mixin's settings: nested plain objects key by key, anything else replaced. */
 function mergeSettings(
 	base: Record<string, unknown>,
