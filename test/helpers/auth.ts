@@ -141,3 +141,15 @@ export function authService(settings: Record<string, unknown> = {}) {
 export function wrongSignIn(broker: ServiceBroker, login: string, ip: string) {
 	return rejection(broker.call("auth.signIn", { login, password: "x" }, { meta: { ip } }));
 }
+
+/** Auth's attempt limits: at most this many per `window` seconds (15 minutes unless given). */
+export function attemptLimits(
+	max: { signIn: number; address: number; mail: number },
+	window = 900
+): Record<"signIn" | "address" | "mail", { maxAttempts: number; window: number }> {
+	return {
+		signIn: { maxAttempts: max.signIn, window },
+		address: { maxAttempts: max.address, window },
+		mail: { maxAttempts: max.mail, window }
+	};
+}

@@ -13,7 +13,8 @@ import {
 	createVerifiedAccount,
 	signIn,
 	startAuthStack,
-	type AuthStack
+	type AuthStack,
+	attemptLimits
 } from "../../helpers/auth";
 import { expectRefused } from "../../helpers/async";
 
@@ -42,11 +43,7 @@ describe("auth at the production scrypt cost", () => {
 		stack = await startAuthStack({
 			auth: {
 				password: DEFAULT_SCRYPT_PARAMS,
-				limits: {
-					signIn: { maxAttempts: 1000, window: 900 },
-					address: { maxAttempts: 1000, window: 900 },
-					mail: { maxAttempts: 1000, window: 900 }
-				}
+				limits: attemptLimits({ signIn: 1000, address: 1000, mail: 1000 })
 			}
 		});
 	});

@@ -19,7 +19,8 @@ import {
 	signIn,
 	startAuthStack,
 	wrongSignIn,
-	type AuthStack
+	type AuthStack,
+	attemptLimits
 } from "../../helpers/auth";
 import { later, expectRefused } from "../../helpers/async";
 
@@ -45,11 +46,7 @@ describe("auth rules", () => {
 	beforeAll(async () => {
 		stack = await startAuthStack({
 			auth: {
-				limits: {
-					signIn: { maxAttempts: 5, window: 15 * 60 },
-					address: { maxAttempts: 8, window: 15 * 60 },
-					mail: { maxAttempts: 5, window: 15 * 60 }
-				}
+				limits: attemptLimits({ signIn: 5, address: 8, mail: 5 })
 			}
 		});
 	});

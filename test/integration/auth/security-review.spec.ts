@@ -16,7 +16,8 @@ import {
 	signIn,
 	startAuthStack,
 	wrongSignIn,
-	type AuthStack
+	type AuthStack,
+	attemptLimits
 } from "../../helpers/auth";
 import { later, expectRefused } from "../../helpers/async";
 
@@ -45,11 +46,7 @@ describe("security review: auth and tokens", () => {
 				// Unconfirmed accounts may sign in: the strongest setting for an attacker.
 				requireVerifiedEmail: false,
 				maxApiKeys: 5,
-				limits: {
-					signIn: { maxAttempts: 5, window: 900 },
-					address: { maxAttempts: 8, window: 900 },
-					mail: { maxAttempts: 50, window: 900 }
-				}
+				limits: attemptLimits({ signIn: 5, address: 8, mail: 50 })
 			}
 		});
 	});
@@ -430,11 +427,7 @@ describe("security review: password hashing is bounded", () => {
 		stack = await startAuthStack({
 			auth: {
 				hashing: { concurrency: 1, queue: 2 },
-				limits: {
-					signIn: { maxAttempts: 1000, window: 900 },
-					address: { maxAttempts: 1000, window: 900 },
-					mail: { maxAttempts: 5, window: 900 }
-				}
+				limits: attemptLimits({ signIn: 1000, address: 1000, mail: 5 })
 			}
 		});
 	});
