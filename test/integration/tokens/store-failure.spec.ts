@@ -13,7 +13,7 @@ import { type TokenEntity } from "../../../lib/tokens/types";
 import { STORE_UNAVAILABLE } from "../../../lib/store/errors";
 import { createTestBroker, removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { CapturingLogger } from "../../helpers/logs";
-import { rejection } from "../../helpers/async";
+import { rejection, later } from "../../helpers/async";
 import { DiskFull, expectStoreUnavailable } from "../../helpers/disk-full";
 
 type Generated = TokenEntity & { token: string };
@@ -119,9 +119,7 @@ describe("tokens when the embedded store cannot write", () => {
 		for (let i = 0; i < 5; i++) {
 			await broker.call("tokens.generate", { type: "verification", owner: "x", expiry: 1 });
 		}
-		const realNow = Date.now;
-		Date.now = () => realNow() + 5000;
-		try {
+		await later(5000, async () => {
 			disk.start();
 			expectStoreUnavailable(
 				await rejection(broker.call("tokens.removeExpired", {})),
@@ -132,9 +130,7 @@ describe("tokens when the embedded store cannot write", () => {
 			});
 			disk.stop();
 			expect(await broker.call("tokens.removeExpired", {})).toEqual({ removed: 5 });
-		} finally {
-			Date.now = realNow;
-		}
+		});
 	});
 
 	it("after the outage a restart finds exactly the acknowledged tokens, and the data file loads cleanly", async () => {

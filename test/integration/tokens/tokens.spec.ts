@@ -16,7 +16,7 @@ import {
 	expectNoCrudActions
 } from "../../helpers/broker";
 import { tokenCalls } from "../../helpers/tokens";
-import { expectEmittedWithout, rejection, expectInvalidField } from "../../helpers/async";
+import { expectEmittedWithout, rejection, expectInvalidField, later } from "../../helpers/async";
 
 type Generated = TokenEntity & { token: string };
 
@@ -198,15 +198,11 @@ describe("tokens service", () => {
 				owner: "alice",
 				expiry: 1
 			});
-			const realNow = Date.now;
-			Date.now = () => realNow() + 1001;
-			try {
+			await later(1001, async () => {
 				expect(
 					await broker.call("tokens.check", { type: "verification", token: short.token })
 				).toBeNull();
-			} finally {
-				Date.now = realNow;
-			}
+			});
 		});
 
 		it("records last use at most once per touch interval, in one buffered write", async () => {
@@ -237,16 +233,12 @@ describe("tokens service", () => {
 				Math.abs(Date.parse(stored.lastUsedAt!) - Date.parse(first.lastUsedAt!))
 			).toBeLessThan(2000);
 
-			const realNow = Date.now;
-			Date.now = () => realNow() + 61_000;
-			try {
-				const later = await call();
-				expect(Date.parse(later.lastUsedAt!)).toBeGreaterThan(
+			await later(61_000, async () => {
+				const touchedAgain = await call();
+				expect(Date.parse(touchedAgain.lastUsedAt!)).toBeGreaterThan(
 					Date.parse(first.lastUsedAt!)
 				);
-			} finally {
-				Date.now = realNow;
-			}
+			});
 		});
 
 		it("without isUsed writes nothing", async () => {
@@ -297,15 +289,11 @@ describe("tokens service", () => {
 			expect(
 				await broker.call("tokens.consume", { type: "passwordless", token: g.token })
 			).toBeNull();
-			const realNow = Date.now;
-			Date.now = () => realNow() + 2000;
-			try {
+			await later(2000, async () => {
 				expect(
 					await broker.call("tokens.consume", { type: "verification", token: g.token })
 				).toBeNull();
-			} finally {
-				Date.now = realNow;
-			}
+			});
 			expect(
 				await broker.call("tokens.check", { type: "verification", token: g.token })
 			).not.toBeNull();
@@ -373,15 +361,11 @@ describe("tokens service", () => {
 				type: "api-key",
 				owner: "keep"
 			});
-			const realNow = Date.now;
-			Date.now = () => realNow() + 5000;
-			try {
+			await later(5000, async () => {
 				expect(await broker.call("tokens.removeExpired", { batchSize: 10 })).toEqual({
 					removed: 25
 				});
-			} finally {
-				Date.now = realNow;
-			}
+			});
 			expect(
 				await broker.call("tokens.check", { type: "api-key", token: live.token })
 			).not.toBeNull();
@@ -403,16 +387,12 @@ describe("tokens service", () => {
 		it("reports counts by type", async () => {
 			await broker.call("tokens.generate", { type: "api-key", owner: "s" });
 			await broker.call("tokens.generate", { type: "verification", owner: "s", expiry: 1 });
-			const realNow = Date.now;
-			Date.now = () => realNow() + 2000;
-			try {
+			await later(2000, async () => {
 				expect(await broker.call("tokens.stats")).toEqual({
 					"api-key": { live: 1, expired: 0 },
 					verification: { live: 0, expired: 1 }
 				});
-			} finally {
-				Date.now = realNow;
-			}
+			});
 		});
 	});
 
