@@ -50,3 +50,14 @@ export async function expectInvalidField(promise: Promise<unknown>, field: strin
 	expect(err.code).toBe(422);
 	expect((err.data as { field: string }[]).map(d => d.field)).toContain(field);
 }
+
+/** Of concurrent calls, what the ones that passed answered; every other was refused with `code`/`type`. */
+export function passedElseRefused<T>(
+	results: PromiseSettledResult<T>[],
+	code: number,
+	type: string
+): T[] {
+	for (const r of results)
+		if (r.status === "rejected") expect(r.reason).toMatchObject({ code, type });
+	return results.flatMap(r => (r.status === "fulfilled" ? [r.value] : []));
+}
