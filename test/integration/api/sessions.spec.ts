@@ -23,6 +23,11 @@ describe("sessions over REST", () => {
 	const password = "a long enough password";
 	const api = (path: string) => `${gw.url}${path}`;
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+	/** A new API key of the session's user, named `name`. */
+	const newApiKey = async (session: Session, name: string) => {
+		const res = await postJson(api("/api/me/api-keys"), { name }, bearer(session.accessToken));
+		return (res.body as { token: string }).token;
+	};
 
 	beforeAll(async () => {
 		gw = await startGateway({
@@ -115,12 +120,7 @@ describe("sessions over REST", () => {
 		expect((await request(api("/api/me"), { headers: bearer(tess.accessToken) })).status).toBe(
 			200
 		);
-		const key = await postJson(
-			api("/api/me/api-keys"),
-			{ name: "ci" },
-			bearer(sam.accessToken)
-		);
-		const apiKey = (key.body as { token: string }).token;
+		const apiKey = await newApiKey(sam, "ci");
 		const viaKey = await request(api("/api/me/sessions"), { headers: { "x-api-key": apiKey } });
 		expect(viaKey).toMatchObject({ status: 403, body: { type: "SESSION_REQUIRED" } });
 	});
@@ -142,12 +142,7 @@ describe("sessions over REST", () => {
 			await signUpUsers(gw, ["uma"], password);
 			const session = await signIn("uma", "uma");
 			const other = await signIn("uma", "uma's phone");
-			const key = await postJson(
-				api("/api/me/api-keys"),
-				{ name: "ci" },
-				bearer(session.accessToken)
-			);
-			const apiKey = (key.body as { token: string }).token;
+			const apiKey = await newApiKey(session, "ci");
 			const me = await request(api("/api/me"), { headers: bearer(session.accessToken) });
 			const userId = (me.body as { id: string }).id;
 			const link = await gw.broker.call<CreatedLink, object>("links.create", {
@@ -214,12 +209,7 @@ describe("sessions over REST", () => {
 
 		it("is refused to an API key", async () => {
 			const sam = await signIn("sam", "sam");
-			const key = await postJson(
-				api("/api/me/api-keys"),
-				{ name: "ci2" },
-				bearer(sam.accessToken)
-			);
-			const apiKey = (key.body as { token: string }).token;
+			const apiKey = await newApiKey(sam, "ci2");
 			const res = await request(api("/api/me"), {
 				method: "DELETE",
 				headers: { "x-api-key": apiKey },

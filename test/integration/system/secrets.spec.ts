@@ -119,6 +119,15 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 				m.to.includes(to) &&
 				m.text.includes(`${path}?token=`)
 		);
+	/** Ada asks for a mail (POST `route`); the token of its `page` link, kept, whose page opens. */
+	const adaLinkToken = async (route: string, page: string) => {
+		const seen = smtp.messages.length;
+		await http("POST", route, { json: { email: "ada@example.com" } });
+		const token = tokenOf(linkIn(await mailTo("ada@example.com", page, seen), page));
+		keep(token);
+		expect((await http("GET", `${page}?token=${token}`)).status).toBe(200);
+		return token;
+	};
 
 	beforeAll(async () => {
 		process.env.TOKEN_SALT = SALT;
@@ -228,13 +237,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		).toBe(200);
 
 		// Magic link: request, page, sign-in; then a spent link.
-		seen = smtp.messages.length;
-		await http("POST", "/api/auth/magic-link", { json: { email: "ada@example.com" } });
-		const magic = tokenOf(
-			linkIn(await mailTo("ada@example.com", "/magic-link", seen), "/magic-link")
-		);
-		keep(magic);
-		expect((await http("GET", `/magic-link?token=${magic}`)).status).toBe(200);
+		const magic = await adaLinkToken("/api/auth/magic-link", "/magic-link");
 		const magicPage = await http("POST", "/magic-link", form({ token: magic }));
 		expect(magicPage.status).toBe(200);
 		for (const t of magicPage.text.match(/(eyJ[\w-]+\.[\w-]+\.[\w-]+|mtf_[0-9A-Za-z]{36})/g) ??
@@ -245,13 +248,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		).toBe(400);
 
 		// Password reset: request, page, a rejected password (token kept), the real reset.
-		seen = smtp.messages.length;
-		await http("POST", "/api/auth/forgot-password", { json: { email: "ada@example.com" } });
-		const reset = tokenOf(
-			linkIn(await mailTo("ada@example.com", "/reset-password", seen), "/reset-password")
-		);
-		keep(reset);
-		expect((await http("GET", `/reset-password?token=${reset}`)).status).toBe(200);
+		const reset = await adaLinkToken("/api/auth/forgot-password", "/reset-password");
 		await http(
 			"POST",
 			"/reset-password",
