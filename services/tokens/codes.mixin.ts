@@ -3,11 +3,9 @@
  * give `codeDigits`, each bound to a scope such as the address it was mailed to. Only the HMAC of
  * type, scope and code is stored; the caller (auth) bounds the guessing with its attempt budgets.
  */
-import { randomUUID } from "node:crypto";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
 import { codeSecret, createCode, isWellFormedCode } from "../../lib/tokens/codes";
 import { assertStorableData } from "../../lib/store/storable-data";
-import type { TokenRecord } from "../../lib/tokens/store/token-store";
 import {
 	toEntity,
 	type ClientMeta,
@@ -61,21 +59,13 @@ const CodesMixin = {
 				assertStorableData(data, "data");
 				this.emitRemoved(ctx, await this.store.removeByOwner(owner, type), "replaced");
 				const code = createCode(digits);
-				const now = Date.now();
-				const record: TokenRecord = {
-					_id: randomUUID(),
+				const record = await this.storeNew(ctx, "generate_code", {
 					type,
 					owner,
 					hash: this.hasher.hash(codeSecret(type, scope, code)),
-					name: null,
-					scopes: [],
-					data: data ?? null,
-					createdAt: now,
-					expiresAt: now + (expiry ?? this.typeOf(type).ttl ?? DAY) * 1000,
-					lastUsedAt: null
-				};
-				await this.store.insert(record);
-				ctx.emit<TokenEventPayload>("tokens.created", { id: record._id, type, owner });
+					data,
+					ttl: expiry ?? this.typeOf(type).ttl ?? DAY
+				});
 				return { ...toEntity(record), code };
 			}
 		},

@@ -86,6 +86,7 @@ export interface TokensMethods {
 		owner?: string
 	): { hashes: string[]; type: string; owner?: string } | null;
 	recordUse(record: TokenRecord, now: number): void;
+	storeNew(ctx: Context, operation: string, token: NewToken): Promise<TokenRecord>;
 	countFailure(
 		ctx: Context<unknown, ClientMeta>,
 		operation?: string,
@@ -95,6 +96,13 @@ export interface TokensMethods {
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
+
+/** What a new token's record is made of; the rest (id, times) comes from `storeNew`. */
+export type NewToken = Pick<TokenRecord, "type" | "owner" | "hash"> &
+	Partial<Pick<TokenRecord, "name" | "scopes" | "data">> & {
+		/** Seconds to live; null: never expires. */
+		ttl: number | null;
+	};
 
 export interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
 	touches: TouchBuffer;
@@ -183,22 +191,15 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				assertStorableData(data, "data");
 				const ttl = expiry ?? this.typeOf(type).ttl;
 				const token = createToken(this.typeOf(type).prefix);
-				const now = Date.now();
-				const record: TokenRecord = {
-					_id: randomUUID(),
+				const record = await this.storeNew(ctx, "generate", {
 					type,
 					owner,
 					hash: this.hasher.hash(token),
-					name: name ?? null,
-					scopes: scopes ?? [],
-					data: data ?? null,
-					createdAt: now,
-					expiresAt: ttl === null ? null : now + ttl * 1000,
-					lastUsedAt: null
-				};
-				await this.store.insert(record);
-				count(this.broker, OPERATIONS, { operation: "generate", type, result: "created" });
-				ctx.emit<TokenEventPayload>("tokens.created", { id: record._id, type, owner });
+					name,
+					scopes,
+					data,
+					ttl
+				});
 				return { ...toEntity(record), token };
 			}
 		},
@@ -383,6 +384,33 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		 * buffer: a write on every check would cap checks at the store's write rate. The stored "last
 		 * used" is therefore at most `touchInterval` (+ one flush) stale; this answer shows `now`.
 		 */
+		/** Stores a new token's record, counts it and tells the others (never with the token). */
+		async storeNew(
+			this: TokensThis,
+			ctx: Context,
+			operation: string,
+			token: NewToken
+		): Promise<TokenRecord> {
+			const now = Date.now();
+			const { type, owner, ttl } = token;
+			const record: TokenRecord = {
+				_id: randomUUID(),
+				type,
+				owner,
+				hash: token.hash,
+				name: token.name ?? null,
+				scopes: token.scopes ?? [],
+				data: token.data ?? null,
+				createdAt: now,
+				expiresAt: ttl === null ? null : now + ttl * 1000,
+				lastUsedAt: null
+			};
+			await this.store.insert(record);
+			count(this.broker, OPERATIONS, { operation, type, result: "created" });
+			ctx.emit<TokenEventPayload>("tokens.created", { id: record._id, type, owner });
+			return record;
+		},
+
 		recordUse(this: TokensThis, record: TokenRecord, now: number): void {
 			const last = this.touches.pending(record._id) ?? record.lastUsedAt;
 			if (last !== null && now - last < this.settings.touchInterval * 1000) {

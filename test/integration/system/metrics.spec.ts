@@ -53,6 +53,12 @@ describe("Prometheus metrics", () => {
 		await call("tokens.check", { type: "verification", token: a.token, owner: "owner-two" });
 		await call("tokens.consume", { type: "verification", token: b.token });
 		await call("tokens.consume", { type: "verification", token: b.token });
+		const code = await call<{ code: string }>("tokens.generateCode", {
+			type: "email-code",
+			owner: "owner-three",
+			scope: "scope-three"
+		});
+		secrets.push(code.code);
 
 		const { user } = await call<{ user: { id: string } }>("auth.signUp", {
 			username: "mia",
@@ -84,6 +90,7 @@ describe("Prometheus metrics", () => {
 			// Two by hand, one for the sign-up mail's link; two sign-ins and one rotation.
 			generatedVerification: ops("generate", "verification", "created"),
 			generatedRefresh: ops("generate", "refresh", "created"),
+			generatedCodes: ops("generate_code", "email-code", "created"),
 			signInSuccess: valueIn(scrape, "mtk_auth_sign_ins_total", {
 				method: "password",
 				result: "success"
@@ -103,6 +110,8 @@ describe("Prometheus metrics", () => {
 			consumeNotFound: 1,
 			generatedVerification: 3,
 			generatedRefresh: 3,
+			// One by hand, one in the sign-up mail beside its link.
+			generatedCodes: 2,
 			signInSuccess: 2,
 			signInInvalid: 1,
 			rotated: 1,
