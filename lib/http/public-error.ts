@@ -48,25 +48,24 @@ const SERVICE_DOWN_TYPES = new Set(["SERVICE_NOT_FOUND", "SERVICE_NOT_AVAILABLE"
 /** Only these fields of a validation error entry reach the client. */
 const VALIDATION_ENTRY_FIELDS = ["type", "field", "message", "expected"] as const;
 
-export const SERVICE_UNAVAILABLE: PublicError = {
-	status: 503,
-	body: {
-		name: "ServiceUnavailableError",
-		message: "Service unavailable, try again shortly",
-		code: 503,
-		type: "SERVICE_UNAVAILABLE"
-	}
-};
+/** An answer of the gateway's own: the status is also the body's code. */
+function gatewayError(status: number, name: string, message: string, type: string): PublicError {
+	return { status, body: { name, message, code: status, type } };
+}
 
-const INTERNAL: PublicError = {
-	status: 500,
-	body: {
-		name: "InternalServerError",
-		message: "Internal server error",
-		code: 500,
-		type: "INTERNAL_ERROR"
-	}
-};
+export const SERVICE_UNAVAILABLE: PublicError = gatewayError(
+	503,
+	"ServiceUnavailableError",
+	"Service unavailable, try again shortly",
+	"SERVICE_UNAVAILABLE"
+);
+
+const INTERNAL: PublicError = gatewayError(
+	500,
+	"InternalServerError",
+	"Internal server error",
+	"INTERNAL_ERROR"
+);
 
 function text(value: unknown, fallback: string, max = 300): string {
 	return typeof value === "string" && value ? value.slice(0, max) : fallback;
@@ -91,37 +90,18 @@ function bodyParserError(err: ErrorLike, status: number): PublicError | null {
 	if (typeof err.type !== "string" || !/^(entity|request|charset|encoding)\./.test(err.type))
 		return null;
 	if (status === 413) {
-		return {
-			status: 413,
-			body: {
-				name: "PayloadTooLarge",
-				message: "Request body too large",
-				code: 413,
-				type: "PAYLOAD_TOO_LARGE"
-			}
-		};
+		return gatewayError(413, "PayloadTooLarge", "Request body too large", "PAYLOAD_TOO_LARGE");
 	}
 	if (status === 415) {
-		return {
-			status: 415,
-			body: {
-				name: "UnsupportedMediaType",
-				message: "Unsupported content encoding or charset",
-				code: 415,
-				type: "UNSUPPORTED_MEDIA_TYPE"
-			}
-		};
+		return gatewayError(
+			415,
+			"UnsupportedMediaType",
+			"Unsupported content encoding or charset",
+			"UNSUPPORTED_MEDIA_TYPE"
+		);
 	}
 	// A JSON parse error's message quotes the body: never repeat it.
-	return {
-		status: 400,
-		body: {
-			name: "BadRequestError",
-			message: "Malformed request body",
-			code: 400,
-			type: "INVALID_BODY"
-		}
-	};
+	return gatewayError(400, "BadRequestError", "Malformed request body", "INVALID_BODY");
 }
 
 export function toPublicError(error: unknown): PublicError {
@@ -156,15 +136,7 @@ export function toPublicError(error: unknown): PublicError {
 			: SERVICE_UNAVAILABLE;
 	}
 	if (code === 504 || name === "RequestTimeoutError") {
-		return {
-			status: 504,
-			body: {
-				name: "GatewayTimeoutError",
-				message: "The request timed out",
-				code: 504,
-				type: "REQUEST_TIMEOUT"
-			}
-		};
+		return gatewayError(504, "GatewayTimeoutError", "The request timed out", "REQUEST_TIMEOUT");
 	}
 	if (code >= 400 && code < 500 && Number.isInteger(code)) {
 		const body: PublicError["body"] = {
