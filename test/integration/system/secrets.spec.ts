@@ -109,6 +109,18 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 	});
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 	const admin = bearer(ADMIN_TOKEN);
+	/** POST /api/me/password with this credential: the answer's status. */
+	const changePassword = async (
+		credential: string,
+		currentPassword: string,
+		newPassword: string
+	) =>
+		(
+			await http("POST", "/api/me/password", {
+				headers: bearer(credential),
+				json: { currentPassword, newPassword }
+			})
+		).status;
 	/** A JSON POST with ADMIN_TOKEN: the answer's status. */
 	const adminPost = async (path: string, json: object) =>
 		(await http("POST", path, { headers: admin, json })).status;
@@ -275,22 +287,8 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 			})
 		).body as unknown as SignInResult;
 		keep(s3.accessToken, s3.refreshToken);
-		expect(
-			(
-				await http("POST", "/api/me/password", {
-					headers: bearer(s3.accessToken),
-					json: { currentPassword: PASSWORD, newPassword: THIRD_PASSWORD }
-				})
-			).status
-		).toBe(403);
-		expect(
-			(
-				await http("POST", "/api/me/password", {
-					headers: bearer(s3.accessToken),
-					json: { currentPassword: NEW_PASSWORD, newPassword: THIRD_PASSWORD }
-				})
-			).status
-		).toBe(200);
+		expect(await changePassword(s3.accessToken, PASSWORD, THIRD_PASSWORD)).toBe(403);
+		expect(await changePassword(s3.accessToken, NEW_PASSWORD, THIRD_PASSWORD)).toBe(200);
 		// The old access token is dead now.
 		expect((await http("GET", "/api/me", { headers: bearer(s3.accessToken) })).status).toBe(
 			401
@@ -320,10 +318,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		);
 		// An API key may not create keys or change the password.
 		await http("POST", "/api/me/api-keys", { headers: bearer(apiKey), json: { name: "x" } });
-		await http("POST", "/api/me/password", {
-			headers: bearer(apiKey),
-			json: { currentPassword: THIRD_PASSWORD, newPassword: PASSWORD }
-		});
+		await changePassword(apiKey, THIRD_PASSWORD, PASSWORD);
 
 		// Admin routes with ADMIN_TOKEN and with the admin key.
 		const generated = await http("POST", "/api/tokens", {
