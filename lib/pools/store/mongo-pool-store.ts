@@ -5,16 +5,15 @@ import type {
 	LeaseRenewal,
 	PoolConfigRecord,
 	PoolCounts,
+	PoolDocument,
 	PoolStore,
 	PoolTokenRecord
 } from "./pool-store";
 import * as query from "./mongo-queries";
 
-type PoolRecord = PoolConfigRecord | PoolTokenRecord;
-
 /** MongoDB: findOneAndUpdate on one document decides each assignment, lease renewal and release. */
 export class MongoPoolStore implements PoolStore {
-	constructor(private readonly collection: MongoCollection<PoolRecord>) {}
+	constructor(private readonly collection: MongoCollection<PoolDocument>) {}
 
 	async ensureIndexes(): Promise<void> {
 		await this.collection.createIndex({ hash: 1 }, { unique: true, sparse: true });

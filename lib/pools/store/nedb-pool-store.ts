@@ -5,12 +5,11 @@ import type {
 	LeaseRenewal,
 	PoolConfigRecord,
 	PoolCounts,
+	PoolDocument,
 	PoolStore,
 	PoolTokenRecord
 } from "./pool-store";
 import * as query from "./mongo-queries";
-
-type PoolRecord = PoolConfigRecord | PoolTokenRecord;
 
 /** Candidates read per assignment round, and rounds before giving up under heavy contention. */
 const CANDIDATES = 16;
@@ -22,7 +21,7 @@ const ROUNDS = 8;
  * among concurrent assignments of that token. Native *Async methods only (see nedb-token-store.ts).
  */
 export class NedbPoolStore implements PoolStore {
-	constructor(private readonly db: Datastore<PoolRecord>) {}
+	constructor(private readonly db: Datastore<PoolDocument>) {}
 
 	async ensureIndexes(): Promise<void> {
 		await this.db.ensureIndexAsync({ fieldName: "hash", unique: true, sparse: true });

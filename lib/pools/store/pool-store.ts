@@ -43,6 +43,9 @@ export interface PoolTokenRecord {
 	assignedAt: number | null;
 }
 
+/** A document of the pools collection (NeDB, MongoDB): a pool's settings or one of its tokens. */
+export type PoolDocument = PoolConfigRecord | PoolTokenRecord;
+
 export interface PoolCounts {
 	/** Live tokens in the pool. */
 	tokens: number;
