@@ -1,14 +1,22 @@
 /**
- * Changing and inspecting one token's record, for trusted services (public, never on the
- * gateway): `change` replaces its data or sets its expiry (an API key disabled, or ended after a
- * reroll's overlap); `inspect` is `check` that also says why a token does not pass.
+ * One token's record: made and stored by `storeNew` (for generate and generateCode), changed and
+ * inspected by trusted services (public, never on the gateway): `change` replaces its data or sets
+ * its expiry (an API key disabled, or ended after a reroll's overlap); `inspect` is `check` that
+ * also says why a token does not pass.
  */
+import { randomUUID } from "node:crypto";
 import { type Context, type ServiceSchema } from "moleculer";
 import { assertStorableData } from "../../lib/store/storable-data";
 import { TOKEN_PARAM } from "../../lib/tokens/format";
-import { toEntity, type ClientMeta, type TokenEntity } from "../../lib/tokens/types";
+import {
+	toEntity,
+	type ClientMeta,
+	type TokenEntity,
+	type TokenEventPayload
+} from "../../lib/tokens/types";
 import { isExpired, type TokenRecord } from "../../lib/tokens/store/token-store";
 import type { LookupResult, TokensThis } from "./tokens.service";
+import { count } from "../../lib/broker/project-metrics";
 import { MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
 
 interface UpdateParams {
@@ -23,6 +31,13 @@ interface InspectParams {
 	token: string;
 	isUsed?: boolean;
 }
+
+/** What a new token's record is made of; the rest (id, times) comes from `storeNew`. */
+export type NewToken = Pick<TokenRecord, "type" | "owner" | "hash"> &
+	Partial<Pick<TokenRecord, "name" | "scopes" | "data">> & {
+		/** Seconds to live; null: never expires. */
+		ttl: number | null;
+	};
 
 const RecordsMixin = {
 	actions: {
@@ -81,6 +96,37 @@ const RecordsMixin = {
 	},
 
 	methods: {
+		/** Stores a new token's record, counts it and tells the others (never with the token). */
+		async storeNew(
+			this: TokensThis,
+			ctx: Context,
+			operation: string,
+			token: NewToken
+		): Promise<TokenRecord> {
+			const now = Date.now();
+			const { type, owner, ttl } = token;
+			const record: TokenRecord = {
+				_id: randomUUID(),
+				type,
+				owner,
+				hash: token.hash,
+				name: token.name ?? null,
+				scopes: token.scopes ?? [],
+				data: token.data ?? null,
+				createdAt: now,
+				expiresAt: ttl === null ? null : now + ttl * 1000,
+				lastUsedAt: null
+			};
+			await this.store.insert(record);
+			count(this.broker, "mtk.tokens.operations.total", {
+				operation,
+				type,
+				result: "created"
+			});
+			ctx.emit<TokenEventPayload>("tokens.created", { id: record._id, type, owner });
+			return record;
+		},
+
 		/** What a check finds: the record and whether it is valid, or why not. */
 		async lookup(
 			this: TokensThis,

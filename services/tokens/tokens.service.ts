@@ -5,11 +5,10 @@
  * Tokens are random strings in a recognisable format (lib/tokens/format); the store keeps only their
  * HMAC under TOKEN_SALT (lib/tokens/hasher), so a leaked database yields no usable token.
  */
-import { randomUUID } from "node:crypto";
 import { type Context, type Service, type ServiceSchema } from "moleculer";
 import CodesMixin, { notThisKind } from "./codes.mixin";
 import { DAY, MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
-import RecordsMixin from "./records.mixin";
+import RecordsMixin, { type NewToken } from "./records.mixin";
 import { count, countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
 
 const OPERATIONS = "mtk.tokens.operations.total";
@@ -96,13 +95,6 @@ export interface TokensMethods {
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
-
-/** What a new token's record is made of; the rest (id, times) comes from `storeNew`. */
-export type NewToken = Pick<TokenRecord, "type" | "owner" | "hash"> &
-	Partial<Pick<TokenRecord, "name" | "scopes" | "data">> & {
-		/** Seconds to live; null: never expires. */
-		ttl: number | null;
-	};
 
 export interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
 	touches: TouchBuffer;
@@ -384,33 +376,6 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		 * buffer: a write on every check would cap checks at the store's write rate. The stored "last
 		 * used" is therefore at most `touchInterval` (+ one flush) stale; this answer shows `now`.
 		 */
-		/** Stores a new token's record, counts it and tells the others (never with the token). */
-		async storeNew(
-			this: TokensThis,
-			ctx: Context,
-			operation: string,
-			token: NewToken
-		): Promise<TokenRecord> {
-			const now = Date.now();
-			const { type, owner, ttl } = token;
-			const record: TokenRecord = {
-				_id: randomUUID(),
-				type,
-				owner,
-				hash: token.hash,
-				name: token.name ?? null,
-				scopes: token.scopes ?? [],
-				data: token.data ?? null,
-				createdAt: now,
-				expiresAt: ttl === null ? null : now + ttl * 1000,
-				lastUsedAt: null
-			};
-			await this.store.insert(record);
-			count(this.broker, OPERATIONS, { operation, type, result: "created" });
-			ctx.emit<TokenEventPayload>("tokens.created", { id: record._id, type, owner });
-			return record;
-		},
-
 		recordUse(this: TokensThis, record: TokenRecord, now: number): void {
 			const last = this.touches.pending(record._id) ?? record.lastUsedAt;
 			if (last !== null && now - last < this.settings.touchInterval * 1000) {
