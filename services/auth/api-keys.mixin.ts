@@ -7,7 +7,8 @@ import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { type ServiceSchema } from "moleculer";
 import { DAY, MAX_TOKEN_LENGTH, SCOPES, TOKEN_STRING } from "../../lib/auth/params";
 import { clientError, invalidToken } from "../../lib/auth/errors";
-import type { ResolvedUser, UserEventPayload } from "../../lib/auth/types";
+import type { AuthUser, ResolvedUser, UserEventPayload } from "../../lib/auth/types";
+import type { UserRecord } from "../../lib/auth/store/user-store";
 import type { TokenEntity } from "../../lib/tokens/types";
 import { METADATA, assertMetadata, isDisabled } from "./api-key-settings.mixin";
 import { keyLimitRefused } from "./key-limits.mixin";
@@ -25,6 +26,10 @@ import type {
 	CreateApiKeyParams,
 	IdParams
 } from "./internals";
+
+function tooManyKeys(max: number): Error {
+	return clientError(`You already have ${max} API keys: revoke one first.`, 409, "TOO_MANY_KEYS");
+}
 
 const ApiKeysMixin = {
 	actions: {
@@ -78,18 +83,7 @@ const ApiKeysMixin = {
 			): Promise<{ key: TokenEntity; token: string }> {
 				const caller = this.requireSession(ctx, "Creating API keys");
 				const user = await this.requireCallerRecord(ctx);
-				if (user.totpEnabledAt != null) {
-					// With TOTP on, only a session that passed it: one started after TOTP was on.
-					const session =
-						caller.session && (await this.families.findById(caller.session));
-					if (!session || session.createdAt < user.totpEnabledAt) {
-						throw clientError(
-							"Sign in with your TOTP code to create API keys.",
-							403,
-							"TOTP_REQUIRED"
-						);
-					}
-				}
+				await this.requireTotpSession(caller, user);
 				const scopes = ctx.params.scopes ?? [];
 				const notAllowed = scopes.filter(s => !user.scopes.includes(s));
 				assertMetadata(ctx.params.metadata);
@@ -99,18 +93,9 @@ const ApiKeysMixin = {
 						scopes: notAllowed
 					});
 				}
-				const listKeys = () =>
-					ctx.call<TokenEntity[], object>("tokens.listByOwner", {
-						owner: user._id,
-						type: TOKEN_TYPES.apiKey
-					});
-				const tooMany = () =>
-					clientError(
-						`You already have ${this.settings.maxApiKeys} API keys: revoke one first.`,
-						409,
-						"TOO_MANY_KEYS"
-					);
-				if ((await listKeys()).length >= this.settings.maxApiKeys) throw tooMany();
+				if ((await this.apiKeysOf(ctx, user._id)).length >= this.settings.maxApiKeys) {
+					throw tooManyKeys(this.settings.maxApiKeys);
+				}
 				const { token, ...key } = await ctx.call<TokenEntity & { token: string }, object>(
 					"tokens.generate",
 					{
@@ -122,20 +107,7 @@ const ApiKeysMixin = {
 						...keyData(ctx.params)
 					}
 				);
-				// The cap holds under concurrent creates on any number of nodes: every new key looks at
-				// its place among the owner's keys, oldest first, and one past the cap takes itself
-				// back. All creators see the same order, so exactly the cap's worth survive.
-				const rank = (await listKeys())
-					.sort((a, b) =>
-						a.createdAt === b.createdAt
-							? a.id.localeCompare(b.id)
-							: a.createdAt.localeCompare(b.createdAt)
-					)
-					.findIndex(k => k.id === key.id);
-				if (rank === -1 || rank >= this.settings.maxApiKeys) {
-					await ctx.call("tokens.revoke", { id: key.id, owner: user._id });
-					throw tooMany();
-				}
+				await this.keepWithinKeyCap(ctx, user._id, key.id);
 				if (ctx.params.credits) {
 					try {
 						await this.setKeyCredits(key.id, ctx.params.credits);
@@ -157,11 +129,7 @@ const ApiKeysMixin = {
 		listApiKeys: {
 			params: { $$strict: true },
 			async handler(this: AuthThis, ctx: AuthContext): Promise<TokenEntity[]> {
-				const caller = this.requireCaller(ctx);
-				return ctx.call<TokenEntity[], object>("tokens.listByOwner", {
-					owner: caller.id,
-					type: TOKEN_TYPES.apiKey
-				});
+				return this.apiKeysOf(ctx, this.requireCaller(ctx).id);
 			}
 		},
 
@@ -184,6 +152,47 @@ const ApiKeysMixin = {
 					keyId: removed.id
 				});
 				return { ok: true };
+			}
+		}
+	},
+
+	methods: {
+		/** With TOTP on, only a session that passed it (one started after TOTP was on) makes keys. */
+		async requireTotpSession(this: AuthThis, caller: AuthUser, user: UserRecord) {
+			if (user.totpEnabledAt == null) return;
+			const session = caller.session && (await this.families.findById(caller.session));
+			if (!session || session.createdAt < user.totpEnabledAt) {
+				throw clientError(
+					"Sign in with your TOTP code to create API keys.",
+					403,
+					"TOTP_REQUIRED"
+				);
+			}
+		},
+
+		apiKeysOf(this: AuthThis, ctx: AuthContext, owner: string): Promise<TokenEntity[]> {
+			return ctx.call<TokenEntity[], object>("tokens.listByOwner", {
+				owner,
+				type: TOKEN_TYPES.apiKey
+			});
+		},
+
+		/**
+		 * The cap holds under concurrent creates on any number of nodes: every new key looks at its
+		 * place among the owner's keys, oldest first, and one past the cap takes itself back. All
+		 * creators see the same order, so exactly the cap's worth survive.
+		 */
+		async keepWithinKeyCap(this: AuthThis, ctx: AuthContext, owner: string, keyId: string) {
+			const rank = (await this.apiKeysOf(ctx, owner))
+				.sort((a, b) =>
+					a.createdAt === b.createdAt
+						? a.id.localeCompare(b.id)
+						: a.createdAt.localeCompare(b.createdAt)
+				)
+				.findIndex(k => k.id === keyId);
+			if (rank === -1 || rank >= this.settings.maxApiKeys) {
+				await ctx.call("tokens.revoke", { id: keyId, owner });
+				throw tooManyKeys(this.settings.maxApiKeys);
 			}
 		}
 	}

@@ -208,6 +208,9 @@ export interface AuthMethods {
 	totpSecretOf(user: UserRecord): Buffer;
 	startKeyRing(): Promise<void>;
 	ownApiKey(ctx: AuthContext, owner: string, id: string): Promise<TokenEntity>;
+	apiKeysOf(ctx: AuthContext, owner: string): Promise<TokenEntity[]>;
+	requireTotpSession(caller: AuthUser, user: UserRecord): Promise<void>;
+	keepWithinKeyCap(ctx: AuthContext, owner: string, keyId: string): Promise<void>;
 	introspectAccessToken(token: string): Promise<Introspection>;
 	introspectRefreshToken(ctx: AuthContext, token: string): Promise<Introspection>;
 	introspectApiKey(ctx: AuthContext, token: string): Promise<Introspection>;
@@ -226,6 +229,12 @@ export interface AuthMethods {
 	reportUnparsableAddresses(): Promise<void>;
 	startSession(ctx: Context, user: UserRecord, method: string): Promise<SignInResult>;
 	rotate(ctx: AuthContext, refreshToken: string): Promise<SessionTokens>;
+	issueSuccessor(
+		ctx: AuthContext,
+		family: RefreshFamilyRecord,
+		holder: SessionHolder,
+		fingerprint: string
+	): Promise<TokenEntity & { token: string }>;
 	revokeFamily(ctx: Context, family: RefreshFamilyRecord, reason: string): Promise<boolean>;
 	refreshReused(
 		ctx: AuthContext,

@@ -261,12 +261,31 @@ const SessionsMixin = {
 			const user = await this.holderOf(family);
 			if (!user) throw await fail();
 
+			const next = await this.issueSuccessor(ctx, family, user, fingerprint);
+			return countRefresh(
+				this,
+				"rotated",
+				await this.sessionTokens(user, next.token, family._id)
+			);
+		},
+
+		/**
+		 * Step 4 of a rotation: the family's next refresh token, made the live one by a
+		 * compare-and-set on the spent token's fingerprint.
+		 */
+		async issueSuccessor(
+			this: AuthThis,
+			ctx: AuthContext,
+			family: RefreshFamilyRecord,
+			holder: SessionHolder,
+			fingerprint: string
+		): Promise<TokenEntity & { token: string }> {
 			const generation = family.generation + 1;
 			const next = await ctx.call<TokenEntity & { token: string }, object>(
 				"tokens.generate",
 				{
 					type: TOKEN_TYPES.refresh,
-					owner: user._id,
+					owner: holder._id,
 					expiry: this.settings.refreshTokenTtl,
 					data: { family: family._id, generation }
 				}
@@ -291,13 +310,9 @@ const SessionsMixin = {
 				// The family was revoked while this refresh was in flight (a replay of this same
 				// token, a sign-out). This call spent the token first, so it answers, as it would have
 				// had it finished a moment earlier; the new refresh token dies with its family.
-				await ctx.call("tokens.revoke", { id: next.id, owner: user._id });
+				await ctx.call("tokens.revoke", { id: next.id, owner: holder._id });
 			}
-			return countRefresh(
-				this,
-				"rotated",
-				await this.sessionTokens(user, next.token, family._id)
-			);
+			return next;
 		},
 
 		/** A replay: the family is revoked (once) and the caller gets a 401. */
