@@ -133,108 +133,123 @@ export async function restrictDataFile(filename: string): Promise<void> {
 	await chmod(filename, DATA_FILE_MODES.fileMode);
 }
 
+type StoringService = Service<DbSettings> &
+	StoreOwner<StoreReady> & { adapter: AdapterWithHandles; mongoDatabase(): MongoDatabase | null };
+
+/** The adapter for the environment and settings, chosen once: PostgreSQL, MongoDB or NeDB. */
+function adapterFor(collection: string, settings: DbSettings | undefined): unknown {
+	const database = databaseTargetFromEnv(process.env, settings);
+	const mongoUri = process.env.MONGO_URI;
+	if (database) return new PostgresAdapter(database);
+	if (mongoUri) return new MongoDbAdapter(mongoUri);
+	return embeddedAdapter(
+		join(settings?.dataDir ?? dataDirFromEnv(process.env), `${collection}.db`)
+	);
+}
+
+/** The store for the adapter chosen in `merged`: the environment is not read again. */
+async function storeFor<TStore>(
+	adapter: AdapterWithHandles,
+	classes: StoreClasses<TStore>
+): Promise<{ kind: StoreKind; store: TStore }> {
+	if (adapter instanceof PostgresAdapter) {
+		return {
+			kind: "postgres",
+			store: new classes.postgres(adapter.sql, adapter.target.schema)
+		};
+	}
+	if (adapter instanceof MongoDbAdapter) {
+		const collection = (adapter as { collection?: unknown }).collection;
+		return { kind: "mongo", store: new classes.mongo(collection as MongoCollection<never>) };
+	}
+	const db = adapter.db as Datastore<never>;
+	const { filename } = db as unknown as { filename?: string };
+	if (filename) await restrictDataFile(filename);
+	return { kind: "nedb", store: new classes.nedb(rollBackFailedWrites(db)) };
+}
+
+const STORE_METHODS = {
+	/** Whether this node does the run of `job` scheduled at `scheduledAt` (one node does). */
+	claimScheduledRun(this: StoringService, job: string, scheduledAt: Date): Promise<boolean> {
+		const name = `${this.name}.${job}`;
+		const database = this.sharedDatabase();
+		if (database) {
+			const { sql, schema } = database;
+			return claimScheduledRun(sql, schema, name, scheduledAt, this.broker.nodeID);
+		}
+		const mongo = this.mongoDatabase();
+		if (mongo) {
+			const runs = mongo.collection("scheduled_runs");
+			return claimScheduledRunOnMongo(
+				runs as MongoCollection<ScheduledRunDocument>,
+				name,
+				scheduledAt,
+				this.broker.nodeID
+			);
+		}
+		// The embedded store has one node per service: it always runs.
+		return Promise.resolve(true);
+	},
+	sharedDatabase(this: StoringService): SharedDatabase | null {
+		if (!(this.adapter instanceof PostgresAdapter)) return null;
+		return { sql: this.adapter.sql, schema: this.adapter.target.schema };
+	},
+	/** The MongoDB database of the service's collection; null on the other stores. */
+	mongoDatabase(this: StoringService): MongoDatabase | null {
+		if (!(this.adapter instanceof MongoDbAdapter)) return null;
+		return (this.adapter as unknown as { db: MongoDatabase }).db;
+	},
+	async openSideStore<S>(this: StoringService, factories: SideStoreFactories<S>): Promise<S> {
+		const database = this.sharedDatabase();
+		if (database) return factories.postgres(database.sql, database.schema);
+		const mongo = this.mongoDatabase();
+		if (mongo) {
+			return factories.mongo(name => mongo.collection(name) as MongoCollection<never>);
+		}
+		const dir = this.settings.dataDir ?? dataDirFromEnv(process.env);
+		return factories.nedb(<T>(name: string) =>
+			openEmbeddedFile<T>(this, join(dir, `${name}.db`))
+		);
+	}
+};
+
+/** A store failure reaches the caller as STORE_UNAVAILABLE; its cause goes to this node's log. */
+const STORE_ERROR_HOOKS = {
+	error: {
+		"*"(this: StoringService, ctx: Context, err: unknown): never {
+			const mapped = publicError(err);
+			if (mapped !== err) {
+				this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
+				count(this.broker, "mtk.store.errors.total", {
+					store: this.storeKind,
+					kind: mapped.code === 503 ? "unavailable" : "internal"
+				});
+			}
+			throw mapped;
+		}
+	}
+};
+
 export default function createDbMixin<TStore extends StoreReady>(
 	collection: string,
 	classes: StoreClasses<TStore>
 ): Partial<ServiceSchema> {
-	type DbService = Service<DbSettings> &
-		StoreOwner<TStore> & { adapter: AdapterWithHandles; mongoDatabase(): MongoDatabase | null };
 	const mixin = {
 		mixins: [dbServiceWithoutActions as Partial<ServiceSchema>],
 		collection,
 		/** A new adapter for every service instance: several brokers may live in one process (tests). */
 		merged(schema: ServiceSchema<DbSettings>): void {
-			const database = databaseTargetFromEnv(process.env, schema.settings);
-			const mongoUri = process.env.MONGO_URI;
-			schema.adapter = database
-				? new PostgresAdapter(database)
-				: mongoUri
-					? new MongoDbAdapter(mongoUri)
-					: embeddedAdapter(
-							join(
-								schema.settings?.dataDir ?? dataDirFromEnv(process.env),
-								`${collection}.db`
-							)
-						);
+			schema.adapter = adapterFor(collection, schema.settings);
 		},
-		/** The store follows the adapter chosen in `merged`: the environment is read once. */
-		async afterConnected(this: DbService): Promise<void> {
-			if (this.adapter instanceof PostgresAdapter) {
-				this.storeKind = "postgres";
-				this.store = new classes.postgres(this.adapter.sql, this.adapter.target.schema);
-			} else if (this.adapter instanceof MongoDbAdapter) {
-				this.storeKind = "mongo";
-				this.store = new classes.mongo(this.adapter.collection as MongoCollection<never>);
-			} else {
-				this.storeKind = "nedb";
-				const db = this.adapter.db as Datastore<never>;
-				const { filename } = db as unknown as { filename?: string };
-				if (filename) await restrictDataFile(filename);
-				this.store = new classes.nedb(rollBackFailedWrites(db));
-			}
+		async afterConnected(this: StoringService): Promise<void> {
+			const { kind, store } = await storeFor(this.adapter, classes);
+			this.storeKind = kind;
+			this.store = store;
 			await this.store.ensureIndexes();
 		},
-		methods: {
-			/** Whether this node does the run of `job` scheduled at `scheduledAt` (one node does). */
-			claimScheduledRun(this: DbService, job: string, scheduledAt: Date): Promise<boolean> {
-				const name = `${this.name}.${job}`;
-				const database = this.sharedDatabase();
-				if (database) {
-					const { sql, schema } = database;
-					return claimScheduledRun(sql, schema, name, scheduledAt, this.broker.nodeID);
-				}
-				const mongo = this.mongoDatabase();
-				if (mongo) {
-					const runs = mongo.collection("scheduled_runs");
-					return claimScheduledRunOnMongo(
-						runs as MongoCollection<ScheduledRunDocument>,
-						name,
-						scheduledAt,
-						this.broker.nodeID
-					);
-				}
-				// The embedded store has one node per service: it always runs.
-				return Promise.resolve(true);
-			},
-			sharedDatabase(this: DbService): SharedDatabase | null {
-				if (!(this.adapter instanceof PostgresAdapter)) return null;
-				return { sql: this.adapter.sql, schema: this.adapter.target.schema };
-			},
-			/** The MongoDB database of the service's collection; null on the other stores. */
-			mongoDatabase(this: DbService): MongoDatabase | null {
-				if (!(this.adapter instanceof MongoDbAdapter)) return null;
-				return (this.adapter as unknown as { db: MongoDatabase }).db;
-			},
-			async openSideStore<S>(this: DbService, factories: SideStoreFactories<S>): Promise<S> {
-				const database = this.sharedDatabase();
-				if (database) return factories.postgres(database.sql, database.schema);
-				const mongo = this.mongoDatabase();
-				if (mongo) {
-					return factories.mongo(
-						name => mongo.collection(name) as MongoCollection<never>
-					);
-				}
-				const dir = this.settings.dataDir ?? dataDirFromEnv(process.env);
-				return factories.nedb(<T>(name: string) =>
-					openEmbeddedFile<T>(this, join(dir, `${name}.db`))
-				);
-			}
-		},
-		hooks: {
-			error: {
-				"*"(this: DbService, ctx: Context, err: unknown): never {
-					const mapped = publicError(err);
-					if (mapped !== err) {
-						this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
-						count(this.broker, "mtk.store.errors.total", {
-							store: this.storeKind,
-							kind: mapped.code === 503 ? "unavailable" : "internal"
-						});
-					}
-					throw mapped;
-				}
-			}
-		}
+		// Copies: moleculer merges mixins into these objects, and every service gets its own.
+		methods: { ...STORE_METHODS },
+		hooks: { error: { ...STORE_ERROR_HOOKS.error } }
 	};
 	return mixin as unknown as Partial<ServiceSchema>;
 }
