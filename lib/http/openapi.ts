@@ -7,26 +7,11 @@
  */
 import { allRoutes } from "./routes";
 import { bodySchemaOfParams, parametersOfParams, type ParamsSchema } from "./openapi-params";
-import {
-	str,
-	obj,
-	ref,
-	json,
-	responses,
-	jsonOp,
-	ADMIN_SECURITY,
-	OK,
-	PASSWORD,
-	TOKEN_TYPE,
-	tokenParam,
-	poolParam,
-	page,
-	pagePost,
-	poolOp,
-	COMPONENTS
-} from "./openapi-parts";
+import { str, obj, json, responses, ADMIN_SECURITY, OK, COMPONENTS } from "./openapi-parts";
 import { ME_PATHS } from "./openapi-me";
 import { AUTH_PATHS } from "./openapi-auth";
+import { ADMIN_PATHS } from "./openapi-admin";
+import { PAGE_PATHS } from "./openapi-pages";
 import { COOKIE_ACTIONS, READS_REFRESH_COOKIE } from "./session-cookies";
 
 /** Route groups whose bodies are forms, as RFC 7662 and RFC 7009 have them. */
@@ -106,6 +91,92 @@ export function openApiPath(path: string): string {
 	return path.replace(/:(\w+)/g, "{$1}");
 }
 
+/** The gateway's own paths: probes, the JWKS, RFC 7662 and 7009, and this document. */
+const GATEWAY_PATHS: Record<string, unknown> = {
+	"/health": {
+		get: {
+			summary: "The process is up",
+			responses: { 200: { description: "OK", content: json(obj({ status: str() })) } }
+		}
+	},
+	"/ready": {
+		get: {
+			summary: "tokens and auth are reachable",
+			responses: {
+				200: {
+					description: "Ready",
+					content: json(obj({ ready: {}, services: {} }))
+				},
+				503: {
+					description: "Not ready",
+					content: json(obj({ ready: {}, services: {} }))
+				}
+			}
+		}
+	},
+	"/.well-known/jwks.json": {
+		get: {
+			summary: "The public keys that verify access tokens (RFC 7517), cacheable",
+			responses: {
+				200: {
+					description: "JWK Set",
+					content: {
+						"application/jwk-set+json": {
+							schema: obj({ keys: { type: "array", items: {} } })
+						}
+					}
+				}
+			}
+		}
+	},
+	"/oauth2/introspect": {
+		post: {
+			summary:
+				"RFC 7662 token introspection: ADMIN_TOKEN, or an API key with the introspect scope",
+			security: ADMIN_SECURITY,
+			requestBody: {
+				required: true,
+				content: {
+					"application/x-www-form-urlencoded": {
+						schema: obj({ token: str(), token_type_hint: str() }, ["token"])
+					}
+				}
+			},
+			responses: responses(
+				{
+					200: {
+						description:
+							"{ active, sub, scope, exp, iat, token_type, client_id? }, or { active: false }",
+						content: json(obj({ active: { type: "boolean" } }))
+					}
+				},
+				401,
+				403
+			)
+		}
+	},
+	"/oauth2/revoke": {
+		post: {
+			summary: "RFC 7009 revocation: 200 for any well-formed request, whatever the token",
+			requestBody: {
+				required: true,
+				content: {
+					"application/x-www-form-urlencoded": {
+						schema: obj({ token: str(), token_type_hint: str() }, ["token"])
+					}
+				}
+			},
+			responses: responses({ 200: { description: "OK", content: json(OK) } })
+		}
+	},
+	"/api/openapi.json": {
+		get: {
+			summary: "This document",
+			responses: { 200: { description: "OpenAPI 3 document", content: json({}) } }
+		}
+	}
+};
+
 function staticDocument(publicUrl: string): Record<string, unknown> {
 	return {
 		openapi: "3.0.3",
@@ -119,301 +190,15 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 		servers: [{ url: publicUrl }],
 		components: COMPONENTS,
 		paths: {
-			"/health": {
-				get: {
-					summary: "The process is up",
-					responses: { 200: { description: "OK", content: json(obj({ status: str() })) } }
-				}
-			},
-			"/ready": {
-				get: {
-					summary: "tokens and auth are reachable",
-					responses: {
-						200: {
-							description: "Ready",
-							content: json(obj({ ready: {}, services: {} }))
-						},
-						503: {
-							description: "Not ready",
-							content: json(obj({ ready: {}, services: {} }))
-						}
-					}
-				}
-			},
-			"/.well-known/jwks.json": {
-				get: {
-					summary: "The public keys that verify access tokens (RFC 7517), cacheable",
-					responses: {
-						200: {
-							description: "JWK Set",
-							content: {
-								"application/jwk-set+json": {
-									schema: obj({ keys: { type: "array", items: {} } })
-								}
-							}
-						}
-					}
-				}
-			},
-			"/oauth2/introspect": {
-				post: {
-					summary:
-						"RFC 7662 token introspection: ADMIN_TOKEN, or an API key with the introspect scope",
-					security: ADMIN_SECURITY,
-					requestBody: {
-						required: true,
-						content: {
-							"application/x-www-form-urlencoded": {
-								schema: obj({ token: str(), token_type_hint: str() }, ["token"])
-							}
-						}
-					},
-					responses: responses(
-						{
-							200: {
-								description:
-									"{ active, sub, scope, exp, iat, token_type, client_id? }, or { active: false }",
-								content: json(obj({ active: { type: "boolean" } }))
-							}
-						},
-						401,
-						403
-					)
-				}
-			},
-			"/oauth2/revoke": {
-				post: {
-					summary:
-						"RFC 7009 revocation: 200 for any well-formed request, whatever the token",
-					requestBody: {
-						required: true,
-						content: {
-							"application/x-www-form-urlencoded": {
-								schema: obj({ token: str(), token_type_hint: str() }, ["token"])
-							}
-						}
-					},
-					responses: responses({ 200: { description: "OK", content: json(OK) } })
-				}
-			},
-			"/api/openapi.json": {
-				get: {
-					summary: "This document",
-					responses: { 200: { description: "OpenAPI 3 document", content: json({}) } }
-				}
-			},
+			...GATEWAY_PATHS,
 
 			...AUTH_PATHS,
 
 			...ME_PATHS,
 
-			"/api/tokens": {
-				post: jsonOp(
-					"Generate a token (the plaintext is in the answer, this once)",
-					obj(
-						{
-							type: TOKEN_TYPE,
-							owner: str(),
-							expiry: { type: "integer" },
-							name: str(),
-							scopes: { type: "array", items: str() },
-							data: { type: "object" }
-						},
-						["type", "owner"]
-					),
-					{ allOf: [ref("TokenEntity"), obj({ token: str() })] },
-					[401, 403],
-					ADMIN_SECURITY
-				),
-				get: {
-					...jsonOp(
-						"An owner's tokens",
-						null,
-						{ type: "array", items: ref("TokenEntity") },
-						[401, 403],
-						ADMIN_SECURITY
-					),
-					parameters: [
-						{ name: "owner", in: "query", required: true, schema: str() },
-						{ name: "type", in: "query", required: false, schema: TOKEN_TYPE }
-					]
-				},
-				delete: {
-					...jsonOp(
-						"Remove an owner's tokens",
-						null,
-						obj({ removed: { type: "integer" } }),
-						[401, 403],
-						ADMIN_SECURITY
-					),
-					parameters: [
-						{ name: "owner", in: "query", required: true, schema: str() },
-						{ name: "type", in: "query", required: false, schema: TOKEN_TYPE }
-					]
-				}
-			},
-			"/api/tokens/check": {
-				post: jsonOp(
-					"Check a token: its entity, or null",
-					obj(
-						{
-							type: TOKEN_TYPE,
-							token: str(),
-							owner: str(),
-							isUsed: { type: "boolean" }
-						},
-						["type", "token"]
-					),
-					{ ...ref("TokenEntity"), nullable: true },
-					[401, 403],
-					ADMIN_SECURITY
-				)
-			},
-			"/api/tokens/remove": {
-				post: jsonOp(
-					"Remove a token: the removed entity, or null",
-					obj({ type: TOKEN_TYPE, token: str() }, ["type", "token"]),
-					{ ...ref("TokenEntity"), nullable: true },
-					[401, 403],
-					ADMIN_SECURITY
-				)
-			},
+			...ADMIN_PATHS,
 
-			"/api/pools/{pool}": {
-				get: {
-					...jsonOp(
-						"A pool's counts",
-						null,
-						obj({
-							size: { type: "integer" },
-							available: { type: "integer" },
-							assigned: { type: "integer" }
-						}),
-						[401, 403, 404],
-						ADMIN_SECURITY
-					),
-					parameters: [poolParam]
-				},
-				put: poolOp(
-					"Configure a pool",
-					obj(
-						{
-							size: { type: "integer", minimum: 1, maximum: 100000 },
-							leaseTime: { type: "integer" },
-							tokenTtl: { type: "integer" }
-						},
-						["size", "leaseTime"]
-					),
-					obj({}),
-					[]
-				)
-			},
-			"/api/pools/{pool}/generate-token": {
-				post: {
-					...poolOp(
-						"Add a token to the pool (403 when full)",
-						obj({}),
-						obj({ token: str() }),
-						[]
-					),
-					responses: responses(
-						{ 201: { description: "Created", content: json(obj({ token: str() })) } },
-						401,
-						403
-					)
-				}
-			},
-			"/api/pools/{pool}/assign-token": {
-				post: poolOp(
-					"Lease an available token to a client (404 when none)",
-					obj({ clientId: str(), client_id: str({ description: "Alias of clientId" }) }),
-					obj({ token: str(), leaseExpiresAt: str({ format: "date-time" }) }),
-					[404]
-				)
-			},
-			"/api/pools/{pool}/keep-alive": {
-				post: poolOp(
-					"Extend the lease (403 if the client does not hold it)",
-					obj({ token: str(), clientId: str(), client_id: str() }, ["token"]),
-					obj({ ok: { type: "boolean" }, leaseExpiresAt: str({ format: "date-time" }) }),
-					[]
-				)
-			},
-			"/api/pools/{pool}/unblock-token": {
-				post: poolOp(
-					"Release a leased token (403 if not assigned)",
-					obj({ token: str(), clientId: str(), client_id: str() }, ["token"]),
-					OK,
-					[]
-				)
-			},
-			"/api/pools/{pool}/delete-token": {
-				post: poolOp(
-					"Delete a token from the pool (404 if absent)",
-					obj({ token: str() }, ["token"]),
-					OK,
-					[404]
-				)
-			},
-
-			"/verify-email": {
-				get: page(
-					"Confirm page for an e-mail verification link (does not spend it)",
-					[tokenParam],
-					[200, 400, 429]
-				),
-				post: pagePost(
-					"Confirm the e-mail address (spends the token); the sign-up password is kept only if given",
-					{ password: str() },
-					[200, 400, 401, 429, 503],
-					["password"]
-				)
-			},
-			"/magic-link": {
-				get: page(
-					"Sign-in page for a magic link (does not spend it)",
-					[tokenParam],
-					[200, 400, 429]
-				),
-				post: pagePost(
-					"Sign in (spends the token); the page shows the session's tokens once",
-					{},
-					[200, 400, 429, 503]
-				)
-			},
-			"/reset-password": {
-				get: page(
-					"New-password form for a reset link (does not spend it)",
-					[tokenParam],
-					[200, 400, 429]
-				),
-				post: pagePost(
-					"Set the new password (spends the token)",
-					{ password: PASSWORD, confirmPassword: PASSWORD },
-					[200, 400, 422, 429, 503]
-				)
-			},
-			"/token": {
-				post: pagePost(
-					"Run a one-time action link, token in the form (the confirm page's button)",
-					{},
-					[200, 400, 404, 423, 429, 503]
-				)
-			},
-			"/token/{token}": {
-				get: page(
-					"Confirm page for a one-time action link (does not spend it)",
-					[{ name: "token", in: "path", required: true, schema: str() }],
-					[200, 404, 429]
-				),
-				post: {
-					...page(
-						"Run the action link (spends it)",
-						[{ name: "token", in: "path", required: true, schema: str() }],
-						[200, 404, 423, 429, 503]
-					)
-				}
-			}
+			...PAGE_PATHS
 		}
 	};
 }
