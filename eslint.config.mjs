@@ -21,5 +21,17 @@ export default tseslint.config(
 				{ argsIgnorePattern: "^_", varsIgnorePattern: "^_" }
 			]
 		}
+	},
+	{
+		// The house rules for the code itself (tests and benchmarks read as scripts): no file over
+		// about 500 lines, no function over about 60.
+		files: ["services/**/*.ts", "lib/**/*.ts", "mixins/**/*.ts", "moleculer.config.ts"],
+		rules: {
+			"max-lines": ["error", { max: 500, skipBlankLines: true, skipComments: true }],
+			"max-lines-per-function": [
+				"error",
+				{ max: 60, skipBlankLines: true, skipComments: true }
+			]
+		}
 	}
 );

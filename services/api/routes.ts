@@ -7,7 +7,7 @@ import type { ApiRouteSchema, GatewayResponse, IncomingRequest } from "moleculer
 import { clientAddress, clientKey, parseTrustProxy } from "../../lib/http/client-address";
 import { refusePrototypeKeys } from "../../lib/http/body-guard";
 import { buildOpenApiDocument } from "../../lib/http/openapi";
-import { aliasesOf } from "../../lib/http/routes";
+import { aliasesOf, type GroupName } from "../../lib/http/routes";
 import { PAGE_HANDLERS } from "./pages";
 import { afterAuthCall, beforeAuthCall } from "./cookie-sessions";
 import type { ApiMeta, ApiServiceSettings, ApiThis, CallerLocals } from "./internals";
@@ -69,10 +69,10 @@ function jwks(this: ApiThis, req: IncomingRequest, res: GatewayResponse) {
 /** The gateway's own handlers, by the names lib/http/routes gives them. */
 const GATEWAY_HANDLERS = { health, ready, openapi, me, jwks };
 
-/** moleculer-web route options for a settings object: built once settings are merged. */
-export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
+/** moleculer-web's rate limit per client address, for a route group's limit per window. */
+function limiterFor(s: ApiServiceSettings) {
 	const trust = parseTrustProxy(s.trustProxy);
-	const limited = (limit: number) => ({
+	return (limit: number) => ({
 		window: s.rateLimit.window * 1000,
 		limit,
 		headers: true,
@@ -82,138 +82,164 @@ export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
 				clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trust)
 			)
 	});
-	const cors =
-		s.corsOrigins.length === 0
-			? undefined
-			: {
-					origin: s.corsOrigins.includes("*") ? "*" : s.corsOrigins,
-					methods: ["GET", "POST", "PUT", "DELETE"],
-					allowedHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
-					exposedHeaders: [
-						"X-Request-ID",
-						"X-Rate-Limit-Limit",
-						"X-Rate-Limit-Remaining",
-						"X-Rate-Limit-Reset",
-						"X-RateLimit-Limit",
-						"X-RateLimit-Remaining",
-						"X-RateLimit-Reset",
-						"Retry-After"
-					],
-					credentials: false,
-					maxAge: 600
-				};
-	const json = { json: { limit: s.bodyLimit, strict: true }, urlencoded: false };
-	// RFC 7662 and 7009 requests are application/x-www-form-urlencoded.
-	const oauthForm = { json: false, urlencoded: { extended: false, limit: "8kb" } };
-	const api = {
-		cors,
-		bodyParsers: json,
+}
+
+/** CORS for the JSON API when CORS_ORIGINS names origins; none otherwise. */
+function corsFor(origins: string[]): ApiRouteSchema["cors"] {
+	if (origins.length === 0) return undefined;
+	return {
+		origin: origins.includes("*") ? "*" : origins,
+		methods: ["GET", "POST", "PUT", "DELETE"],
+		allowedHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+		exposedHeaders: [
+			"X-Request-ID",
+			"X-Rate-Limit-Limit",
+			"X-Rate-Limit-Remaining",
+			"X-Rate-Limit-Reset",
+			"X-RateLimit-Limit",
+			"X-RateLimit-Remaining",
+			"X-RateLimit-Reset",
+			"Retry-After"
+		],
+		credentials: false,
+		maxAge: 600
+	};
+}
+
+/** The pool REST API's clients name the client `client_id`; the pools actions take `clientId`. */
+function poolClientIdParam(_ctx: Context, _route: unknown, req: IncomingRequest) {
+	const params = req.$params as Record<string, unknown>;
+	if (params && "client_id" in params) {
+		if (!("clientId" in params)) params.clientId = params.client_id;
+		delete params.client_id;
+	}
+}
+
+/** The pool REST API answers 201 Created; Location names the pool the token went into. */
+function poolCreatedAnswer(
+	ctx: Context<unknown, ApiMeta>,
+	_route: unknown,
+	req: IncomingRequest,
+	_res: GatewayResponse,
+	data: unknown
+) {
+	if (req.$alias?.action === "pools.generate") {
+		ctx.meta.$statusCode = 201;
+		ctx.meta.$location = `/api/pools/${encodeURIComponent(String(req.$params.pool))}`;
+	}
+	return data;
+}
+
+function authCallAnswer(
+	this: ApiThis,
+	ctx: Context,
+	_route: unknown,
+	req: IncomingRequest,
+	res: GatewayResponse,
+	data: unknown
+) {
+	return afterAuthCall.call(this, ctx, req, res, data);
+}
+
+const JSON_BODIES = (s: ApiServiceSettings) => ({
+	json: { limit: s.bodyLimit, strict: true },
+	urlencoded: false
+});
+// RFC 7662 and 7009 requests are application/x-www-form-urlencoded.
+const OAUTH_FORM = { json: false, urlencoded: { extended: false, limit: "8kb" } };
+const oauthRoute = {
+	bodyParsers: OAUTH_FORM,
+	mappingPolicy: "restrict",
+	use: [refusePrototypeKeys]
+};
+
+type Limiter = ReturnType<typeof limiterFor>;
+type ApiDefaults = ReturnType<typeof apiDefaults>;
+
+/** What every JSON API group shares: CORS, JSON bodies, restricted mapping, no prototype keys. */
+function apiDefaults(s: ApiServiceSettings) {
+	return {
+		cors: corsFor(s.corsOrigins),
+		bodyParsers: JSON_BODIES(s),
 		mappingPolicy: "restrict" as const,
 		use: [refusePrototypeKeys]
 	};
+}
 
+function group(name: GroupName, handlers: Record<string, unknown> = {}) {
+	return { name, aliases: aliasesOf(name, handlers) };
+}
+
+/** The routes the gateway answers itself: probes, this document, the mail pages. */
+function ownRoutes(s: ApiServiceSettings, limited: Limiter, api: ApiDefaults) {
 	return [
 		{
-			name: "probes",
+			...group("probes", GATEWAY_HANDLERS),
 			path: "/",
 			bodyParsers: false,
 			mappingPolicy: "restrict",
-			logging: false,
-			aliases: aliasesOf("probes", GATEWAY_HANDLERS)
+			logging: false
 		},
+		{ ...group("openapi", GATEWAY_HANDLERS), path: "/api", ...api, bodyParsers: false },
 		{
-			name: "openapi",
-			path: "/api",
-			...api,
-			bodyParsers: false,
-			aliases: aliasesOf("openapi", GATEWAY_HANDLERS)
-		},
-		{
-			name: "pages",
+			...group("pages", PAGE_HANDLERS),
 			path: "/",
 			// Pages receive their forms; no JSON here.
 			bodyParsers: { json: false, urlencoded: { extended: false, limit: "8kb" } },
 			mappingPolicy: "restrict",
-			rateLimit: limited(s.rateLimit.public),
-			aliases: aliasesOf("pages", PAGE_HANDLERS)
-		},
+			rateLimit: limited(s.rateLimit.public)
+		}
+	];
+}
+
+/**
+ * moleculer-web route options for a settings object: built once settings are merged. moleculer-web
+ * tries the groups in this order.
+ */
+export function buildRoutes(s: ApiServiceSettings): ApiRouteSchema[] {
+	const limited = limiterFor(s);
+	const api = apiDefaults(s);
+	return [
+		...ownRoutes(s, limited, api),
 		{
-			name: "auth",
+			...group("auth"),
 			path: "/api/auth",
 			...api,
 			rateLimit: limited(s.rateLimit.public),
-			aliases: aliasesOf("auth", {}),
 			onBeforeCall: beforeAuthCall,
-			onAfterCall(
-				this: ApiThis,
-				ctx: Context,
-				_route: unknown,
-				req: IncomingRequest,
-				res: GatewayResponse,
-				data: unknown
-			) {
-				return afterAuthCall.call(this, ctx, req, res, data);
-			}
+			onAfterCall: authCallAnswer
 		},
 		{
-			name: "me",
+			...group("me", GATEWAY_HANDLERS),
 			path: "/api/me",
 			...api,
 			rateLimit: limited(s.rateLimit.user),
 			authentication: "authenticateUser",
-			authorization: "requireUser",
-			aliases: aliasesOf("me", GATEWAY_HANDLERS)
+			authorization: "requireUser"
 		},
 		{
-			name: "introspection",
+			...group("introspection"),
 			path: "/oauth2",
-			bodyParsers: oauthForm,
-			mappingPolicy: "restrict",
-			use: [refusePrototypeKeys],
+			...oauthRoute,
 			rateLimit: limited(s.rateLimit.admin),
 			authentication: "authenticateAdmin",
-			authorization: "requireIntrospector",
-			aliases: aliasesOf("introspection", {})
+			authorization: "requireIntrospector"
 		},
 		{
-			name: "revocation",
+			...group("revocation"),
 			path: "/oauth2",
-			bodyParsers: oauthForm,
-			mappingPolicy: "restrict",
-			use: [refusePrototypeKeys],
-			rateLimit: limited(s.rateLimit.public),
-			aliases: aliasesOf("revocation", {})
+			...oauthRoute,
+			rateLimit: limited(s.rateLimit.public)
 		},
 		{
-			name: "admin",
+			...group("admin"),
 			path: "/api",
 			...api,
 			rateLimit: limited(s.rateLimit.admin),
 			authentication: "authenticateAdmin",
 			authorization: "requireAdmin",
-			aliases: aliasesOf("admin", {}),
-			onBeforeCall(_ctx: Context, _route: unknown, req: IncomingRequest) {
-				// The pool REST API's clients name the client `client_id`.
-				const params = req.$params as Record<string, unknown>;
-				if (params && "client_id" in params) {
-					if (!("clientId" in params)) params.clientId = params.client_id;
-					delete params.client_id;
-				}
-			},
-			onAfterCall(
-				ctx: Context<unknown, ApiMeta>,
-				_route: unknown,
-				req: IncomingRequest,
-				_res: GatewayResponse,
-				data: unknown
-			) {
-				if (req.$alias?.action === "pools.generate") {
-					// The pool REST API answers 201 Created; Location names the pool it went into.
-					ctx.meta.$statusCode = 201;
-					ctx.meta.$location = `/api/pools/${encodeURIComponent(String(req.$params.pool))}`;
-				}
-				return data;
-			}
+			onBeforeCall: poolClientIdParam,
+			onAfterCall: poolCreatedAnswer
 		}
 	] as ApiRouteSchema[];
 }
