@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import type { BrokerOptions, Errors } from "moleculer";
 import { RedactingValidator } from "./lib/broker/redacting-validator";
+import SharedDeadlineMiddleware from "./lib/broker/shared-deadline.middleware";
 import NullParamsMiddleware from "./lib/broker/null-params.middleware";
 import NatsWriteBatchingMiddleware from "./lib/broker/nats-write-batching.middleware";
 import { replCommands } from "./lib/broker/repl-commands";
@@ -94,7 +95,7 @@ const brokerConfig: BrokerOptions = {
 	maxCallLevel: 100,
 
 	validator: new RedactingValidator(),
-	middlewares: [NullParamsMiddleware, NatsWriteBatchingMiddleware],
+	middlewares: [NullParamsMiddleware, NatsWriteBatchingMiddleware, SharedDeadlineMiddleware],
 
 	// Off unless METRICS_PORT is set (lib/broker/observability): Prometheus on a port of its own.
 	metrics: metricsOptions(env),
