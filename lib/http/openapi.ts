@@ -28,7 +28,8 @@ export function buildOpenApiDocument(
 	publicUrl: string,
 	actionParams?: ActionParamsLookup
 ): Record<string, unknown> {
-	const doc = staticDocument(publicUrl);
+	// A copy: the path constants are shared, and describeActionInputs writes into the operations.
+	const doc = structuredClone(staticDocument(publicUrl));
 	if (actionParams) describeActionInputs(doc, actionParams);
 	return doc;
 }
