@@ -130,6 +130,7 @@ function poolCreatedAnswer(
 	return data;
 }
 
+/** moleculer-web's onAfterCall signature (with the route) for cookie-sessions' afterAuthCall. */
 function authCallAnswer(
 	this: ApiThis,
 	ctx: Context,
@@ -141,14 +142,10 @@ function authCallAnswer(
 	return afterAuthCall.call(this, ctx, req, res, data);
 }
 
-const JSON_BODIES = (s: ApiServiceSettings) => ({
-	json: { limit: s.bodyLimit, strict: true },
-	urlencoded: false
-});
-// RFC 7662 and 7009 requests are application/x-www-form-urlencoded.
-const OAUTH_FORM = { json: false, urlencoded: { extended: false, limit: "8kb" } };
+/** Form bodies only: the pages' forms, and RFC 7662 and 7009 requests. */
+const FORM_BODIES = { json: false, urlencoded: { extended: false, limit: "8kb" } };
 const oauthRoute = {
-	bodyParsers: OAUTH_FORM,
+	bodyParsers: FORM_BODIES,
 	mappingPolicy: "restrict",
 	use: [refusePrototypeKeys]
 };
@@ -160,7 +157,7 @@ type ApiDefaults = ReturnType<typeof apiDefaults>;
 function apiDefaults(s: ApiServiceSettings) {
 	return {
 		cors: corsFor(s.corsOrigins),
-		bodyParsers: JSON_BODIES(s),
+		bodyParsers: { json: { limit: s.bodyLimit, strict: true }, urlencoded: false },
 		mappingPolicy: "restrict" as const,
 		use: [refusePrototypeKeys]
 	};
@@ -184,8 +181,7 @@ function ownRoutes(s: ApiServiceSettings, limited: Limiter, api: ApiDefaults) {
 		{
 			...group("pages", PAGE_HANDLERS),
 			path: "/",
-			// Pages receive their forms; no JSON here.
-			bodyParsers: { json: false, urlencoded: { extended: false, limit: "8kb" } },
+			bodyParsers: FORM_BODIES,
 			mappingPolicy: "restrict",
 			rateLimit: limited(s.rateLimit.public)
 		}

@@ -235,11 +235,7 @@ const ApiKeySettingsMixin = {
 			owner: string,
 			id: string
 		): Promise<TokenEntity> {
-			const keys = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
-				owner,
-				type: TOKEN_TYPES.apiKey
-			});
-			const key = keys.find(k => k.id === id);
+			const key = (await this.apiKeysOf(ctx, owner)).find(k => k.id === id);
 			if (!key) throw clientError("No such API key.", 404, "NOT_FOUND");
 			return key;
 		}
