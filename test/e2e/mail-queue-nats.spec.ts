@@ -18,8 +18,7 @@ import { describeWithNats, NATS_URL, natsTransporter, uniqueNamespace } from "..
 import { buildOnce, startNode, type NodeProcess } from "../helpers/process";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../helpers/smtp";
 import { mailQueueNames } from "../../lib/mail/mail-queue";
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 describeWithNats("mail through the JetStream queue, across separate processes", () => {
 	const stream = `MTK_MAIL_E2E_${randomBytes(4).toString("hex")}`;

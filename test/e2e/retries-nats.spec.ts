@@ -15,9 +15,9 @@ import { FAST_SCRYPT, PUBLIC_URL, createVerifiedAccount, signIn } from "../helpe
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { later, rejection } from "../helpers/async";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const DELAY = 800;
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 /** The schema with its `slowed` actions taking DELAY ms longer; counts their executions. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -6,8 +6,7 @@ import { Errors, type Context, type ServiceBroker } from "moleculer";
 import { createTestBroker } from "../../helpers/broker";
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../../helpers/nats";
 import { rejection } from "../../helpers/async";
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Records each leaf call's own timeout (0: no timer of its own). */
 function leafService(name: string, seen: number[]) {

@@ -13,8 +13,7 @@ import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 import { MailQueue, mailQueueNames } from "../../../lib/mail/mail-queue";
 import { newMailId } from "../../../lib/mail/queued-mail";
 import type { MailQueueConfig } from "../../../lib/config/env";
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 describeWithNats("mail service on the JetStream queue", () => {
 	const secret = randomBytes(32).toString("base64url");

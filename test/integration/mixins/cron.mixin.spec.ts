@@ -5,8 +5,7 @@
 import type { Service, ServiceBroker } from "moleculer";
 import CronMixin, { type CronOwner } from "../../../mixins/cron.mixin";
 import { createTestBroker } from "../../helpers/broker";
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 describe("cron mixin", () => {
 	let broker: ServiceBroker;
