@@ -106,6 +106,9 @@ export async function startNatsServer(): Promise<{ url: string; process: BenchPr
 	return { url: `nats://127.0.0.1:${port}`, process: proc };
 }
 
+/** A command that runs node, with its arguments (node and node's come after): a valgrind tool. */
+export type NodeWrapper = string[];
+
 /**
  * `moleculer-runner --config dist/moleculer.config.js` with SERVICES=`services`. It logs at
  * LOGLEVEL=warn unless `env` says otherwise (at "info" the gateway logs two lines per request), so
@@ -114,7 +117,8 @@ export async function startNatsServer(): Promise<{ url: string; process: BenchPr
 export function startRunnerNode(
 	name: string,
 	services: string,
-	env: Record<string, string>
+	env: Record<string, string>,
+	wrapper: NodeWrapper = []
 ): BenchProcess {
 	// BENCH_PROFILE_DIR=<dir>: each node writes a CPU profile there when it stops.
 	const profile = process.env.BENCH_PROFILE_DIR
@@ -124,7 +128,8 @@ export function startRunnerNode(
 				`--cpu-prof-name=${name}.cpuprofile`
 			]
 		: [];
-	const child = spawn(process.execPath, [...profile, RUNNER, "--config", CONFIG], {
+	const command = [...wrapper, process.execPath, ...profile, RUNNER, "--config", CONFIG];
+	const child = spawn(command[0], command.slice(1), {
 		cwd: ROOT,
 		env: {
 			PATH: process.env.PATH ?? "",
