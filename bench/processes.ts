@@ -106,8 +106,8 @@ export async function startNatsServer(): Promise<{ url: string; process: BenchPr
 	return { url: `nats://127.0.0.1:${port}`, process: proc };
 }
 
-/** A command that runs node, with its arguments (node and node's come after): a valgrind tool. */
-export type NodeWrapper = string[];
+/** How to run node: its path and flags, or a tool (valgrind) running it. */
+export type NodeCommand = string[];
 
 /**
  * `moleculer-runner --config dist/moleculer.config.js` with SERVICES=`services`. It logs at
@@ -118,7 +118,7 @@ export function startRunnerNode(
 	name: string,
 	services: string,
 	env: Record<string, string>,
-	wrapper: NodeWrapper = []
+	node: NodeCommand = [process.execPath]
 ): BenchProcess {
 	// BENCH_PROFILE_DIR=<dir>: each node writes a CPU profile there when it stops.
 	const profile = process.env.BENCH_PROFILE_DIR
@@ -128,7 +128,7 @@ export function startRunnerNode(
 				`--cpu-prof-name=${name}.cpuprofile`
 			]
 		: [];
-	const command = [...wrapper, process.execPath, ...profile, RUNNER, "--config", CONFIG];
+	const command = [...node, ...profile, RUNNER, "--config", CONFIG];
 	const child = spawn(command[0], command.slice(1), {
 		cwd: ROOT,
 		env: {

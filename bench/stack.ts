@@ -15,7 +15,7 @@ import {
 	startNatsServer,
 	startRunnerNode,
 	type BenchProcess,
-	type NodeWrapper
+	type NodeCommand
 } from "./processes";
 
 const env = process.env;
@@ -52,10 +52,10 @@ const NODES: Record<Exclude<Topology, "single">, [string, string][]> = {
 	]
 };
 
-/** `wrapper` runs each node under a tool; `readyMs`: how long the nodes may take to be ready. */
+/** `nodeCommand`: how to run each node (under a tool); `readyMs`: how long they may take to be ready. */
 export async function startStack(
 	topology: Topology,
-	{ wrapper = [], readyMs = 60_000 }: { wrapper?: NodeWrapper; readyMs?: number } = {}
+	{ nodeCommand, readyMs = 60_000 }: { nodeCommand?: NodeCommand; readyMs?: number } = {}
 ): Promise<Stack> {
 	const root = mkdtempSync(join(tmpdir(), "http-bench-"));
 	const port = await freePort();
@@ -103,7 +103,7 @@ export async function startStack(
 				"bench-all",
 				"tokens,auth,mail,api",
 				{ ...common, DATA_DIR: join(root, "all") },
-				wrapper
+				nodeCommand
 			);
 			processes.push(node);
 			pids.node = node.pid;
@@ -120,7 +120,7 @@ export async function startStack(
 					`bench-${name}`,
 					services,
 					{ ...common, TRANSPORTER: natsUrl, DATA_DIR: join(root, name) },
-					wrapper
+					nodeCommand
 				);
 				processes.push(node);
 				pids[name] = node.pid;
