@@ -24,13 +24,13 @@
  * Knobs: BENCH_WARMUP (20000), BENCH_REQUESTS (5000), BENCH_WINDOWS (4). Needs valgrind on PATH
  * (Debian: apt-get install valgrind). About five minutes. Writes bench-results/http-instructions.json.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
-import { freePort, track, type NodeCommand } from "./processes";
+import { startCeiling, type NodeCommand } from "./processes";
 import { writeResults } from "./results";
 import { createAccount, startStack } from "./stack";
 
@@ -130,20 +130,11 @@ async function routeWindows(): Promise<number[]> {
 
 async function ceilingWindows(): Promise<number[]> {
 	const dir = mkdtempSync(join(tmpdir(), "http-instructions-"));
-	const port = await freePort();
-	const [command, ...args] = underCallgrind(dir);
-	const child = track(
-		"ceiling",
-		spawn(command, [...args, join(__dirname, "ceiling-gateway.js")], {
-			env: { PATH: env.PATH ?? "", NODE_ENV: "production", PORT: String(port) },
-			stdio: ["ignore", "pipe", "pipe"]
-		})
-	);
+	const ceiling = await startCeiling(underCallgrind(dir), 300_000);
 	try {
-		await child.waitForOutput(/ceiling ready/, 300_000);
-		return await countWindows(child.pid, dir, `http://127.0.0.1:${port}/constant`);
+		return await countWindows(ceiling.process.pid, dir, `${ceiling.base}/constant`);
 	} finally {
-		await child.stop();
+		await ceiling.process.stop();
 		rmSync(dir, { recursive: true, force: true });
 	}
 }

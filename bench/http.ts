@@ -33,12 +33,11 @@
  * (100% = one core), and writes bench-results/http.json.
  */
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
 import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { runLoad } from "./harness";
 import { chartSvg } from "./chart";
-import { cpuSeconds, formatCpu, freePort, sleep, track, withCpu } from "./processes";
+import { cpuSeconds, formatCpu, sleep, startCeiling, withCpu } from "./processes";
 import {
 	ADMIN_TOKEN,
 	LOGLEVEL,
@@ -488,17 +487,9 @@ async function benchTopology(topology: Topology): Promise<HttpResult[]> {
  * in a process of its own started for this run, loaded like the routes.
  */
 async function ceilingLoad(topology: Topology): Promise<HttpResult> {
-	const port = await freePort();
-	const child = track(
-		"ceiling",
-		spawn(process.execPath, [join(__dirname, "ceiling-gateway.js")], {
-			env: { PATH: env.PATH ?? "", NODE_ENV: "production", PORT: String(port) },
-			stdio: ["ignore", "pipe", "pipe"]
-		})
-	);
+	const ceiling = await startCeiling();
 	try {
-		await child.waitForOutput(/ceiling ready/, 30_000);
-		const stack = { base: `http://127.0.0.1:${port}`, pids: { ceiling: child.pid } };
+		const stack = { base: ceiling.base, pids: { ceiling: ceiling.process.pid } };
 		return await load(
 			stack as unknown as Stack,
 			topology,
@@ -506,7 +497,7 @@ async function ceilingLoad(topology: Topology): Promise<HttpResult> {
 			{ connections: CONNECTIONS, path: "/constant" }
 		);
 	} finally {
-		await child.stop();
+		await ceiling.process.stop();
 	}
 }
 

@@ -146,6 +146,32 @@ export function startRunnerNode(
 	return track(name, child);
 }
 
+/**
+ * The ceiling (bench/ceiling-gateway: moleculer-web alone answering a constant) on a free port of
+ * 127.0.0.1, in a process of its own, run by `node`; resolves once it answers.
+ */
+export async function startCeiling(
+	node: NodeCommand = [process.execPath],
+	readyMs = 30_000
+): Promise<{ base: string; process: BenchProcess }> {
+	const port = await freePort();
+	const [command, ...args] = [...node, join(__dirname, "ceiling-gateway.js")];
+	const child = track(
+		"ceiling",
+		spawn(command, args, {
+			env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", PORT: String(port) },
+			stdio: ["ignore", "pipe", "pipe"]
+		})
+	);
+	try {
+		await child.waitForOutput(/ceiling ready/, readyMs);
+	} catch (err) {
+		await child.stop();
+		throw err;
+	}
+	return { base: `http://127.0.0.1:${port}`, process: child };
+}
+
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) a process has used so far; null where /proc is missing. */
