@@ -11,6 +11,7 @@ import type { BrokerOptions, Errors } from "moleculer";
 import { RedactingValidator } from "./lib/broker/redacting-validator";
 import SharedDeadlineMiddleware from "./lib/broker/shared-deadline.middleware";
 import NullParamsMiddleware from "./lib/broker/null-params.middleware";
+import TextParamsMiddleware from "./lib/broker/text-params.middleware";
 import NatsWriteBatchingMiddleware from "./lib/broker/nats-write-batching.middleware";
 import { replCommands } from "./lib/broker/repl-commands";
 import { metricsOptions, tracingOptions } from "./lib/broker/observability";
@@ -95,7 +96,12 @@ const brokerConfig: BrokerOptions = {
 	maxCallLevel: 100,
 
 	validator: new RedactingValidator(),
-	middlewares: [NullParamsMiddleware, NatsWriteBatchingMiddleware, SharedDeadlineMiddleware],
+	middlewares: [
+		NullParamsMiddleware,
+		TextParamsMiddleware,
+		NatsWriteBatchingMiddleware,
+		SharedDeadlineMiddleware
+	],
 
 	// Off unless METRICS_PORT is set (lib/broker/observability): Prometheus on a port of its own.
 	metrics: metricsOptions(env),

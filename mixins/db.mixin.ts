@@ -23,7 +23,7 @@ import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../lib/store/mongo/collection";
 import { dataDirFromEnv } from "../lib/config/env";
 import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
-import { describeCause, publicError } from "../lib/store/errors";
+import { describeCause, INVALID_DATA, publicError } from "../lib/store/errors";
 import {
 	databaseTargetFromEnv,
 	PostgresAdapter,
@@ -213,18 +213,28 @@ const STORE_METHODS = {
 	}
 };
 
+function storeErrorKind(mapped: { code: number; type: string }): string {
+	if (mapped.type === INVALID_DATA) return "caller_data";
+	return mapped.code === 503 ? "unavailable" : "internal";
+}
+
 /** A store failure reaches the caller as STORE_UNAVAILABLE; its cause goes to this node's log. */
 const STORE_ERROR_HOOKS = {
 	error: {
 		"*"(this: StoringService, ctx: Context, err: unknown): never {
 			const mapped = publicError(err);
-			if (mapped !== err) {
+			if (mapped === err) throw mapped;
+			if (mapped.type === INVALID_DATA) {
+				// The caller's data: the driver's message may quote the value, so only its code.
+				const { code } = err as { code?: unknown };
+				this.logger.warn(`${ctx.action?.name} refused data (SQLSTATE ${String(code)})`);
+			} else {
 				this.logger.error(`${ctx.action?.name} failed: ${describeCause(err)}`);
-				count(this.broker, "mtk.store.errors.total", {
-					store: this.storeKind,
-					kind: mapped.code === 503 ? "unavailable" : "internal"
-				});
 			}
+			count(this.broker, "mtk.store.errors.total", {
+				store: this.storeKind,
+				kind: storeErrorKind(mapped)
+			});
 			throw mapped;
 		}
 	}

@@ -71,7 +71,8 @@ export const PROJECT_METRICS = {
 	},
 	"mtk.store.errors.total": {
 		type: "counter",
-		description: "store errors answered 503, by store and kind",
+		description:
+			"store errors by store and kind: unavailable (503), internal (500), caller_data (400)",
 		labelNames: ["store", "kind"]
 	}
 } satisfies Record<string, MetricDefinition>;

@@ -14,6 +14,7 @@ import { Errors } from "moleculer";
 
 export const STORE_UNAVAILABLE = "STORE_UNAVAILABLE";
 export const INTERNAL_ERROR = "INTERNAL_ERROR";
+export const INVALID_DATA = "INVALID_DATA";
 
 /** File-system codes meaning the embedded store's file cannot be written (or read) now. */
 const UNAVAILABLE_FS_CODES = new Set([
@@ -51,6 +52,32 @@ const UNAVAILABLE_CONNECTION_CODES = new Set([
 
 /** SQLSTATEs (by prefix) meaning "no usable server right now", not "this statement is wrong". */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
+
+/**
+ * SQLSTATE class 22 (data exception: a byte sequence the encoding refuses, a value out of range, a
+ * string too long...) is the caller's data, not the store failing: a 400, which no circuit breaker
+ * counts. The parameter checks refuse such values first (lib/broker/text-params.middleware); this
+ * is the backstop for any value they do not know of.
+ */
+const CALLER_DATA_SQLSTATE = /^22/;
+
+/** True when `err` is the store refusing the caller's data (PostgreSQL's data exceptions). */
+export function isCallerDataError(err: unknown): boolean {
+	if (typeof err !== "object" || err === null) return false;
+	const e = err as ErrorLike;
+	return (
+		e.name === "PostgresError" &&
+		typeof e.code === "string" &&
+		CALLER_DATA_SQLSTATE.test(e.code)
+	);
+}
+
+/** True for PostgreSQL's integrity-constraint violations (class 23: unique, foreign key, check). */
+export function isConstraintError(err: unknown): boolean {
+	if (typeof err !== "object" || err === null) return false;
+	const e = err as ErrorLike;
+	return e.name === "PostgresError" && typeof e.code === "string" && e.code.startsWith("23");
+}
 
 /** MongoDB driver classes for "no connection / no suitable server / pool closed". */
 const UNAVAILABLE_MONGO_NAMES = new Set([
@@ -122,11 +149,19 @@ export function storeUnavailableError(): Errors.MoleculerRetryableError {
 
 /**
  * The error to give the caller for `err`: moleculer's own errors (validation, client errors,
- * timeouts) unchanged, a store outage as a retryable 503, anything else as a bare 500.
+ * timeouts) unchanged, a store outage as a retryable 503, data the store refused as a 400, anything
+ * else as a bare 500.
  */
 export function publicError(err: unknown): Errors.MoleculerError {
 	if (err instanceof Errors.MoleculerError) return err;
 	if (isStoreUnavailable(err)) return storeUnavailableError();
+	if (isCallerDataError(err)) {
+		return new Errors.MoleculerClientError(
+			"The request holds a value the store cannot keep.",
+			400,
+			INVALID_DATA
+		);
+	}
 	return new Errors.MoleculerError("Internal error.", 500, INTERNAL_ERROR);
 }
 

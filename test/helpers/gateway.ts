@@ -9,6 +9,7 @@ import { CapturingLogger } from "./logs";
 import ApiService from "../../services/api/api.service";
 import TokensService from "../../services/tokens/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
+import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "./postgres";
 
 export { CapturingLogger };
 
@@ -31,14 +32,24 @@ export interface GatewayOptions {
 	services?: ((dataDir: string) => ServiceSchema<any, any, any, any>)[];
 	/** Start without the tokens service. */
 	withoutTokens?: boolean;
+	/**
+	 * Settings merged over every storing service's (tokens' and those in `services`), e.g.
+	 * `storeOn("postgres")` to run the suite on a PostgreSQL schema of its own.
+	 */
+	storeSettings?: Record<string, unknown>;
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
 	const dataDir = tempDataDir();
 	const logs = new CapturingLogger();
 	const broker = createTestBroker({ logger: logs, logLevel: "debug" });
-	if (!options.withoutTokens) broker.createService(withSettings(TokensService, { dataDir }));
-	for (const service of options.services ?? []) broker.createService(service(dataDir));
+	const stored = options.storeSettings ?? {};
+	if (!options.withoutTokens) {
+		broker.createService(withSettings(TokensService, { dataDir, ...stored }));
+	}
+	for (const service of options.services ?? []) {
+		broker.createService(withSettings(service(dataDir), stored));
+	}
 	const api = broker.createService(
 		withSettings(ApiService, {
 			port: 0,
@@ -57,8 +68,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
 		async stop() {
 			await broker.stop();
 			removeDir(dataDir);
+			const schema = stored.databaseSchema;
+			if (typeof schema === "string") await dropSchema(schema);
 		}
 	};
+}
+
+/**
+ * Settings that put every storing service of a gateway suite on `kind`: the embedded store, or a
+ * PostgreSQL schema of the suite's own (dropped when the gateway stops).
+ */
+export function storeOn(kind: "nedb" | "postgres"): Record<string, unknown> {
+	if (kind === "nedb") return {};
+	return { databaseUrl: TEST_DATABASE_URL, databaseSchema: uniqueSchema() };
 }
 
 /** Signs these users up (address `<username>@example.com`, one password for all) through auth. */

@@ -1,6 +1,7 @@
 import { copyData } from "../../store/storable-data";
 import type Datastore from "@seald-io/nedb";
 import { GroupCommit } from "../../store/group-commit";
+import { isStoreUnavailable } from "../../store/errors";
 import { useMapForUniqueIndex } from "../../store/nedb/map-index";
 import {
 	isExpired,
@@ -77,9 +78,15 @@ export class NedbTokenStore implements TokenStore {
 	private readonly inserts: GroupCommit<StoredToken>;
 
 	constructor(private readonly db: Datastore<StoredToken>) {
-		this.inserts = new GroupCommit(async docs => {
-			await this.db.insertAsync(docs);
-		});
+		// NeDB refuses a whole multi-document insert for one bad document: unless the file cannot be
+		// written, each is then inserted on its own.
+		this.inserts = new GroupCommit(
+			async docs => {
+				await this.db.insertAsync(docs);
+			},
+			1000,
+			err => !isStoreUnavailable(err)
+		);
 	}
 
 	async ensureIndexes(): Promise<void> {

@@ -1,5 +1,6 @@
 import { copyData } from "../../store/storable-data";
 import { GroupCommit } from "../../store/group-commit";
+import { isCallerDataError, isConstraintError } from "../../store/errors";
 import { LookupBatcher } from "../../store/lookup-batcher";
 import {
 	fromTimestamp,
@@ -59,10 +60,12 @@ export class PostgresTokenStore extends MigratedStore implements TokenStore {
 			select ${this.sql.unsafe(COLUMNS)} from tokens where hash = any(${hashes}::text[])`,
 		row => [row.hash]
 	);
-	// A duplicate hash fails its whole batch; 256-bit HMACs of random tokens do not collide.
+	// A row PostgreSQL refuses (its data: class 22; a duplicate hash, which 256-bit HMACs of random
+	// tokens never are: class 23) fails the multi-row INSERT: its rows are then written one by one.
 	private readonly inserts = new GroupCommit<TokenRecord>(
 		records => this.insertMany(records),
-		500
+		500,
+		err => isCallerDataError(err) || isConstraintError(err)
 	);
 
 	insert(record: TokenRecord): Promise<void> {

@@ -66,6 +66,26 @@ describe.each(kinds)("TokenStore contract (%s)", kind => {
 		await expect(store.insert(record({ hash: r.hash }))).rejects.toThrow();
 	});
 
+	it("fails only the insert the store refuses, not the others written in its batch", async () => {
+		// A "$" key (NeDB, MongoDB) and U+0000 in jsonb (PostgreSQL): refused by every store.
+		const bad = record({ data: { $bad: 1, text: "\u0000" } });
+		const good = Array.from({ length: 6 }, () => record());
+		const results = await Promise.allSettled(
+			[good[0], good[1], good[2], bad, good[3], good[4], good[5]].map(r => store.insert(r))
+		);
+		expect(results.map(r => r.status)).toEqual([
+			"fulfilled",
+			"fulfilled",
+			"fulfilled",
+			"rejected",
+			"fulfilled",
+			"fulfilled",
+			"fulfilled"
+		]);
+		for (const r of good) expect(await store.findByHashes([r.hash])).toEqual(r);
+		expect(await store.findByHashes([bad.hash])).toBeNull();
+	});
+
 	it("returns copies: changing a found record does not change the store", async () => {
 		const r = record({ scopes: ["read"] });
 		await store.insert(r);

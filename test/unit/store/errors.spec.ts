@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Errors } from "moleculer";
 import {
 	INTERNAL_ERROR,
+	INVALID_DATA,
 	STORE_UNAVAILABLE,
 	describeCause,
 	isStoreUnavailable,
@@ -162,6 +163,20 @@ describe("store errors", () => {
 			expect(err).toMatchObject({ code: 500, type: INTERNAL_ERROR });
 			expect(err.retryable).toBeFalsy();
 			expect(err.message).not.toMatch(/E11000/);
+		});
+
+		it("turns PostgreSQL's data exceptions (class 22) into a 400 the breaker does not count", () => {
+			for (const code of ["22021", "22P05", "22001"]) {
+				const cause = Object.assign(
+					new Error('invalid byte sequence for encoding "UTF8": 0x00'),
+					{ name: "PostgresError", code }
+				);
+				const err = publicError(cause);
+				expect(err).toBeInstanceOf(Errors.MoleculerClientError);
+				expect(err).toMatchObject({ code: 400, type: INVALID_DATA });
+				expect(err.message).not.toMatch(/UTF8|0x00/);
+				expect(isStoreUnavailable(cause)).toBe(false);
+			}
 		});
 
 		it("passes moleculer's own errors through unchanged", () => {

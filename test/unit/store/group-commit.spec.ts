@@ -32,3 +32,49 @@ describe("GroupCommit", () => {
 		await expect(commit.add("c")).resolves.toBeUndefined();
 	});
 });
+
+describe("GroupCommit, when one item of a batch is refused", () => {
+	/** A store that refuses any batch holding "bad", as a multi-row INSERT would. */
+	function refusingStore(refusable: boolean) {
+		const written: string[] = [];
+		const commit = new GroupCommit<string>(
+			async items => {
+				await new Promise(r => setTimeout(r, 2));
+				if (items.includes("bad")) throw new Error("refused");
+				written.push(...items);
+			},
+			1000,
+			() => refusable
+		);
+		return { commit, written };
+	}
+
+	it("writes the others of its batch one by one: only the refused item's caller fails", async () => {
+		const { commit, written } = refusingStore(true);
+		const results = await Promise.allSettled(
+			["first", "a", "bad", "b", "c"].map(item => commit.add(item))
+		);
+		expect(results.map(r => r.status)).toEqual([
+			"fulfilled",
+			"fulfilled",
+			"rejected",
+			"fulfilled",
+			"fulfilled"
+		]);
+		expect(written.sort()).toEqual(["a", "b", "c", "first"]);
+	});
+
+	it("fails the whole batch when the error is not one item's (the store is down)", async () => {
+		const { commit, written } = refusingStore(false);
+		const results = await Promise.allSettled(
+			["first", "a", "bad", "b"].map(item => commit.add(item))
+		);
+		expect(results.map(r => r.status)).toEqual([
+			"fulfilled",
+			"rejected",
+			"rejected",
+			"rejected"
+		]);
+		expect(written).toEqual(["first"]);
+	});
+});
