@@ -173,6 +173,16 @@ export function reportedLimit(states: LimitState[]): LimitState | null {
 }
 
 /** The limits of a key's `data`, if any were set. */
+/**
+ * Whose credits and windows a key spends: its own, or, for a rerolled key, those of the key it was
+ * rerolled from (`data.usageId`). During a reroll's overlap the old and the new key are one
+ * client's key in two spellings: they share one balance, so a reroll never adds uses.
+ */
+export function usageIdOf(key: { id: string; data: Record<string, unknown> | null }): string {
+	const shared = key.data?.usageId;
+	return typeof shared === "string" ? shared : key.id;
+}
+
 export function limitsOf(data: Record<string, unknown> | null | undefined): KeyLimits {
 	const limits = data?.limits as KeyLimits | undefined;
 	return limits ?? {};

@@ -10,6 +10,7 @@ import type { UserRecord } from "../../lib/auth/store/user-store";
 import { GIVEN_PASSWORD, MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { clientError, invalidLink, tooManyAttempts } from "../../lib/auth/errors";
 import { LINKS, linkMail, type LinkKind } from "../../lib/auth/mail-links";
+import { noticeMail, type NoticeKind } from "../../lib/auth/notice-mails";
 import type { PublicUser, UserEventPayload } from "../../lib/auth/types";
 import type { SignInAnswer } from "./devices.mixin";
 import type { TokenEntity } from "../../lib/tokens/types";
@@ -264,6 +265,15 @@ const AddressesMixin = {
 			const to = parseMailbox(user.email);
 			if (to === null) throw new Error("The stored address is not one plain mailbox");
 			await this.handOverMail(ctx, { to, ...mail });
+		},
+
+		/** Tells the owner, by mail after the action answered, that a security setting changed. */
+		noticeMailLater(this: AuthThis, ctx: Context, user: UserRecord, kind: NoticeKind): void {
+			const to = parseMailbox(user.email);
+			if (to === null) return;
+			this.later(`${kind} mail`, () =>
+				this.handOverMail(ctx, { to, ...noticeMail(kind, user.username) })
+			);
 		},
 
 		/** Runs `task` after the current action has answered (not one synchronous step before). */

@@ -16,6 +16,7 @@ import {
 	RATE_LIMITS_PARAM,
 	assertRateLimitNames,
 	limitsOf,
+	usageIdOf,
 	type CreditSettings,
 	type LimitState,
 	type RateLimit
@@ -92,6 +93,7 @@ const ApiKeySettingsMixin = {
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<UpdateKeyParams>): Promise<TokenEntity> {
 				const caller = this.requireSession(ctx, "Changing API keys");
+				await this.requireTotpSession(caller, await this.requireCallerRecord(ctx));
 				const key = await this.ownApiKey(ctx, caller.id, ctx.params.id);
 				assertMetadata(ctx.params.metadata);
 				assertRateLimitNames(ctx.params.rateLimits);
@@ -108,7 +110,7 @@ const ApiKeySettingsMixin = {
 					...(rateLimits !== undefined || credits !== undefined ? { limits } : {})
 				};
 				// Credits first: a key never runs on settings whose credits were not written.
-				if (credits) await this.setKeyCredits(key.id, credits);
+				if (credits) await this.setKeyCredits(usageIdOf(key), credits);
 				const updated = await ctx.call<TokenEntity | null, object>("tokens.change", {
 					id: key.id,
 					owner: caller.id,
@@ -132,11 +134,14 @@ const ApiKeySettingsMixin = {
 			retryPolicy: { enabled: false },
 			async handler(this: AuthThis, ctx: AuthContext<RerollParams>) {
 				const caller = this.requireSession(ctx, "Rerolling API keys");
+				await this.requireTotpSession(caller, await this.requireCallerRecord(ctx));
 				const old = await this.ownApiKey(ctx, caller.id, ctx.params.id);
 				const remaining =
 					old.expiresAt === null
 						? null
 						: Math.max(1, Math.floor((Date.parse(old.expiresAt) - Date.now()) / 1000));
+				const overlap = Math.min(ctx.params.overlap ?? 0, remaining ?? MAX_OVERLAP);
+				// The new key spends the old one's credits and windows (shared, not copied).
 				const { token, ...key } = await ctx.call<TokenEntity & { token: string }, object>(
 					"tokens.generate",
 					{
@@ -144,15 +149,12 @@ const ApiKeySettingsMixin = {
 						owner: caller.id,
 						...(old.name === null ? {} : { name: old.name }),
 						scopes: old.scopes,
-						...(old.data ? { data: old.data } : {}),
+						data: { ...old.data, usageId: usageIdOf(old) },
 						...(remaining === null ? {} : { expiry: remaining })
 					}
 				);
-				// The new key goes on with what the old one had left, not with a fresh allowance.
-				const credits = await this.keyUsage.credits(old.id);
-				if (credits) await this.keyUsage.setCredits(key.id, credits);
-				const overlap = Math.min(ctx.params.overlap ?? 0, remaining ?? MAX_OVERLAP);
-				if (overlap === 0) await this.keyUsage.removeKey(old.id);
+				// While both live, both count toward the cap; a key that dies now does not.
+				await this.keepWithinKeyCap(ctx, caller.id, key.id, overlap === 0 ? old.id : null);
 				const previous =
 					overlap === 0
 						? await ctx.call<TokenEntity | null, object>("tokens.revoke", {

@@ -17,7 +17,8 @@ import {
 	RATE_LIMITS_PARAM,
 	assertRateLimitNames,
 	keyData,
-	rateLimitHeaders
+	rateLimitHeaders,
+	usageIdOf
 } from "../../lib/auth/key-limits";
 import type {
 	ApiKeyParams,
@@ -140,13 +141,19 @@ const ApiKeysMixin = {
 			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const caller = this.requireSession(ctx, "Revoking API keys");
 				// tokens.revoke takes any type: make sure this id is one of the caller's API keys.
-				await this.ownApiKey(ctx, caller.id, ctx.params.id);
+				const keys = await this.apiKeysOf(ctx, caller.id);
+				const key = keys.find(k => k.id === ctx.params.id);
+				if (!key) throw clientError("No such API key.", 404, "NOT_FOUND");
 				const removed = await ctx.call<TokenEntity | null, object>("tokens.revoke", {
 					id: ctx.params.id,
 					owner: caller.id
 				});
 				if (!removed) throw clientError("No such API key.", 404, "NOT_FOUND");
-				await this.keyUsage.removeKey(removed.id);
+				// A balance shared with a rerolled key lives on with that key.
+				const usageId = usageIdOf(key);
+				if (!keys.some(k => k.id !== key.id && usageIdOf(k) === usageId)) {
+					await this.keyUsage.removeKey(usageId);
+				}
 				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyRevoked", {
 					userId: caller.id,
 					keyId: removed.id
@@ -157,13 +164,16 @@ const ApiKeysMixin = {
 	},
 
 	methods: {
-		/** With TOTP on, only a session that passed it (one started after TOTP was on) makes keys. */
+		/**
+		 * With TOTP on, only a session that passed it (one started after TOTP was on) makes, changes
+		 * or rerolls keys.
+		 */
 		async requireTotpSession(this: AuthThis, caller: AuthUser, user: UserRecord) {
 			if (user.totpEnabledAt == null) return;
 			const session = caller.session && (await this.families.findById(caller.session));
 			if (!session || session.createdAt < user.totpEnabledAt) {
 				throw clientError(
-					"Sign in with your TOTP code to create API keys.",
+					"Sign in with your TOTP code to manage API keys.",
 					403,
 					"TOTP_REQUIRED"
 				);
@@ -182,8 +192,15 @@ const ApiKeysMixin = {
 		 * place among the owner's keys, oldest first, and one past the cap takes itself back. All
 		 * creators see the same order, so exactly the cap's worth survive.
 		 */
-		async keepWithinKeyCap(this: AuthThis, ctx: AuthContext, owner: string, keyId: string) {
+		async keepWithinKeyCap(
+			this: AuthThis,
+			ctx: AuthContext,
+			owner: string,
+			keyId: string,
+			dying: string | null = null
+		) {
 			const rank = (await this.apiKeysOf(ctx, owner))
+				.filter(k => k.id !== dying)
 				.sort((a, b) =>
 					a.createdAt === b.createdAt
 						? a.id.localeCompare(b.id)

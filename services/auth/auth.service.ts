@@ -135,7 +135,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		refreshHistory: 100,
 		refreshReuseInterval: durationFromEnv(process.env, "REFRESH_REUSE_INTERVAL", 10),
 		/** Live sessions per user; the oldest ends when a sign-in would exceed it (0: no limit). */
-		maxSessions: wholeNumberFromEnv(process.env, "AUTH_MAX_SESSIONS", 0),
+		maxSessions: wholeNumberFromEnv(process.env, "AUTH_MAX_SESSIONS", 100),
+		recentSignIn: durationFromEnv(process.env, "AUTH_RECENT_SIGN_IN", 600),
+		resetRemovesFactorsWithin: durationFromEnv(
+			process.env,
+			"AUTH_RESET_REMOVES_FACTORS_WITHIN",
+			3 * DAY
+		),
 		password: scryptParamsFromEnv(process.env),
 		requireVerifiedEmail: process.env.AUTH_REQUIRE_VERIFIED_EMAIL !== "false",
 		verifyNewDevices: process.env.AUTH_VERIFY_NEW_DEVICES === "true",

@@ -37,6 +37,7 @@ import type { CreditSettings, RateLimit } from "../../lib/auth/key-limits";
 import type { KeyLimitResult } from "./key-limits.mixin";
 import type { MailQueueConfig } from "../../lib/config/env";
 import type { MailQueue } from "../../lib/mail/mail-queue";
+import type { NoticeKind } from "../../lib/auth/notice-mails";
 import type { MailContent } from "../../lib/mail/queued-mail";
 
 export type { LimitSettings } from "../../lib/auth/limits";
@@ -62,7 +63,16 @@ export interface AuthSettings extends DbSettings {
 	refreshHistory: number;
 	/** Seconds during which the live token's parent gets the same successor (0: off). */
 	refreshReuseInterval: number;
+	/** Live sessions per user (AUTH_MAX_SESSIONS); the oldest ends first (0: no limit). */
 	maxSessions: number;
+	/** Seconds a sign-in counts as recent, for adding a second factor (AUTH_RECENT_SIGN_IN). */
+	recentSignIn: number;
+	/**
+	 * A password reset by mail removes a second factor enrolled less than this many seconds ago
+	 * (AUTH_RESET_REMOVES_FACTORS_WITHIN): the mailbox's owner takes back an account on which
+	 * someone else just enrolled a factor. 0: a reset never removes one.
+	 */
+	resetRemovesFactorsWithin: number;
 	/** scrypt cost for new hashes; older hashes are upgraded at the next sign-in. */
 	password: ScryptParams;
 	/** Password sign-in only after the e-mail address was confirmed. */
@@ -210,7 +220,21 @@ export interface AuthMethods {
 	ownApiKey(ctx: AuthContext, owner: string, id: string): Promise<TokenEntity>;
 	apiKeysOf(ctx: AuthContext, owner: string): Promise<TokenEntity[]>;
 	requireTotpSession(caller: AuthUser, user: UserRecord): Promise<void>;
-	keepWithinKeyCap(ctx: AuthContext, owner: string, keyId: string): Promise<void>;
+	requireRecentSignIn(
+		ctx: AuthContext,
+		caller: AuthUser,
+		user: UserRecord,
+		password?: string
+	): Promise<void>;
+	endOtherSessions(ctx: Context, caller: AuthUser, reason: string): Promise<void>;
+	removeNewFactors(ctx: Context, user: UserRecord): Promise<void>;
+	noticeMailLater(ctx: Context, user: UserRecord, kind: NoticeKind): void;
+	keepWithinKeyCap(
+		ctx: AuthContext,
+		owner: string,
+		keyId: string,
+		dying?: string | null
+	): Promise<void>;
 	introspectAccessToken(token: string): Promise<Introspection>;
 	introspectRefreshToken(ctx: AuthContext, token: string): Promise<Introspection>;
 	introspectApiKey(ctx: AuthContext, token: string): Promise<Introspection>;

@@ -14,6 +14,7 @@ import {
 	refillPeriodStart,
 	reportedLimit,
 	windowOf,
+	usageIdOf,
 	type CreditSettings,
 	type LimitState
 } from "../../lib/auth/key-limits";
@@ -78,12 +79,13 @@ const KeyLimitsMixin = {
 				return { code: "VALID", rateLimits: [], reported: null, credits: null };
 			}
 			const now = Date.now();
+			const usageId = usageIdOf(key);
 			const states = await Promise.all(
 				rateLimits.map(async limit => {
 					const { start, end } = windowOf(now, limit.duration);
 					return limitState(
 						limit,
-						await this.keyUsage.hit(key.id, limit.name, start, end),
+						await this.keyUsage.hit(usageId, limit.name, start, end),
 						end
 					);
 				})
@@ -99,7 +101,7 @@ const KeyLimitsMixin = {
 				};
 			}
 			if (!credits) return { code: "VALID", rateLimits: states, reported, credits: null };
-			const left = await this.keyUsage.spendCredit(key.id, refillDue(credits.refill, now));
+			const left = await this.keyUsage.spendCredit(usageId, refillDue(credits.refill, now));
 			if (left !== null)
 				return { code: "VALID", rateLimits: states, reported, credits: left };
 			return {
@@ -119,8 +121,12 @@ const KeyLimitsMixin = {
 		},
 
 		/** A key's credits from its settings: all of them, in the refill period of now. */
-		async setKeyCredits(this: AuthThis, keyId: string, credits: CreditSettings): Promise<void> {
-			await this.keyUsage.setCredits(keyId, {
+		async setKeyCredits(
+			this: AuthThis,
+			usageId: string,
+			credits: CreditSettings
+		): Promise<void> {
+			await this.keyUsage.setCredits(usageId, {
 				remaining: credits.remaining,
 				refilledAt: credits.refill
 					? refillPeriodStart(Date.now(), credits.refill.interval)

@@ -57,6 +57,7 @@ const PasswordsMixin = {
 					ctx.params.token
 				);
 				await this.setPassword(ctx, user, ctx.params.password, "reset");
+				await this.removeNewFactors(ctx, user);
 				if (ctx.params.keepApiKeys !== true) {
 					await ctx.call("tokens.removeByOwner", {
 						owner: user._id,
@@ -144,10 +145,10 @@ const PasswordsMixin = {
 			);
 			if (!updated) throw reason === "reset" ? invalidLink() : unauthorized();
 			await this.revokeAllSessions(ctx, user._id, `password-${reason}`);
-			await ctx.call("tokens.removeByOwner", {
-				owner: user._id,
-				type: TOKEN_TYPES.passwordReset
-			});
+			// Pending reset links, and remembered devices: a new password is a new start.
+			for (const type of [TOKEN_TYPES.passwordReset, TOKEN_TYPES.device]) {
+				await ctx.call("tokens.removeByOwner", { owner: user._id, type });
+			}
 			ctx.emit<UserEventPayload & { reason: string }>("auth.passwordChanged", {
 				userId: user._id,
 				reason

@@ -20,7 +20,13 @@ import {
 } from "../../lib/auth/store/mongo-refresh-family-store";
 import { MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { invalidToken } from "../../lib/auth/errors";
-import type { AuthMeta, SessionTokens, SignInResult, UserEventPayload } from "../../lib/auth/types";
+import type {
+	AuthMeta,
+	AuthUser,
+	SessionTokens,
+	SignInResult,
+	UserEventPayload
+} from "../../lib/auth/types";
 import { truncatedAddress } from "../../lib/http/client-address";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type {
@@ -382,6 +388,14 @@ const SessionsMixin = {
 				}
 				if (Date.now() > deadline) return null;
 				await new Promise(resolve => setTimeout(resolve, 20));
+			}
+		},
+
+		/** Every live session of the caller's but the one making this call. */
+		async endOtherSessions(this: AuthThis, ctx: Context, caller: AuthUser, reason: string) {
+			const live = await this.families.listLiveOfUser(caller.id, Date.now());
+			for (const family of live) {
+				if (family._id !== caller.session) await this.revokeFamily(ctx, family, reason);
 			}
 		},
 

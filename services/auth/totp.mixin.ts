@@ -5,7 +5,7 @@
  * compare-and-set in the store); a challenge takes 5 wrong codes, an account 10 an hour.
  * See the README's "TOTP".
  */
-import { type ServiceSchema } from "moleculer";
+import { type Context, type ServiceSchema } from "moleculer";
 import { renderSVG } from "uqr";
 import { GIVEN_PASSWORD, TOKEN_STRING } from "../../lib/auth/params";
 import { clientError, tooManyAttempts } from "../../lib/auth/errors";
@@ -18,7 +18,7 @@ import {
 } from "../../lib/auth/totp";
 import { newRecoveryCodes, recoveryCodeHash } from "../../lib/auth/recovery-codes";
 import type { UserRecord } from "../../lib/auth/store/user-store";
-import type { SignInResult } from "../../lib/auth/types";
+import type { AuthUser, SignInResult } from "../../lib/auth/types";
 import type { AuthContext, AuthThis } from "./internals";
 import { CODE, invalidCode } from "./codes.mixin";
 
@@ -42,14 +42,16 @@ const TotpMixin = {
 		 * (SVG). Nothing changes at sign-in until `confirmTotp`.
 		 */
 		enrollTotp: {
-			params: { $$strict: true },
+			params: { $$strict: true, password: { ...GIVEN_PASSWORD, optional: true } },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext) {
-				this.requireSession(ctx, "Setting up TOTP");
+			async handler(this: AuthThis, ctx: AuthContext<TotpCodeParams>) {
+				const caller = this.requireSession(ctx, "Setting up TOTP");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.totpEnabledAt != null) {
 					throw totpState(409, "TOTP_ALREADY_ENABLED", "TOTP is already on.");
 				}
+				// A stolen access token alone must not add a factor its holder controls.
+				await this.requireRecentSignIn(ctx, caller, user, ctx.params.password);
 				const secret = newTotpSecret();
 				await this.store.update(
 					user._id,
@@ -73,7 +75,7 @@ const TotpMixin = {
 				this: AuthThis,
 				ctx: AuthContext<TotpCodeParams>
 			): Promise<{ enabled: true; recoveryCodes: string[] }> {
-				this.requireSession(ctx, "Setting up TOTP");
+				const caller = this.requireSession(ctx, "Setting up TOTP");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.totpEnabledAt != null || !user.totpSecret) {
 					throw totpState(409, "TOTP_NOT_PENDING", "Start TOTP enrolment first.");
@@ -88,6 +90,9 @@ const TotpMixin = {
 					},
 					Date.now()
 				);
+				// Sessions that never passed TOTP end; the owner hears of it by mail.
+				await this.endOtherSessions(ctx, caller, "totp-enabled");
+				this.noticeMailLater(ctx, user, "secondFactorAdded");
 				return { enabled: true, recoveryCodes };
 			}
 		},
@@ -164,6 +169,46 @@ const TotpMixin = {
 	},
 
 	methods: {
+		/**
+		 * Adding a second factor needs a sign-in within `recentSignIn` seconds (the session's start,
+		 * which refreshes keep) or the password now; else 403 RECENT_SIGN_IN_REQUIRED.
+		 */
+		async requireRecentSignIn(
+			this: AuthThis,
+			ctx: AuthContext,
+			caller: AuthUser,
+			user: UserRecord,
+			password?: string
+		) {
+			if (password !== undefined) {
+				await this.checkSignUpPassword(ctx, user, password);
+				return;
+			}
+			const session = caller.session && (await this.families.findById(caller.session));
+			if (session && Date.now() - session.createdAt <= this.settings.recentSignIn * 1000) {
+				return;
+			}
+			throw clientError(
+				"Sign in again, or give your password, to add a second factor.",
+				403,
+				"RECENT_SIGN_IN_REQUIRED",
+				{ field: "password" }
+			);
+		},
+
+		/** A password reset by mail removes a factor enrolled within `resetRemovesFactorsWithin`. */
+		async removeNewFactors(this: AuthThis, ctx: Context, user: UserRecord) {
+			const within = this.settings.resetRemovesFactorsWithin * 1000;
+			if (user.totpEnabledAt == null || within === 0) return;
+			if (Date.now() - user.totpEnabledAt > within) return;
+			await this.store.update(
+				user._id,
+				{ totpSecret: null, totpEnabledAt: null, totpLastStep: null, recoveryCodes: [] },
+				Date.now()
+			);
+			this.noticeMailLater(ctx, user, "secondFactorRemovedByReset");
+		},
+
 		/** A code of the user's secret, current and never accepted before; else 401 (429 past 10/h). */
 		async acceptTotpCode(this: AuthThis, ctx: AuthContext, user: UserRecord, code: string) {
 			const hourly = await this.limiters.totpAccount.hit(`totp:${user._id}`);

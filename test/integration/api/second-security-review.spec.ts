@@ -11,6 +11,9 @@ import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 import { startGateway, storeOn, type TestGateway } from "../../helpers/gateway";
 import { request, type Answer } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
+import { later } from "../../helpers/async";
+import { linkIn, tokenOf } from "../../helpers/smtp";
+import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
 
 /** Records every circuit the broker opens, so a suite can assert that none did. */
 export function breakerWatch(broker: ServiceBroker): { opened: unknown[] } {
@@ -123,6 +126,199 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 
 		it("opened no circuit breaker in all of the above", () => {
 			expect(watch.opened).toEqual([]);
+		});
+	});
+
+	/** A new account signed in (a fresh session), with its bearer header and an API key. */
+	async function newAccount(username: string) {
+		const email = `${username}@corp.example`;
+		await post("/api/auth/sign-up", { username, email, password });
+		const signIn = () => post("/api/auth/sign-in", { login: username, password });
+		const first = (await signIn()).body as { accessToken: string; refreshToken: string };
+		const auth = { authorization: `Bearer ${first.accessToken}` };
+		const made = await post(
+			"/api/me/api-keys",
+			{ name: "before", credits: { remaining: 5 } },
+			auth
+		);
+		expect(made.status).toBe(200);
+		const key = made.body as { key: { id: string }; token: string };
+		return { username, email, signIn, first, auth, key };
+	}
+
+	/** Enrols and confirms TOTP from `auth`; answers the code function. */
+	async function turnTotpOn(auth: Record<string, string>, json: object = {}) {
+		const enrol = await post("/api/me/totp", json, auth);
+		expect(enrol.status).toBe(200);
+		const secret = base32Decode((enrol.body as { secret: string }).secret);
+		const code = (offset = 0) => hotp(secret, totpStep(Date.now()) + offset);
+		const confirmed = await post("/api/me/totp/confirm", { code: code() }, auth);
+		expect(confirmed.status).toBe(200);
+		return code;
+	}
+
+	describe("2. changing or rerolling a key needs a session that passed TOTP, like creating one", () => {
+		it("refuses reroll and update from the session that predates TOTP", async () => {
+			const account = await newAccount("rerolltotp");
+			await turnTotpOn(account.auth);
+			const reroll = await post(
+				`/api/me/api-keys/${account.key.key.id}/reroll`,
+				{ overlap: 86400 },
+				account.auth
+			);
+			expect(reroll.status).toBe(403);
+			expect(reroll.body).toMatchObject({ type: "TOTP_REQUIRED" });
+			const update = await request(api(`/api/me/api-keys/${account.key.key.id}`), {
+				method: "PUT",
+				headers: account.auth,
+				json: { enabled: true, credits: { remaining: 1000 } }
+			});
+			expect(update.status).toBe(403);
+			expect(update.body).toMatchObject({ type: "TOTP_REQUIRED" });
+		});
+	});
+
+	describe("3. a stolen access token cannot add a second factor and lock the owner out", () => {
+		it("needs a recent sign-in or the password to enrol", async () => {
+			const account = await newAccount("stolentoken");
+			const stale = await later(11 * 60_000, () => post("/api/me/totp", {}, account.auth));
+			expect(stale.status).toBe(403);
+			expect(stale.body).toMatchObject({ type: "RECENT_SIGN_IN_REQUIRED" });
+			const wrong = await later(11 * 60_000, () =>
+				post("/api/me/totp", { password: "not the password" }, account.auth)
+			);
+			expect(wrong.status).toBe(401);
+			const withPassword = await later(11 * 60_000, () =>
+				post("/api/me/totp", { password }, account.auth)
+			);
+			expect(withPassword.status).toBe(200);
+		});
+
+		it("ends the other sessions and mails the owner when TOTP goes on", async () => {
+			const account = await newAccount("noticed");
+			const other = (await account.signIn()).body as { refreshToken: string };
+			await turnTotpOn(account.auth);
+			const refreshed = await post("/api/auth/refresh", { refreshToken: other.refreshToken });
+			expect(refreshed.status).toBe(401);
+			const mail = await smtp.waitFor(
+				m => m.to.includes(account.email) && m.subject.includes("second factor was added")
+			);
+			expect(mail.text).not.toMatch(/https?:\/\//);
+		});
+
+		it("a password reset by mail soon after enrolment removes the factor and remembered devices", async () => {
+			const account = await newAccount("takenback");
+			await turnTotpOn(account.auth);
+			expect((await account.signIn()).body).toMatchObject({ mfaRequired: true });
+			expect((await post("/api/auth/forgot-password", { email: account.email })).status).toBe(
+				200
+			);
+			const mail = await smtp.waitFor(
+				m => m.to.includes(account.email) && m.subject.includes("Reset")
+			);
+			const token = tokenOf(linkIn(mail, "/reset-password"));
+			const reset = await post("/api/auth/reset-password", {
+				token,
+				password,
+				confirmPassword: password
+			});
+			expect(reset.status).toBe(200);
+			const after = await account.signIn();
+			expect(after.status).toBe(200);
+			expect(after.body).toMatchObject({ accessToken: expect.any(String) });
+			const devices = await gw.broker.call<unknown[], object>("tokens.listByOwner", {
+				owner: (
+					await gw.broker.call<{ user: { id: string } }, object>(
+						"auth.resolveAccessToken",
+						{
+							token: (after.body as { accessToken: string }).accessToken
+						}
+					)
+				).user.id,
+				type: "device"
+			});
+			expect(devices).toEqual([]);
+		});
+
+		it("a reset long after enrolment leaves the factor on", async () => {
+			const account = await newAccount("keptfactor");
+			await turnTotpOn(account.auth);
+			await later(4 * 86400_000, async () => {
+				await post("/api/auth/forgot-password", { email: account.email });
+				const mail = await smtp.waitFor(
+					m => m.to.includes(account.email) && m.subject.includes("Reset")
+				);
+				const token = tokenOf(linkIn(mail, "/reset-password"));
+				const reset = await post("/api/auth/reset-password", {
+					token,
+					password,
+					confirmPassword: password
+				});
+				expect(reset.status).toBe(200);
+				expect((await account.signIn()).body).toMatchObject({ mfaRequired: true });
+			});
+		});
+	});
+
+	describe("7. a reroll neither passes the key cap nor adds uses", () => {
+		it("shares one credit balance between the old and the new key during the overlap", async () => {
+			const account = await newAccount("sharedcredits");
+			let token = account.key.token;
+			const tokens = [token];
+			for (let i = 0; i < 4; i++) {
+				const id = (
+					await gw.broker.call<{ id: string }[], object>("tokens.listByOwner", {
+						owner: (
+							await gw.broker.call<{ owner: string }, object>("auth.verifyKey", {
+								key: token
+							})
+						).owner,
+						type: "api-key"
+					})
+				).at(-1)!.id;
+				const rerolled = await post(
+					`/api/me/api-keys/${id}/reroll`,
+					{ overlap: 3600 },
+					account.auth
+				);
+				expect(rerolled.status).toBe(200);
+				token = (rerolled.body as { token: string }).token;
+				tokens.push(token);
+			}
+			// 5 live keys, 5 credits between them (one was spent by the verifyKey calls above).
+			let passed = 0;
+			for (const t of tokens) {
+				for (let i = 0; i < 5; i++) {
+					const res = await request(api("/api/me"), { headers: { "x-api-key": t } });
+					if (res.status === 200) passed++;
+				}
+			}
+			expect(passed).toBeLessThanOrEqual(5);
+		});
+
+		it("refuses a reroll with overlap at the key cap, and allows one without", async () => {
+			const account = await newAccount("atthecap");
+			for (let i = 1; i < 50; i++) {
+				expect(
+					(await post("/api/me/api-keys", { name: `k${i}` }, account.auth)).status
+				).toBe(200);
+			}
+			const id = account.key.key.id;
+			const overlapping = await post(
+				`/api/me/api-keys/${id}/reroll`,
+				{ overlap: 600 },
+				account.auth
+			);
+			expect(overlapping.status).toBe(409);
+			expect(overlapping.body).toMatchObject({ type: "TOO_MANY_KEYS" });
+			const replacing = await post(
+				`/api/me/api-keys/${id}/reroll`,
+				{ overlap: 0 },
+				account.auth
+			);
+			expect(replacing.status).toBe(200);
+			const listed = await request(api("/api/me/api-keys"), { headers: account.auth });
+			expect((listed.body as unknown[]).length).toBe(50);
 		});
 	});
 });
