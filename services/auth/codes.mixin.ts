@@ -133,23 +133,22 @@ const CodesMixin = {
 			if (!hourly.allowed) throw tooManyAttempts(hourly.retryAfterMs);
 			const user = await this.store.findByEmailKey(emailKeyOf(email));
 			const attempt = await this.limiters.codeAttempts.hit(key);
-			const spent =
-				user && attempt.allowed
-					? await ctx.call<TokenEntity | null, object>("tokens.consumeCode", {
-							type: TOKEN_TYPES.emailCode,
-							scope: emailKeyOf(email),
-							code,
-							owner: user._id
-						})
-					: null;
+			// The same calls whether the address has an account or not: `tokens` counts a miss
+			// against the client's lookup budget either way, so its 429 (or its timing) never tells.
+			const owner = user?._id ?? NO_ACCOUNT;
+			const spent = attempt.allowed
+				? await ctx.call<TokenEntity | null, object>("tokens.consumeCode", {
+						type: TOKEN_TYPES.emailCode,
+						scope: emailKeyOf(email),
+						code,
+						owner
+					})
+				: null;
 			if (!user || !spent) {
 				await this.recordAddressFailure(ctx);
 				// Out of submissions: the code is dead, even if the next guess were right.
-				if (user && (await this.limiters.codeAttempts.remaining(key)) === 0) {
-					await ctx.call("tokens.removeByOwner", {
-						owner: user._id,
-						type: TOKEN_TYPES.emailCode
-					});
+				if ((await this.limiters.codeAttempts.remaining(key)) === 0) {
+					await ctx.call("tokens.removeByOwner", { owner, type: TOKEN_TYPES.emailCode });
 				}
 				throw invalidCode();
 			}
@@ -158,6 +157,9 @@ const CodesMixin = {
 		}
 	}
 };
+
+/** The owner asked for when an address has no account: no token is ever issued to it. */
+const NO_ACCOUNT = "00000000-0000-0000-0000-000000000000";
 
 function codeLimitKey(email: string): string {
 	return `code:${emailKeyOf(email)}`;

@@ -321,4 +321,40 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 			expect((listed.body as unknown[]).length).toBe(50);
 		});
 	});
+
+	// Last: it drains this client's lookup budget, which the other cases need.
+	describe("4. the e-mail-code routes answer alike for addresses with and without an account", () => {
+		it("gives the same status and body once the client's lookup budget is drained", async () => {
+			await newAccount("codeowner");
+			const answers = async () => {
+				const out: unknown[] = [];
+				for (const email of ["codeowner@corp.example", "nobody-here@corp.example"]) {
+					for (const path of [
+						"/api/auth/email-code/sign-in",
+						"/api/auth/verify-email/code"
+					]) {
+						const res = await post(path, { email, code: "123456" });
+						out.push({
+							path,
+							status: res.status,
+							type: (res.body as { type?: string }).type
+						});
+					}
+				}
+				return out;
+			};
+			const fresh = await answers();
+			expect(fresh.slice(0, 2)).toEqual(fresh.slice(2));
+			let drained = false;
+			for (let i = 0; i < 300 && !drained; i++) {
+				const res = await request(api("/api/me"), {
+					headers: { "x-api-key": `mtk_${String(i).padStart(43, "Q")}` }
+				});
+				drained = res.status === 429;
+			}
+			expect(drained).toBe(true);
+			const limited = await answers();
+			expect(limited.slice(0, 2)).toEqual(limited.slice(2));
+		});
+	});
 });
