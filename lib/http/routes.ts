@@ -18,6 +18,11 @@ export interface Route {
 	path: string;
 	action?: string;
 	handler?: string;
+	/**
+	 * The route takes a secret (a password, token, code or key) in its body: a request to it with a
+	 * query string is refused, since URLs end up in proxies' and browsers' logs.
+	 */
+	secret?: true;
 }
 
 export interface RouteGroup {
@@ -32,6 +37,8 @@ const handle = (method: Method, path: string, handler: string): Route => ({
 	path,
 	handler
 });
+/** A route taking a secret in its body (see Route.secret). */
+const secret = (route: Route): Route => ({ ...route, secret: true });
 
 export const ROUTE_GROUPS: readonly RouteGroup[] = [
 	{
@@ -51,14 +58,14 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 		path: "/",
 		routes: [
 			handle("GET", "/verify-email", "verifyEmailPage"),
-			handle("POST", "/verify-email", "verifyEmail"),
+			secret(handle("POST", "/verify-email", "verifyEmail")),
 			handle("GET", "/magic-link", "magicLinkPage"),
-			handle("POST", "/magic-link", "magicLink"),
+			secret(handle("POST", "/magic-link", "magicLink")),
 			handle("GET", "/reset-password", "resetPasswordPage"),
-			handle("POST", "/reset-password", "resetPassword"),
+			secret(handle("POST", "/reset-password", "resetPassword")),
 			handle("GET", "/token/:token", "actionLinkPage"),
 			// The confirm page posts its token in a hidden field; the path form is the contract's.
-			handle("POST", "/token", "redeemActionLink"),
+			secret(handle("POST", "/token", "redeemActionLink")),
 			handle("POST", "/token/:token", "redeemActionLink")
 		]
 	},
@@ -66,21 +73,21 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 		name: "auth",
 		path: "/api/auth",
 		routes: [
-			call("POST", "/sign-up", "auth.signUp"),
-			call("POST", "/verify-email", "auth.verifyEmail"),
+			secret(call("POST", "/sign-up", "auth.signUp")),
+			secret(call("POST", "/verify-email", "auth.verifyEmail")),
 			call("POST", "/resend-verification", "auth.resendVerification"),
-			call("POST", "/sign-in", "auth.signIn"),
+			secret(call("POST", "/sign-in", "auth.signIn")),
 			call("POST", "/magic-link", "auth.requestMagicLink"),
-			call("POST", "/magic-link/sign-in", "auth.signInWithMagicLink"),
+			secret(call("POST", "/magic-link/sign-in", "auth.signInWithMagicLink")),
 			call("POST", "/email-code", "auth.requestEmailCode"),
-			call("POST", "/email-code/sign-in", "auth.signInWithEmailCode"),
-			call("POST", "/verify-email/code", "auth.verifyEmailWithCode"),
-			call("POST", "/verify-device", "auth.verifyDevice"),
-			call("POST", "/sign-in/totp", "auth.signInWithTotp"),
+			secret(call("POST", "/email-code/sign-in", "auth.signInWithEmailCode")),
+			secret(call("POST", "/verify-email/code", "auth.verifyEmailWithCode")),
+			secret(call("POST", "/verify-device", "auth.verifyDevice")),
+			secret(call("POST", "/sign-in/totp", "auth.signInWithTotp")),
 			call("POST", "/forgot-password", "auth.forgotPassword"),
-			call("POST", "/reset-password", "auth.resetPassword"),
-			call("POST", "/refresh", "auth.refresh"),
-			call("POST", "/sign-out", "auth.signOut")
+			secret(call("POST", "/reset-password", "auth.resetPassword")),
+			secret(call("POST", "/refresh", "auth.refresh")),
+			secret(call("POST", "/sign-out", "auth.signOut"))
 		]
 	},
 	{
@@ -89,8 +96,8 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 		routes: [
 			// auth's answer to "who is calling" already holds the profile: no second call.
 			handle("GET", "/", "me"),
-			call("DELETE", "/", "auth.deleteAccount"),
-			call("POST", "/password", "auth.changePassword"),
+			secret(call("DELETE", "/", "auth.deleteAccount")),
+			secret(call("POST", "/password", "auth.changePassword")),
 			call("POST", "/sign-out-everywhere", "auth.signOutEverywhere"),
 			call("GET", "/api-keys", "auth.listApiKeys"),
 			call("POST", "/api-keys", "auth.createApiKey"),
@@ -99,34 +106,38 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("POST", "/api-keys/:id/reroll", "auth.rerollApiKey"),
 			call("GET", "/sessions", "auth.listSessions"),
 			call("DELETE", "/sessions/:id", "auth.revokeSession"),
-			call("POST", "/totp", "auth.enrollTotp"),
-			call("POST", "/totp/confirm", "auth.confirmTotp"),
-			call("DELETE", "/totp", "auth.disableTotp")
+			secret(call("POST", "/totp", "auth.enrollTotp")),
+			secret(call("POST", "/totp/confirm", "auth.confirmTotp")),
+			secret(call("DELETE", "/totp", "auth.disableTotp"))
 		]
 	},
 	// RFC 7662 and RFC 7009, form-encoded: introspection for trusted callers, revocation for anyone.
 	{
 		name: "introspection",
 		path: "/oauth2",
-		routes: [call("POST", "/introspect", "auth.introspect")]
+		routes: [secret(call("POST", "/introspect", "auth.introspect"))]
 	},
-	{ name: "revocation", path: "/oauth2", routes: [call("POST", "/revoke", "auth.revoke")] },
+	{
+		name: "revocation",
+		path: "/oauth2",
+		routes: [secret(call("POST", "/revoke", "auth.revoke"))]
+	},
 	{
 		name: "admin",
 		path: "/api",
 		routes: [
 			call("POST", "/tokens", "tokens.generate"),
-			call("POST", "/tokens/check", "tokens.check"),
-			call("POST", "/tokens/remove", "tokens.remove"),
+			secret(call("POST", "/tokens/check", "tokens.check")),
+			secret(call("POST", "/tokens/remove", "tokens.remove")),
 			call("GET", "/tokens", "tokens.listByOwner"),
 			call("DELETE", "/tokens", "tokens.removeByOwner"),
 			call("GET", "/pools/:pool", "pools.stats"),
 			call("PUT", "/pools/:pool", "pools.configure"),
 			call("POST", "/pools/:pool/generate-token", "pools.generate"),
 			call("POST", "/pools/:pool/assign-token", "pools.assign"),
-			call("POST", "/pools/:pool/keep-alive", "pools.keepAlive"),
-			call("POST", "/pools/:pool/unblock-token", "pools.unblock"),
-			call("POST", "/pools/:pool/delete-token", "pools.delete")
+			secret(call("POST", "/pools/:pool/keep-alive", "pools.keepAlive")),
+			secret(call("POST", "/pools/:pool/unblock-token", "pools.unblock")),
+			secret(call("POST", "/pools/:pool/delete-token", "pools.delete"))
 		]
 	}
 ];
@@ -147,6 +158,24 @@ export function allRoutes(): FullRoute[] {
 	return ROUTE_GROUPS.flatMap(g =>
 		g.routes.map(r => ({ ...r, group: g.name, fullPath: join(g.path, r.path) }))
 	);
+}
+
+/** A path pattern as a case-insensitive RegExp, as moleculer-web matches it. */
+function pathPattern(fullPath: string): RegExp {
+	const source = fullPath
+		.split("/")
+		.map(part => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+		.join("/");
+	return new RegExp(`^${source}/?$`, "i");
+}
+
+const SECRET_ROUTES = allRoutes()
+	.filter(r => r.secret)
+	.map(r => ({ method: r.method, pattern: pathPattern(r.fullPath) }));
+
+/** Whether `method pathname` reaches a route that takes a secret (any letter case). */
+export function takesSecret(method: string, pathname: string): boolean {
+	return SECRET_ROUTES.some(r => r.method === method && r.pattern.test(pathname));
 }
 
 /** The moleculer-web aliases of one group: an action name, or the handler of that name. */

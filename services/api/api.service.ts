@@ -42,6 +42,7 @@ import CredentialsMixin, { MAX_URL_LENGTH, setRateLimitHeaders } from "./credent
 import { crossSiteRefused } from "./cookie-sessions";
 import { pageForError } from "./pages";
 import { buildRoutes } from "./routes";
+import { takesSecret } from "../../lib/http/routes";
 
 /** Characters of a User-Agent header kept for the sessions list. */
 const MAX_USER_AGENT = 200;
@@ -108,11 +109,8 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 						new Errors.MoleculerClientError("URI too long", 414, "URI_TOO_LONG")
 					);
 				}
-				if (
-					(req.method === "POST" || req.method === "PUT") &&
-					url.startsWith("/api/") &&
-					url.includes("?")
-				) {
+				const query = url.indexOf("?");
+				if (query !== -1 && takesSecret(req.method ?? "", url.slice(0, query))) {
 					// Passwords and tokens in a URL end up in proxies' and browsers' logs.
 					return next(
 						new Errors.MoleculerClientError(

@@ -8,7 +8,8 @@ import MailService from "../../../services/mail.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, storeOn, type TestGateway } from "../../helpers/gateway";
+import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import { allRoutes } from "../../../lib/http/routes";
 import { request, type Answer } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
 import { later } from "../../helpers/async";
@@ -126,6 +127,43 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 
 		it("opened no circuit breaker in all of the above", () => {
 			expect(watch.opened).toEqual([]);
+		});
+	});
+
+	describe("5. no route that takes a secret takes a query string, in any letter case", () => {
+		it.each([
+			["POST", "/API/auth/sign-in?login=reviewed&password=long%20enough%20password"],
+			["POST", "/api/AUTH/Sign-In?password=x"],
+			["POST", "/API/me/password?currentPassword=a&newPassword=b"],
+			["DELETE", "/api/me?password=long%20enough%20password"],
+			["POST", "/oauth2/introspect?token=abc"],
+			["POST", "/OAUTH2/revoke?token=abc"],
+			["POST", "/api/auth/refresh/?refreshToken=abc"]
+		])("%s %s answers 400 QUERY_NOT_ALLOWED", async (method, path) => {
+			const res = await request(api(path), { method, headers: bearer(), json: {} });
+			expect(res.status).toBe(400);
+			expect(res.body).toMatchObject({ type: "QUERY_NOT_ALLOWED" });
+		});
+
+		it("still serves a query string on routes that take no secret", async () => {
+			const res = await request(api("/api/tokens?owner=nobody&type=api-key"), {
+				headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
+			});
+			expect(res.status).toBe(200);
+			expect(res.body).toEqual([]);
+		});
+
+		it("marks every route whose action takes a secret field", () => {
+			const secretFields =
+				/^(password|currentPassword|newPassword|token|refreshToken|code|recoveryCode|key|challenge)$/;
+			for (const route of allRoutes().filter(r => r.action)) {
+				const action = gw.broker.registry
+					.getActionList({})
+					.find(a => a.name === route.action);
+				const params = Object.keys((action?.action as { params?: object })?.params ?? {});
+				if (params.some(p => secretFields.test(p)))
+					expect([route.fullPath, route.secret]).toEqual([route.fullPath, true]);
+			}
 		});
 	});
 
