@@ -29,12 +29,33 @@ export interface SessionInfo {
 
 const SessionListMixin = {
 	actions: {
-		/** The signed-in user's live sessions, oldest first. Needs a session, not an API key. */
+		/**
+		 * The signed-in user's live sessions, oldest first, `limit` at a time (at most 100), after
+		 * the session `after` (the last id of the previous page). Needs a session, not an API key.
+		 */
 		listSessions: {
-			params: { $$strict: true },
-			async handler(this: AuthThis, ctx: AuthContext): Promise<SessionInfo[]> {
+			params: {
+				$$strict: true,
+				limit: {
+					type: "number",
+					integer: true,
+					min: 1,
+					max: 100,
+					optional: true,
+					convert: true
+				},
+				after: { type: "string", min: 1, max: 64, optional: true }
+			},
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ limit?: number; after?: string }>
+			): Promise<SessionInfo[]> {
 				const caller = this.requireSession(ctx, "Listing sessions");
-				const families = await this.families.listLiveOfUser(caller.id, Date.now());
+				const live = await this.families.listLiveOfUser(caller.id, Date.now());
+				const start = ctx.params.after
+					? live.findIndex(f => f._id === ctx.params.after) + 1
+					: 0;
+				const families = live.slice(start, start + (ctx.params.limit ?? 100));
 				return families.map(f => ({
 					id: f._id,
 					createdAt: isoDate(f.createdAt),

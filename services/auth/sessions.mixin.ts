@@ -432,26 +432,20 @@ const SessionsMixin = {
 		},
 
 		/**
-		 * Revokes a family: first the record (so a rotation in flight fails its compare-and-set),
-		 * then whatever live token it has. Returns whether this call was the one that revoked it.
+		 * Revokes a family; returns whether this call was the one that revoked it. The record is the
+		 * revocation: every path that takes a refresh token (rotation, introspection, RFC 7009,
+		 * sign-out) looks its family up first and refuses a revoked one, and a rotation in flight
+		 * fails its compare-and-set. So the family's live token is not hunted down among all of the
+		 * owner's tokens (that made ending one session cost as much as the user has sessions): it is
+		 * dead from now on and removed by the nightly cleanup when it expires.
 		 */
 		async revokeFamily(
 			this: AuthThis,
-			ctx: Context,
+			_ctx: Context,
 			family: RefreshFamilyRecord,
 			reason: string
 		): Promise<boolean> {
-			const revoked = await this.families.revoke(family._id, reason, Date.now());
-			const tokens = await ctx.call<TokenEntity[], object>("tokens.listByOwner", {
-				owner: family.userId,
-				type: TOKEN_TYPES.refresh
-			});
-			for (const t of tokens) {
-				if (t.data?.family === family._id) {
-					await ctx.call("tokens.revoke", { id: t.id, owner: family.userId });
-				}
-			}
-			return revoked !== null;
+			return (await this.families.revoke(family._id, reason, Date.now())) !== null;
 		},
 
 		/** Every family of the user first (see revokeFamily), then all their refresh tokens. */

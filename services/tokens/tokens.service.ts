@@ -69,6 +69,14 @@ export interface TokensSettings extends DbSettings {
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
 }
 
+/** One event for a bulk removal; owner and type are null when the removed tokens differ in them. */
+export interface RemovedManyPayload {
+	owner: string | null;
+	type: string | null;
+	count: number;
+	reason: string;
+}
+
 export type LookupResult = "valid" | "not_found" | "wrong_owner" | "expired" | "malformed";
 
 export interface TokensMethods {
@@ -407,15 +415,29 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			return null;
 		},
 
+		/**
+		 * `tokens.removed` for one token; one `tokens.removedMany` (owner, type, count) for a bulk
+		 * removal, not one event per token: ending 12,000 sessions must not put 12,000 events on
+		 * the transporter while other requests wait.
+		 */
 		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
-			for (const r of records) {
+			if (records.length === 0) return;
+			const [first] = records;
+			if (records.length === 1) {
 				ctx.emit<TokenEventPayload & { reason: string }>("tokens.removed", {
-					id: r._id,
-					type: r.type,
-					owner: r.owner,
+					id: first._id,
+					type: first.type,
+					owner: first.owner,
 					reason
 				});
+				return;
 			}
+			ctx.emit<RemovedManyPayload>("tokens.removedMany", {
+				owner: records.every(r => r.owner === first.owner) ? first.owner : null,
+				type: records.every(r => r.type === first.type) ? first.type : null,
+				count: records.length,
+				reason
+			});
 		},
 
 		async removeExpiredTokens(this: TokensThis, batchSize: number): Promise<number> {

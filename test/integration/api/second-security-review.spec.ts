@@ -360,6 +360,61 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 		});
 	});
 
+	describe("6. sessions per user are capped and paged, and ending them is cheap", () => {
+		it("keeps at most 100 sessions (the oldest end first), pages the list, and ends all in one event", async () => {
+			const account = await newAccount("manysessions");
+			const events: { name: string; payload: unknown }[] = [];
+			const recorder = gw.broker.createService({
+				name: `recorder-${kind}`,
+				events: {
+					"tokens.removed*"(ctx: Context) {
+						events.push({ name: ctx.eventName!, payload: ctx.params });
+					}
+				}
+			} as ServiceSchema);
+			await gw.broker.waitForServices([recorder.name]);
+			const sessions: { accessToken: string }[] = [];
+			for (let i = 0; i < 130; i++) {
+				sessions.push((await account.signIn()).body as { accessToken: string });
+			}
+			const newest = { authorization: `Bearer ${sessions.at(-1)!.accessToken}` };
+			const first = await request(api("/api/me/sessions?limit=60"), { headers: newest });
+			expect(first.status).toBe(200);
+			const page1 = first.body as { id: string }[];
+			expect(page1).toHaveLength(60);
+			const rest = await request(api(`/api/me/sessions?after=${page1[59].id}`), {
+				headers: newest
+			});
+			const page2 = rest.body as { id: string; current: boolean }[];
+			expect(page2).toHaveLength(40);
+			expect(page2.at(-1)!.current).toBe(true);
+			// The oldest (the one that made the key, and 30 more) were ended.
+			expect((await request(api("/api/me/sessions"), { headers: account.auth })).status).toBe(
+				401
+			);
+
+			const one = await request(api(`/api/me/sessions/${page1[0].id}`), {
+				method: "DELETE",
+				headers: newest
+			});
+			expect(one.status).toBe(200);
+			const everywhere = await post("/api/me/sign-out-everywhere", {}, newest);
+			expect(everywhere.status).toBe(200);
+			await new Promise(r => setImmediate(r));
+			// Every refresh token the user ever had in one statement and one event (the ended
+			// sessions' tokens were dead already: their families are revoked).
+			const bulk = events.filter(e => e.name === "tokens.removedMany");
+			expect(bulk).toEqual([
+				{
+					name: "tokens.removedMany",
+					payload: expect.objectContaining({ type: "refresh", count: 131 })
+				}
+			]);
+			expect(events.filter(e => e.name === "tokens.removed")).toEqual([]);
+			await gw.broker.destroyService(recorder);
+		});
+	});
+
 	// Last: it drains this client's lookup budget, which the other cases need.
 	describe("4. the e-mail-code routes answer alike for addresses with and without an account", () => {
 		it("gives the same status and body once the client's lookup budget is drained", async () => {
