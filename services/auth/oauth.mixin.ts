@@ -37,11 +37,6 @@ const INACTIVE: Introspection = { active: false };
 const seconds = (iso: string | null) =>
 	iso === null ? undefined : Math.floor(Date.parse(iso) / 1000);
 
-/** The caller-facing subject: a service-API subject's own name, a user's id. */
-function subjectName(holder: string): string {
-	return subjectOf(holder) ?? holder;
-}
-
 /** Which of our token kinds a string can be, by its shape (JWT, or a prefix). */
 function kindOf(token: string): Introspection["token_type"] | null {
 	if (token.startsWith("eyJ") && token.split(".").length === 3) return "access_token";
@@ -119,7 +114,9 @@ const OAuthMixin = {
 			}
 			return {
 				active: true,
-				sub: subjectName(claims.sub),
+				// A user's id, or a service-API subject in its namespace (`subject:<name>`): a subject
+				// named like a user's id is never taken for that user.
+				sub: claims.sub,
 				scope,
 				exp: claims.exp,
 				iat: claims.iat,
@@ -147,7 +144,7 @@ const OAuthMixin = {
 			const scopes = "grantedScopes" in holder ? holder.grantedScopes : holder.scopes;
 			return {
 				active: true,
-				sub: subjectName(family.userId),
+				sub: family.userId,
 				scope: scopes.join(" "),
 				exp: seconds(entity.expiresAt),
 				iat: seconds(entity.createdAt),

@@ -167,6 +167,35 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 		});
 	});
 
+	describe("8. introspection keeps a service-API subject's namespace", () => {
+		it("answers subject:<name> for a subject named like a user's id", async () => {
+			const account = await newAccount("namesake");
+			const { user } = await gw.broker.call<{ user: { id: string } }, object>(
+				"auth.resolveAccessToken",
+				{ token: account.first.accessToken }
+			);
+			const issued = await gw.broker.call<
+				{ accessToken: string; refreshToken: string },
+				object
+			>("auth.issueTokens", { subject: user.id });
+			const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+			for (const token of [issued.accessToken, issued.refreshToken]) {
+				const res = await request(api("/oauth2/introspect"), {
+					method: "POST",
+					headers: admin,
+					form: { token }
+				});
+				expect(res.body).toMatchObject({ active: true, sub: `subject:${user.id}` });
+			}
+			const own = await request(api("/oauth2/introspect"), {
+				method: "POST",
+				headers: admin,
+				form: { token: account.first.accessToken }
+			});
+			expect(own.body).toMatchObject({ active: true, sub: user.id });
+		});
+	});
+
 	/** A new account signed in (a fresh session), with its bearer header and an API key. */
 	async function newAccount(username: string) {
 		const email = `${username}@corp.example`;
