@@ -30,6 +30,13 @@ export const PAGE_PATHS: Record<string, unknown> = {
 			[200, 400, 429, 503]
 		)
 	},
+	"/magic-link/totp": {
+		post: pagePost(
+			"The second step after a magic link for an account with TOTP on: the challenge in `token`, a code or a recovery code in `code`",
+			{ code: str() },
+			[200, 400, 401, 429, 503]
+		)
+	},
 	"/reset-password": {
 		get: page(
 			"New-password form for a reset link (does not spend it)",

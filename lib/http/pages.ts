@@ -166,6 +166,27 @@ export const pages = {
 		};
 	},
 
+	/** The second step after a magic link, for an account with TOTP on. */
+	magicLinkTotp(challenge: string, errors: string[] = [], status = 200): Page {
+		return {
+			status,
+			title: "Enter your code",
+			paragraphs: [
+				"Your account asks for a second step: type the code your authenticator app shows, " +
+					"or one of your recovery codes."
+			],
+			errors,
+			form: {
+				action: "/magic-link/totp",
+				hidden: { token: challenge },
+				fields: [
+					{ name: "code", label: "Code", type: "text", autocomplete: "one-time-code" }
+				],
+				submit: "Sign in"
+			}
+		};
+	},
+
 	magicLinkDone(session: SessionTokens): Page {
 		return {
 			status: 200,

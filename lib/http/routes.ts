@@ -61,6 +61,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			secret(handle("POST", "/verify-email", "verifyEmail")),
 			handle("GET", "/magic-link", "magicLinkPage"),
 			secret(handle("POST", "/magic-link", "magicLink")),
+			secret(handle("POST", "/magic-link/totp", "magicLinkTotp")),
 			handle("GET", "/reset-password", "resetPasswordPage"),
 			secret(handle("POST", "/reset-password", "resetPassword")),
 			handle("GET", "/token/:token", "actionLinkPage"),

@@ -30,6 +30,12 @@ function stringParam(params: Record<string, unknown>, name: string): string | un
 	return typeof value === "string" ? value : undefined;
 }
 
+/** A sign-in's answer when a second step is due (auth's `mfaRequired`). */
+interface SecondStep {
+	mfaRequired: true;
+	challenge: string;
+}
+
 type PageRender = (this: ApiThis, ctx: Context, params: Record<string, unknown>) => Promise<Page>;
 
 /** A moleculer-web alias function that answers with the page `render` builds. */
@@ -107,10 +113,32 @@ export const PAGE_HANDLERS = {
 	magicLink: pageAlias(async (ctx, params) => {
 		const token = tokenParam(params);
 		if (!token) return pages.invalidLink();
-		const session = await ctx.call<SessionTokens, object>("auth.signInWithMagicLink", {
-			token
-		});
-		return pages.magicLinkDone(session);
+		const answer = await ctx.call<SessionTokens | SecondStep, object>(
+			"auth.signInWithMagicLink",
+			{ token }
+		);
+		// With TOTP on, the link was the first step: the page goes on to the second.
+		if ("mfaRequired" in answer) return pages.magicLinkTotp(answer.challenge);
+		return pages.magicLinkDone(answer);
+	}),
+	magicLinkTotp: pageAlias(async (ctx, params) => {
+		const challenge = tokenParam(params);
+		if (!challenge) return pages.invalidLink();
+		const typed = (stringParam(params, "code") ?? "").trim();
+		// Six digits from the app, or a recovery code.
+		const code = /^\d{6}$/.test(typed) ? { code: typed } : { recoveryCode: typed };
+		try {
+			const session = await ctx.call<SessionTokens, object>("auth.signInWithTotp", {
+				challenge,
+				...code
+			});
+			return pages.magicLinkDone(session);
+		} catch (err) {
+			// A wrong code: the challenge lives on (5 tries), ask again.
+			const { status, body } = toPublicError(err);
+			if (status !== 401 || body.type !== "INVALID_CODE") throw err;
+			return pages.magicLinkTotp(challenge, [body.message], 401);
+		}
 	}),
 	resetPasswordPage: confirmationPage(PAGE_TOKEN_TYPES.resetPassword, token =>
 		pages.resetPasswordForm(token)

@@ -15,8 +15,10 @@ import { authService } from "../helpers/auth";
 import { withSettings } from "../helpers/broker";
 import { startGateway, type TestGateway, signUpUsers } from "../helpers/gateway";
 import { freePort } from "../helpers/process";
-import { linkIn, startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
+import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 import { SCREENSHOTS, describeWithBrowser, launchBrowser } from "../helpers/browser";
+import { postJson } from "../helpers/http";
+import { base32Decode, hotp, totpStep } from "../../lib/auth/totp";
 
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
@@ -165,6 +167,47 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 		await expect(
 			gw.broker.call("auth.signIn", { login: "kay", password: "a brand new password" })
 		).resolves.toMatchObject({ user: { username: "kay" } });
+		expect(problems).toEqual([]);
+		await close();
+	});
+
+	it("goes on from a magic link to the TOTP step for an account with TOTP on", async () => {
+		await signUpUsers(gw, ["tess"], password);
+		const confirm = await smtp.waitFor(m => m.to.includes("tess@example.com"));
+		await gw.broker.call("auth.verifyEmail", {
+			token: tokenOf(linkIn(confirm, "/verify-email")),
+			password
+		});
+		const session = await gw.broker.call<{ accessToken: string }, object>("auth.signIn", {
+			login: "tess",
+			password
+		});
+		const bearer = { authorization: `Bearer ${session.accessToken}` };
+		const enrol = await postJson(`${gw.url}/api/me/totp`, {}, bearer);
+		const secret = base32Decode((enrol.body as { secret: string }).secret);
+		const code = (offset = 0) => hotp(secret, totpStep(Date.now()) + offset);
+		expect(
+			(await postJson(`${gw.url}/api/me/totp/confirm`, { code: code() }, bearer)).status
+		).toBe(200);
+		await gw.broker.call("auth.requestMagicLink", { email: "tess@example.com" });
+		const mail = await smtp.waitFor(
+			m => m.to.includes("tess@example.com") && m.text.includes("/magic-link?token=")
+		);
+		const { page, problems, close } = await openTab();
+		await page.goto(linkIn(mail, "/magic-link"));
+		await Promise.all([page.waitForNavigation(), page.click("button")]);
+		expect(await page.title()).toBe("Enter your code");
+		expect(await accessibilityViolations(page)).toEqual([]);
+		await page.fill("#f-code", "000000" === code(1) ? "111111" : "000000");
+		await Promise.all([page.waitForNavigation(), page.click("button")]);
+		expect(await page.title()).toBe("Enter your code");
+		expect(await page.textContent(".error")).toMatch(/wrong|expired/i);
+		await shot(page, "magic-link-totp-wrong-code");
+		await page.fill("#f-code", code(1));
+		await Promise.all([page.waitForNavigation(), page.click("button")]);
+		expect(await page.title()).toBe("You are signed in");
+		expect(await page.textContent("main")).not.toContain("NaN");
+		await shot(page, "magic-link-totp-signed-in");
 		expect(problems).toEqual([]);
 		await close();
 	});
