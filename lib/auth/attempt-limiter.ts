@@ -16,7 +16,11 @@ export interface AttemptLimiterOptions {
 	windowMs: number;
 	/** Epoch milliseconds; injectable for tests. */
 	now?: () => number;
-	/** Keys kept at most; the least recently used go first. Bounds memory under a flood of keys. */
+	/**
+	 * Keys kept at most, which bounds memory under a flood of keys. Beyond it, a new key is
+	 * counted in one overflow entry shared by every such key: a key is never evicted, since
+	 * evicting would hand a refused key (an attacker cycling through addresses) a fresh budget.
+	 */
 	maxKeys?: number;
 }
 
@@ -33,6 +37,9 @@ export interface AttemptCounter {
 	reset(key: string): void | Promise<void>;
 	prune(): number | Promise<number>;
 }
+
+/** Where keys beyond `maxKeys` are counted together (no caller's key contains a NUL). */
+const OVERFLOW_KEY = "\u0000overflow";
 
 export class AttemptLimiter implements AttemptCounter {
 	readonly maxAttempts: number;
@@ -54,7 +61,8 @@ export class AttemptLimiter implements AttemptCounter {
 	}
 
 	/** Counts an attempt for `key` if the key is under its limit; says whether it was allowed. */
-	hit(key: string): AttemptResult {
+	hit(requested: string): AttemptResult {
+		const key = this.keyFor(requested);
 		const now = this.now();
 		const times = this.live(key, now);
 		if (times.length >= this.maxAttempts) {
@@ -68,7 +76,7 @@ export class AttemptLimiter implements AttemptCounter {
 
 	/** Attempts left for `key` in the current window, without counting one. */
 	remaining(key: string): number {
-		return Math.max(0, this.maxAttempts - this.live(key, this.now()).length);
+		return Math.max(0, this.maxAttempts - this.live(this.keyFor(key), this.now()).length);
 	}
 
 	/** Forgets `key`'s attempts (after a success). */
@@ -93,6 +101,12 @@ export class AttemptLimiter implements AttemptCounter {
 		return this.attempts.size;
 	}
 
+	/** The key itself while it is known or there is room; else the shared overflow entry. */
+	private keyFor(key: string): string {
+		if (this.attempts.has(key) || this.attempts.size < this.maxKeys) return key;
+		return OVERFLOW_KEY;
+	}
+
 	private live(key: string, now: number): number[] {
 		const times = this.attempts.get(key);
 		if (!times) return [];
@@ -107,9 +121,5 @@ export class AttemptLimiter implements AttemptCounter {
 		this.attempts.delete(key);
 		if (times.length === 0) return;
 		this.attempts.set(key, times);
-		if (this.attempts.size > this.maxKeys) {
-			const oldest = this.attempts.keys().next().value;
-			if (oldest !== undefined) this.attempts.delete(oldest);
-		}
 	}
 }

@@ -1,8 +1,10 @@
 /**
  * A token bucket per key that only failures drain: each key may fail `burst` times in a row, then
  * once every 1/`perSecond` seconds. Successes cost nothing. Keys whose bucket is full again are
- * forgotten, and at most `maxKeys` are kept (the least recently failing go first), so memory stays
- * bounded whatever callers send. The clock is injectable for tests.
+ * forgotten, and at most `maxKeys` are kept, so memory stays bounded whatever callers send: beyond
+ * that, new keys fail into one overflow bucket they share. No bucket is ever evicted, since that
+ * would hand a drained key (an attacker cycling through addresses) a fresh burst. The clock is
+ * injectable for tests.
  */
 export interface FailureLimit {
 	/** Failures allowed in a row. */
@@ -15,6 +17,9 @@ interface Bucket {
 	level: number;
 	at: number;
 }
+
+/** The bucket keys beyond `maxKeys` share (no client key contains a NUL). */
+const OVERFLOW_KEY = "\u0000overflow";
 
 export class FailureLimiter {
 	private readonly buckets = new Map<string, Bucket>();
@@ -30,7 +35,8 @@ export class FailureLimiter {
 	}
 
 	/** Seconds until `key` may fail again: 0 while it has failures left. */
-	retryAfter(key: string): number {
+	retryAfter(requested: string): number {
+		const key = this.keyFor(requested);
 		const bucket = this.buckets.get(key);
 		if (!bucket) return 0;
 		const level = this.refill(key, bucket);
@@ -38,15 +44,17 @@ export class FailureLimiter {
 	}
 
 	/** Counts one failure of `key`. */
-	fail(key: string): void {
+	fail(requested: string): void {
+		const key = this.keyFor(requested);
 		const bucket = this.buckets.get(key);
 		const level = bucket ? this.refill(key, bucket) : this.limit.burst;
-		// Re-inserted, so the map's order is "least recently failing first".
-		this.buckets.delete(key);
 		this.buckets.set(key, { level: Math.max(0, level - 1), at: this.now() });
-		if (this.buckets.size > this.maxKeys) {
-			this.buckets.delete(this.buckets.keys().next().value!);
-		}
+	}
+
+	/** The key itself while it is known or there is room; else the shared overflow bucket. */
+	private keyFor(key: string): string {
+		if (this.buckets.has(key) || this.buckets.size < this.maxKeys) return key;
+		return OVERFLOW_KEY;
 	}
 
 	/** Keys currently remembered (for tests and metrics). */

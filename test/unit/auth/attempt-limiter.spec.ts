@@ -67,15 +67,16 @@ describe("AttemptLimiter", () => {
 		expect(l.remaining("recent")).toBe(2);
 	});
 
-	it("bounds memory: beyond maxKeys the least recently used key goes", () => {
+	it("bounds memory without evicting: beyond maxKeys new keys share one overflow budget", () => {
 		const { l } = limiter(1, MINUTE, 2);
 		l.hit("a");
 		l.hit("b");
-		l.hit("a"); // refused, but a is now the most recently used
-		l.hit("c");
-		expect(l.size).toBe(2);
-		expect(l.remaining("b")).toBe(1); // evicted: forgotten
+		// A flood of new keys cannot push a refused key out and so hand it a fresh budget.
+		expect(l.hit("c").allowed).toBe(true);
+		for (const key of ["d", "e", "f"]) expect(l.hit(key).allowed).toBe(false);
 		expect(l.remaining("a")).toBe(0);
+		expect(l.remaining("b")).toBe(0);
+		expect(l.size).toBe(3);
 	});
 
 	it("refuses nonsense options", () => {
