@@ -37,6 +37,8 @@ export interface ConsumeParams {
 	type: string;
 	token: string;
 	owner?: string;
+	/** The caller knows the token was issued: a miss is a lost race, not a guess. */
+	raced?: boolean;
 }
 export interface GenerateCodeParams {
 	type: string;

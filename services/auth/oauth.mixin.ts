@@ -34,6 +34,13 @@ const HINT = {
 } as const;
 
 const INACTIVE: Introspection = { active: false };
+
+/**
+ * Introspection's lookups count their misses against this node's budget, not the client address's:
+ * the caller is a trusted resource server (ADMIN_TOKEN or an `introspect` key) asking about tokens
+ * its own clients sent, and 30 inactive ones must not lock it out.
+ */
+const AS_RESOURCE_SERVER = { meta: { ip: undefined } };
 const seconds = (iso: string | null) =>
 	iso === null ? undefined : Math.floor(Date.parse(iso) / 1000);
 
@@ -134,10 +141,11 @@ const OAuthMixin = {
 			const family = await this.families.findByFingerprint(fingerprint);
 			if (!family || family.revokedAt !== null || family.current !== fingerprint)
 				return INACTIVE;
-			const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
-				type: TOKEN_TYPES.refresh,
-				token
-			});
+			const entity = await ctx.call<TokenEntity | null, object>(
+				"tokens.check",
+				{ type: TOKEN_TYPES.refresh, token },
+				AS_RESOURCE_SERVER
+			);
 			if (!entity) return INACTIVE;
 			const holder = await this.holderOf(family);
 			if (!holder) return INACTIVE;
@@ -158,10 +166,11 @@ const OAuthMixin = {
 			token: string
 		): Promise<Introspection> {
 			if (token.length > MAX_TOKEN_LENGTH) return INACTIVE;
-			const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
-				type: TOKEN_TYPES.apiKey,
-				token
-			});
+			const entity = await ctx.call<TokenEntity | null, object>(
+				"tokens.check",
+				{ type: TOKEN_TYPES.apiKey, token },
+				AS_RESOURCE_SERVER
+			);
 			const user = entity && (await this.store.findById(entity.owner));
 			if (!entity || !user || isDisabled(entity)) return INACTIVE;
 			const answer: Introspection = {

@@ -249,10 +249,12 @@ const SessionsMixin = {
 				throw await this.refreshReused(ctx, family, fail);
 			}
 
+			// The family vouches for the token: losing a race to a concurrent refresh is no guess.
 			const spent = await ctx.call<TokenEntity | null, object>("tokens.consume", {
 				type: TOKEN_TYPES.refresh,
 				token: refreshToken,
-				owner: family.userId
+				owner: family.userId,
+				raced: true
 			});
 			if (!spent) {
 				// Expired: the family simply ended. Otherwise a concurrent refresh spent it first.

@@ -257,13 +257,18 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		 * Check and remove in one atomic step, for single-use tokens: of any number of concurrent
 		 * calls with one token, exactly one gets the entity. Never retried automatically: the first
 		 * attempt may have spent the token even if its answer was lost.
+		 *
+		 * `raced: true` is for a caller holding its own proof that the token was issued (auth's
+		 * refresh family knows its live token's fingerprint): its miss is a concurrent consume that
+		 * won, not a guess, and is not counted against the client's failed-lookup budget.
 		 */
 		consume: {
 			params: {
 				$$strict: true,
 				type: { type: "enum", values: [] },
 				token: TOKEN,
-				owner: { ...OWNER, optional: true }
+				owner: { ...OWNER, optional: true },
+				raced: { type: "boolean", optional: true }
 			},
 			retryPolicy: { enabled: false },
 			async handler(
@@ -273,6 +278,10 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				const { type } = ctx.params;
 				const match = this.matchFor(type, ctx.params.token, ctx.params.owner);
 				const record = match && (await this.store.consume(match, Date.now()));
+				if (!record && match && ctx.params.raced === true) {
+					count(this.broker, OPERATIONS, { operation: "consume", type, result: "raced" });
+					return null;
+				}
 				if (!record) {
 					return this.countFailure(
 						ctx,

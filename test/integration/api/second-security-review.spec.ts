@@ -444,6 +444,47 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 		});
 	});
 
+	describe("10. legitimate callers do not trip the guessing limiter", () => {
+		it("gives all of 100 concurrent refreshes of one token the shared successor", async () => {
+			const account = await newAccount("concurrentrefresh");
+			const { refreshToken } = account.first;
+			// Through the broker: all 100 reach auth before the first rotation is done.
+			const answers = await Promise.allSettled(
+				Array.from({ length: 100 }, () =>
+					gw.broker.call<{ refreshToken: string }, object>(
+						"auth.refresh",
+						{ refreshToken },
+						{ meta: { ip: "198.51.100.23" } }
+					)
+				)
+			);
+			const refused = answers.filter(a => a.status === "rejected");
+			expect(refused.map(r => (r as PromiseRejectedResult).reason?.type)).toEqual([]);
+			const successors = new Set(
+				answers.map(
+					a => (a as PromiseFulfilledResult<{ refreshToken: string }>).value.refreshToken
+				)
+			);
+			expect(successors.size).toBe(1);
+		});
+
+		it("lets a resource server introspect 60 inactive tokens, each answered inactive", async () => {
+			const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+			for (let i = 0; i < 60; i++) {
+				const token =
+					i % 2
+						? `mtk_${String(i).padStart(43, "Z")}`
+						: `mtf_${String(i).padStart(43, "Z")}`;
+				const res = await request(api("/oauth2/introspect"), {
+					method: "POST",
+					headers: admin,
+					form: { token }
+				});
+				expect([res.status, res.body]).toEqual([200, { active: false }]);
+			}
+		});
+	});
+
 	// Last: it drains this client's lookup budget, which the other cases need.
 	describe("4. the e-mail-code routes answer alike for addresses with and without an account", () => {
 		it("gives the same status and body once the client's lookup budget is drained", async () => {
