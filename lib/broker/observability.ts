@@ -22,7 +22,13 @@ export function metricsOptions(env: NodeJS.ProcessEnv): BrokerOptions["metrics"]
 		reporter: [
 			{
 				type: "Prometheus",
-				options: { port, host: env.METRICS_HOST || undefined, path: "/metrics" }
+				options: {
+					port,
+					host: env.METRICS_HOST || undefined,
+					path: "/metrics",
+					// The process's command line may carry secrets passed as arguments.
+					excludes: ["process.arguments"]
+				}
 			}
 		]
 	};
