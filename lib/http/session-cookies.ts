@@ -7,15 +7,12 @@
  */
 import { parseCookie, stringifySetCookie } from "cookie";
 
-/** The access token: sent to every /api route. */
+/** The access token's cookie, the refresh token's and a remembered device's (see CookiePolicy). */
 export const ACCESS_COOKIE = "mtk_access";
-/** The refresh token: only to /api/auth, where refresh and sign-out read it. */
 export const REFRESH_COOKIE = "mtk_refresh";
-/** A remembered device (new-device verification): only to /api/auth, where sign-in reads it. */
 export const DEVICE_COOKIE = "mtk_device";
 /** As long as a device token lives (tokens' `device` type). */
 const DEVICE_MAX_AGE = 90 * 86400;
-const ACCESS_PATH = "/api";
 
 /** Actions that take the gateway's `cookie` flag, and those that read the refresh cookie. */
 export const COOKIE_ACTIONS: ReadonlySet<string> = new Set([
@@ -28,11 +25,24 @@ export const COOKIE_ACTIONS: ReadonlySet<string> = new Set([
 	"auth.signOut"
 ]);
 export const READS_REFRESH_COOKIE: ReadonlySet<string> = new Set(["auth.refresh", "auth.signOut"]);
-const REFRESH_PATH = "/api/auth";
+
+export interface CookieNames {
+	access: string;
+	refresh: string;
+	device: string;
+}
 
 export interface CookiePolicy {
 	/** `Secure`: everywhere except plain-HTTP localhost outside production. */
 	secure: boolean;
+	/**
+	 * With `Secure`, the cookies are `__Host-` cookies (Path=/, no Domain): a sibling subdomain
+	 * cannot set or shadow them, which a plain name allows. Without (plain-HTTP localhost, where
+	 * browsers refuse the prefix), the plain names, the access token on /api and the refresh token
+	 * and device only on /api/auth.
+	 */
+	names: CookieNames;
+	paths: { access: string; refresh: string };
 	/** Lifetime of the refresh cookie (REFRESH_TOKEN_TTL), seconds. */
 	refreshMaxAge: number;
 	/** Origins whose pages may use the cookies: PUBLIC_URL's, and CORS_ORIGINS' (not "*"). */
@@ -53,8 +63,17 @@ export function cookiePolicyFor(options: {
 	for (const origin of options.corsOrigins) {
 		if (origin !== "*") allowedOrigins.add(origin.replace(/\/+$/, ""));
 	}
+	const secure = options.production || !plainLocal;
 	return {
-		secure: options.production || !plainLocal,
+		secure,
+		names: secure
+			? {
+					access: `__Host-${ACCESS_COOKIE}`,
+					refresh: `__Host-${REFRESH_COOKIE}`,
+					device: `__Host-${DEVICE_COOKIE}`
+				}
+			: { access: ACCESS_COOKIE, refresh: REFRESH_COOKIE, device: DEVICE_COOKIE },
+		paths: secure ? { access: "/", refresh: "/" } : { access: "/api", refresh: "/api/auth" },
 		refreshMaxAge: options.refreshMaxAge,
 		allowedOrigins
 	};
@@ -74,14 +93,14 @@ export function sessionCookies(
 ): string[] {
 	const common = { httpOnly: true, secure: policy.secure, sameSite: "lax" as const };
 	return [
-		stringifySetCookie(ACCESS_COOKIE, tokens.accessToken, {
+		stringifySetCookie(policy.names.access, tokens.accessToken, {
 			...common,
-			path: ACCESS_PATH,
+			path: policy.paths.access,
 			maxAge: tokens.expiresIn
 		}),
-		stringifySetCookie(REFRESH_COOKIE, tokens.refreshToken, {
+		stringifySetCookie(policy.names.refresh, tokens.refreshToken, {
 			...common,
-			path: REFRESH_PATH,
+			path: policy.paths.refresh,
 			maxAge: policy.refreshMaxAge
 		})
 	];
@@ -89,11 +108,11 @@ export function sessionCookies(
 
 /** The Set-Cookie value that remembers a device. */
 export function deviceCookie(policy: CookiePolicy, deviceToken: string): string {
-	return stringifySetCookie(DEVICE_COOKIE, deviceToken, {
+	return stringifySetCookie(policy.names.device, deviceToken, {
 		httpOnly: true,
 		secure: policy.secure,
 		sameSite: "lax",
-		path: REFRESH_PATH,
+		path: policy.paths.refresh,
 		maxAge: DEVICE_MAX_AGE
 	});
 }
@@ -102,8 +121,8 @@ export function deviceCookie(policy: CookiePolicy, deviceToken: string): string 
 export function clearedCookies(policy: CookiePolicy): string[] {
 	const common = { httpOnly: true, secure: policy.secure, sameSite: "lax" as const, maxAge: 0 };
 	return [
-		stringifySetCookie(ACCESS_COOKIE, "", { ...common, path: ACCESS_PATH }),
-		stringifySetCookie(REFRESH_COOKIE, "", { ...common, path: REFRESH_PATH })
+		stringifySetCookie(policy.names.access, "", { ...common, path: policy.paths.access }),
+		stringifySetCookie(policy.names.refresh, "", { ...common, path: policy.paths.refresh })
 	];
 }
 

@@ -9,8 +9,6 @@ import type { GatewayResponse, IncomingRequest } from "moleculer-web";
 import {
 	COOKIE_ACTIONS,
 	READS_REFRESH_COOKIE,
-	DEVICE_COOKIE,
-	REFRESH_COOKIE,
 	clearedCookies,
 	deviceCookie,
 	cookieOf,
@@ -46,11 +44,11 @@ export function beforeAuthCall(
 		delete params.cookie;
 	}
 	if (action === "auth.signIn" && params.deviceToken === undefined) {
-		const device = cookieOf(req.headers.cookie, DEVICE_COOKIE);
+		const device = cookieOf(req.headers.cookie, this.cookiePolicy.names.device);
 		if (device !== undefined) params.deviceToken = device;
 	}
 	if (READS_REFRESH_COOKIE.has(action) && params.refreshToken === undefined) {
-		const fromCookie = cookieOf(req.headers.cookie, REFRESH_COOKIE);
+		const fromCookie = cookieOf(req.headers.cookie, this.cookiePolicy.names.refresh);
 		if (fromCookie !== undefined) {
 			params.refreshToken = fromCookie;
 			cookies = true;

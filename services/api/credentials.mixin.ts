@@ -13,7 +13,7 @@ import type {
 	Credential,
 	ResolvedCaller
 } from "./internals";
-import { ACCESS_COOKIE, cookieOf, fromAllowedOrigin } from "../../lib/http/session-cookies";
+import { cookieOf, fromAllowedOrigin } from "../../lib/http/session-cookies";
 import { crossSiteRefused } from "./cookie-sessions";
 
 /** Credentials longer than this are refused without a call: no JWT or key of ours is near it. */
@@ -33,8 +33,8 @@ const POOL_CLIENT_ACTIONS = new Set(["pools.assign", "pools.keepAlive", "pools.u
 /** Methods that change nothing: a cookie may authenticate them from anywhere (CORS guards reads). */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
-function accessCookieOf(req: IncomingRequest): Credential | null {
-	const value = cookieOf(req.headers.cookie, ACCESS_COOKIE);
+function accessCookieOf(req: IncomingRequest, name: string): Credential | null {
+	const value = cookieOf(req.headers.cookie, name);
 	if (value === undefined) return null;
 	if (value.length > MAX_CREDENTIAL_LENGTH) throw unauthorized("INVALID_TOKEN");
 	return { kind: "jwt", value, header: "cookie" };
@@ -112,7 +112,8 @@ const CredentialsMixin = {
 			req: IncomingRequest,
 			res: GatewayResponse
 		) {
-			const credential = this.credentialOf(req) ?? accessCookieOf(req);
+			const credential =
+				this.credentialOf(req) ?? accessCookieOf(req, this.cookiePolicy.names.access);
 			if (!credential) return null;
 			if (
 				credential.header === "cookie" &&

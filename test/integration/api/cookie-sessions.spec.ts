@@ -8,7 +8,9 @@ import { parseSetCookie } from "cookie";
 import { authService } from "../../helpers/auth";
 import { signUpUsers, startGateway, type TestGateway } from "../../helpers/gateway";
 import { postJson, request } from "../../helpers/http";
-import { ACCESS_COOKIE, REFRESH_COOKIE } from "../../../lib/http/session-cookies";
+// Over https-like PUBLIC_URLs the cookies are __Host- cookies on Path=/.
+const ACCESS_COOKIE = "__Host-mtk_access";
+const REFRESH_COOKIE = "__Host-mtk_refresh";
 
 const ORIGIN = "https://app.example";
 
@@ -55,9 +57,9 @@ describe("cookie sessions over REST", () => {
 			expect(c).toMatchObject({ httpOnly: true, secure: true, sameSite: "lax" });
 			expect(c.value).toMatch(/\S{20,}/);
 		}
-		expect(access.path).toBe("/api");
+		expect(access.path).toBe("/");
 		expect(access.maxAge).toBe(body.expiresIn);
-		expect(refresh.path).toBe("/api/auth");
+		expect(refresh.path).toBe("/");
 		expect(refresh.maxAge).toBe(3600);
 
 		const me = await request(api("/api/me"), { headers: { cookie: jar(cookies) } });
@@ -80,12 +82,8 @@ describe("cookie sessions over REST", () => {
 		const out = await postJson(api("/api/auth/sign-out"), {}, { ...same, cookie: jar(next) });
 		expect(out.status).toBe(200);
 		const cleared = setCookies(out.headers);
-		expect(cleared.get(ACCESS_COOKIE)).toMatchObject({ value: "", maxAge: 0, path: "/api" });
-		expect(cleared.get(REFRESH_COOKIE)).toMatchObject({
-			value: "",
-			maxAge: 0,
-			path: "/api/auth"
-		});
+		expect(cleared.get(ACCESS_COOKIE)).toMatchObject({ value: "", maxAge: 0, path: "/" });
+		expect(cleared.get(REFRESH_COOKIE)).toMatchObject({ value: "", maxAge: 0, path: "/" });
 		// The session ended: its cookies no longer work.
 		const me = await request(api("/api/me"), { headers: { cookie: jar(next) } });
 		expect(me.status).toBe(401);

@@ -117,12 +117,14 @@ describe("new-device verification over REST", () => {
 		expect(done.body).not.toHaveProperty("deviceToken");
 		const device = done.headers
 			.getSetCookie()
-			.find(c => c.startsWith("mtk_device="))!
+			.find(c => c.startsWith("__Host-mtk_device="))!
 			.split(";")[0];
-		expect(device).toMatch(/^mtk_device=mtd_/);
+		expect(device).toMatch(/^__Host-mtk_device=mtd_/);
 		const next = await signIn({ ...laptop, origin: ORIGIN, cookie: device }, { cookie: true });
 		expect(next.status).toBe(200);
 		expect(next.body).toMatchObject({ tokenType: "Bearer" });
-		expect(next.headers.getSetCookie().some(c => c.startsWith("mtk_access="))).toBe(true);
+		expect(next.headers.getSetCookie().some(c => c.startsWith("__Host-mtk_access="))).toBe(
+			true
+		);
 	});
 });

@@ -25,6 +25,21 @@ describe("session cookies", () => {
 		expect(refresh).toBe("mtk_refresh=r; Max-Age=60; Path=/api/auth; HttpOnly; SameSite=Lax");
 	});
 
+	it("are __Host- cookies on Path=/ wherever they are Secure, so no subdomain can set them", () => {
+		const [access, refresh] = sessionCookies(policy("https://app.test"), {
+			accessToken: "a",
+			refreshToken: "r",
+			expiresIn: 900
+		});
+		expect(access).toBe(
+			"__Host-mtk_access=a; Max-Age=900; Path=/; HttpOnly; Secure; SameSite=Lax"
+		);
+		expect(refresh).toBe(
+			"__Host-mtk_refresh=r; Max-Age=60; Path=/; HttpOnly; Secure; SameSite=Lax"
+		);
+		expect(policy("https://app.test").names.device).toBe("__Host-mtk_device");
+	});
+
 	it("reads one cookie from a Cookie header", () => {
 		expect(cookieOf("a=1; mtk_access=xyz; b=2", "mtk_access")).toBe("xyz");
 		expect(cookieOf("mtk_access=", "mtk_access")).toBeUndefined();
