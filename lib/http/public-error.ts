@@ -85,7 +85,17 @@ function validationData(data: unknown): unknown[] {
 	});
 }
 
+/**
+ * zlib's codes for a body that does not decompress (gzip, deflate: "Z_DATA_ERROR"…; brotli:
+ * "ERR__ERROR_FORMAT_…"). moleculer-web wraps the body parser's error with that string as its
+ * `code`, and no `type`: without this it would be a 500, logged for every such request.
+ */
+const DECOMPRESSION_CODE = /^(Z_[A-Z_]+|ERR__ERROR_[A-Z0-9_]+)$/;
+
 function bodyParserError(err: ErrorLike, status: number): PublicError | null {
+	if (typeof err.code === "string" && DECOMPRESSION_CODE.test(err.code)) {
+		return gatewayError(400, "BadRequestError", "Malformed request body", "INVALID_BODY");
+	}
 	// body-parser's errors carry `status` and a dotted `type` such as "entity.too.large".
 	if (typeof err.type !== "string" || !/^(entity|request|charset|encoding)\./.test(err.type))
 		return null;

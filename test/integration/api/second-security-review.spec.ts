@@ -485,6 +485,23 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 		});
 	});
 
+	describe("10. a broken compressed body is the caller's error", () => {
+		it.each(["gzip", "deflate", "br"])(
+			"answers 400 to a malformed %s body and logs no error",
+			async encoding => {
+				const errors = () => gw.logs.lines.filter(l => /^(error|warn) /.test(l));
+				const errorsBefore = errors().length;
+				const res = await request(api("/api/auth/sign-in"), {
+					method: "POST",
+					headers: { "content-type": "application/json", "content-encoding": encoding },
+					body: "this is not compressed at all"
+				});
+				expect([res.status, errors().slice(errorsBefore)]).toEqual([400, []]);
+				expect(res.body).toMatchObject({ type: "INVALID_BODY" });
+			}
+		);
+	});
+
 	// Last: it drains this client's lookup budget, which the other cases need.
 	describe("4. the e-mail-code routes answer alike for addresses with and without an account", () => {
 		it("gives the same status and body once the client's lookup budget is drained", async () => {
