@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import { ServiceBroker, type BrokerOptions, type Context, type ServiceSchema } from "moleculer";
 import brokerConfig from "../../moleculer.config";
 import { RedactingValidator } from "../../lib/broker/redacting-validator";
 
@@ -102,4 +102,18 @@ export function dataDirPerTest(): () => string {
 		removeDir(dir);
 	});
 	return () => dir;
+}
+
+/** Records every circuit the broker opens, so a suite can assert that none did. */
+export function breakerWatch(broker: ServiceBroker): { opened: unknown[] } {
+	const watch = { opened: [] as unknown[] };
+	broker.createService({
+		name: "breaker-watch",
+		events: {
+			"$circuit-breaker.opened"(ctx: Context) {
+				watch.opened.push(ctx.params);
+			}
+		}
+	} as ServiceSchema);
+	return watch;
 }

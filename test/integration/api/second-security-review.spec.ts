@@ -3,9 +3,9 @@
  * on both stores: the embedded one and PostgreSQL (where U+0000 and lone surrogates used to answer
  * 500 and open the circuit breaker on `auth.signIn` for everyone).
  */
-import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import type { Context, ServiceSchema } from "moleculer";
 import MailService from "../../../services/mail.service";
-import { withSettings } from "../../helpers/broker";
+import { breakerWatch, withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
@@ -15,20 +15,6 @@ import { postgresKinds } from "../../helpers/postgres";
 import { later } from "../../helpers/async";
 import { linkIn, tokenOf } from "../../helpers/smtp";
 import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
-
-/** Records every circuit the broker opens, so a suite can assert that none did. */
-export function breakerWatch(broker: ServiceBroker): { opened: unknown[] } {
-	const watch = { opened: [] as unknown[] };
-	broker.createService({
-		name: "breaker-watch",
-		events: {
-			"$circuit-breaker.opened"(ctx: Context) {
-				watch.opened.push(ctx.params);
-			}
-		}
-	} as ServiceSchema);
-	return watch;
-}
 
 const kinds = ["nedb" as const, ...postgresKinds<"postgres">("the second security review")];
 
