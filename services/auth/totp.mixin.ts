@@ -112,8 +112,8 @@ const TotpMixin = {
 					throw totpState(409, "TOTP_NOT_ENABLED", "TOTP is not on.");
 				}
 				const { code, password } = ctx.params;
-				if (code !== undefined) await this.acceptTotpCode(ctx, user, code);
-				else if (password !== undefined)
+				if (code != null) await this.acceptTotpCode(ctx, user, code);
+				else if (password != null)
 					await this.checkSignUpPassword(ctx, user, password);
 				else {
 					throw clientError(
@@ -180,7 +180,8 @@ const TotpMixin = {
 			user: UserRecord,
 			password?: string
 		) {
-			if (password !== undefined) {
+			// `!= null`: validation lets an optional field through as null.
+			if (password != null) {
 				await this.checkSignUpPassword(ctx, user, password);
 				return;
 			}

@@ -241,6 +241,10 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 				post("/api/me/totp", { password: "not the password" }, account.auth)
 			);
 			expect(wrong.status).toBe(401);
+			const nullPassword = await later(11 * 60_000, () =>
+				post("/api/me/totp", { password: null }, account.auth)
+			);
+			expect(nullPassword.status).toBe(403);
 			const withPassword = await later(11 * 60_000, () =>
 				post("/api/me/totp", { password }, account.auth)
 			);
