@@ -83,6 +83,12 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		},
 		readyServices: ["tokens", "auth"],
 		readyTimeout: 1000,
+		// Behind a load balancer (a cluster), long enough for its health checks to see /ready fail.
+		drainDelay: durationFromEnv(
+			process.env,
+			"GATEWAY_DRAIN_DELAY",
+			process.env.TRANSPORTER ? 5 : 0
+		),
 
 		routes: [],
 		// Parameters and response bodies hold tokens and passwords: never logged.
@@ -120,7 +126,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 						)
 					);
 				}
-				if (this.broker.stopping) {
+				if (this.closed) {
 					// Shutting down: finish what is in flight, take nothing new.
 					res.setHeader("Connection", "close");
 					return next(new ServiceUnavailableError("SHUTTING_DOWN"));
@@ -174,6 +180,19 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 	},
 
 	methods: {
+		/**
+		 * Called by the Drain middleware when the broker stops, before any service does. From the
+		 * moment the broker is stopping /ready answers 503 while requests are still served; after
+		 * `drainDelay` seconds new ones are refused while those in flight finish.
+		 */
+		async drain(this: ApiThis) {
+			if (this.settings.drainDelay > 0) {
+				this.logger.info(`Draining: /ready answers 503 for ${this.settings.drainDelay} s.`);
+				await new Promise(resolve => setTimeout(resolve, this.settings.drainDelay * 1000));
+			}
+			this.closed = true;
+		},
+
 		/** Ready when every required service has a node that answers; never while stopping. */
 		async readiness(this: ApiThis) {
 			const services: Record<string, boolean> = {};
@@ -331,6 +350,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 	},
 
 	created(this: ApiThis) {
+		this.closed = false;
 		this.trust = parseTrustProxy(this.settings.trustProxy);
 		this.cookiePolicy = cookiePolicyFor({
 			publicUrl: this.settings.publicUrl,

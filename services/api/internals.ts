@@ -63,9 +63,15 @@ export interface ApiServiceSettings extends ApiSettingsSchema {
 	readyServices: string[];
 	/** Milliseconds to wait for a remote node's pong in GET /ready. */
 	readyTimeout: number;
+	/**
+	 * Seconds a stopping gateway keeps serving while /ready answers 503, so a load balancer stops
+	 * sending before it stops taking requests (GATEWAY_DRAIN_DELAY).
+	 */
+	drainDelay: number;
 }
 
 export interface ApiMethods {
+	drain(): Promise<void>;
 	authenticateUser(
 		ctx: Context,
 		route: unknown,
@@ -107,6 +113,8 @@ export interface ApiLocalVars {
 	adminTokenDigest: Buffer | null;
 	trust: TrustProxy;
 	cookiePolicy: CookiePolicy;
+	/** Past the drain delay: new requests are refused (see `drain`). */
+	closed: boolean;
 }
 
 export type ApiThis = Service<ApiServiceSettings> & ApiMethods & ApiLocalVars;

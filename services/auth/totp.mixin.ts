@@ -113,8 +113,7 @@ const TotpMixin = {
 				}
 				const { code, password } = ctx.params;
 				if (code != null) await this.acceptTotpCode(ctx, user, code);
-				else if (password != null)
-					await this.checkSignUpPassword(ctx, user, password);
+				else if (password != null) await this.checkSignUpPassword(ctx, user, password);
 				else {
 					throw clientError(
 						"Give a current code or your password.",

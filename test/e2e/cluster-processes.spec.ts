@@ -59,6 +59,8 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			ADMIN_TOKEN: adminToken,
 			// A quick "no" instead of the default 10 s wait while a node is gone.
 			REQUEST_TIMEOUT: "3000",
+			// No drain: a stopping gateway refuses new requests at once (the failover suite drains).
+			GATEWAY_DRAIN_DELAY: "0",
 			RATE_LIMIT_PUBLIC: "1000",
 			PASSWORD_SCRYPT_N: "1024",
 			LOGLEVEL: "info"

@@ -1,0 +1,265 @@
+/**
+ * Failover in well under a second when a node dies without saying so (SIGKILL, OOM, a lost host).
+ *
+ * moleculer notices such a death only when the node's heartbeats stop for the heartbeat timeout;
+ * until then every call balanced to it waits for its request timeout. Here a call to another node
+ * that has not answered after `probeAfter` ms makes this node ask the callee for a PONG (the
+ * transporter's own ping, deduplicated per node). A node that answers is alive and merely slow: the
+ * call waits on. A node that does not within `probeTimeout` is suspect:
+ * - every call waiting on it fails at once with a retryable 503 `NODE_UNRESPONSIVE`;
+ * - moleculer's retry policy sends the calls that may run twice (those whose retry policy is on:
+ *   reads, checks, lists) again, and the balancer (FailoverStrategy) picks another node;
+ * - calls that must not run twice (retry policy off: generate, consume, sign-up, refresh) reach the
+ *   caller as that 503: it was maybe applied, never twice, and asking again is safe where the store
+ *   makes it so (an atomic consume);
+ * - no new call is balanced to it while another node serves the action.
+ * A suspect node is pinged every `recheckEvery` ms and trusted again when it answers; it is
+ * forgotten when the registry drops it (heartbeat timeout) or it reconnects.
+ *
+ * Only calls that leave the process are watched: a local call cannot meet a dead node.
+ */
+import {
+	Errors,
+	Strategies,
+	type ActionHandler,
+	type ActionSchema,
+	type Context,
+	type Middleware,
+	type Service,
+	type ServiceBroker
+} from "moleculer";
+import type Endpoint from "moleculer/src/registry/endpoint";
+
+export interface FailoverOptions {
+	/** Milliseconds without an answer before the callee is pinged. */
+	probeAfter: number;
+	/** Milliseconds the callee has to answer the ping. */
+	probeTimeout: number;
+	/** Milliseconds between pings of a suspect node. */
+	recheckEvery: number;
+}
+
+export const FAILOVER_DEFAULTS: FailoverOptions = {
+	probeAfter: 500,
+	probeTimeout: 300,
+	recheckEvery: 1000
+};
+
+export const NODE_UNRESPONSIVE = "NODE_UNRESPONSIVE";
+
+/** The error of a call whose node stopped answering: retryable, as a remote caller rebuilds it. */
+export function nodeUnresponsive(action: string, nodeID: string): Errors.MoleculerRetryableError {
+	return new Errors.MoleculerRetryableError(
+		`The node serving '${action}' stopped answering; try again.`,
+		503,
+		NODE_UNRESPONSIVE,
+		{ action, nodeID }
+	);
+}
+
+type Ping = (nodeID: string, timeout: number) => Promise<unknown>;
+
+/**
+ * Which nodes this node suspects, and the calls waiting on each. Broker-free: it is given a ping
+ * and timers, so its logic has unit tests of its own.
+ */
+export class NodeHealth {
+	private readonly suspects = new Set<string>();
+	private readonly probes = new Map<string, Promise<boolean>>();
+	private readonly waiting = new Map<string, Set<() => void>>();
+	private readonly rechecks = new Map<string, NodeJS.Timeout>();
+
+	constructor(
+		private readonly ping: Ping,
+		private readonly options: FailoverOptions = FAILOVER_DEFAULTS
+	) {}
+
+	isSuspect(nodeID: string): boolean {
+		return this.suspects.has(nodeID);
+	}
+
+	get suspectCount(): number {
+		return this.suspects.size;
+	}
+
+	/**
+	 * `call` to `nodeID` as it settles, unless the node stops answering first: then `unresponsive()`
+	 * is the rejection, and `onGiveUp` runs (to drop the transporter's pending request).
+	 */
+	watch<T>(
+		nodeID: string,
+		call: Promise<T>,
+		unresponsive: () => Error,
+		onGiveUp: () => void = () => undefined
+	): Promise<T> {
+		if (this.suspects.has(nodeID)) {
+			// Balanced here anyway (no other node serves it): the call itself decides.
+			return call;
+		}
+		return new Promise<T>((resolve, reject) => {
+			let settled = false;
+			const giveUp = () => {
+				if (settled) return;
+				settled = true;
+				clearTimeout(timer);
+				this.waiting.get(nodeID)?.delete(giveUp);
+				onGiveUp();
+				reject(unresponsive());
+			};
+			const timer = setTimeout(() => {
+				void this.probe(nodeID).then(alive => {
+					if (!alive) giveUp();
+				});
+			}, this.options.probeAfter);
+			let waiting = this.waiting.get(nodeID);
+			if (!waiting) this.waiting.set(nodeID, (waiting = new Set()));
+			waiting.add(giveUp);
+			const finish = () => {
+				settled = true;
+				clearTimeout(timer);
+				waiting.delete(giveUp);
+			};
+			call.then(
+				value => {
+					if (settled) return;
+					finish();
+					resolve(value);
+				},
+				err => {
+					if (settled) return;
+					finish();
+					reject(err);
+				}
+			);
+		});
+	}
+
+	/** Whether the node answers a ping; one ping per node at a time. */
+	probe(nodeID: string): Promise<boolean> {
+		let probe = this.probes.get(nodeID);
+		if (!probe) {
+			probe = this.ping(nodeID, this.options.probeTimeout)
+				.then(
+					pong => pong != null,
+					() => false
+				)
+				.then(alive => {
+					this.probes.delete(nodeID);
+					if (alive) this.trust(nodeID);
+					else this.suspect(nodeID);
+					return alive;
+				});
+			this.probes.set(nodeID, probe);
+		}
+		return probe;
+	}
+
+	/** The registry dropped the node or it came back: start afresh. */
+	forget(nodeID: string): void {
+		this.trust(nodeID);
+	}
+
+	stop(): void {
+		for (const timer of this.rechecks.values()) clearTimeout(timer);
+		this.rechecks.clear();
+		this.suspects.clear();
+	}
+
+	private suspect(nodeID: string): void {
+		this.suspects.add(nodeID);
+		// Every call waiting on it gives up now, not each at its own probe.
+		for (const giveUp of [...(this.waiting.get(nodeID) ?? [])]) giveUp();
+		if (!this.rechecks.has(nodeID)) {
+			const timer = setTimeout(() => {
+				this.rechecks.delete(nodeID);
+				if (this.suspects.has(nodeID)) void this.probe(nodeID);
+			}, this.options.recheckEvery);
+			timer.unref();
+			this.rechecks.set(nodeID, timer);
+		}
+	}
+
+	private trust(nodeID: string): void {
+		this.suspects.delete(nodeID);
+		const timer = this.rechecks.get(nodeID);
+		if (timer) clearTimeout(timer);
+		this.rechecks.delete(nodeID);
+	}
+}
+
+/** Each broker's NodeHealth, for the strategy that balances its calls. */
+const healthOf = new WeakMap<ServiceBroker, NodeHealth>();
+
+/**
+ * The middleware: watches every call that leaves the process (see above). Its state is per broker,
+ * so one middleware object may serve every broker of a process (as moleculer.config's does in tests).
+ */
+export function FailoverMiddleware(options: Partial<FailoverOptions> = {}): Middleware {
+	const settings = { ...FAILOVER_DEFAULTS, ...options };
+	return {
+		name: "Failover",
+		created(broker: ServiceBroker) {
+			const health = new NodeHealth(
+				(nodeID, timeout) => broker.ping(nodeID, timeout) as Promise<unknown>,
+				settings
+			);
+			healthOf.set(broker, health);
+			const forget = ({ node }: { node: { id: string } }) => health.forget(node.id);
+			broker.localBus.on("$node.disconnected", forget);
+			broker.localBus.on("$node.connected", forget);
+		},
+		async stopped(broker: ServiceBroker) {
+			healthOf.get(broker)?.stop();
+		},
+		remoteAction(next: ActionHandler<Service>, action: ActionSchema): ActionHandler<Service> {
+			return function failover(this: Service, ctx: Context) {
+				const nodeID = ctx.nodeID;
+				const health = healthOf.get(ctx.broker);
+				if (!health || !nodeID) return next.call(this, ctx);
+				return health.watch(
+					nodeID,
+					Promise.resolve(next.call(this, ctx)),
+					() => nodeUnresponsive(action.name ?? "", nodeID),
+					() => ctx.broker.transit?.removePendingRequest(ctx.id)
+				);
+			};
+		}
+	};
+}
+
+/**
+ * Round-robin over the endpoints of nodes this node does not suspect (all of them when every one is
+ * suspect: the call then decides). Set as `registry.strategy` beside FailoverMiddleware.
+ */
+export class FailoverStrategy extends Strategies.RoundRobin {
+	override select(list: Endpoint[]): Endpoint {
+		const health = healthOf.get(this.broker);
+		if (health && health.suspectCount > 0) {
+			const trusted = list.filter(ep => !health.isSuspect(ep.id));
+			if (trusted.length > 0) return super.select(trusted);
+		}
+		return super.select(list);
+	}
+}
+
+/**
+ * What a sibling service's broker needs for the same failover when it calls this project's
+ * services: spread into its broker options (`new ServiceBroker({ ...failoverBrokerOptions(), … })`,
+ * or moleculer.config.js). Its own middlewares go after these.
+ */
+export function failoverBrokerOptions(options: Partial<FailoverOptions> = {}) {
+	return {
+		middlewares: [FailoverMiddleware(options)],
+		registry: { strategy: FailoverStrategy, preferLocal: true },
+		// Only errors moleculer marks retryable (NODE_UNRESPONSIVE is), and never the actions that
+		// turn retries off for themselves (generate, consume…).
+		retryPolicy: {
+			enabled: true,
+			retries: 2,
+			delay: 100,
+			maxDelay: 1000,
+			factor: 2,
+			check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable)
+		}
+	};
+}
