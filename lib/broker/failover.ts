@@ -3,8 +3,9 @@
  *
  * moleculer notices such a death only when the node's heartbeats stop for the heartbeat timeout;
  * until then every call balanced to it waits for its request timeout. Here a call to another node
- * that has not answered after `probeAfter` ms makes this node ask the callee for a PONG (the
- * transporter's own ping, deduplicated per node). A node that answers is alive and merely slow: the
+ * that has not answered after `probeAfter` ms (the transporter's pending requests, looked at every
+ * 100 ms) makes this node ask the callee for a PONG (the transporter's own ping, one per node at a
+ * time). A node that answers is alive and merely slow: the
  * call waits on. A node that does not within `probeTimeout` is suspect:
  * - every call waiting on it fails at once with a retryable 503 `NODE_UNRESPONSIVE`;
  * - moleculer's retry policy sends the calls that may run twice (those whose retry policy is on:
@@ -18,16 +19,7 @@
  *
  * Only calls that leave the process are watched: a local call cannot meet a dead node.
  */
-import {
-	Errors,
-	Strategies,
-	type ActionHandler,
-	type ActionSchema,
-	type Context,
-	type Middleware,
-	type Service,
-	type ServiceBroker
-} from "moleculer";
+import { Errors, Strategies, type Middleware, type ServiceBroker } from "moleculer";
 import type Endpoint from "moleculer/src/registry/endpoint";
 
 export interface FailoverOptions {
@@ -59,18 +51,35 @@ export function nodeUnresponsive(action: string, nodeID: string): Errors.Molecul
 
 type Ping = (nodeID: string, timeout: number) => Promise<unknown>;
 
+/** A call waiting for another node's answer, as the transporter keeps it. */
+export interface PendingCall {
+	nodeID: string;
+	/** Fails the call at once with this error (and forgets it). */
+	giveUp(err: Error): void;
+}
+
+/** Every call this node is waiting on, in the order they were sent. */
+export type PendingCalls = () => Iterable<[key: object, call: PendingCall & { action: string }]>;
+
 /**
- * Which nodes this node suspects, and the calls waiting on each. Broker-free: it is given a ping
- * and timers, so its logic has unit tests of its own.
+ * Which nodes this node suspects. Broker-free: it is given a ping and the calls waiting (the
+ * transporter's pending requests), so its logic has unit tests of its own. Nothing is done per
+ * call: one sweep every 100 ms looks at the calls waiting (a timer per call cost the caller 3 µs
+ * of CPU per remote call, 5% of the cluster benchmark).
  */
 export class NodeHealth {
 	private readonly suspects = new Set<string>();
 	private readonly probes = new Map<string, Promise<boolean>>();
-	private readonly waiting = new Map<string, Set<() => void>>();
+	/** When the sweep first saw each waiting call. */
+	private readonly seenAt = new WeakMap<object, number>();
+	/** When each node last answered a ping: a slow node is not pinged again for `probeAfter`. */
+	private readonly answeredAt = new Map<string, number>();
 	private readonly rechecks = new Map<string, NodeJS.Timeout>();
+	private sweeper: NodeJS.Timeout | null = null;
 
 	constructor(
 		private readonly ping: Ping,
+		private readonly pending: PendingCalls,
 		private readonly options: FailoverOptions = FAILOVER_DEFAULTS
 	) {}
 
@@ -82,56 +91,36 @@ export class NodeHealth {
 		return this.suspects.size;
 	}
 
-	/**
-	 * `call` to `nodeID` as it settles, unless the node stops answering first: then `unresponsive()`
-	 * is the rejection, and `onGiveUp` runs (to drop the transporter's pending request).
-	 */
-	watch<T>(
-		nodeID: string,
-		call: Promise<T>,
-		unresponsive: () => Error,
-		onGiveUp: () => void = () => undefined
-	): Promise<T> {
-		if (this.suspects.has(nodeID)) {
-			// Balanced here anyway (no other node serves it): the call itself decides.
-			return call;
+	start(): void {
+		const every = Math.max(5, Math.min(100, this.options.probeAfter / 4));
+		this.sweeper ??= setInterval(() => this.sweep(), every);
+		this.sweeper.unref();
+	}
+
+	stop(): void {
+		for (const timer of this.rechecks.values()) clearTimeout(timer);
+		this.rechecks.clear();
+		this.suspects.clear();
+		if (this.sweeper) clearInterval(this.sweeper);
+		this.sweeper = null;
+	}
+
+	/** Pings each node a call has waited on for `probeAfter` (less one sweep) or more. */
+	sweep(): void {
+		const now = Date.now();
+		const due = now - this.options.probeAfter;
+		for (const [key, call] of this.pending()) {
+			const seen = this.seenAt.get(key);
+			if (seen === undefined) {
+				this.seenAt.set(key, now);
+				continue;
+			}
+			const node = call.nodeID;
+			if (seen > due || this.suspects.has(node) || (this.answeredAt.get(node) ?? 0) > due) {
+				continue;
+			}
+			void this.probe(node);
 		}
-		return new Promise<T>((resolve, reject) => {
-			let settled = false;
-			const giveUp = () => {
-				if (settled) return;
-				settled = true;
-				clearTimeout(timer);
-				this.waiting.get(nodeID)?.delete(giveUp);
-				onGiveUp();
-				reject(unresponsive());
-			};
-			const timer = setTimeout(() => {
-				void this.probe(nodeID).then(alive => {
-					if (!alive) giveUp();
-				});
-			}, this.options.probeAfter);
-			let waiting = this.waiting.get(nodeID);
-			if (!waiting) this.waiting.set(nodeID, (waiting = new Set()));
-			waiting.add(giveUp);
-			const finish = () => {
-				settled = true;
-				clearTimeout(timer);
-				waiting.delete(giveUp);
-			};
-			call.then(
-				value => {
-					if (settled) return;
-					finish();
-					resolve(value);
-				},
-				err => {
-					if (settled) return;
-					finish();
-					reject(err);
-				}
-			);
-		});
 	}
 
 	/** Whether the node answers a ping; one ping per node at a time. */
@@ -159,16 +148,12 @@ export class NodeHealth {
 		this.trust(nodeID);
 	}
 
-	stop(): void {
-		for (const timer of this.rechecks.values()) clearTimeout(timer);
-		this.rechecks.clear();
-		this.suspects.clear();
-	}
-
 	private suspect(nodeID: string): void {
 		this.suspects.add(nodeID);
-		// Every call waiting on it gives up now, not each at its own probe.
-		for (const giveUp of [...(this.waiting.get(nodeID) ?? [])]) giveUp();
+		// Every call waiting on it gives up now (a copy: giving up removes it).
+		for (const [, call] of [...this.pending()]) {
+			if (call.nodeID === nodeID) call.giveUp(nodeUnresponsive(call.action, nodeID));
+		}
 		if (!this.rechecks.has(nodeID)) {
 			const timer = setTimeout(() => {
 				this.rechecks.delete(nodeID);
@@ -180,6 +165,7 @@ export class NodeHealth {
 	}
 
 	private trust(nodeID: string): void {
+		this.answeredAt.set(nodeID, Date.now());
 		this.suspects.delete(nodeID);
 		const timer = this.rechecks.get(nodeID);
 		if (timer) clearTimeout(timer);
@@ -189,6 +175,27 @@ export class NodeHealth {
 
 /** Each broker's NodeHealth, for the strategy that balances its calls. */
 const healthOf = new WeakMap<ServiceBroker, NodeHealth>();
+
+/** The transporter's pending requests, as NodeHealth reads them. */
+function pendingRequestsOf(broker: ServiceBroker): PendingCalls {
+	return function* () {
+		const transit = broker.transit;
+		if (!transit) return;
+		for (const [id, request] of transit.pendingRequests) {
+			yield [
+				request,
+				{
+					nodeID: request.nodeID,
+					action: request.action,
+					giveUp(err: Error) {
+						transit.removePendingRequest(id);
+						request.reject(err);
+					}
+				}
+			];
+		}
+	};
+}
 
 /**
  * The middleware: watches every call that leaves the process (see above). Its state is per broker,
@@ -201,6 +208,7 @@ export function FailoverMiddleware(options: Partial<FailoverOptions> = {}): Midd
 		created(broker: ServiceBroker) {
 			const health = new NodeHealth(
 				(nodeID, timeout) => broker.ping(nodeID, timeout) as Promise<unknown>,
+				pendingRequestsOf(broker),
 				settings
 			);
 			healthOf.set(broker, health);
@@ -208,21 +216,11 @@ export function FailoverMiddleware(options: Partial<FailoverOptions> = {}): Midd
 			broker.localBus.on("$node.disconnected", forget);
 			broker.localBus.on("$node.connected", forget);
 		},
+		async started(broker: ServiceBroker) {
+			if (broker.transit) healthOf.get(broker)?.start();
+		},
 		async stopped(broker: ServiceBroker) {
 			healthOf.get(broker)?.stop();
-		},
-		remoteAction(next: ActionHandler<Service>, action: ActionSchema): ActionHandler<Service> {
-			return function failover(this: Service, ctx: Context) {
-				const nodeID = ctx.nodeID;
-				const health = healthOf.get(ctx.broker);
-				if (!health || !nodeID) return next.call(this, ctx);
-				return health.watch(
-					nodeID,
-					Promise.resolve(next.call(this, ctx)),
-					() => nodeUnresponsive(action.name ?? "", nodeID),
-					() => ctx.broker.transit?.removePendingRequest(ctx.id)
-				);
-			};
 		}
 	};
 }

@@ -14,73 +14,97 @@ function pinger(alive: Set<string>) {
 	return { ping, pinged };
 }
 
-const never = () => new Promise<never>(() => undefined);
-const unresponsive = () => new Error("unresponsive");
+/** Calls waiting for an answer, as the transporter keeps them. */
+function transporter() {
+	const pending = new Map<object, failover.PendingCall & { action: string }>();
+	return {
+		pending: () => pending.entries(),
+		send(nodeID: string) {
+			const key = {};
+			const outcome: { error: Error | null } = { error: null };
+			pending.set(key, {
+				nodeID,
+				action: "tokens.check",
+				giveUp(err) {
+					pending.delete(key);
+					outcome.error = err;
+				}
+			});
+			return { outcome, answer: () => pending.delete(key) };
+		},
+		get size() {
+			return pending.size;
+		}
+	};
+}
 
 describe("NodeHealth", () => {
-	it("passes a call that answers in time through, without a ping", async () => {
+	let health: failover.NodeHealth;
+	afterEach(() => health?.stop());
+
+	it("pings nobody while calls are answered in time", async () => {
 		const { ping, pinged } = pinger(new Set());
-		const health = new failover.NodeHealth(ping, FAST);
-		await expect(health.watch("a", Promise.resolve(42), unresponsive)).resolves.toBe(42);
-		await expect(
-			health.watch("a", Promise.reject(new Error("no")), unresponsive)
-		).rejects.toThrow("no");
+		const calls = transporter();
+		health = new failover.NodeHealth(ping, calls.pending, FAST);
+		health.start();
+		for (let i = 0; i < 5; i++) {
+			const call = calls.send("a");
+			await sleep(5);
+			call.answer();
+		}
+		await sleep(40);
 		expect(pinged).toEqual([]);
-		health.stop();
 	});
 
-	it("lets a slow call of a node that answers its ping wait on", async () => {
+	it("lets a slow call of a node that answers its ping wait on, and pings it once per probeAfter", async () => {
 		const { ping, pinged } = pinger(new Set(["slow"]));
-		const health = new failover.NodeHealth(ping, FAST);
-		const slow = sleep(80).then(() => "done");
-		await expect(health.watch("slow", slow, unresponsive)).resolves.toBe("done");
-		expect(pinged.length).toBeGreaterThanOrEqual(1);
+		const calls = transporter();
+		health = new failover.NodeHealth(ping, calls.pending, FAST);
+		health.start();
+		const call = calls.send("slow");
+		await sleep(70);
+		expect(call.outcome.error).toBeNull();
 		expect(health.isSuspect("slow")).toBe(false);
-		health.stop();
+		expect(pinged.length).toBeGreaterThanOrEqual(1);
+		expect(pinged.length).toBeLessThanOrEqual(3);
+		call.answer();
 	});
 
 	it("gives up every call waiting on a node that does not answer, with one ping, and suspects it", async () => {
 		const { ping, pinged } = pinger(new Set());
-		const health = new failover.NodeHealth(ping, FAST);
-		const gaveUp: string[] = [];
-		const started = Date.now();
-		const calls = Array.from({ length: 10 }, (_, i) =>
-			health.watch("dead", never(), unresponsive, () => gaveUp.push(`c${i}`))
-		);
-		const results = await Promise.allSettled(calls);
-		expect(Date.now() - started).toBeLessThan(200);
-		expect(results.every(r => r.status === "rejected")).toBe(true);
-		expect(gaveUp).toHaveLength(10);
-		expect(pinged).toEqual(["dead"]);
+		const calls = transporter();
+		health = new failover.NodeHealth(ping, calls.pending, { ...FAST, recheckEvery: 5000 });
+		health.start();
+		const waiting = Array.from({ length: 10 }, () => calls.send("dead"));
+
+		await sleep(80);
+		for (const call of waiting) {
+			expect(call.outcome.error).toMatchObject({ code: 503, type: "NODE_UNRESPONSIVE" });
+		}
+		expect(pinged.filter(n => n === "dead")).toEqual(["dead"]);
 		expect(health.isSuspect("dead")).toBe(true);
-		health.stop();
+		expect(calls.size).toBe(0);
 	});
 
 	it("trusts a suspect node again when it answers a later ping, or when told to forget it", async () => {
 		const alive = new Set<string>();
 		const { ping } = pinger(alive);
-		const health = new failover.NodeHealth(ping, FAST);
-		await expect(health.watch("back", never(), unresponsive)).rejects.toThrow("unresponsive");
+		const calls = transporter();
+		health = new failover.NodeHealth(ping, calls.pending, FAST);
+		health.start();
+		calls.send("back");
+		await sleep(60);
 		expect(health.isSuspect("back")).toBe(true);
 		alive.add("back");
-		await sleep(80);
+		await sleep(60);
 		expect(health.isSuspect("back")).toBe(false);
 
 		alive.delete("back");
-		await expect(health.watch("back", never(), unresponsive)).rejects.toThrow("unresponsive");
+		calls.send("back");
+		await sleep(60);
+		expect(health.isSuspect("back")).toBe(true);
 		health.forget("back");
 		expect(health.isSuspect("back")).toBe(false);
-		health.stop();
-	});
-
-	it("leaves a call to a node already suspect to the call itself", async () => {
-		const { ping } = pinger(new Set());
-		const health = new failover.NodeHealth(ping, FAST);
-		await expect(health.watch("dead", never(), unresponsive)).rejects.toThrow();
-		await expect(health.watch("dead", Promise.resolve("late"), unresponsive)).resolves.toBe(
-			"late"
-		);
-		health.stop();
 	});
 
 	it("answers a retryable 503 naming the action and node, never more", () => {
