@@ -14,11 +14,10 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No install scripts: none of our dependencies needs one, and the `node` devDependency's would
-# download a second Node binary.
-# npm install rather than npm ci: npm 11 writes lock files whose other-platform optional bindings
-# its own `npm ci` then reports as missing (the lock is still honoured by npm install).
-RUN npm install --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json moleculer.config.ts ./
+# download a second Node binary. A locked install: exactly the versions of package-lock.json.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json moleculer.config.ts index.ts ./
+COPY bin ./bin
 COPY types ./types
 COPY lib ./lib
 COPY mixins ./mixins
@@ -29,7 +28,7 @@ RUN ["node", "node_modules/typescript/bin/tsc", "--project", "tsconfig.build.jso
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # --- runtime ---
 FROM ${NODE_IMAGE}

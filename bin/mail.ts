@@ -12,18 +12,26 @@ const args = process.argv.slice(2);
 const outbox = process.env.MAIL_OUTBOX_DIR || join(dataDirFromEnv(process.env), "outbox");
 const to = args.includes("--to") ? args[args.indexOf("--to") + 1]?.toLowerCase() : undefined;
 
-let files: string[] = [];
-try {
-	files = readdirSync(outbox)
+function mailsInOutbox() {
+	const files = readdirSync(outbox)
 		.filter(f => f.endsWith(".eml"))
 		.sort();
-} catch {
-	console.log(`No outbox at ${outbox} yet: nothing was mailed (or SMTP_URL is set).`);
-	process.exit(0);
+	return files
+		.map(f => readMail(f, readFileSync(join(outbox, f), "utf8")))
+		.filter(m => to === undefined || m.to.toLowerCase().includes(to));
 }
-let mails = files
-	.map(f => readMail(f, readFileSync(join(outbox, f), "utf8")))
-	.filter(m => to === undefined || m.to.toLowerCase().includes(to));
+
+let mails: ReturnType<typeof mailsInOutbox> = [];
+// A mail is written just after the request that sends it has answered: wait for one a moment.
+for (let waited = 0; ; waited += 100) {
+	try {
+		mails = mailsInOutbox();
+	} catch {
+		mails = [];
+	}
+	if (mails.length > 0 || waited >= 3000) break;
+	Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+}
 if (args.includes("--last")) mails = mails.slice(-1);
 if (args.includes("--link")) {
 	const link = mails.flatMap(m => m.links).at(-1);
@@ -35,4 +43,4 @@ for (const mail of mails) {
 	for (const link of mail.links) console.log(`  link: ${link}`);
 	for (const code of mail.codes) console.log(`  code: ${code}`);
 }
-if (mails.length === 0) console.log(`No mail in ${outbox}${to ? ` to ${to}` : ""}.`);
+if (mails.length === 0) console.log(`No mail in ${outbox}${to ? ` to ${to}` : ""} yet.`);

@@ -1,6 +1,6 @@
 /**
  * The `repl` service does nothing, on purpose: it lets an operator start a node that only joins the
- * cluster, to use the REPL's commands against it (README "Operating from the REPL"):
+ * cluster, to use the REPL's commands against it (docs/operations.md, "Operating from the REPL"):
  *
  *     SERVICES=repl TRANSPORTER=nats://127.0.0.1:4222 npm run repl
  *

@@ -1,5 +1,5 @@
 /**
- * Operator commands for the moleculer REPL (`npm run repl`, see README "Operating from the REPL").
+ * Operator commands for the moleculer REPL (`npm run repl`, see docs/operations.md).
  * They call the `tokens` service wherever it runs in the cluster, so an operator's REPL node needs no
  * service of its own. Each command is a plain function of (broker, arguments, print), tested as such;
  * `replCommands` adapts them to moleculer-repl's custom command format.

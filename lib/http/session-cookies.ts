@@ -1,7 +1,7 @@
 /**
  * Cookie sessions for browser apps: the access and refresh tokens as `HttpOnly` cookies, so page
  * scripts never hold them, and the cross-site request check every request a cookie authenticates
- * must pass. See the README's "Cookie sessions".
+ * must pass. See docs/http-api.md, "Cookie sessions".
  *
  * Cookies are parsed and written with `cookie` (jshttp), the parser Express uses.
  */

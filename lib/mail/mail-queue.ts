@@ -9,7 +9,7 @@
  * - The ids of sent mails are kept a day in the KV bucket `<stream>_SENT`: a mail redelivered after
  *   it was sent (the acknowledgement was lost) is acknowledged again, not sent twice.
  * - A mail that fails `maxAttempts` times goes, still sealed, to the stream `<stream>_DEAD` with the
- *   failure's kind in its headers, for an operator to inspect (README, Operating).
+ *   failure's kind in its headers, for an operator to inspect (docs/operations.md).
  */
 import {
 	AckPolicy,

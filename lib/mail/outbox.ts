@@ -94,6 +94,9 @@ export function readMail(file: string, raw: string): OutboxMail {
 		subject: decodeHeader(message.headers.get("subject") ?? ""),
 		text,
 		links: [...new Set(text.match(/https?:\/\/[^\s<>"]+/g) ?? [])],
-		codes: [...new Set([...text.matchAll(/\bcode:\s*(\d{6,8})\b/gi)].map(m => m[1]))]
+		// "Your code: 123456", "Or type this code where you signed up: 123456 (…)".
+		codes: [
+			...new Set([...text.matchAll(/\bcode\b[^:\n]{0,40}:\s*(\d{6,8})\b/gi)].map(m => m[1]))
+		]
 	};
 }

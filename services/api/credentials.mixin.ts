@@ -1,6 +1,6 @@
 /**
  * Who is calling the gateway: a user's access token (JWT) or API key, resolved by `auth`, or
- * ADMIN_TOKEN on the admin routes. See the README's "Credentials".
+ * ADMIN_TOKEN on the admin routes. See docs/http-api.md, "Credentials".
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Errors, type Context, type ServiceSchema } from "moleculer";

@@ -1,7 +1,7 @@
 /**
  * What key users rely on beside scopes and expiry: metadata returned on verification, disabling a
  * key without deleting it, rerolling it with an overlap so deployments can switch over, and
- * verification with a reason (`auth.verifyKey`). See the README's "API keys".
+ * verification with a reason (`auth.verifyKey`). See docs/api-keys.md.
  */
 import { type ServiceSchema } from "moleculer";
 import { fieldError } from "../../lib/broker/field-error";

@@ -7,7 +7,7 @@
  * this service: not in answers, logs, events or errors.
  *
  * Refresh tokens rotate on every use; a rotated token presented again revokes its whole family
- * (RFC 9700 §4.14.2), see lib/auth/store/refresh-family-store and the README.
+ * (RFC 9700 §4.14.2), see lib/auth/store/refresh-family-store and docs/sessions.md.
  */
 import { hkdfSync, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";

@@ -1,7 +1,7 @@
 /**
  * E-mailed codes of `auth`, for users on another device than their mail and apps that cannot open
  * links: sign-in by code, and e-mail verification by the code in the verification mail. A code is
- * a `tokens` code (services/tokens/codes.mixin) bound to the address; see the README's "Codes".
+ * a `tokens` code (services/tokens/codes.mixin) bound to the address; see docs/accounts-and-sign-in.md, "Codes".
  *
  * Two budgets bound the guessing, both per address and both counted when an attempt starts, so
  * concurrent guesses cannot slip past: one code takes AUTH_CODE_ATTEMPTS submissions (3), then it is

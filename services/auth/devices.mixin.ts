@@ -2,7 +2,7 @@
  * The steps between "the password is right" and a session (seed 002's verify-otp): with TOTP on,
  * a TOTP code (services/auth/totp.mixin); else, with AUTH_VERIFY_NEW_DEVICES=true, a code mailed
  * when the password comes from a device not seen before for that user. Either answers a challenge
- * (a `tokens` token, 5 minutes) that the second request spends. See the README's "Second steps".
+ * (a `tokens` token, 5 minutes) that the second request spends. See docs/accounts-and-sign-in.md, "Second steps".
  *
  * A device is remembered by a device token (a `tokens` token, 90 days, returned once or set as a
  * cookie) together with a digest of the User-Agent it was confirmed from: never by address alone.

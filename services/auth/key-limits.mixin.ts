@@ -1,7 +1,7 @@
 /**
  * Rate limits and credits of API keys (lib/auth/key-limits): applied on every use of a key through
  * the gateway (auth.resolveApiKey) and by auth.verifyKey, kept in a KeyUsageStore beside the users
- * (lib/auth/store/key-usage-store). See the README's "API keys".
+ * (lib/auth/store/key-usage-store). See docs/api-keys.md.
  */
 import { type ServiceSchema } from "moleculer";
 import { clientError } from "../../lib/auth/errors";

@@ -1,7 +1,7 @@
 /**
  * The standard endpoints resource servers expect: token introspection (RFC 7662) for trusted
  * callers, and revocation (RFC 7009) for whoever holds a token. Served by the gateway at
- * POST /oauth2/introspect and POST /oauth2/revoke (form-encoded). See the README's "OAuth 2.0".
+ * POST /oauth2/introspect and POST /oauth2/revoke (form-encoded). See docs/oauth-and-jwks.md.
  */
 import { type ServiceSchema } from "moleculer";
 import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";

@@ -3,7 +3,7 @@
  * `gen-tokens` at login, `validate-token` on each request and `invalidate-tokens` at logout):
  * access and refresh pairs for a subject this service keeps no password for, with the same
  * rotation and reuse detection as users' sessions (auth.refresh takes them). `public`: for trusted
- * services over the broker, never on the gateway. See the README's "Service API".
+ * services over the broker, never on the gateway. See docs/sessions.md, "Service API".
  */
 import type { ServiceSchema } from "moleculer";
 import { TOKEN_TYPES } from "../../lib/tokens/types";

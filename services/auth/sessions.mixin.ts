@@ -1,6 +1,6 @@
 /**
  * Sessions of `auth`: refresh-token families, their rotation with reuse detection (RFC 9700
- * §4.14.2), sign-out and sign-out everywhere. See the README's "Refresh tokens rotate".
+ * §4.14.2), sign-out and sign-out everywhere. See docs/sessions.md.
  */
 import { TOKEN_TYPES } from "../../lib/tokens/types";
 import { randomUUID } from "node:crypto";

@@ -3,7 +3,7 @@
  * The secret is sealed with AES-256-GCM (lib/pools/sealed-box, key from JWT_SECRET, bound to the
  * user id), never stored in clear; a code is never accepted twice (the user's last accepted step,
  * compare-and-set in the store); a challenge takes 5 wrong codes, an account 10 an hour.
- * See the README's "TOTP".
+ * See docs/accounts-and-sign-in.md, "TOTP".
  */
 import { type Context, type ServiceSchema } from "moleculer";
 import { renderSVG } from "uqr";

@@ -67,7 +67,7 @@ describe("auth at the production scrypt cost", () => {
 		expect(ratio).toBeGreaterThan(0.6);
 		expect(ratio).toBeLessThan(1.6);
 
-		// Latency of a successful sign-in and of a refresh at this cost, for the README.
+		// Latency of a successful sign-in and of a refresh at this cost, for the docs.
 		const signIns: number[] = [];
 		let refreshToken = "";
 		for (let i = 0; i < 5; i++) {

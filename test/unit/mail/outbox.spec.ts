@@ -29,6 +29,15 @@ describe("the development outbox", () => {
 		expect(mail.text).toContain("Hello ada");
 	});
 
+	it("finds the code beside a verification link", async () => {
+		const raw = await composed({
+			to: "c@example.com",
+			subject: "Confirm",
+			text: "Or type this code where you signed up: 654321 (it expires in 5 minutes)."
+		});
+		expect(outbox.readMail("z.eml", raw).codes).toEqual(["654321"]);
+	});
+
 	it("reads a plain 7-bit message too", async () => {
 		const raw = await composed({
 			to: "b@example.com",
