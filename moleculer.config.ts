@@ -14,6 +14,7 @@ import NullParamsMiddleware from "./lib/broker/null-params.middleware";
 import TextParamsMiddleware from "./lib/broker/text-params.middleware";
 import NatsWriteBatchingMiddleware from "./lib/broker/nats-write-batching.middleware";
 import DrainMiddleware from "./lib/broker/drain.middleware";
+import PortableParamsMiddleware from "./lib/broker/portable-params.middleware";
 import { FailoverMiddleware, FailoverStrategy } from "./lib/broker/failover";
 import { replCommands } from "./lib/broker/repl-commands";
 import { metricsOptions, tracingOptions } from "./lib/broker/observability";
@@ -43,12 +44,14 @@ const brokerConfig: BrokerOptions = {
 	namespace: env.NAMESPACE ?? "",
 	nodeID: env.NODEID || null,
 
+	// LOG_FORMAT=json: one JSON object per line (level, time, nodeID, module, msg) for a log
+	// collector; otherwise moleculer's readable "full" lines.
 	logger: {
 		type: "Console",
 		options: {
-			colors: env.NO_COLOR === undefined,
+			colors: env.NO_COLOR === undefined && env.LOG_FORMAT !== "json",
 			moduleColors: false,
-			formatter: "full",
+			formatter: env.LOG_FORMAT === "json" ? "json" : "full",
 			autoPadding: false
 		}
 	},
@@ -104,6 +107,7 @@ const brokerConfig: BrokerOptions = {
 
 	validator: new RedactingValidator(),
 	middlewares: [
+		PortableParamsMiddleware,
 		NullParamsMiddleware,
 		TextParamsMiddleware,
 		NatsWriteBatchingMiddleware,

@@ -14,7 +14,7 @@ import { Errors, type Context, type Service, type ServiceSchema } from "molecule
 import nodemailer, { type Transporter } from "nodemailer";
 import { dataDirFromEnv, mailQueueFromEnv, type MailQueueConfig } from "../lib/config/env";
 import { mailQueueSecret } from "../lib/config/secrets";
-import { count } from "../lib/broker/project-metrics";
+import { count, registerMetrics } from "../lib/broker/project-metrics";
 import { MailQueue } from "../lib/mail/mail-queue";
 import type { MailContent } from "../lib/mail/queued-mail";
 
@@ -134,6 +134,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailLocalVars> = {
 	},
 
 	created(this: MailThis) {
+		registerMetrics(this.broker, ["mtk.mail.total", "mtk.mail.queue.total"]);
 		if (this.settings.smtpUrl) {
 			this.transportKind = "smtp";
 			// Nodemailer's own logger stays off: at debug level it prints whole messages.

@@ -2,7 +2,8 @@
  * Metrics and tracing options of the broker, from the environment (moleculer.config.ts).
  *
  * Metrics are off unless METRICS_PORT is set; then moleculer's Prometheus reporter serves them on
- * that port (METRICS_HOST, default 0.0.0.0), never on the gateway's. Tracing is off unless
+ * that port, on loopback unless METRICS_HOST says otherwise (they are unauthenticated: expose them to
+ * a scraper on purpose, e.g. METRICS_HOST=0.0.0.0 inside a private network), never on the gateway's. Tracing is off unless
  * TRACING_EXPORTER names one of moleculer's exporters that needs no extra package: Console,
  * Zipkin (ZIPKIN_URL) or Event. Spans never carry parameters, meta or responses (they hold tokens).
  */
@@ -24,7 +25,7 @@ export function metricsOptions(env: NodeJS.ProcessEnv): BrokerOptions["metrics"]
 				type: "Prometheus",
 				options: {
 					port,
-					host: env.METRICS_HOST || undefined,
+					host: env.METRICS_HOST || "127.0.0.1",
 					path: "/metrics",
 					// The process's command line may carry secrets passed as arguments.
 					excludes: ["process.arguments"]

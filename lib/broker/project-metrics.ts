@@ -13,7 +13,14 @@ interface MetricDefinition {
 	description: string;
 	labelNames: string[];
 	buckets?: number[];
+	/**
+	 * Label sets a counter shows at 0 from the start: Prometheus' increase() cannot see the first
+	 * event of a series that appears with it (an alert on the first refresh-token reuse would miss).
+	 */
+	series?: Record<string, string>[];
 }
+
+const each = (label: string, values: string[]) => values.map(value => ({ [label]: value }));
 
 export const PROJECT_METRICS = {
 	"mtk.tokens.operations.total": {
@@ -30,7 +37,8 @@ export const PROJECT_METRICS = {
 		type: "counter",
 		description:
 			"refresh-token rotations: rotated, successor (reuse interval), reused, invalid",
-		labelNames: ["result"]
+		labelNames: ["result"],
+		series: each("result", ["rotated", "successor", "reused", "invalid"])
 	},
 	"mtk.auth.code_failures.total": {
 		type: "counter",
@@ -45,13 +53,15 @@ export const PROJECT_METRICS = {
 	"mtk.mail.total": {
 		type: "counter",
 		description: "mails sent and failed",
-		labelNames: ["result"]
+		labelNames: ["result"],
+		series: each("result", ["sent", "failed"])
 	},
 	"mtk.mail.queue.total": {
 		type: "counter",
 		description:
 			"mails through the JetStream queue: queued or not_queued (by auth), sent, duplicate, retried, dead",
-		labelNames: ["outcome"]
+		labelNames: ["outcome"],
+		series: each("outcome", ["queued", "not_queued", "sent", "duplicate", "retried", "dead"])
 	},
 	"mtk.cleanup.runs.total": {
 		type: "counter",
@@ -86,9 +96,10 @@ export function registerMetrics(broker: ServiceBroker, names: ProjectMetric[]): 
 }
 
 function ensure(broker: ServiceBroker, name: ProjectMetric): void {
-	if (!broker.metrics.getMetric(name)) {
-		broker.metrics.register({ name, ...PROJECT_METRICS[name] } as never);
-	}
+	if (broker.metrics.getMetric(name)) return;
+	const { series, ...definition } = PROJECT_METRICS[name] as MetricDefinition;
+	broker.metrics.register({ name, ...definition } as never);
+	for (const labels of series ?? []) broker.metrics.increment(name, labels, 0);
 }
 
 /** Counts not yet added to moleculer's registry, per broker: added together once per loop turn. */

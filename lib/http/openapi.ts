@@ -31,7 +31,35 @@ export function buildOpenApiDocument(
 	// A copy: the path constants are shared, and describeActionInputs writes into the operations.
 	const doc = structuredClone(staticDocument(publicUrl));
 	if (actionParams) describeActionInputs(doc, actionParams);
+	assignOperationIds(doc);
 	return doc;
+}
+
+/**
+ * An `operationId` on every operation, for generated clients: the action it calls (`auth.signIn`
+ * → `authSignIn`) or the gateway's handler (`health`, `verifyEmailPage`), with the method when one
+ * name serves two operations (`healthHead`), and the path's parameter when one action serves two
+ * paths (`redeemActionLinkByToken`).
+ */
+function assignOperationIds(doc: Record<string, unknown>): void {
+	const paths = doc.paths as Record<string, Record<string, Record<string, unknown>>>;
+	const taken = new Set<string>();
+	for (const route of allRoutes()) {
+		const op = paths[openApiPath(route.fullPath)]?.[route.method.toLowerCase()];
+		if (!op) continue;
+		const base = route.action
+			? route.action.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase())
+			: route.handler!;
+		const param = /:(\w+)$/.exec(route.fullPath)?.[1];
+		const candidates = [
+			base,
+			`${base}${route.method[0]}${route.method.slice(1).toLowerCase()}`,
+			param ? `${base}By${param[0].toUpperCase()}${param.slice(1)}` : `${base}2`
+		];
+		const id = candidates.find(c => !taken.has(c)) ?? `${base}${taken.size}`;
+		taken.add(id);
+		op.operationId = id;
+	}
 }
 
 /** Replaces each action route's inputs with those its action declares. */

@@ -94,6 +94,9 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		// Parameters and response bodies hold tokens and passwords: never logged.
 		logRequestParams: null,
 		logResponseData: null,
+		// One line per request at info (the answer, with its time); the request lines at debug.
+		logRequest: "debug",
+		logResponse: "info",
 		log4XXResponses: false,
 		logRouteRegistration: "debug",
 		qsOptions: { depth: 2, parameterLimit: 50, arrayLimit: 20 },

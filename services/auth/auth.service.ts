@@ -74,7 +74,7 @@ import OAuthMixin from "./oauth.mixin";
 import ApiKeySettingsMixin from "./api-key-settings.mixin";
 import KeyLimitsMixin from "./key-limits.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
-import { countCleanup } from "../../lib/broker/project-metrics";
+import { countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
 import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
@@ -390,6 +390,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	},
 
 	created(this: AuthThis) {
+		registerMetrics(this.broker, [
+			"mtk.auth.sign_ins.total",
+			"mtk.auth.refreshes.total",
+			"mtk.auth.code_failures.total",
+			"mtk.limit_refusals.total",
+			"mtk.mail.queue.total"
+		]);
 		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
 		const jwtSecret = resolveSecret({
 			envName: "JWT_SECRET",

@@ -36,6 +36,24 @@ describe("Prometheus metrics", () => {
 		return total;
 	}
 
+	it("lists the counters alerts watch at 0 before their first event", async () => {
+		const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+		for (const [name, label, value] of [
+			["mtk_auth_refreshes_total", "result", "reused"],
+			["mtk_mail_queue_total", "outcome", "dead"],
+			["mtk_mail_total", "result", "failed"]
+		]) {
+			const line = scrape
+				.split("\n")
+				.find(l => l.startsWith(`${name}{`) && l.includes(`${label}="${value}"`));
+			expect([name, value, line?.slice(line.lastIndexOf(" ") + 1)]).toEqual([
+				name,
+				value,
+				"0"
+			]);
+		}
+	});
+
 	it("counts what a scripted workload did", async () => {
 		const call = <T>(action: string, params: object) =>
 			stack.broker.call<T, object>(action, params);
