@@ -25,9 +25,9 @@ export const PAGE_PATHS: Record<string, unknown> = {
 			[200, 400, 429]
 		),
 		post: pagePost(
-			"Sign in (spends the token); the page shows the session's tokens once",
+			"Sign in (spends the token): the session goes into cookies and the browser on to APP_URL (303), or the page says it is signed in; never a token on the page",
 			{},
-			[200, 400, 429, 503]
+			[200, 303, 400, 429, 503]
 		)
 	},
 	"/magic-link/totp": {

@@ -60,8 +60,12 @@ export interface Page {
 	paragraphs: string[];
 	errors?: string[];
 	form?: PageForm;
-	/** Values shown once for the reader to copy (e.g. a session's tokens). */
+	/** Values shown once for the reader to copy. */
 	values?: { label: string; value: string }[];
+	/** Where the browser goes next (303 See Other) instead of showing the page. */
+	redirect?: string;
+	/** Set-Cookie values sent with the page (a cookie session). */
+	cookies?: string[];
 }
 
 export function renderPage(page: Page): string {
@@ -113,6 +117,11 @@ export interface SessionTokens {
 	expiresIn: number;
 }
 
+/** A form's hidden fields, with where to go after a sign-in when one was asked for. */
+function withNext(hidden: Record<string, string>, next: string | null): Record<string, string> {
+	return next ? { ...hidden, next } : hidden;
+}
+
 /** Every page the gateway serves for mail links, as data (rendered by `renderPage`). */
 export const pages = {
 	verifyEmailConfirm(token: string, errors: string[] = [], status = 200): Page {
@@ -120,10 +129,11 @@ export const pages = {
 			status,
 			title: "Confirm your e-mail address",
 			paragraphs: [
-				"Press the button to confirm this e-mail address for your account.",
-				"If you chose a password when you signed up, enter it to keep it. Without it the " +
-					"address is still confirmed, but a password chosen before is cleared: whoever " +
-					"confirms the address owns the account. You can then set one with “Forgot password”."
+				"Enter the password you chose when you signed up, and confirm: your address is " +
+					"confirmed and you sign in with that password from now on.",
+				"Did you not sign up yourself, or not choose a password? Confirm with the field " +
+					"empty: the address is yours, any password set before is cleared, and you can " +
+					"choose one with “Forgot password”."
 			],
 			errors,
 			form: {
@@ -132,7 +142,7 @@ export const pages = {
 				fields: [
 					{
 						name: "password",
-						label: "Your password (optional)",
+						label: "Your password",
 						type: "password",
 						autocomplete: "current-password",
 						required: false
@@ -157,17 +167,22 @@ export const pages = {
 		};
 	},
 
-	magicLinkConfirm(token: string): Page {
+	magicLinkConfirm(token: string, next: string | null = null): Page {
 		return {
 			status: 200,
 			title: "Sign in",
 			paragraphs: ["Press the button to sign in with this link. It works only once."],
-			form: { action: "/magic-link", hidden: { token }, submit: "Sign in" }
+			form: { action: "/magic-link", hidden: withNext({ token }, next), submit: "Sign in" }
 		};
 	},
 
 	/** The second step after a magic link, for an account with TOTP on. */
-	magicLinkTotp(challenge: string, errors: string[] = [], status = 200): Page {
+	magicLinkTotp(
+		challenge: string,
+		next: string | null = null,
+		errors: string[] = [],
+		status = 200
+	): Page {
 		return {
 			status,
 			title: "Enter your code",
@@ -178,7 +193,7 @@ export const pages = {
 			errors,
 			form: {
 				action: "/magic-link/totp",
-				hidden: { token: challenge },
+				hidden: withNext({ token: challenge }, next),
 				fields: [
 					{ name: "code", label: "Code", type: "text", autocomplete: "one-time-code" }
 				],
@@ -187,21 +202,19 @@ export const pages = {
 		};
 	},
 
-	magicLinkDone(session: SessionTokens): Page {
-		return {
-			status: 200,
-			title: "You are signed in",
-			paragraphs: [
-				"Your session's tokens are below and are shown only this once. " +
-					"Send the access token as `Authorization: Bearer <token>`; " +
-					"use the refresh token to get a new access token when it expires " +
-					`(in ${Math.round(session.expiresIn / 60)} minutes).`
-			],
-			values: [
-				{ label: "Access token", value: session.accessToken },
-				{ label: "Refresh token", value: session.refreshToken }
-			]
-		};
+	/**
+	 * After a sign-in on a page: the browser holds the session in its cookies (never shown), and
+	 * goes on to the application when one is configured.
+	 */
+	signedIn(cookies: string[], next: string | null): Page {
+		return next
+			? { status: 303, title: "Signed in", paragraphs: [], redirect: next, cookies }
+			: {
+					status: 200,
+					title: "You are signed in",
+					paragraphs: ["You are signed in on this browser. You can close this page."],
+					cookies
+				};
 	},
 
 	resetPasswordForm(token: string, errors: string[] = [], status = 200): Page {
@@ -240,23 +253,30 @@ export const pages = {
 		};
 	},
 
-	actionConfirm(token: string, action: string): Page {
+	/** `label`: what the action registered for its links (`linkLabel`), never its internal name. */
+	actionConfirm(token: string, label: string | null): Page {
 		return {
 			status: 200,
 			title: "Confirm",
 			paragraphs: [
-				`This link will run "${action}" for your account.`,
-				"Press the button to continue."
+				label
+					? `This link asks you to confirm: ${label}.`
+					: "This link asks you to confirm a request.",
+				"Press the button to continue. The link works once."
 			],
 			form: { action: "/token", hidden: { token }, submit: "Confirm" }
 		};
 	},
 
-	actionDone(action: string): Page {
+	actionDone(label: string | null): Page {
 		return {
 			status: 200,
 			title: "Done",
-			paragraphs: [`"${action}" is done. You can close this page.`]
+			paragraphs: [
+				label
+					? `Done: ${label}. You can close this page.`
+					: "Done. You can close this page."
+			]
 		};
 	},
 

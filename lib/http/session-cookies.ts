@@ -163,3 +163,19 @@ export function crossSiteForm(headers: FetchHeaders, policy: CookiePolicy): bool
 	if (site !== undefined) return site !== "same-origin" && site !== "none";
 	return origin !== undefined && origin !== "null";
 }
+
+/**
+ * Whether `url` is `prefix` or under it: the same origin, and the prefix's path up to a segment
+ * boundary (`https://app.test/a` allows `/a` and `/a/b`, not `/ab`). Anything unparsable is not.
+ */
+export function isUnder(url: string, prefix: string): boolean {
+	try {
+		const target = new URL(url);
+		const base = new URL(prefix);
+		if (target.origin !== base.origin) return false;
+		const path = base.pathname.replace(/\/+$/, "");
+		return target.pathname === path || target.pathname.startsWith(`${path}/`) || path === "";
+	} catch {
+		return false;
+	}
+}

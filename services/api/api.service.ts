@@ -21,13 +21,24 @@ import { clientAddress, parseTrustProxy } from "../../lib/http/client-address";
 import { durationFromEnv } from "../../lib/config/durations";
 import { wholeNumberFromEnv, publicUrlFromEnv } from "../../lib/config/env";
 
-import { PAGE_HEADERS, renderPage, type Page } from "../../lib/http/pages";
+import {
+	PAGE_HEADERS,
+	pages,
+	renderPage,
+	type Page,
+	type SessionTokens
+} from "../../lib/http/pages";
 import { toPublicError } from "../../lib/http/public-error";
 import { MIN_SECRET_LENGTH } from "../../lib/config/secrets";
 import { isProduction, listFromEnv } from "../../lib/config/env";
 import { logLevelEnabled } from "../../lib/broker/log-level";
 import { maskUrl } from "../../lib/http/url-masking";
-import { cookiePolicyFor, crossSiteForm } from "../../lib/http/session-cookies";
+import {
+	cookiePolicyFor,
+	crossSiteForm,
+	isUnder,
+	sessionCookies
+} from "../../lib/http/session-cookies";
 import type {
 	ApiLocalVars,
 	ApiMeta,
@@ -83,6 +94,8 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		},
 		readyServices: ["tokens", "auth"],
 		readyTimeout: 1000,
+		appUrl: process.env.APP_URL || null,
+		redirectAllowlist: listFromEnv(process.env, "REDIRECT_ALLOWLIST"),
 		// Behind a load balancer (a cluster), long enough for its health checks to see /ready fail.
 		drainDelay: durationFromEnv(
 			process.env,
@@ -196,6 +209,20 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			this.closed = true;
 		},
 
+		/**
+		 * The page after a sign-in on a page: the session goes into the browser's cookies (never onto
+		 * the page), and the browser on to `next` when it is APP_URL or under an allow-listed prefix,
+		 * else to APP_URL, else it stays on a "signed in" page.
+		 */
+		signedInPage(this: ApiThis, session: SessionTokens, next: string | null): Page {
+			const cookies = sessionCookies(this.cookiePolicy, session);
+			const allowed = [this.settings.appUrl, ...this.settings.redirectAllowlist].filter(
+				(prefix): prefix is string => Boolean(prefix)
+			);
+			const target = next && allowed.some(prefix => isUnder(next, prefix)) ? next : null;
+			return pages.signedIn(cookies, target ?? this.settings.appUrl);
+		},
+
 		/** Ready when every required service has a node that answers; never while stopping. */
 		async readiness(this: ApiThis) {
 			const services: Record<string, boolean> = {};
@@ -246,6 +273,17 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 
 		sendPage(this: ApiThis, req: IncomingRequest, res: GatewayResponse, page: Page) {
 			if (res.headersSent) return;
+			if (page.cookies) res.setHeader("Set-Cookie", page.cookies);
+			if (page.redirect) {
+				res.writeHead(303, {
+					...PAGE_HEADERS,
+					Location: page.redirect,
+					"Content-Length": 0
+				});
+				res.end();
+				this.logResponse(req, res);
+				return;
+			}
 			const body = renderPage(page);
 			res.writeHead(page.status, {
 				...PAGE_HEADERS,

@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import type { Context, Service } from "moleculer";
 import type { ApiSettingsSchema, GatewayResponse, IncomingRequest } from "moleculer-web";
 import type { TrustProxy } from "../../lib/http/client-address";
-import type { Page } from "../../lib/http/pages";
+import type { Page, SessionTokens } from "../../lib/http/pages";
 import type { CookiePolicy } from "../../lib/http/session-cookies";
 
 /** Who is calling, as CONTRACTS.md defines it (plus "admin-token" for ADMIN_TOKEN on admin routes). */
@@ -68,10 +68,15 @@ export interface ApiServiceSettings extends ApiSettingsSchema {
 	 * sending before it stops taking requests (GATEWAY_DRAIN_DELAY).
 	 */
 	drainDelay: number;
+	/** Where a sign-in on a page sends the browser, signed in with cookies (APP_URL); null: stay. */
+	appUrl: string | null;
+	/** URL prefixes a page's `next` may go to besides APP_URL (REDIRECT_ALLOWLIST). */
+	redirectAllowlist: string[];
 }
 
 export interface ApiMethods {
 	drain(): Promise<void>;
+	signedInPage(session: SessionTokens, next: string | null): Page;
 	authenticateUser(
 		ctx: Context,
 		route: unknown,

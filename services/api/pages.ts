@@ -77,12 +77,35 @@ export function pageForError(status: number, type: string, aliasPath: string): P
 }
 
 /** POST /token and /token/:token: spends an action link and runs its action. */
-async function redeemLink(ctx: Context, params: Record<string, unknown>): Promise<Page> {
+async function redeemLink(
+	this: ApiThis,
+	ctx: Context,
+	params: Record<string, unknown>
+): Promise<Page> {
 	const token = tokenParam(params);
 	// No token at all is a malformed request, not an unknown link.
 	if (!token) return pages.invalidLink(400);
 	const done = await ctx.call<{ action: string }, object>("links.redeem", { token });
-	return pages.actionDone(done.action);
+	return pages.actionDone(linkLabelOf(this, done.action));
+}
+
+/**
+ * What an action registered for the pages of its links (`linkLabel` in its schema, which travels
+ * with the registry), e.g. "subscribe to the newsletter"; null when it registered none. Never the
+ * action's internal name.
+ */
+function linkLabelOf(api: ApiThis, action: string): string | null {
+	const found = api.broker.registry
+		.getActionList({ onlyAvailable: true })
+		.find(a => a.name === action);
+	const label = (found?.action as { linkLabel?: unknown } | undefined)?.linkLabel;
+	return typeof label === "string" && label !== "" ? label : null;
+}
+
+/** The `next` URL a sign-in page was given (query or form), if any: checked by signedInPage. */
+function nextOf(params: Record<string, unknown>): string | null {
+	const next = params.next;
+	return typeof next === "string" && next.length <= 2000 ? next : null;
 }
 
 /** The page routes' handlers, by the names lib/http/routes gives them. */
@@ -107,10 +130,13 @@ export const PAGE_HANDLERS = {
 			return pages.verifyEmailConfirm(token, [body.message], 401);
 		}
 	}),
-	magicLinkPage: confirmationPage(PAGE_TOKEN_TYPES.magicLink, token =>
-		pages.magicLinkConfirm(token)
-	),
-	magicLink: pageAlias(async (ctx, params) => {
+	magicLinkPage: pageAlias(async function (ctx, params) {
+		const token = tokenParam(params);
+		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.magicLink, token))
+			? pages.magicLinkConfirm(token, nextOf(params))
+			: pages.invalidLink();
+	}),
+	magicLink: pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
 		if (!token) return pages.invalidLink();
 		const answer = await ctx.call<SessionTokens | SecondStep, object>(
@@ -118,10 +144,10 @@ export const PAGE_HANDLERS = {
 			{ token }
 		);
 		// With TOTP on, the link was the first step: the page goes on to the second.
-		if ("mfaRequired" in answer) return pages.magicLinkTotp(answer.challenge);
-		return pages.magicLinkDone(answer);
+		if ("mfaRequired" in answer) return pages.magicLinkTotp(answer.challenge, nextOf(params));
+		return this.signedInPage(answer, nextOf(params));
 	}),
-	magicLinkTotp: pageAlias(async (ctx, params) => {
+	magicLinkTotp: pageAlias(async function (ctx, params) {
 		const challenge = tokenParam(params);
 		if (!challenge) return pages.invalidLink();
 		const typed = (stringParam(params, "code") ?? "").trim();
@@ -132,12 +158,12 @@ export const PAGE_HANDLERS = {
 				challenge,
 				...code
 			});
-			return pages.magicLinkDone(session);
+			return this.signedInPage(session, nextOf(params));
 		} catch (err) {
 			// A wrong code: the challenge lives on (5 tries), ask again.
 			const { status, body } = toPublicError(err);
 			if (status !== 401 || body.type !== "INVALID_CODE") throw err;
-			return pages.magicLinkTotp(challenge, [body.message], 401);
+			return pages.magicLinkTotp(challenge, nextOf(params), [body.message], 401);
 		}
 	}),
 	resetPasswordPage: confirmationPage(PAGE_TOKEN_TYPES.resetPassword, token =>
@@ -163,12 +189,14 @@ export const PAGE_HANDLERS = {
 		}
 		return pages.resetPasswordDone();
 	}),
-	actionLinkPage: pageAlias(async (ctx, params) => {
+	actionLinkPage: pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
 		const link = token
 			? await ctx.call<{ action: string } | null, object>("links.load", { token })
 			: null;
-		return token && link ? pages.actionConfirm(token, link.action) : pages.invalidLink(404);
+		return token && link
+			? pages.actionConfirm(token, linkLabelOf(this, link.action))
+			: pages.invalidLink(404);
 	}),
 	redeemActionLink: pageAlias(redeemLink)
 };

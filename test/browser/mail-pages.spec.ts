@@ -207,6 +207,11 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 		await Promise.all([page.waitForNavigation(), page.click("button")]);
 		expect(await page.title()).toBe("You are signed in");
 		expect(await page.textContent("main")).not.toContain("NaN");
+		expect(await page.textContent("main")).not.toMatch(/eyJ|mtf_/);
+		expect(await accessibilityViolations(page)).toEqual([]);
+		// The browser holds the session in its cookies: the API answers it.
+		await page.goto(`${gw.url}/api/me`);
+		expect(JSON.parse((await page.textContent("body"))!)).toMatchObject({ username: "tess" });
 		await shot(page, "magic-link-totp-signed-in");
 		expect(problems).toEqual([]);
 		await close();

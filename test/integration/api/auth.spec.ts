@@ -314,7 +314,7 @@ describe("api gateway with auth and mail", () => {
 		expect(reuse.status).toBe(400);
 	});
 
-	it("signs in with a magic link (GET shows the button, POST shows the session once), refreshes, signs out", async () => {
+	it("signs in with a magic link (GET shows the button, POST signs the browser in with cookies, never showing a token), refreshes, signs out", async () => {
 		await postJson(api("/api/auth/magic-link"), { email: "alice@example.test" });
 		const link = linkIn(await mailWith("alice@example.test", "/magic-link"), "/magic-link");
 		secrets.push(tokenOf(link));
@@ -325,10 +325,19 @@ describe("api gateway with auth and mail", () => {
 		const signedIn = await request(api("/magic-link"), form({ token: hiddenToken(page.text) }));
 		expect(signedIn.status).toBe(200);
 		expect(signedIn.headers.get("cache-control")).toBe("no-store");
-		const shown = [...signedIn.text.matchAll(/<code>([^<]+)<\/code>/g)].map(m => m[1]);
-		expect(shown).toHaveLength(2);
-		const [accessToken, refreshToken] = shown;
+		expect(signedIn.text).toContain("You are signed in");
+		const cookie = (name: string) =>
+			signedIn.headers
+				.getSetCookie()
+				.find(c => c.replace(/^__Host-/, "").startsWith(`${name}=`))!
+				.split(";")[0]
+				.split("=")[1];
+		const [accessToken, refreshToken] = [cookie("mtk_access"), cookie("mtk_refresh")];
 		secrets.push(accessToken, refreshToken);
+		// The page shows no token: the browser holds them, HttpOnly.
+		expect(signedIn.text).not.toContain(accessToken);
+		expect(signedIn.text).not.toContain(refreshToken);
+		expect(signedIn.text).not.toMatch(/NaN|`/);
 		expect((await request(api("/api/me"), { headers: bearer(accessToken) })).status).toBe(200);
 		expect((await request(api("/magic-link"), form({ token: tokenOf(link) }))).status).toBe(
 			400
