@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeDir, tempDataDir } from "../helpers/broker";
 import { request } from "../helpers/http";
+import { runnableBlock } from "../helpers/docs";
 import {
 	buildOnce,
 	eventually,
@@ -17,14 +18,6 @@ import {
 	startNode,
 	type NodeProcess
 } from "../helpers/process";
-
-/** The bash block that follows `<!-- runnable: name -->` in a Markdown file. */
-export function runnableBlock(markdown: string, name: string): string {
-	const marker = markdown.indexOf(`<!-- runnable: ${name} -->`);
-	if (marker === -1) throw new Error(`No runnable block '${name}'`);
-	const start = markdown.indexOf("```bash\n", marker) + "```bash\n".length;
-	return markdown.slice(start, markdown.indexOf("\n```", start));
-}
 
 describe("the README's quick start", () => {
 	const dataDir = tempDataDir("moleculer-quick-start-");
