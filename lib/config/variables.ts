@@ -2,7 +2,7 @@ import registry from "./variables.json";
 
 /**
  * Every environment variable the project reads (the data in variables.json): the one registry from which .env.example and
- * docs/configuration.md are generated (`npm run docs:config`), and against which a test holds the
+ * docs/configuration.md are generated (`npm run docs:generate`), and against which a test holds the
  * code (a variable read anywhere but not listed here fails it). `example` is the line's value in
  * .env.example; `about` its comment, shared by the variables that follow it without one of their own.
  */
@@ -51,7 +51,7 @@ export function renderConfigurationDoc(): string {
 		"# Configuration",
 		"",
 		"Every environment variable the project reads, generated from `lib/config/variables.ts`",
-		"(`npm run docs:config`), as is [`.env.example`](../.env.example); a test fails when the code",
+		"(`npm run docs:generate`), as is [`.env.example`](../.env.example); a test fails when the code",
 		"reads a variable that is not listed there, or when this page or `.env.example` is out of date."
 	];
 	for (const group of ENV_GROUPS) {

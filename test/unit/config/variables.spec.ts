@@ -1,7 +1,7 @@
 /**
  * The registry of environment variables (lib/config/variables.ts) against the code and the files
  * generated from it: every variable the code reads is listed, every listed one is read, and
- * .env.example and docs/configuration.md are what `npm run docs:config` writes.
+ * .env.example and docs/configuration.md are what `npm run docs:generate` writes.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -65,7 +65,7 @@ describe("the registry of environment variables", () => {
 		expect(listed.size).toBe(variables.allVariables().length);
 	});
 
-	it("is what .env.example and docs/configuration.md hold (npm run docs:config)", () => {
+	it("is what .env.example and docs/configuration.md hold (npm run docs:generate)", () => {
 		expect(read(".env.example")).toBe(variables.renderEnvExample());
 		// As the script leaves it: formatted by Prettier (run as a program: jest cannot load it).
 		const formatted = execFileSync(
