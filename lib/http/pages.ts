@@ -5,35 +5,71 @@
  * Opening a link (GET) never spends its token: mail scanners and link previews fetch links too. The
  * page explains what will happen and offers a button, a form POST carrying the token in a hidden
  * field; only that POST spends it. Every value is HTML-escaped; the only style is one inline block
- * allowed by its hash in a CSP that allows nothing else (no scripts, frames, images or foreign forms).
+ * allowed by its hash in a CSP that allows nothing else (no scripts, frames or foreign forms; images
+ * only from the theme's logo origin). Texts come in the reader's language (lib/http/page-templates).
  */
 import { escapeHtml } from "../common/html";
 import { createHash } from "node:crypto";
 
-const STYLE =
-	"body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;" +
-	"line-height:1.5;color:#1b1b1b}h1{font-size:1.4rem}" +
-	"label{display:block;margin:.8rem 0 .2rem}input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}" +
-	"button{font:inherit;margin-top:1rem;padding:.5rem 1.2rem;cursor:pointer}" +
-	".error{color:#a00}code{display:block;word-break:break-all;background:#f3f3f3;padding:.5rem}";
+/** What an operator may change of the pages (PAGES_DIR/theme.json, PAGES_LANGUAGE). */
+export interface PageTheme {
+	/** The pages' language: `lang` of the page, and which texts (page-texts/<language>.json). */
+	language: string;
+	/** Shown above every page's heading; null: none. */
+	productName: string | null;
+	/** An https:// image shown beside the product name; null: none. */
+	logoUrl: string | null;
+	colors: { text: string; background: string; accent: string };
+}
 
-export const CONTENT_SECURITY_POLICY = [
-	"default-src 'none'",
-	`style-src 'sha256-${createHash("sha256").update(STYLE).digest("base64")}'`,
-	"form-action 'self'",
-	"frame-ancestors 'none'",
-	"base-uri 'none'"
-].join("; ");
+export const DEFAULT_THEME: PageTheme = Object.freeze({
+	language: "en",
+	productName: null,
+	logoUrl: null,
+	colors: Object.freeze({ text: "#1b1b1b", background: "#ffffff", accent: "#1b5fbf" })
+});
+
+/** The pages' one inline style, with the theme's colours (checked to be colours before use). */
+export function styleOf(theme: PageTheme = DEFAULT_THEME): string {
+	const { text, background, accent } = theme.colors;
+	return (
+		"body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;" +
+		`line-height:1.5;color:${text};background:${background}}h1{font-size:1.4rem}` +
+		"header{display:flex;align-items:center;gap:.6rem;font-weight:600}header img{height:2rem}" +
+		"label{display:block;margin:.8rem 0 .2rem}input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}" +
+		`button{font:inherit;margin-top:1rem;padding:.5rem 1.2rem;cursor:pointer;background:${accent};color:#fff;border:0;border-radius:.3rem}` +
+		".error{color:#a00}code{display:block;word-break:break-all;background:#f3f3f3;padding:.5rem}"
+	);
+}
+
+/** A CSP that allows the theme's style (by hash), its logo's origin, forms to itself, nothing else. */
+export function contentSecurityPolicy(theme: PageTheme = DEFAULT_THEME): string {
+	const hash = createHash("sha256").update(styleOf(theme)).digest("base64");
+	return [
+		"default-src 'none'",
+		`style-src 'sha256-${hash}'`,
+		...(theme.logoUrl ? [`img-src ${new URL(theme.logoUrl).origin}`] : []),
+		"form-action 'self'",
+		"frame-ancestors 'none'",
+		"base-uri 'none'"
+	].join("; ");
+}
+
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 /** Headers for every page: not cached, no Referer (the URL holds a token), nothing but our style. */
-export const PAGE_HEADERS: Readonly<Record<string, string>> = {
-	"Content-Type": "text/html; charset=utf-8",
-	"Cache-Control": "no-store",
-	"Referrer-Policy": "no-referrer",
-	"Content-Security-Policy": CONTENT_SECURITY_POLICY,
-	"X-Content-Type-Options": "nosniff",
-	"X-Frame-Options": "DENY"
-};
+export function pageHeaders(theme: PageTheme = DEFAULT_THEME): Readonly<Record<string, string>> {
+	return {
+		"Content-Type": "text/html; charset=utf-8",
+		"Cache-Control": "no-store",
+		"Referrer-Policy": "no-referrer",
+		"Content-Security-Policy": contentSecurityPolicy(theme),
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options": "DENY"
+	};
+}
+
+export const PAGE_HEADERS = pageHeaders();
 
 export { escapeHtml };
 
@@ -68,16 +104,18 @@ export interface Page {
 	cookies?: string[];
 }
 
-export function renderPage(page: Page): string {
+export function renderPage(page: Page, theme: PageTheme = DEFAULT_THEME): string {
 	const parts: string[] = [
 		"<!doctype html>",
-		'<html lang="en"><head><meta charset="utf-8">',
+		`<html lang="${escapeHtml(theme.language)}"><head><meta charset="utf-8">`,
 		'<meta name="viewport" content="width=device-width, initial-scale=1">',
 		'<meta name="referrer" content="no-referrer">',
 		'<meta name="robots" content="noindex">',
 		`<title>${escapeHtml(page.title)}</title>`,
-		`<style>${STYLE}</style>`,
-		"</head><body><main>",
+		`<style>${styleOf(theme)}</style>`,
+		"</head><body>",
+		...brandOf(theme),
+		"<main>",
 		`<h1>${escapeHtml(page.title)}</h1>`
 	];
 	for (const p of page.paragraphs) parts.push(`<p>${escapeHtml(p)}</p>`);
@@ -110,6 +148,26 @@ export function renderPage(page: Page): string {
 	return parts.join("\n");
 }
 
+/** The header with the product's logo and name, when the theme has them. */
+function brandOf(theme: PageTheme): string[] {
+	if (!theme.productName && !theme.logoUrl) return [];
+	const logo = theme.logoUrl ? `<img src="${escapeHtml(theme.logoUrl)}" alt="">` : "";
+	const name = theme.productName ? `<span>${escapeHtml(theme.productName)}</span>` : "";
+	return [`<header>${logo}${name}</header>`];
+}
+
+/** A page text in the reader's language: `msgid` is the English text, `{name}` a placeholder. */
+export type Translate = (msgid: string, values?: Record<string, string>) => string;
+
+/** Translations by English text (gettext's msgids); a text without one stays English. */
+export function translator(dictionary: Record<string, string>): Translate {
+	return (msgid, values) =>
+		(dictionary[msgid] ?? msgid).replace(
+			/\{(\w+)\}/g,
+			(whole, name: string) => values?.[name] ?? whole
+		);
+}
+
 /** A session from a sign-in, as auth returns it. */
 export interface SessionTokens {
 	accessToken: string;
@@ -122,213 +180,268 @@ function withNext(hidden: Record<string, string>, next: string | null): Record<s
 	return next ? { ...hidden, next } : hidden;
 }
 
-/** Every page the gateway serves for mail links, as data (rendered by `renderPage`). */
-export const pages = {
-	verifyEmailConfirm(token: string, errors: string[] = [], status = 200): Page {
-		return {
-			status,
-			title: "Confirm your e-mail address",
-			paragraphs: [
-				"Enter the password you chose when you signed up, and confirm: your address is " +
-					"confirmed and you sign in with that password from now on.",
-				"Did you not sign up yourself, or not choose a password? Confirm with the field " +
-					"empty: the address is yours, any password set before is cleared, and you can " +
-					"choose one with “Forgot password”."
-			],
-			errors,
-			form: {
-				action: "/verify-email",
-				hidden: { token },
-				fields: [
-					{
-						name: "password",
-						label: "Your password",
-						type: "password",
-						autocomplete: "current-password",
-						required: false
-					}
+/** The pages of an address confirmation link. */
+function addressPages(t: Translate) {
+	return {
+		verifyEmailConfirm(token: string, errors: string[] = [], status = 200): Page {
+			return {
+				status,
+				title: t("Confirm your e-mail address"),
+				paragraphs: [
+					t(
+						"Enter the password you chose when you signed up, and confirm: your address is confirmed and you sign in with that password from now on."
+					),
+					t(
+						"Did you not sign up yourself, or not choose a password? Confirm with the field empty: the address is yours, any password set before is cleared, and you can choose one with “Forgot password”."
+					)
 				],
-				submit: "Confirm e-mail address"
-			}
-		};
-	},
+				errors,
+				form: {
+					action: "/verify-email",
+					hidden: { token },
+					fields: [
+						{
+							name: "password",
+							label: t("Your password"),
+							type: "password",
+							autocomplete: "current-password",
+							required: false
+						}
+					],
+					submit: t("Confirm e-mail address")
+				}
+			};
+		},
 
-	verifyEmailDone(passwordKept = true): Page {
-		return {
-			status: 200,
-			title: "E-mail address confirmed",
-			paragraphs: passwordKept
-				? ["Thank you: your e-mail address is confirmed. You can close this page."]
-				: [
-						"Thank you: your e-mail address is confirmed.",
-						"No password is set for this account: sign in with a link by e-mail, " +
-							"or choose a password with “Forgot password”."
-					]
-		};
-	},
+		verifyEmailDone(passwordKept = true): Page {
+			return {
+				status: 200,
+				title: t("E-mail address confirmed"),
+				paragraphs: passwordKept
+					? [t("Thank you: your e-mail address is confirmed. You can close this page.")]
+					: [
+							t("Thank you: your e-mail address is confirmed."),
+							t(
+								"No password is set for this account: sign in with a link by e-mail, or choose a password with “Forgot password”."
+							)
+						]
+			};
+		}
+	};
+}
 
-	magicLinkConfirm(token: string, next: string | null = null): Page {
-		return {
-			status: 200,
-			title: "Sign in",
-			paragraphs: ["Press the button to sign in with this link. It works only once."],
-			form: { action: "/magic-link", hidden: withNext({ token }, next), submit: "Sign in" }
-		};
-	},
+/** The pages of a sign-in by link, and its second step. */
+function signInPages(t: Translate) {
+	return {
+		magicLinkConfirm(token: string, next: string | null = null): Page {
+			return {
+				status: 200,
+				title: t("Sign in"),
+				paragraphs: [t("Press the button to sign in with this link. It works only once.")],
+				form: {
+					action: "/magic-link",
+					hidden: withNext({ token }, next),
+					submit: t("Sign in")
+				}
+			};
+		},
 
-	/** The second step after a magic link, for an account with TOTP on. */
-	magicLinkTotp(
-		challenge: string,
-		next: string | null = null,
-		errors: string[] = [],
-		status = 200
-	): Page {
-		return {
-			status,
-			title: "Enter your code",
-			paragraphs: [
-				"Your account asks for a second step: type the code your authenticator app shows, " +
-					"or one of your recovery codes."
-			],
-			errors,
-			form: {
-				action: "/magic-link/totp",
-				hidden: withNext({ token: challenge }, next),
-				fields: [
-					{ name: "code", label: "Code", type: "text", autocomplete: "one-time-code" }
+		/** The second step after a magic link, for an account with TOTP on. */
+		magicLinkTotp(
+			challenge: string,
+			next: string | null = null,
+			errors: string[] = [],
+			status = 200
+		): Page {
+			return {
+				status,
+				title: t("Enter your code"),
+				paragraphs: [
+					t(
+						"Your account asks for a second step: type the code your authenticator app shows, or one of your recovery codes."
+					)
 				],
-				submit: "Sign in"
-			}
-		};
-	},
+				errors,
+				form: {
+					action: "/magic-link/totp",
+					hidden: withNext({ token: challenge }, next),
+					fields: [
+						{
+							name: "code",
+							label: t("Code"),
+							type: "text",
+							autocomplete: "one-time-code"
+						}
+					],
+					submit: t("Sign in")
+				}
+			};
+		},
 
-	/**
-	 * After a sign-in on a page: the browser holds the session in its cookies (never shown), and
-	 * goes on to the application when one is configured.
-	 */
-	signedIn(cookies: string[], next: string | null): Page {
-		return next
-			? { status: 303, title: "Signed in", paragraphs: [], redirect: next, cookies }
-			: {
-					status: 200,
-					title: "You are signed in",
-					paragraphs: ["You are signed in on this browser. You can close this page."],
-					cookies
-				};
-	},
+		/**
+		 * After a sign-in on a page: the browser holds the session in its cookies (never shown), and
+		 * goes on to the application when one is configured.
+		 */
+		signedIn(cookies: string[], next: string | null): Page {
+			return next
+				? { status: 303, title: t("Signed in"), paragraphs: [], redirect: next, cookies }
+				: {
+						status: 200,
+						title: t("You are signed in"),
+						paragraphs: [
+							t("You are signed in on this browser. You can close this page.")
+						],
+						cookies
+					};
+		}
+	};
+}
 
-	resetPasswordForm(token: string, errors: string[] = [], status = 200): Page {
-		return {
-			status,
-			title: "Choose a new password",
-			paragraphs: ["Enter your new password twice (at least 10 characters)."],
-			errors,
-			form: {
-				action: "/reset-password",
-				hidden: { token },
-				fields: [
-					{
-						name: "password",
-						label: "New password",
-						type: "password",
-						autocomplete: "new-password"
-					},
-					{
-						name: "confirmPassword",
-						label: "New password again",
-						type: "password",
-						autocomplete: "new-password"
-					}
+/** The password reset form. */
+function passwordPages(t: Translate) {
+	return {
+		resetPasswordForm(token: string, errors: string[] = [], status = 200): Page {
+			return {
+				status,
+				title: t("Choose a new password"),
+				paragraphs: [t("Enter your new password twice (at least 10 characters).")],
+				errors,
+				form: {
+					action: "/reset-password",
+					hidden: { token },
+					fields: [
+						{
+							name: "password",
+							label: t("New password"),
+							type: "password",
+							autocomplete: "new-password"
+						},
+						{
+							name: "confirmPassword",
+							label: t("New password again"),
+							type: "password",
+							autocomplete: "new-password"
+						}
+					],
+					submit: t("Change password")
+				}
+			};
+		},
+
+		resetPasswordDone(): Page {
+			return {
+				status: 200,
+				title: t("Password changed"),
+				paragraphs: [t("Your password has been changed. Sign in with your new password.")]
+			};
+		}
+	};
+}
+
+/** The one-time action link pages. */
+function actionLinkPages(t: Translate) {
+	return {
+		/** `label`: what the action registered for its links (`linkLabel`), never its internal name. */
+		actionConfirm(token: string, label: string | null): Page {
+			return {
+				status: 200,
+				title: t("Confirm"),
+				paragraphs: [
+					label
+						? t("This link asks you to confirm: {label}.", { label })
+						: t("This link asks you to confirm a request."),
+					t("Press the button to continue. The link works once.")
 				],
-				submit: "Change password"
-			}
-		};
-	},
+				form: { action: "/token", hidden: { token }, submit: t("Confirm") }
+			};
+		},
 
-	resetPasswordDone(): Page {
-		return {
-			status: 200,
-			title: "Password changed",
-			paragraphs: ["Your password has been changed. Sign in with your new password."]
-		};
-	},
+		actionDone(label: string | null): Page {
+			return {
+				status: 200,
+				title: t("Done"),
+				paragraphs: [
+					label
+						? t("Done: {label}. You can close this page.", { label })
+						: t("Done. You can close this page.")
+				]
+			};
+		}
+	};
+}
 
-	/** `label`: what the action registered for its links (`linkLabel`), never its internal name. */
-	actionConfirm(token: string, label: string | null): Page {
-		return {
-			status: 200,
-			title: "Confirm",
-			paragraphs: [
-				label
-					? `This link asks you to confirm: ${label}.`
-					: "This link asks you to confirm a request.",
-				"Press the button to continue. The link works once."
-			],
-			form: { action: "/token", hidden: { token }, submit: "Confirm" }
-		};
-	},
+/** What a link page says when it cannot do what it was opened for. */
+function statusPages(t: Translate) {
+	return {
+		invalidLink(status = 400): Page {
+			return {
+				status,
+				title: t("This link is not valid"),
+				paragraphs: [
+					t(
+						"The link is invalid, has expired or has already been used. Request a new one if you still need it."
+					)
+				]
+			};
+		},
 
-	actionDone(label: string | null): Page {
-		return {
-			status: 200,
-			title: "Done",
-			paragraphs: [
-				label
-					? `Done: ${label}. You can close this page.`
-					: "Done. You can close this page."
-			]
-		};
-	},
+		/** The request was understood but refused (e.g. the link's action is no longer allowed). */
+		notCompleted(status: number): Page {
+			return {
+				status,
+				title: t("This could not be completed"),
+				paragraphs: [
+					t("The request could not be completed. Contact us if this keeps happening.")
+				]
+			};
+		},
 
-	invalidLink(status = 400): Page {
-		return {
-			status,
-			title: "This link is not valid",
-			paragraphs: [
-				"The link is invalid, has expired or has already been used. " +
-					"Request a new one if you still need it."
-			]
-		};
-	},
+		locked(): Page {
+			return {
+				status: 423,
+				title: t("Please wait"),
+				paragraphs: [t("This link was used a moment ago. Try again in a little while.")]
+			};
+		},
 
-	/** The request was understood but refused (e.g. the link's action is no longer allowed). */
-	notCompleted(status: number): Page {
-		return {
-			status,
-			title: "This could not be completed",
-			paragraphs: ["The request could not be completed. Contact us if this keeps happening."]
-		};
-	},
+		tooManyRequests(): Page {
+			return {
+				status: 429,
+				title: t("Too many requests"),
+				paragraphs: [t("Too many requests from your network. Try again in a minute.")]
+			};
+		},
 
-	locked(): Page {
-		return {
-			status: 423,
-			title: "Please wait",
-			paragraphs: ["This link was used a moment ago. Try again in a little while."]
-		};
-	},
+		unavailable(): Page {
+			return {
+				status: 503,
+				title: t("Temporarily unavailable"),
+				paragraphs: [t("The service is temporarily unavailable. Try again shortly.")]
+			};
+		},
 
-	tooManyRequests(): Page {
-		return {
-			status: 429,
-			title: "Too many requests",
-			paragraphs: ["Too many requests from your network. Try again in a minute."]
-		};
-	},
+		failed(): Page {
+			return {
+				status: 500,
+				title: t("Something went wrong"),
+				paragraphs: [t("Something went wrong on our side. Try again later.")]
+			};
+		}
+	};
+}
 
-	unavailable(): Page {
-		return {
-			status: 503,
-			title: "Temporarily unavailable",
-			paragraphs: ["The service is temporarily unavailable. Try again shortly."]
-		};
-	},
+/** Every page the gateway serves for mail links, in the language `t` translates to. */
+export function createPages(t: Translate) {
+	return {
+		...addressPages(t),
+		...signInPages(t),
+		...passwordPages(t),
+		...actionLinkPages(t),
+		...statusPages(t)
+	};
+}
 
-	failed(): Page {
-		return {
-			status: 500,
-			title: "Something went wrong",
-			paragraphs: ["Something went wrong on our side. Try again later."]
-		};
-	}
-};
+/** The pages in English, as shipped. */
+export const pages = createPages(translator({}));
+
+export type Pages = ReturnType<typeof createPages>;

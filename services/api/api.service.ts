@@ -21,13 +21,8 @@ import { clientAddress, parseTrustProxy } from "../../lib/http/client-address";
 import { durationFromEnv } from "../../lib/config/durations";
 import { wholeNumberFromEnv, publicUrlFromEnv } from "../../lib/config/env";
 
-import {
-	PAGE_HEADERS,
-	pages,
-	renderPage,
-	type Page,
-	type SessionTokens
-} from "../../lib/http/pages";
+import { pageHeaders, renderPage, type Page, type SessionTokens } from "../../lib/http/pages";
+import { loadPageTemplates } from "../../lib/http/page-templates";
 import { toPublicError } from "../../lib/http/public-error";
 import { MIN_SECRET_LENGTH } from "../../lib/config/secrets";
 import { isProduction, listFromEnv } from "../../lib/config/env";
@@ -95,6 +90,8 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 		readyServices: ["tokens", "auth"],
 		readyTimeout: 1000,
 		appUrl: process.env.APP_URL || null,
+		pagesDir: process.env.PAGES_DIR || null,
+		pagesLanguage: process.env.PAGES_LANGUAGE || null,
 		redirectAllowlist: listFromEnv(process.env, "REDIRECT_ALLOWLIST"),
 		// Behind a load balancer (a cluster), long enough for its health checks to see /ready fail.
 		drainDelay: durationFromEnv(
@@ -220,7 +217,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 				(prefix): prefix is string => Boolean(prefix)
 			);
 			const target = next && allowed.some(prefix => isUnder(next, prefix)) ? next : null;
-			return pages.signedIn(cookies, target ?? this.settings.appUrl);
+			return this.pages.signedIn(cookies, target ?? this.settings.appUrl);
 		},
 
 		/** Ready when every required service has a node that answers; never while stopping. */
@@ -276,7 +273,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			if (page.cookies) res.setHeader("Set-Cookie", page.cookies);
 			if (page.redirect) {
 				res.writeHead(303, {
-					...PAGE_HEADERS,
+					...this.pageHeaders,
 					Location: page.redirect,
 					"Content-Length": 0
 				});
@@ -284,9 +281,9 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 				this.logResponse(req, res);
 				return;
 			}
-			const body = renderPage(page);
+			const body = renderPage(page, this.pageTheme);
 			res.writeHead(page.status, {
-				...PAGE_HEADERS,
+				...this.pageHeaders,
 				"Content-Length": Buffer.byteLength(body)
 			});
 			res.end(req.method === "HEAD" ? undefined : body);
@@ -363,7 +360,7 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 			const { status, body } = toPublicError(err);
 			if (req.$route?.opts?.name === "pages" && req.$alias) {
 				const aliasPath = (req.$alias as unknown as { fullPath: string }).fullPath;
-				this.sendPage(req, res, pageForError(status, body.type, aliasPath));
+				this.sendPage(req, res, pageForError(this.pages, status, body.type, aliasPath));
 				return;
 			}
 			if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="api"');
@@ -392,6 +389,10 @@ const ApiService: ServiceSchema<ApiServiceSettings, ApiMethods, ApiLocalVars> = 
 
 	created(this: ApiThis) {
 		this.closed = false;
+		const templates = loadPageTemplates(this.settings.pagesDir, this.settings.pagesLanguage);
+		this.pages = templates.pages;
+		this.pageTheme = templates.theme;
+		this.pageHeaders = pageHeaders(templates.theme);
 		this.trust = parseTrustProxy(this.settings.trustProxy);
 		this.cookiePolicy = cookiePolicyFor({
 			publicUrl: this.settings.publicUrl,

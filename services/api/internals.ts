@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import type { Context, Service } from "moleculer";
 import type { ApiSettingsSchema, GatewayResponse, IncomingRequest } from "moleculer-web";
 import type { TrustProxy } from "../../lib/http/client-address";
-import type { Page, SessionTokens } from "../../lib/http/pages";
+import type { Page, PageTheme, Pages, SessionTokens } from "../../lib/http/pages";
 import type { CookiePolicy } from "../../lib/http/session-cookies";
 
 /** Who is calling, as CONTRACTS.md defines it (plus "admin-token" for ADMIN_TOKEN on admin routes). */
@@ -72,6 +72,10 @@ export interface ApiServiceSettings extends ApiSettingsSchema {
 	appUrl: string | null;
 	/** URL prefixes a page's `next` may go to besides APP_URL (REDIRECT_ALLOWLIST). */
 	redirectAllowlist: string[];
+	/** The operator's page templates (PAGES_DIR: theme.json, <language>.json); null: as shipped. */
+	pagesDir: string | null;
+	/** The pages' language (PAGES_LANGUAGE: en, fr); null: theme.json's, else English. */
+	pagesLanguage: string | null;
 }
 
 export interface ApiMethods {
@@ -120,6 +124,10 @@ export interface ApiLocalVars {
 	cookiePolicy: CookiePolicy;
 	/** Past the drain delay: new requests are refused (see `drain`). */
 	closed: boolean;
+	/** The mail-link pages in the configured language and look (lib/http/page-templates). */
+	pages: Pages;
+	pageTheme: PageTheme;
+	pageHeaders: Readonly<Record<string, string>>;
 }
 
 export type ApiThis = Service<ApiServiceSettings> & ApiMethods & ApiLocalVars;

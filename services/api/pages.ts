@@ -5,7 +5,7 @@
  */
 import type { Context } from "moleculer";
 import type { GatewayResponse, IncomingRequest } from "moleculer-web";
-import { pages, type Page, type SessionTokens } from "../../lib/http/pages";
+import type { Page, Pages, SessionTokens } from "../../lib/http/pages";
 import { toPublicError } from "../../lib/http/public-error";
 import { MAX_TOKEN_LENGTH } from "../../lib/tokens/format";
 import { TOKEN_TYPES } from "../../lib/tokens/types";
@@ -54,17 +54,17 @@ function pageAlias(render: PageRender) {
  * GET of a mail link: the page asking to confirm (a button, or the reset form) while the token is
  * alive, unspent; otherwise the invalid-link page.
  */
-function confirmationPage(type: string, confirm: (token: string) => Page) {
+function confirmationPage(type: string, confirm: (pages: Pages, token: string) => Page) {
 	return pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
 		return token && (await this.tokenIsAlive(ctx, type, token))
-			? confirm(token)
-			: pages.invalidLink();
+			? confirm(this.pages, token)
+			: this.pages.invalidLink();
 	});
 }
 
 /** The page for a failed page request. */
-export function pageForError(status: number, type: string, aliasPath: string): Page {
+export function pageForError(pages: Pages, status: number, type: string, aliasPath: string): Page {
 	if (status === 429) return pages.tooManyRequests();
 	if (status === 423) return pages.locked();
 	if (status === 503 || status === 504) return pages.unavailable();
@@ -84,9 +84,9 @@ async function redeemLink(
 ): Promise<Page> {
 	const token = tokenParam(params);
 	// No token at all is a malformed request, not an unknown link.
-	if (!token) return pages.invalidLink(400);
+	if (!token) return this.pages.invalidLink(400);
 	const done = await ctx.call<{ action: string }, object>("links.redeem", { token });
-	return pages.actionDone(linkLabelOf(this, done.action));
+	return this.pages.actionDone(linkLabelOf(this, done.action));
 }
 
 /**
@@ -110,46 +110,47 @@ function nextOf(params: Record<string, unknown>): string | null {
 
 /** The page routes' handlers, by the names lib/http/routes gives them. */
 export const PAGE_HANDLERS = {
-	verifyEmailPage: confirmationPage(PAGE_TOKEN_TYPES.verifyEmail, token =>
+	verifyEmailPage: confirmationPage(PAGE_TOKEN_TYPES.verifyEmail, (pages, token) =>
 		pages.verifyEmailConfirm(token)
 	),
-	verifyEmail: pageAlias(async (ctx, params) => {
+	verifyEmail: pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
-		if (!token) return pages.invalidLink();
+		if (!token) return this.pages.invalidLink();
 		const password = stringParam(params, "password");
 		try {
 			const { passwordKept } = await ctx.call<{ passwordKept: boolean }, object>(
 				"auth.verifyEmail",
 				password ? { token, password } : { token }
 			);
-			return pages.verifyEmailDone(passwordKept);
+			return this.pages.verifyEmailDone(passwordKept);
 		} catch (err) {
 			// A wrong password: the link is not spent, ask again.
 			const { status, body } = toPublicError(err);
 			if (status !== 401 || body.type !== "INVALID_CREDENTIALS") throw err;
-			return pages.verifyEmailConfirm(token, [body.message], 401);
+			return this.pages.verifyEmailConfirm(token, [body.message], 401);
 		}
 	}),
 	magicLinkPage: pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
 		return token && (await this.tokenIsAlive(ctx, PAGE_TOKEN_TYPES.magicLink, token))
-			? pages.magicLinkConfirm(token, nextOf(params))
-			: pages.invalidLink();
+			? this.pages.magicLinkConfirm(token, nextOf(params))
+			: this.pages.invalidLink();
 	}),
 	magicLink: pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
-		if (!token) return pages.invalidLink();
+		if (!token) return this.pages.invalidLink();
 		const answer = await ctx.call<SessionTokens | SecondStep, object>(
 			"auth.signInWithMagicLink",
 			{ token }
 		);
 		// With TOTP on, the link was the first step: the page goes on to the second.
-		if ("mfaRequired" in answer) return pages.magicLinkTotp(answer.challenge, nextOf(params));
+		if ("mfaRequired" in answer)
+			return this.pages.magicLinkTotp(answer.challenge, nextOf(params));
 		return this.signedInPage(answer, nextOf(params));
 	}),
 	magicLinkTotp: pageAlias(async function (ctx, params) {
 		const challenge = tokenParam(params);
-		if (!challenge) return pages.invalidLink();
+		if (!challenge) return this.pages.invalidLink();
 		const typed = (stringParam(params, "code") ?? "").trim();
 		// Six digits from the app, or a recovery code.
 		const code = /^\d{6}$/.test(typed) ? { code: typed } : { recoveryCode: typed };
@@ -163,15 +164,15 @@ export const PAGE_HANDLERS = {
 			// A wrong code: the challenge lives on (5 tries), ask again.
 			const { status, body } = toPublicError(err);
 			if (status !== 401 || body.type !== "INVALID_CODE") throw err;
-			return pages.magicLinkTotp(challenge, nextOf(params), [body.message], 401);
+			return this.pages.magicLinkTotp(challenge, nextOf(params), [body.message], 401);
 		}
 	}),
-	resetPasswordPage: confirmationPage(PAGE_TOKEN_TYPES.resetPassword, token =>
+	resetPasswordPage: confirmationPage(PAGE_TOKEN_TYPES.resetPassword, (pages, token) =>
 		pages.resetPasswordForm(token)
 	),
-	resetPassword: pageAlias(async (ctx, params) => {
+	resetPassword: pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
-		if (!token) return pages.invalidLink();
+		if (!token) return this.pages.invalidLink();
 		try {
 			await ctx.call("auth.resetPassword", {
 				token,
@@ -185,9 +186,9 @@ export const PAGE_HANDLERS = {
 			const messages = Array.isArray(body.data)
 				? body.data.map(d => String((d as { message?: unknown }).message))
 				: [body.message];
-			return pages.resetPasswordForm(token, messages, 422);
+			return this.pages.resetPasswordForm(token, messages, 422);
 		}
-		return pages.resetPasswordDone();
+		return this.pages.resetPasswordDone();
 	}),
 	actionLinkPage: pageAlias(async function (ctx, params) {
 		const token = tokenParam(params);
@@ -195,8 +196,8 @@ export const PAGE_HANDLERS = {
 			? await ctx.call<{ action: string } | null, object>("links.load", { token })
 			: null;
 		return token && link
-			? pages.actionConfirm(token, linkLabelOf(this, link.action))
-			: pages.invalidLink(404);
+			? this.pages.actionConfirm(token, linkLabelOf(this, link.action))
+			: this.pages.invalidLink(404);
 	}),
 	redeemActionLink: pageAlias(redeemLink)
 };
