@@ -36,9 +36,16 @@ describe("the docs", () => {
 	});
 
 	it("read as a guide, not as a work log", () => {
+		const workLog = /before this change|first session|this session|20\d\d-\d\d-\d\d\b(?!T)/i;
 		for (const doc of documents) {
-			const text = read(doc);
-			expect([doc, /before this change/i.test(text)]).toEqual([doc, false]);
+			expect([doc, workLog.test(read(doc))]).toEqual([doc, false]);
+		}
+	});
+
+	it("name other projects' issues only in the design records", () => {
+		const issue = /\b[\w-]+(?:\/[\w-]+)?\s?#\d{2,6}\b/;
+		for (const doc of documents.filter(d => d !== "docs/decisions.md")) {
+			expect([doc, issue.exec(read(doc))?.[0] ?? null]).toEqual([doc, null]);
 		}
 	});
 
