@@ -176,9 +176,15 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 			form: { token: hiddenToken(signInPage.text) }
 		});
 		expect(signedIn.status).toBe(200);
-		const [accessToken, refreshToken] = [
-			...signedIn.text.matchAll(/<code>([^<]+)<\/code>/g)
-		].map(m => m[1]);
+		// The page signs the browser in with cookies and shows no token.
+		const cookie = (name: string) =>
+			signedIn.headers
+				.getSetCookie()
+				.find(c => c.replace(/^__Host-/, "").startsWith(`${name}=`))!
+				.split(";")[0]
+				.split("=")[1];
+		const [accessToken, refreshToken] = [cookie("mtk_access"), cookie("mtk_refresh")];
+		expect(signedIn.text).not.toContain(refreshToken);
 		secrets.push(accessToken, refreshToken);
 		const refreshed = await postJson(api("/api/auth/refresh"), { refreshToken });
 		expect(refreshed.status).toBe(200);
