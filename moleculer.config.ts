@@ -15,7 +15,11 @@ import TextParamsMiddleware from "./lib/broker/text-params.middleware";
 import NatsWriteBatchingMiddleware from "./lib/broker/nats-write-batching.middleware";
 import DrainMiddleware from "./lib/broker/drain.middleware";
 import PortableParamsMiddleware from "./lib/broker/portable-params.middleware";
-import { FailoverMiddleware, FailoverStrategy } from "./lib/broker/failover";
+import {
+	FailoverMiddleware,
+	FailoverStrategy,
+	RETRY_RETRYABLE_ERRORS
+} from "./lib/broker/failover";
 import { replCommands } from "./lib/broker/repl-commands";
 import { metricsOptions, tracingOptions } from "./lib/broker/observability";
 
@@ -63,16 +67,9 @@ const brokerConfig: BrokerOptions = {
 
 	// A call between services fails after this long instead of waiting forever.
 	requestTimeout: numberFromEnv("REQUEST_TIMEOUT", 10_000),
-	// Retry only errors moleculer marks retryable (timeouts, unreachable nodes). Actions that must not
-	// run twice (generate, consume, refresh, pool assignment…) turn retries off for themselves.
-	retryPolicy: {
-		enabled: true,
-		retries: 2,
-		delay: 100,
-		maxDelay: 1000,
-		factor: 2,
-		check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable)
-	},
+	// Retry only errors moleculer marks retryable (lib/broker/failover). Actions that must not run
+	// twice (generate, consume, refresh, pool assignment…) turn retries off for themselves.
+	retryPolicy: RETRY_RETRYABLE_ERRORS,
 	// Nodes say they are alive every 5 s and are dropped from the registry after 15 s of silence:
 	// N nodes publish N/5 heartbeats a second (20 nodes: 4 published, 76 delivered a second). A node
 	// that dies without saying so is not waited for that long: a call it leaves unanswered for

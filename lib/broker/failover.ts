@@ -241,6 +241,20 @@ export class FailoverStrategy extends Strategies.RoundRobin {
 }
 
 /**
+ * Retry only errors moleculer marks retryable (timeouts, a node gone, NODE_UNRESPONSIVE): 2 retries
+ * after 100 and 200 ms. Actions that must not run twice (generate, consume…) turn retries off for
+ * themselves, which every caller's broker honours.
+ */
+export const RETRY_RETRYABLE_ERRORS = {
+	enabled: true,
+	retries: 2,
+	delay: 100,
+	maxDelay: 1000,
+	factor: 2,
+	check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable)
+};
+
+/**
  * What a sibling service's broker needs for the same failover when it calls this project's
  * services: spread into its broker options (`new ServiceBroker({ ...failoverBrokerOptions(), … })`,
  * or moleculer.config.js). Its own middlewares go after these.
@@ -249,15 +263,6 @@ export function failoverBrokerOptions(options: Partial<FailoverOptions> = {}) {
 	return {
 		middlewares: [FailoverMiddleware(options)],
 		registry: { strategy: FailoverStrategy, preferLocal: true },
-		// Only errors moleculer marks retryable (NODE_UNRESPONSIVE is), and never the actions that
-		// turn retries off for themselves (generate, consume…).
-		retryPolicy: {
-			enabled: true,
-			retries: 2,
-			delay: 100,
-			maxDelay: 1000,
-			factor: 2,
-			check: (err: Error) => Boolean((err as Errors.MoleculerRetryableError).retryable)
-		}
+		retryPolicy: RETRY_RETRYABLE_ERRORS
 	};
 }

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { describeWithNats, NATS_URL, uniqueNamespace } from "../helpers/nats";
 import { removeDir, tempDataDir } from "../helpers/broker";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
-import { postJson, request } from "../helpers/http";
+import { postJson, request, setCookieValue } from "../helpers/http";
 import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "../helpers/process";
 
 interface Session {
@@ -177,12 +177,7 @@ describeWithNats("the cluster as separate processes over NATS", () => {
 		});
 		expect(signedIn.status).toBe(200);
 		// The page signs the browser in with cookies and shows no token.
-		const cookie = (name: string) =>
-			signedIn.headers
-				.getSetCookie()
-				.find(c => c.replace(/^__Host-/, "").startsWith(`${name}=`))!
-				.split(";")[0]
-				.split("=")[1];
+		const cookie = (name: string) => setCookieValue(signedIn.headers, name)!;
 		const [accessToken, refreshToken] = [cookie("mtk_access"), cookie("mtk_refresh")];
 		expect(signedIn.text).not.toContain(refreshToken);
 		secrets.push(accessToken, refreshToken);

@@ -49,3 +49,12 @@ export function postJson(
 ): Promise<Answer> {
 	return request(url, { method: "POST", headers, json });
 }
+
+/** The value of the session cookie `name` an answer sets, with or without its `__Host-` prefix. */
+export function setCookieValue(headers: Headers, name: string): string | undefined {
+	return headers
+		.getSetCookie()
+		.find(c => c.replace(/^__Host-/, "").startsWith(`${name}=`))
+		?.split(";")[0]
+		.split("=")[1];
+}

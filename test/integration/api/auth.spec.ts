@@ -8,7 +8,7 @@ import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
 import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
-import { postJson, request } from "../../helpers/http";
+import { postJson, request, setCookieValue } from "../../helpers/http";
 import { later } from "../../helpers/async";
 
 interface Session {
@@ -326,12 +326,7 @@ describe("api gateway with auth and mail", () => {
 		expect(signedIn.status).toBe(200);
 		expect(signedIn.headers.get("cache-control")).toBe("no-store");
 		expect(signedIn.text).toContain("You are signed in");
-		const cookie = (name: string) =>
-			signedIn.headers
-				.getSetCookie()
-				.find(c => c.replace(/^__Host-/, "").startsWith(`${name}=`))!
-				.split(";")[0]
-				.split("=")[1];
+		const cookie = (name: string) => setCookieValue(signedIn.headers, name)!;
 		const [accessToken, refreshToken] = [cookie("mtk_access"), cookie("mtk_refresh")];
 		secrets.push(accessToken, refreshToken);
 		// The page shows no token: the browser holds them, HttpOnly.

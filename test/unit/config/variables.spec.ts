@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
+import { prettierFormatted } from "../../helpers/docs";
 import * as variables from "../../../lib/config/variables";
 
 const root = join(__dirname, "../../..");
@@ -68,14 +68,10 @@ describe("the registry of environment variables", () => {
 	it("is what .env.example and docs/configuration.md hold (npm run docs:generate)", () => {
 		expect(read(".env.example")).toBe(variables.renderEnvExample());
 		// As the script leaves it: formatted by Prettier (run as a program: jest cannot load it).
-		const formatted = execFileSync(
-			process.execPath,
-			[
-				join(root, "node_modules/prettier/bin/prettier.cjs"),
-				"--stdin-filepath",
-				"docs/configuration.md"
-			],
-			{ cwd: root, input: variables.renderConfigurationDoc(), encoding: "utf8" }
+		const formatted = prettierFormatted(
+			root,
+			"docs/configuration.md",
+			variables.renderConfigurationDoc()
 		);
 		expect(read("docs/configuration.md")).toBe(formatted);
 	});

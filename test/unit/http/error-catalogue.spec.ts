@@ -3,9 +3,9 @@
  * type the code throws is listed with the status it is thrown with, every listed type is thrown
  * somewhere, and the page is what `npm run docs:generate` writes.
  */
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { prettierFormatted } from "../../helpers/docs";
 import { Errors } from "moleculer";
 import * as catalogue from "../../../lib/http/error-catalogue";
 import { INVALID_DATA, STORE_UNAVAILABLE } from "../../../lib/store/errors";
@@ -74,14 +74,10 @@ describe("the error catalogue", () => {
 	});
 
 	it("is what docs/errors.md holds (npm run docs:generate)", () => {
-		const formatted = execFileSync(
-			process.execPath,
-			[
-				join(root, "node_modules/prettier/bin/prettier.cjs"),
-				"--stdin-filepath",
-				"docs/errors.md"
-			],
-			{ cwd: root, input: catalogue.renderErrorCatalogue(), encoding: "utf8" }
+		const formatted = prettierFormatted(
+			root,
+			"docs/errors.md",
+			catalogue.renderErrorCatalogue()
 		);
 		expect(readFileSync(join(root, "docs/errors.md"), "utf8")).toBe(formatted);
 	});
