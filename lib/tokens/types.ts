@@ -75,6 +75,14 @@ export interface TokenEventPayload {
 }
 
 /** A stored record as callers see it. */
+/** One event for a bulk removal; owner and type are null when the removed tokens differ in them. */
+export interface RemovedManyPayload {
+	owner: string | null;
+	type: string | null;
+	count: number;
+	reason: string;
+}
+
 export function toEntity(record: TokenRecord): TokenEntity {
 	return {
 		id: record._id,

@@ -38,6 +38,7 @@ import {
 	type GenerateParams,
 	type OwnerParams,
 	type RemoveParams,
+	type RemovedManyPayload,
 	type RevokeParams,
 	type TokenEntity,
 	type TokenEventPayload
@@ -67,14 +68,6 @@ export interface TokensSettings extends DbSettings {
 	 * TOKENS_NODE_FAILURES_PER_SECOND). Beyond it: 429 TOO_MANY_FAILURES.
 	 */
 	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
-}
-
-/** One event for a bulk removal; owner and type are null when the removed tokens differ in them. */
-export interface RemovedManyPayload {
-	owner: string | null;
-	type: string | null;
-	count: number;
-	reason: string;
 }
 
 export type LookupResult = "valid" | "not_found" | "wrong_owner" | "expired" | "malformed";
@@ -424,11 +417,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			return null;
 		},
 
-		/**
-		 * `tokens.removed` for one token; one `tokens.removedMany` (owner, type, count) for a bulk
-		 * removal, not one event per token: ending 12,000 sessions must not put 12,000 events on
-		 * the transporter while other requests wait.
-		 */
+		/** `tokens.removed` for one token; one `tokens.removedMany` for a bulk removal, not one each. */
 		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
 			if (records.length === 0) return;
 			const [first] = records;
