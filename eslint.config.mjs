@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import importX, { createNodeResolver } from "eslint-plugin-import-x";
 
 export default tseslint.config(
 	{
@@ -21,6 +22,18 @@ export default tseslint.config(
 				{ argsIgnorePattern: "^_", varsIgnorePattern: "^_" }
 			]
 		}
+	},
+	{
+		// No import circles anywhere in the code (type-only imports included: the first value
+		// import along such a circle would come back undefined at load time).
+		files: ["**/*.ts"],
+		plugins: { "import-x": importX },
+		settings: {
+			"import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+			"import-x/extensions": [".ts", ".js"],
+			"import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".json"] })]
+		},
+		rules: { "import-x/no-cycle": ["error", { ignoreExternal: true }] }
 	},
 	{
 		// The house rules for the code itself (tests and benchmarks read as scripts): no file over

@@ -228,3 +228,18 @@ export function rateLimitHeaders(state: LimitState): {
 } {
 	return { limit: state.limit, remaining: state.remaining, reset: Math.ceil(state.reset / 1000) };
 }
+
+/** The verdict on one use of a key (services/auth/key-limits.mixin applies the limits). */
+export type KeyLimitCode = "VALID" | "RATE_LIMITED" | "USAGE_EXCEEDED";
+
+export interface KeyLimitResult {
+	code: KeyLimitCode;
+	/** Every rate limit's state after this use. */
+	rateLimits: LimitState[];
+	/** What X-RateLimit-* report: the refused limit, or the nearest one. */
+	reported: LimitState | null;
+	/** Credits left after this use; null for a key without credits. */
+	credits: number | null;
+	/** Seconds until the refused use could pass; absent when it never will. */
+	retryAfter?: number;
+}

@@ -54,3 +54,24 @@ export interface ResolvedUser {
 export interface UserEventPayload {
 	userId: string;
 }
+
+/** A sign-in's second step: the challenge the next request answers (devices, TOTP). */
+export interface Challenge {
+	verificationRequired?: true;
+	mfaRequired?: true;
+	challenge: string;
+}
+
+/** What a first sign-in step answers: a session, or a challenge for the second step. */
+export type SignInAnswer = SignInResult | Challenge;
+
+/** RFC 7662: what a live token is; `{ active: false }` for any other. */
+export interface Introspection {
+	active: boolean;
+	sub?: string;
+	scope?: string;
+	exp?: number;
+	iat?: number;
+	token_type?: "access_token" | "refresh_token" | "api_key";
+	client_id?: string;
+}

@@ -12,7 +12,7 @@ import { clientError, invalidLink, tooManyAttempts } from "../../lib/auth/errors
 import { LINKS, linkMail, type LinkKind } from "../../lib/auth/mail-links";
 import { noticeMail, type NoticeKind } from "../../lib/auth/notice-mails";
 import type { PublicUser, UserEventPayload } from "../../lib/auth/types";
-import type { SignInAnswer } from "./devices.mixin";
+import type { SignInAnswer } from "../../lib/auth/types";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type { AuthContext, AuthThis, TokenParams, VerifyEmailParams } from "./internals";
 import { mailToAccount } from "./account-mail";

@@ -75,7 +75,8 @@ import ApiKeySettingsMixin from "./api-key-settings.mixin";
 import KeyLimitsMixin from "./key-limits.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
 import { countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
-import DevicesMixin, { type SignInAnswer } from "./devices.mixin";
+import DevicesMixin from "./devices.mixin";
+import type { SignInAnswer } from "../../lib/auth/types";
 import SessionsMixin from "./sessions.mixin";
 import ApiKeysMixin from "./api-keys.mixin";
 import SessionListMixin from "./session-list.mixin";
@@ -90,7 +91,7 @@ export type {
 	SignInResult,
 	UserEventPayload
 } from "../../lib/auth/types";
-export type { Challenge, SignInAnswer } from "./devices.mixin";
+export type { Challenge, SignInAnswer } from "../../lib/auth/types";
 import { describeCause } from "../../lib/store/errors";
 import { SealedBox } from "../../lib/pools/sealed-box";
 export type { AuthSettings } from "./internals";

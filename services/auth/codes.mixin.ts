@@ -16,7 +16,7 @@ import { EMAIL, GIVEN_PASSWORD } from "../../lib/auth/params";
 import { clientError, tooManyAttempts } from "../../lib/auth/errors";
 import { codeMail, type CodeKind } from "../../lib/auth/code-mails";
 import type { PublicUser } from "../../lib/auth/types";
-import type { SignInAnswer } from "./devices.mixin";
+import type { SignInAnswer } from "../../lib/auth/types";
 import type { AuthContext, AuthThis, EmailCodeParams } from "./internals";
 import { mailToAccount } from "./account-mail";
 

@@ -13,18 +13,10 @@ import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";
 import { TOKEN_STRING } from "../../lib/auth/params";
 import { invalidToken } from "../../lib/auth/errors";
 import type { UserRecord } from "../../lib/auth/store/user-store";
-import type { SignInResult } from "../../lib/auth/types";
+import type { SignInAnswer, SignInResult } from "../../lib/auth/types";
 import type { AuthContext, AuthThis } from "./internals";
 import { CODE } from "./codes.mixin";
 import { count } from "../../lib/broker/project-metrics";
-
-export interface Challenge {
-	verificationRequired?: true;
-	mfaRequired?: true;
-	challenge: string;
-}
-
-export type SignInAnswer = SignInResult | Challenge;
 
 interface ChallengeData {
 	purpose: "device" | "totp";

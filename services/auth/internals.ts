@@ -26,15 +26,14 @@ import type {
 import type { SealedBox } from "../../lib/pools/sealed-box";
 import type { AttemptLimits } from "../../lib/auth/limits";
 import type { CodeKind } from "../../lib/auth/code-mails";
-import type { SignInAnswer } from "./devices.mixin";
+import type { Introspection, SignInAnswer } from "../../lib/auth/types";
 import type { KeyRing } from "../../lib/auth/key-ring";
 import type { TokenEntity } from "../../lib/tokens/types";
-import type { Introspection } from "./oauth.mixin";
 import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
 import type { KeyUsageStore } from "../../lib/auth/store/key-usage-store";
 import type { CreditSettings, RateLimit } from "../../lib/auth/key-limits";
-import type { KeyLimitResult } from "./key-limits.mixin";
+import type { KeyLimitResult } from "../../lib/auth/key-limits";
 import type { MailQueueConfig } from "../../lib/config/env";
 import type { MailQueue } from "../../lib/mail/mail-queue";
 import type { NoticeKind } from "../../lib/auth/notice-mails";

@@ -16,7 +16,7 @@ import {
 	windowOf,
 	usageIdOf,
 	type CreditSettings,
-	type LimitState
+	type KeyLimitResult
 } from "../../lib/auth/key-limits";
 import {
 	EmbeddedKeyUsageStore,
@@ -26,20 +26,6 @@ import {
 } from "../../lib/auth/store/key-usage-store";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type { AuthThis } from "./internals";
-
-export type KeyLimitCode = "VALID" | "RATE_LIMITED" | "USAGE_EXCEEDED";
-
-export interface KeyLimitResult {
-	code: KeyLimitCode;
-	/** Every rate limit's state after this use. */
-	rateLimits: LimitState[];
-	/** What X-RateLimit-* report: the refused limit, or the nearest one. */
-	reported: LimitState | null;
-	/** Credits left after this use; null for a key without credits. */
-	credits: number | null;
-	/** Seconds until the refused use could pass; absent when it never will. */
-	retryAfter?: number;
-}
 
 /** The 429 the gateway answers a refused key with; `rateLimit` becomes the X-RateLimit-* headers. */
 export function keyLimitRefused(result: KeyLimitResult): Error {

@@ -8,20 +8,11 @@ import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";
 import { MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../lib/auth/params";
 import { fingerprintOf } from "../../lib/auth/store/refresh-family-store";
 import { subjectOf } from "../../lib/auth/subjects";
+import type { Introspection } from "../../lib/auth/types";
 import type { AuthContext, AuthThis } from "./internals";
 import { isDisabled } from "./api-key-settings.mixin";
 
 /** RFC 7662 §2.2. `token_type` names which of ours it is, in RFC 7009's hint vocabulary. */
-export interface Introspection {
-	active: boolean;
-	sub?: string;
-	scope?: string;
-	exp?: number;
-	iat?: number;
-	token_type?: "access_token" | "refresh_token" | "api_key";
-	client_id?: string;
-}
-
 interface IntrospectParams {
 	token: string;
 	token_type_hint?: string;

@@ -14,7 +14,7 @@ import {
 	type TokenEntity,
 	type TokenEventPayload
 } from "../../lib/tokens/types";
-import type { TokensThis } from "./tokens.service";
+import type { TokensThis } from "./internals";
 import { count } from "../../lib/broker/project-metrics";
 import { fieldError } from "../../lib/broker/field-error";
 import { DAY, OWNER } from "../../lib/tokens/params";

@@ -15,7 +15,7 @@ import {
 	type TokenEventPayload
 } from "../../lib/tokens/types";
 import { isExpired, type TokenRecord } from "../../lib/tokens/store/token-store";
-import type { LookupResult, TokensThis } from "./tokens.service";
+import type { LookupResult, NewToken, TokensThis } from "./internals";
 import { count } from "../../lib/broker/project-metrics";
 import { MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
 
@@ -33,11 +33,6 @@ interface InspectParams {
 }
 
 /** What a new token's record is made of; the rest (id, times) comes from `storeNew`. */
-export type NewToken = Pick<TokenRecord, "type" | "owner" | "hash"> &
-	Partial<Pick<TokenRecord, "name" | "scopes" | "data">> & {
-		/** Seconds to live; null: never expires. */
-		ttl: number | null;
-	};
 
 const RecordsMixin = {
 	actions: {

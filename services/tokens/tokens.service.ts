@@ -5,28 +5,32 @@
  * Tokens are random strings in a recognisable format (lib/tokens/format); the store keeps only their
  * HMAC under TOKEN_SALT (lib/tokens/hasher), so a leaked database yields no usable token.
  */
-import { type Context, type Service, type ServiceSchema } from "moleculer";
+import { type Context, type ServiceSchema } from "moleculer";
 import CodesMixin, { notThisKind } from "./codes.mixin";
 import { DAY, MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
-import RecordsMixin, { type NewToken } from "./records.mixin";
+import RecordsMixin from "./records.mixin";
+import type {
+	TokensLocalVars,
+	TokensMethods,
+	TokensSettings,
+	TokensThis,
+	TokenTypeSettings
+} from "./internals";
 import { count, countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
 
-const OPERATIONS = "mtk.tokens.operations.total";
-import createDbMixin, { type DbSettings, type StoreOwner } from "../../mixins/db.mixin";
+import createDbMixin from "../../mixins/db.mixin";
 import * as tokenStores from "../../lib/tokens/store/adapters";
 import CronMixin, {
 	cleanupJob,
 	cleanupParams,
-	cleanupScheduleFromEnv,
-	type CleanupSchedule
+	cleanupScheduleFromEnv
 } from "../../mixins/cron.mixin";
 import { durationFromEnv } from "../../lib/config/durations";
 import { wholeNumberFromEnv } from "../../lib/config/env";
 
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../../lib/tokens/format";
-import SecretTokensMixin, { type SecretTokensOwner } from "../../mixins/secret-tokens.mixin";
+import SecretTokensMixin from "../../mixins/secret-tokens.mixin";
 import { TouchBuffer } from "../../lib/tokens/touch-buffer";
-import type { FailureLimit } from "../../lib/tokens/failure-limiter";
 import { LookupFailures } from "../../lib/tokens/lookup-failures";
 import { assertStorableData } from "../../lib/store/storable-data";
 import { type TokenRecord, type TokenStore } from "../../lib/tokens/store/token-store";
@@ -44,67 +48,9 @@ import {
 	type TokenEventPayload
 } from "../../lib/tokens/types";
 
-export interface TokenTypeSettings {
-	/** Prefix of the token string, e.g. "mtk" gives "mtk_…". */
-	prefix: string;
-	/** Default lifetime in seconds; null: the token never expires unless `expiry` is given. */
-	ttl: number | null;
-	/**
-	 * A code type (lib/tokens/codes): `generateCode` mints this many digits, looked up only with
-	 * their scope, and `generate` refuses the type. Its prefix then names it, in settings only.
-	 */
-	codeDigits?: number;
-}
+export type { LookupResult, TokensSettings, TokensThis, TokenTypeSettings } from "./internals";
 
-export interface TokensSettings extends DbSettings {
-	types: Record<string, TokenTypeSettings>;
-	/** "last used" is written at most once per this many seconds per token. */
-	touchInterval: number;
-	cleanup: CleanupSchedule & { batchSize: number };
-	/**
-	 * Failed `check`s and `consume`s allowed per end client (`meta.ip`, which the gateway sets and
-	 * moleculer passes on through `auth`), or per calling node when a caller names no client: a node
-	 * answers for many clients, so its budget is larger (TOKENS_NODE_FAILURE_BURST and
-	 * TOKENS_NODE_FAILURES_PER_SECOND). Beyond it: 429 TOO_MANY_FAILURES.
-	 */
-	failureLimit: { perClient: FailureLimit; perNode: FailureLimit };
-}
-
-export type LookupResult = "valid" | "not_found" | "wrong_owner" | "expired" | "malformed";
-
-export interface TokensMethods {
-	lookup(
-		type: string,
-		token: string,
-		owner: string | undefined,
-		now: number
-	): Promise<{ result: LookupResult; record: TokenRecord | null }>;
-	typeOf(type: string): TokenTypeSettings;
-	matchFor(
-		type: string,
-		token: string,
-		owner?: string
-	): { hashes: string[]; type: string; owner?: string } | null;
-	recordUse(record: TokenRecord, now: number): void;
-	storeNew(ctx: Context, operation: string, token: NewToken): Promise<TokenRecord>;
-	countFailure(
-		ctx: Context<unknown, ClientMeta>,
-		operation?: string,
-		type?: string,
-		result?: string
-	): Promise<null>;
-	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
-	removeExpiredTokens(batchSize: number): Promise<number>;
-}
-
-export interface TokensLocalVars extends StoreOwner<TokenStore>, SecretTokensOwner {
-	touches: TouchBuffer;
-	/** Chosen at the first failure, once the store is known (see lib/tokens/lookup-failures). */
-	failures?: LookupFailures;
-}
-
-export type TokensThis = Service<TokensSettings> & TokensMethods & TokensLocalVars;
-
+const OPERATIONS = "mtk.tokens.operations.total";
 /** How often buffered "last used" marks are written. */
 const TOUCH_FLUSH_MS = 1000;
 /** Token strings are never echoed: a wrong shape is "not found", not a validation error. */
