@@ -31,6 +31,7 @@ import type { KeyRing } from "../../lib/auth/key-ring";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
+import type { SharedKeyUsageStore } from "../../lib/auth/api-key-usage/leasing-key-usage-store";
 import type { KeyUsageStore } from "../../lib/auth/store/key-usage-store";
 import type { CreditSettings, RateLimit } from "../../lib/auth/key-limits";
 import type { KeyLimitResult } from "../../lib/auth/key-limits";
@@ -242,6 +243,7 @@ export interface AuthMethods {
 	applyKeyLimits(key: TokenEntity): Promise<KeyLimitResult>;
 	setKeyCredits(keyId: string, credits: CreditSettings): Promise<void>;
 	openKeyUsageStore(): Promise<KeyUsageStore>;
+	leasing(store: SharedKeyUsageStore): KeyUsageStore;
 	spendEmailCode(ctx: AuthContext, email: string, code: string): Promise<UserRecord>;
 	passwordMatches(password: string, hash: string | null): Promise<boolean>;
 	newPasswordHash(password: string): Promise<string>;

@@ -25,6 +25,11 @@ import {
 	type KeyUsageStore
 } from "../../lib/auth/store/key-usage-store";
 import type { TokenEntity } from "../../lib/tokens/types";
+import {
+	LeasingKeyUsageStore,
+	type SharedKeyUsageStore
+} from "../../lib/auth/api-key-usage/leasing-key-usage-store";
+import { describeCause } from "../../lib/store/errors";
 import type { AuthThis } from "./internals";
 
 /** The 429 the gateway answers a refused key with; `rateLimit` becomes the X-RateLimit-* headers. */
@@ -71,7 +76,7 @@ const KeyLimitsMixin = {
 					const { start, end } = windowOf(now, limit.duration);
 					return limitState(
 						limit,
-						await this.keyUsage.hit(usageId, limit.name, start, end),
+						await this.keyUsage.hit(usageId, limit.name, start, end, limit.limit),
 						end
 					);
 				})
@@ -120,14 +125,23 @@ const KeyLimitsMixin = {
 			});
 		},
 
+		leasing(this: AuthThis, store: SharedKeyUsageStore): KeyUsageStore {
+			return new LeasingKeyUsageStore(store, err =>
+				this.logger.warn(`Could not give back an API-key lease: ${describeCause(err)}`)
+			);
+		},
+
 		/** Beside the users, like the refresh families and the signing keys. */
 		openKeyUsageStore(this: AuthThis): Promise<KeyUsageStore> {
 			return this.openSideStore<KeyUsageStore>({
-				postgres: (sql, schema) => new PostgresKeyUsageStore(sql, schema),
+				// Shared stores lease blocks of credits and windows (lib/auth/api-key-usage).
+				postgres: (sql, schema) => this.leasing(new PostgresKeyUsageStore(sql, schema)),
 				mongo: collection =>
-					new MongoKeyUsageStore(
-						collection("api_key_credits"),
-						collection("api_key_windows")
+					this.leasing(
+						new MongoKeyUsageStore(
+							collection("api_key_credits"),
+							collection("api_key_windows")
+						)
 					),
 				nedb: async file => new EmbeddedKeyUsageStore(await file("api_key_credits"))
 			});

@@ -11,6 +11,8 @@ import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../../store/mongo/collection";
 import { MigratedStore, type Migration } from "../../store/postgres/migrations";
 import { spend, type CreditState, type RefillDue } from "../key-limits";
+import type { Grant } from "../api-key-usage/allowance";
+import type { KeyUsageLeases } from "../api-key-usage/leasing-key-usage-store";
 
 export interface KeyUsageStore {
 	ensureIndexes(): Promise<void>;
@@ -23,8 +25,12 @@ export interface KeyUsageStore {
 	spendCredit(keyId: string, due: RefillDue | null): Promise<number | null>;
 	/** A key's credits as stored (a due refill not applied), or null. */
 	credits(keyId: string): Promise<CreditState | null>;
-	/** Counts one request in the window [start, end) of a key's limit; the count with it. */
-	hit(keyId: string, name: string, start: number, end: number): Promise<number>;
+	/**
+	 * Counts one request in the window [start, end) of a key's limit; the count with it. `limit`
+	 * lets a leasing store (lib/auth/api-key-usage) answer from its lease: then a refused request
+	 * answers `limit + 1` and is not counted.
+	 */
+	hit(keyId: string, name: string, start: number, end: number, limit?: number): Promise<number>;
 	/** Forgets a key's credits and windows. */
 	removeKey(keyId: string): Promise<void>;
 	/** Deletes windows that ended before `now`; how many. */
@@ -153,8 +159,12 @@ interface WindowDoc {
 	endsAt: number;
 }
 
-/** MongoDB: two collections, every step one atomic document update. */
-export class MongoKeyUsageStore implements KeyUsageStore {
+/**
+ * MongoDB: two collections, every step one atomic document update. A lease of credits takes `n` if
+ * that many are left, else one; a lease of hits adds `n` and gives back what went over the limit
+ * (so for a moment another node may be refused early, never passed beyond the limit).
+ */
+export class MongoKeyUsageStore implements KeyUsageStore, KeyUsageLeases {
 	constructor(
 		private readonly credit: MongoCollection<CreditDoc>,
 		private readonly window: MongoCollection<WindowDoc>
@@ -182,6 +192,70 @@ export class MongoKeyUsageStore implements KeyUsageStore {
 			{ returnOriginal: false }
 		);
 		return res.value ? res.value.remaining : null;
+	}
+
+	async leaseCredits(
+		keyId: string,
+		due: RefillDue | null,
+		n: number
+	): Promise<{ granted: number; left: number; periodStart: number } | null> {
+		if (n > 1) {
+			if (due) await this.spendCredit(keyId, due).then(left => this.returnOne(keyId, left));
+			const res = await this.credit.findOneAndUpdate(
+				{ _id: keyId, remaining: { $gte: n } },
+				{ $inc: { remaining: -n } },
+				{ returnOriginal: false }
+			);
+			if (res.value) {
+				return { granted: n, left: res.value.remaining, periodStart: res.value.refilledAt };
+			}
+		}
+		const left = await this.spendCredit(keyId, due);
+		const state = await this.credits(keyId);
+		if (!state) return null;
+		return {
+			granted: left === null ? 0 : 1,
+			left: state.remaining,
+			periodStart: state.refilledAt
+		};
+	}
+
+	/** A refill applied through spendCredit spent one credit: put it back. */
+	private async returnOne(keyId: string, left: number | null): Promise<void> {
+		if (left !== null) await this.credit.updateOne({ _id: keyId }, { $inc: { remaining: 1 } });
+	}
+
+	async returnCredits(keyId: string, n: number, periodStart: number): Promise<void> {
+		await this.credit.updateOne(
+			{ _id: keyId, refilledAt: periodStart },
+			{ $inc: { remaining: n } }
+		);
+	}
+
+	async leaseHits(
+		keyId: string,
+		name: string,
+		window: { start: number; end: number },
+		limit: number,
+		n: number
+	): Promise<Grant> {
+		const id = `${keyId}\u0000${name}\u0000${window.start}`;
+		const res = await this.window.findOneAndUpdate(
+			{ _id: id },
+			{ $inc: { hits: n }, $setOnInsert: { endsAt: window.end } },
+			{ upsert: true, returnOriginal: false }
+		);
+		const hits = res.value?.hits ?? n;
+		const over = Math.min(n, Math.max(0, hits - limit));
+		if (over > 0) await this.window.updateOne({ _id: id }, { $inc: { hits: -over } });
+		return { granted: n - over, left: Math.max(0, limit - hits) };
+	}
+
+	async returnHits(keyId: string, name: string, start: number, n: number): Promise<void> {
+		await this.window.updateOne(
+			{ _id: `${keyId}\u0000${name}\u0000${start}` },
+			{ $inc: { hits: -n } }
+		);
 	}
 
 	async credits(keyId: string): Promise<CreditState | null> {
@@ -228,11 +302,16 @@ const MIGRATIONS: Migration[] = [
 			primary key (key_id, name, window_start)
 		)`,
 		`create index api_key_windows_end_idx on api_key_windows (window_end)`
+	],
+	// What the last lease statement granted (lib/auth/api-key-usage): RETURNING sees new values only.
+	[
+		`alter table api_key_credits add column last_grant bigint not null default 0`,
+		`alter table api_key_windows add column last_grant integer not null default 0`
 	]
 ];
 
 /** PostgreSQL: every step one statement, so every node sharing the schema counts together. */
-export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStore {
+export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStore, KeyUsageLeases {
 	protected readonly component = "api_key_usage";
 	protected readonly migrations = MIGRATIONS;
 
@@ -257,6 +336,66 @@ export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStor
 				and (remaining > 0 or (refilled_at < ${periodStart} and ${amount}::bigint > 0))
 			returning remaining`;
 		return rows.length === 0 ? null : Number(rows[0].remaining);
+	}
+
+	async leaseCredits(
+		keyId: string,
+		due: RefillDue | null,
+		n: number
+	): Promise<{ granted: number; left: number; periodStart: number } | null> {
+		const periodStart = new Date(due?.periodStart ?? 0);
+		const amount = due?.amount ?? 0;
+		// Every right-hand side reads the row as it was: `available` is the refilled remainder.
+		const [row] = await this.sql<
+			{ remaining: string; last_grant: string; refilled_at: Date }[]
+		>`
+			update api_key_credits set
+				remaining = available - least(${n}::bigint, available),
+				last_grant = least(${n}::bigint, available),
+				refilled_at = greatest(refilled_at, ${periodStart})
+			from (select case when refilled_at < ${periodStart} then ${amount}::bigint
+					else remaining end as available
+				from api_key_credits where key_id = ${keyId} for update) as now_left
+			where key_id = ${keyId}
+			returning remaining, last_grant, refilled_at`;
+		return row
+			? {
+					granted: Number(row.last_grant),
+					left: Number(row.remaining),
+					periodStart: row.refilled_at.getTime()
+				}
+			: null;
+	}
+
+	async returnCredits(keyId: string, n: number, periodStart: number): Promise<void> {
+		await this.sql`
+			update api_key_credits set remaining = remaining + ${n}
+			where key_id = ${keyId} and refilled_at = ${new Date(periodStart)}`;
+	}
+
+	async leaseHits(
+		keyId: string,
+		name: string,
+		window: { start: number; end: number },
+		limit: number,
+		n: number
+	): Promise<Grant> {
+		const [row] = await this.sql<{ hits: number; last_grant: number }[]>`
+			insert into api_key_windows (key_id, name, window_start, window_end, hits, last_grant)
+			values (${keyId}, ${name}, ${new Date(window.start)}, ${new Date(window.end)},
+				least(${n}::int, ${limit}::int), least(${n}::int, ${limit}::int))
+			on conflict (key_id, name, window_start) do update set
+				hits = api_key_windows.hits
+					+ least(${n}::int, greatest(0, ${limit}::int - api_key_windows.hits)),
+				last_grant = least(${n}::int, greatest(0, ${limit}::int - api_key_windows.hits))
+			returning hits, last_grant`;
+		return { granted: row.last_grant, left: Math.max(0, limit - row.hits) };
+	}
+
+	async returnHits(keyId: string, name: string, start: number, n: number): Promise<void> {
+		await this.sql`
+			update api_key_windows set hits = greatest(0, hits - ${n})
+			where key_id = ${keyId} and name = ${name} and window_start = ${new Date(start)}`;
 	}
 
 	async credits(keyId: string): Promise<CreditState | null> {

@@ -7,6 +7,10 @@
 import { randomUUID } from "node:crypto";
 import AuthService from "../../../services/auth/auth.service";
 import type { KeyUsageStore } from "../../../lib/auth/store/key-usage-store";
+import {
+	LeasingKeyUsageStore,
+	type SharedKeyUsageStore
+} from "../../../lib/auth/api-key-usage/leasing-key-usage-store";
 import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 import { FAST_SCRYPT } from "../../helpers/auth";
 
@@ -104,9 +108,69 @@ function contract(kind: StoreKind) {
 	});
 }
 
+/** The lease statements of the shared stores (lib/auth/api-key-usage), one statement each. */
+function leaseContract(kind: StoreKind) {
+	let shared: SharedKeyUsageStore;
+	let stop: () => Promise<void>;
+
+	beforeAll(async () => {
+		const started = await startServiceOnStore<{ keyUsage: KeyUsageStore }>(
+			kind,
+			AuthService,
+			"auth",
+			{
+				settings: { password: FAST_SCRYPT },
+				alsoEmpty: ["api_key_credits", "api_key_windows"]
+			}
+		);
+		const usage = started.service.keyUsage;
+		if (!(usage instanceof LeasingKeyUsageStore)) throw new Error(`${kind} does not lease`);
+		shared = usage.shared;
+		stop = started.stop;
+	});
+	afterAll(() => stop());
+
+	it("never grants more credits than are left, whatever the concurrent leases ask", async () => {
+		const id = randomUUID();
+		await shared.setCredits(id, { remaining: 100, refilledAt: 0 });
+		const grants = await Promise.all(
+			Array.from({ length: 40 }, (_, i) => shared.leaseCredits(id, null, 1 + (i % 7)))
+		);
+		expect(grants.reduce((sum, g) => sum + g!.granted, 0)).toBe(100);
+		expect(await shared.credits(id)).toEqual({ remaining: 0, refilledAt: 0 });
+		expect(await shared.leaseCredits(randomUUID(), null, 5)).toBeNull();
+	});
+
+	it("refills on a lease in a new period, and takes back only this period's returns", async () => {
+		const id = randomUUID();
+		await shared.setCredits(id, { remaining: 0, refilledAt: 1000 });
+		const grant = await shared.leaseCredits(id, { amount: 10, periodStart: 2000 }, 4);
+		expect(grant).toEqual({ granted: 4, left: 6, periodStart: 2000 });
+		await shared.returnCredits(id, 3, 2000);
+		await shared.returnCredits(id, 5, 1000);
+		expect(await shared.credits(id)).toEqual({ remaining: 9, refilledAt: 2000 });
+	});
+
+	it("never grants more of a window than its limit, and takes returns back", async () => {
+		const id = randomUUID();
+		const window = { start: 60_000, end: 120_000 };
+		const grants = await Promise.all(
+			Array.from({ length: 40 }, (_, i) => shared.leaseHits(id, "w", window, 50, 1 + (i % 4)))
+		);
+		expect(grants.reduce((sum, g) => sum + g.granted, 0)).toBe(50);
+		expect(grants.some(g => g.left === 0)).toBe(true);
+		await shared.returnHits(id, "w", window.start, 5);
+		expect(await shared.leaseHits(id, "w", window, 50, 10)).toEqual({ granted: 5, left: 0 });
+	});
+}
+
 const kinds = storeKinds("the API-key usage store contracts");
 
 for (const kind of kinds) describe(`API-key usage store on ${kind}`, () => contract(kind));
+
+for (const kind of kinds.filter(k => k !== "nedb")) {
+	describe(`API-key usage leases on ${kind}`, () => leaseContract(kind));
+}
 
 describe("API-key usage on the embedded store", () => {
 	it("writes spent credits behind: a restarted node goes on from what was flushed", async () => {
