@@ -18,16 +18,21 @@ import { Allowance, SWEEP_MS, type Grant } from "./allowance";
 import type { KeyUsageStore } from "../store/key-usage-store";
 import type { CreditState, RefillDue } from "../key-limits";
 
+/** A lease of credits: what it got, what was left, and which count it was taken from. */
+export interface CreditLease extends Grant {
+	left: number;
+	/** The refill period the count was in. */
+	periodStart: number;
+	/** How many times the count was set (setCredits): a lease of an older count is not returned. */
+	setCount: number;
+}
+
 /** The lease statements a shared store adds to KeyUsageStore (one atomic statement each). */
 export interface KeyUsageLeases {
 	/** Up to `n` credits (after the refill `due`); null when the key has no credits set. */
-	leaseCredits(
-		keyId: string,
-		due: RefillDue | null,
-		n: number
-	): Promise<{ granted: number; left: number; periodStart: number } | null>;
-	/** Puts `n` credits back, unless the key was refilled or set anew since (periodStart). */
-	returnCredits(keyId: string, n: number, periodStart: number): Promise<void>;
+	leaseCredits(keyId: string, due: RefillDue | null, n: number): Promise<CreditLease | null>;
+	/** Puts `n` credits back, unless the count was refilled or set anew since the lease. */
+	returnCredits(keyId: string, n: number, lease: CreditLease): Promise<void>;
 	/** Up to `n` requests of the window [start, end) of a limit of `limit`. */
 	leaseHits(
 		keyId: string,
@@ -74,18 +79,18 @@ export class LeasingKeyUsageStore implements KeyUsageStore {
 		const id = `c\u0000${keyId}\u0000${period}`;
 		let held = this.held.get(id);
 		if (!held) {
-			let periodStart = period;
+			let lease: CreditLease | null = null;
 			let none = false;
 			const allowance = new Allowance(
 				async n => {
 					const grant = await this.shared.leaseCredits(keyId, due, n);
 					none = grant === null;
-					if (grant) periodStart = grant.periodStart;
-					return grant
-						? { granted: grant.granted, left: grant.left }
-						: { granted: 0, left: null };
+					lease = grant ?? lease;
+					return grant ?? { granted: 0, left: null };
 				},
-				n => this.shared.returnCredits(keyId, n, periodStart)
+				async n => {
+					if (lease) await this.shared.returnCredits(keyId, n, lease);
+				}
 			);
 			held = { keyId, until: Infinity, allowance };
 			this.held.set(id, held);

@@ -12,7 +12,7 @@ import type { MongoCollection } from "../../store/mongo/collection";
 import { MigratedStore, type Migration } from "../../store/postgres/migrations";
 import { spend, type CreditState, type RefillDue } from "../key-limits";
 import type { Grant } from "../api-key-usage/allowance";
-import type { KeyUsageLeases } from "../api-key-usage/leasing-key-usage-store";
+import type { CreditLease, KeyUsageLeases } from "../api-key-usage/leasing-key-usage-store";
 
 export interface KeyUsageStore {
 	ensureIndexes(): Promise<void>;
@@ -43,6 +43,17 @@ export interface KeyUsageStore {
 
 interface CreditDoc extends CreditState {
 	_id: string;
+	/** MongoDB: how many times setCredits ran (see CreditLease). */
+	setCount?: number;
+}
+
+function creditLease(granted: number, doc: CreditDoc): CreditLease {
+	return {
+		granted,
+		left: doc.remaining,
+		periodStart: doc.refilledAt,
+		setCount: doc.setCount ?? 0
+	};
 }
 
 /** The embedded store: counts in memory, credits written behind to their own NeDB file. */
@@ -175,7 +186,11 @@ export class MongoKeyUsageStore implements KeyUsageStore, KeyUsageLeases {
 	}
 
 	async setCredits(keyId: string, state: CreditState): Promise<void> {
-		await this.credit.findOneAndUpdate({ _id: keyId }, { $set: state }, { upsert: true });
+		await this.credit.findOneAndUpdate(
+			{ _id: keyId },
+			{ $set: state, $inc: { setCount: 1 } },
+			{ upsert: true }
+		);
 	}
 
 	async spendCredit(keyId: string, due: RefillDue | null): Promise<number | null> {
@@ -198,7 +213,7 @@ export class MongoKeyUsageStore implements KeyUsageStore, KeyUsageLeases {
 		keyId: string,
 		due: RefillDue | null,
 		n: number
-	): Promise<{ granted: number; left: number; periodStart: number } | null> {
+	): Promise<CreditLease | null> {
 		if (n > 1) {
 			if (due) await this.spendCredit(keyId, due).then(left => this.returnOne(keyId, left));
 			const res = await this.credit.findOneAndUpdate(
@@ -206,18 +221,11 @@ export class MongoKeyUsageStore implements KeyUsageStore, KeyUsageLeases {
 				{ $inc: { remaining: -n } },
 				{ returnOriginal: false }
 			);
-			if (res.value) {
-				return { granted: n, left: res.value.remaining, periodStart: res.value.refilledAt };
-			}
+			if (res.value) return creditLease(n, res.value);
 		}
 		const left = await this.spendCredit(keyId, due);
-		const state = await this.credits(keyId);
-		if (!state) return null;
-		return {
-			granted: left === null ? 0 : 1,
-			left: state.remaining,
-			periodStart: state.refilledAt
-		};
+		const doc = await this.credit.findOne({ _id: keyId });
+		return doc && creditLease(left === null ? 0 : 1, doc);
 	}
 
 	/** A refill applied through spendCredit spent one credit: put it back. */
@@ -225,9 +233,9 @@ export class MongoKeyUsageStore implements KeyUsageStore, KeyUsageLeases {
 		if (left !== null) await this.credit.updateOne({ _id: keyId }, { $inc: { remaining: 1 } });
 	}
 
-	async returnCredits(keyId: string, n: number, periodStart: number): Promise<void> {
+	async returnCredits(keyId: string, n: number, lease: CreditLease): Promise<void> {
 		await this.credit.updateOne(
-			{ _id: keyId, refilledAt: periodStart },
+			{ _id: keyId, refilledAt: lease.periodStart, setCount: lease.setCount ?? 0 },
 			{ $inc: { remaining: n } }
 		);
 	}
@@ -306,6 +314,8 @@ const MIGRATIONS: Migration[] = [
 	// What the last lease statement granted (lib/auth/api-key-usage): RETURNING sees new values only.
 	[
 		`alter table api_key_credits add column last_grant bigint not null default 0`,
+		// Counts setCredits: a lease of credits set before is not given back into the new count.
+		`alter table api_key_credits add column set_count integer not null default 0`,
 		`alter table api_key_windows add column last_grant integer not null default 0`
 	]
 ];
@@ -320,7 +330,8 @@ export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStor
 			insert into api_key_credits (key_id, remaining, refilled_at)
 			values (${keyId}, ${state.remaining}, ${new Date(state.refilledAt)})
 			on conflict (key_id) do update
-			set remaining = excluded.remaining, refilled_at = excluded.refilled_at`;
+			set remaining = excluded.remaining, refilled_at = excluded.refilled_at,
+				set_count = api_key_credits.set_count + 1`;
 	}
 
 	async spendCredit(keyId: string, due: RefillDue | null): Promise<number | null> {
@@ -342,12 +353,12 @@ export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStor
 		keyId: string,
 		due: RefillDue | null,
 		n: number
-	): Promise<{ granted: number; left: number; periodStart: number } | null> {
+	): Promise<CreditLease | null> {
 		const periodStart = new Date(due?.periodStart ?? 0);
 		const amount = due?.amount ?? 0;
 		// Every right-hand side reads the row as it was: `available` is the refilled remainder.
 		const [row] = await this.sql<
-			{ remaining: string; last_grant: string; refilled_at: Date }[]
+			{ remaining: string; last_grant: string; refilled_at: Date; set_count: number }[]
 		>`
 			update api_key_credits set
 				remaining = available - least(${n}::bigint, available),
@@ -357,20 +368,22 @@ export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStor
 					else remaining end as available
 				from api_key_credits where key_id = ${keyId} for update) as now_left
 			where key_id = ${keyId}
-			returning remaining, last_grant, refilled_at`;
+			returning remaining, last_grant, refilled_at, set_count`;
 		return row
 			? {
 					granted: Number(row.last_grant),
 					left: Number(row.remaining),
-					periodStart: row.refilled_at.getTime()
+					periodStart: row.refilled_at.getTime(),
+					setCount: row.set_count
 				}
 			: null;
 	}
 
-	async returnCredits(keyId: string, n: number, periodStart: number): Promise<void> {
+	async returnCredits(keyId: string, n: number, lease: CreditLease): Promise<void> {
 		await this.sql`
 			update api_key_credits set remaining = remaining + ${n}
-			where key_id = ${keyId} and refilled_at = ${new Date(periodStart)}`;
+			where key_id = ${keyId} and refilled_at = ${new Date(lease.periodStart)}
+				and set_count = ${lease.setCount}`;
 	}
 
 	async leaseHits(

@@ -144,11 +144,20 @@ function leaseContract(kind: StoreKind) {
 	it("refills on a lease in a new period, and takes back only this period's returns", async () => {
 		const id = randomUUID();
 		await shared.setCredits(id, { remaining: 0, refilledAt: 1000 });
-		const grant = await shared.leaseCredits(id, { amount: 10, periodStart: 2000 }, 4);
-		expect(grant).toEqual({ granted: 4, left: 6, periodStart: 2000 });
-		await shared.returnCredits(id, 3, 2000);
-		await shared.returnCredits(id, 5, 1000);
+		const grant = (await shared.leaseCredits(id, { amount: 10, periodStart: 2000 }, 4))!;
+		expect(grant).toMatchObject({ granted: 4, left: 6, periodStart: 2000 });
+		await shared.returnCredits(id, 3, grant);
+		await shared.returnCredits(id, 5, { ...grant, periodStart: 1000 });
 		expect(await shared.credits(id)).toEqual({ remaining: 9, refilledAt: 2000 });
+	});
+
+	it("does not take back a lease of credits that were set anew since", async () => {
+		const id = randomUUID();
+		await shared.setCredits(id, { remaining: 10, refilledAt: 0 });
+		const grant = (await shared.leaseCredits(id, null, 4))!;
+		await shared.setCredits(id, { remaining: 3, refilledAt: 0 });
+		await shared.returnCredits(id, 4, grant);
+		expect(await shared.credits(id)).toEqual({ remaining: 3, refilledAt: 0 });
 	});
 
 	it("never grants more of a window than its limit, and takes returns back", async () => {
