@@ -39,14 +39,10 @@ const ApiKeysMixin = {
 			params: { $$strict: true, key: TOKEN_STRING },
 			async handler(this: AuthThis, ctx: AuthContext<ApiKeyParams>): Promise<ResolvedUser> {
 				if (ctx.params.key.length > MAX_TOKEN_LENGTH) throw invalidToken();
-				const entity = await ctx.call<TokenEntity | null, object>("tokens.check", {
-					type: TOKEN_TYPES.apiKey,
-					token: ctx.params.key,
-					isUsed: true
-				});
+				const entity = await this.checkedApiKey(ctx, ctx.params.key);
 				// A disabled key is refused like an unknown one (auth.verifyKey says which).
 				if (!entity || isDisabled(entity)) throw invalidToken();
-				const user = await this.store.findById(entity.owner);
+				const user = await this.cachedUser(entity.owner);
 				if (!user) throw invalidToken();
 				const limits = await this.applyKeyLimits(entity);
 				if (limits.code !== "VALID") throw keyLimitRefused(limits);
@@ -153,6 +149,7 @@ const ApiKeysMixin = {
 				const usageId = usageIdOf(key);
 				if (!keys.some(k => k.id !== key.id && usageIdOf(k) === usageId)) {
 					await this.keyUsage.removeKey(usageId);
+					this.callersChanged({ usage: [usageId] });
 				}
 				ctx.emit<UserEventPayload & { keyId: string }>("auth.apiKeyRevoked", {
 					userId: caller.id,

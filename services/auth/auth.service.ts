@@ -65,6 +65,10 @@ import type {
 	TokenParams
 } from "./internals";
 import MailHandoverMixin from "./mail-handover.mixin";
+import CallerCacheMixin from "./caller-cache.mixin";
+import { CallerCache, type CallerChange } from "../../lib/auth/caller-cache";
+import { NotifyingFamilyStore, NotifyingUserStore } from "../../lib/auth/store/notifying-stores";
+import { TouchBuffer } from "../../lib/tokens/touch-buffer";
 import ServiceTokensMixin from "./service-tokens.mixin";
 import CodesMixin from "./codes.mixin";
 import LimitsMixin, { inMemoryLimiters } from "./limits.mixin";
@@ -116,7 +120,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		SigningKeysMixin,
 		OAuthMixin,
 		ServiceTokensMixin,
-		MailHandoverMixin
+		MailHandoverMixin,
+		CallerCacheMixin
 	],
 
 	settings: {
@@ -135,6 +140,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		refreshTokenTtl: durationFromEnv(process.env, "REFRESH_TOKEN_TTL", 30 * DAY),
 		refreshHistory: 100,
 		refreshReuseInterval: durationFromEnv(process.env, "REFRESH_REUSE_INTERVAL", 10),
+		callerCacheTtl: durationFromEnv(process.env, "AUTH_CACHE_TTL", 1),
 		/** Live sessions per user; the oldest ends when a sign-in would exceed it (0: no limit). */
 		maxSessions: wholeNumberFromEnv(process.env, "AUTH_MAX_SESSIONS", 100),
 		recentSignIn: durationFromEnv(process.env, "AUTH_RECENT_SIGN_IN", 600),
@@ -301,12 +307,12 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {
 				const claims = await this.accessTokens.verify(ctx.params.token);
 				if (!claims) throw invalidToken();
-				const user = await this.store.findById(claims.sub);
+				const user = await this.cachedUser(claims.sub);
 				if (!user || claims.iat * 1000 < user.tokensValidAfter) throw invalidToken();
 				// Ended sessions (sign-out, revoked from the sessions list, reuse) take their access
 				// tokens with them.
 				if (claims.sid !== undefined) {
-					const session = await this.families.findById(claims.sid);
+					const session = await this.cachedSession(claims.sid);
 					if (!session || session.revokedAt !== null || session.userId !== user._id) {
 						throw invalidToken();
 					}
@@ -421,6 +427,12 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.recoveryKey = Buffer.from(
 			hkdfSync("sha256", jwtSecret, "", "totp-recovery-codes", 32)
 		);
+		this.callers = new CallerCache(this.settings.callerCacheTtl * 1000);
+		this.keyUses = new TouchBuffer(
+			async ids => void (await this.broker.call("tokens.markUsed", { ids })),
+			1000,
+			err => this.logger.warn(`Could not record API keys' last use: ${describeCause(err)}`)
+		);
 		this.limiters = inMemoryLimiters(this.settings.limits);
 		this.hashGate = new HashGate(this.settings.hashing);
 		this.pending = new Set();
@@ -430,7 +442,10 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 
 	async started(this: AuthThis) {
 		await this.startKeyRing();
-		this.families = await this.openFamilyStore();
+		// Writes that can shut a caller out are forgotten from every node's caches.
+		const changed = (change: CallerChange) => this.callersChanged(change);
+		this.store = new NotifyingUserStore(this.store, changed);
+		this.families = new NotifyingFamilyStore(await this.openFamilyStore(), changed);
 		await this.families.ensureIndexes();
 		await this.startKeyUsage();
 		this.dummyHash = await createDummyHash(this.settings.password);

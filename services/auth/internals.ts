@@ -31,8 +31,10 @@ import type { KeyRing } from "../../lib/auth/key-ring";
 import type { TokenEntity } from "../../lib/tokens/types";
 import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
-import type { SharedKeyUsageStore } from "../../lib/auth/api-key-usage/leasing-key-usage-store";
+import type { SharedKeyUsageStore } from "../../lib/auth/store/key-usage-store";
 import type { KeyUsageStore } from "../../lib/auth/store/key-usage-store";
+import type { CachedSession, CallerCache, CallerChange } from "../../lib/auth/caller-cache";
+import type { TouchBuffer } from "../../lib/tokens/touch-buffer";
 import type { CreditSettings, RateLimit } from "../../lib/auth/key-limits";
 import type { KeyLimitResult } from "../../lib/auth/key-limits";
 import type { MailQueueConfig } from "../../lib/config/env";
@@ -63,6 +65,8 @@ export interface AuthSettings extends DbSettings {
 	refreshHistory: number;
 	/** Seconds during which the live token's parent gets the same successor (0: off). */
 	refreshReuseInterval: number;
+	/** Seconds the hot paths may answer from memory (AUTH_CACHE_TTL; 0: always read). */
+	callerCacheTtl: number;
 	/** Live sessions per user (AUTH_MAX_SESSIONS); the oldest ends first (0: no limit). */
 	maxSessions: number;
 	/** Seconds a sign-in counts as recent, for adding a second factor (AUTH_RECENT_SIGN_IN). */
@@ -296,10 +300,19 @@ export interface AuthMethods {
 	later(label: string, task: () => Promise<unknown>): void;
 	handOverMail(ctx: Context, mail: MailContent): Promise<void>;
 	openFamilyStore(): Promise<RefreshFamilyStore>;
+	callersChanged(change: CallerChange): void;
+	forgetCallers(change: CallerChange): void;
+	cachedUser(id: string): UserRecord | Promise<UserRecord | null>;
+	cachedSession(id: string): CachedSession | Promise<CachedSession | null>;
+	checkedApiKey(ctx: Context, key: string): Promise<TokenEntity | null>;
 }
 
 export interface AuthLocalVars extends StoreOwner<UserStore> {
 	families: RefreshFamilyStore;
+	/** What the gateway's hot paths read, kept AUTH_CACHE_TTL at most (services/auth/caller-cache.mixin). */
+	callers: CallerCache<UserRecord, TokenEntity>;
+	/** Uses of API keys answered from `callers`, recorded in batches through tokens.markUsed. */
+	keyUses: TouchBuffer;
 	keyUsage: KeyUsageStore;
 	accessTokens: AccessTokens;
 	/** Seals each new refresh token for the reuse interval (key from JWT_SECRET, purpose label). */

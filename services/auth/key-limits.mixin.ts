@@ -22,13 +22,11 @@ import {
 	EmbeddedKeyUsageStore,
 	MongoKeyUsageStore,
 	PostgresKeyUsageStore,
-	type KeyUsageStore
+	type KeyUsageStore,
+	type SharedKeyUsageStore
 } from "../../lib/auth/store/key-usage-store";
 import type { TokenEntity } from "../../lib/tokens/types";
-import {
-	LeasingKeyUsageStore,
-	type SharedKeyUsageStore
-} from "../../lib/auth/api-key-usage/leasing-key-usage-store";
+import { LeasingKeyUsageStore } from "../../lib/auth/api-key-usage/leasing-key-usage-store";
 import { describeCause } from "../../lib/store/errors";
 import type { AuthThis } from "./internals";
 
@@ -123,6 +121,8 @@ const KeyLimitsMixin = {
 					? refillPeriodStart(Date.now(), credits.refill.interval)
 					: 0
 			});
+			// Other nodes' leases of the old count are dropped, not given back.
+			this.callersChanged({ usage: [usageId] });
 		},
 
 		leasing(this: AuthThis, store: SharedKeyUsageStore): KeyUsageStore {

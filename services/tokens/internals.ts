@@ -63,6 +63,7 @@ export interface TokensMethods {
 		result?: string
 	): Promise<null>;
 	emitRemoved(ctx: Context, records: TokenRecord[], reason: string): void;
+	announceChanged(records: TokenRecord[]): void;
 	removeExpiredTokens(batchSize: number): Promise<number>;
 }
 

@@ -18,6 +18,7 @@ import { isExpired, type TokenRecord } from "../../lib/tokens/store/token-store"
 import type { LookupResult, NewToken, TokensThis } from "./internals";
 import { count } from "../../lib/broker/project-metrics";
 import { MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
+import { describeCause } from "../../lib/store/errors";
 
 interface UpdateParams {
 	id: string;
@@ -60,7 +61,25 @@ const RecordsMixin = {
 					...(data !== undefined ? { data } : {}),
 					...(expiry !== undefined ? { expiresAt: Date.now() + expiry * 1000 } : {})
 				});
+				if (record) this.announceChanged([record]);
 				return record && toEntity(record);
+			}
+		},
+
+		/**
+		 * Records uses of tokens another service answered from its cache (auth's API keys): "last
+		 * used", batched like check's `isUsed`. For trusted services.
+		 */
+		markUsed: {
+			visibility: "public",
+			params: {
+				$$strict: true,
+				ids: { type: "array", max: 10_000, items: { type: "string", min: 1, max: 64 } }
+			},
+			handler(this: TokensThis, ctx: Context<{ ids: string[] }>): { marked: number } {
+				const now = Date.now();
+				for (const id of ctx.params.ids) this.touches.add(id, now);
+				return { marked: ctx.params.ids.length };
 			}
 		},
 
@@ -91,6 +110,24 @@ const RecordsMixin = {
 	},
 
 	methods: {
+		/**
+		 * Tells every node's caches (auth's API keys) that these tokens changed or are gone: ids
+		 * only, and for a large removal the owner. Not awaited by the caller: the broadcast reaches
+		 * this node's services before it returns, the others as fast as the transporter goes.
+		 */
+		announceChanged(this: TokensThis, records: TokenRecord[]): void {
+			if (records.length === 0) return;
+			const owner = records[0].owner;
+			const oneOwner = records.length > 1000 && records.every(r => r.owner === owner);
+			const sent = this.broker.broadcast(
+				"tokens.changed",
+				oneOwner ? { owner } : { ids: records.map(r => r._id) }
+			);
+			Promise.resolve(sent).catch((err: unknown) =>
+				this.logger.warn(`Could not announce changed tokens: ${describeCause(err)}`)
+			);
+		},
+
 		/** Stores a new token's record, counts it and tells the others (never with the token). */
 		async storeNew(
 			this: TokensThis,

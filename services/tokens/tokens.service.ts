@@ -366,6 +366,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		/** `tokens.removed` for one token; one `tokens.removedMany` for a bulk removal, not one each. */
 		emitRemoved(this: TokensThis, ctx: Context, records: TokenRecord[], reason: string): void {
 			if (records.length === 0) return;
+			this.announceChanged(records);
 			const [first] = records;
 			if (records.length === 1) {
 				ctx.emit<TokenEventPayload & { reason: string }>("tokens.removed", {

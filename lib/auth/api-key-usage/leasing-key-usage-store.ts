@@ -14,37 +14,9 @@
  *
  * The embedded store is owned by one node and is not wrapped: it counts in memory already.
  */
-import { Allowance, SWEEP_MS, type Grant } from "./allowance";
-import type { KeyUsageStore } from "../store/key-usage-store";
+import { Allowance, SWEEP_MS } from "./allowance";
+import type { CreditLease, KeyUsageStore, SharedKeyUsageStore } from "../store/key-usage-store";
 import type { CreditState, RefillDue } from "../key-limits";
-
-/** A lease of credits: what it got, what was left, and which count it was taken from. */
-export interface CreditLease extends Grant {
-	left: number;
-	/** The refill period the count was in. */
-	periodStart: number;
-	/** How many times the count was set (setCredits): a lease of an older count is not returned. */
-	setCount: number;
-}
-
-/** The lease statements a shared store adds to KeyUsageStore (one atomic statement each). */
-export interface KeyUsageLeases {
-	/** Up to `n` credits (after the refill `due`); null when the key has no credits set. */
-	leaseCredits(keyId: string, due: RefillDue | null, n: number): Promise<CreditLease | null>;
-	/** Puts `n` credits back, unless the count was refilled or set anew since the lease. */
-	returnCredits(keyId: string, n: number, lease: CreditLease): Promise<void>;
-	/** Up to `n` requests of the window [start, end) of a limit of `limit`. */
-	leaseHits(
-		keyId: string,
-		name: string,
-		window: { start: number; end: number },
-		limit: number,
-		n: number
-	): Promise<Grant>;
-	returnHits(keyId: string, name: string, start: number, n: number): Promise<void>;
-}
-
-export type SharedKeyUsageStore = KeyUsageStore & KeyUsageLeases;
 
 interface Held {
 	keyId: string;
@@ -70,7 +42,7 @@ export class LeasingKeyUsageStore implements KeyUsageStore {
 	}
 
 	async setCredits(keyId: string, state: CreditState): Promise<void> {
-		this.forgetKey(keyId);
+		this.forgetLeases(keyId);
 		await this.shared.setCredits(keyId, state);
 	}
 
@@ -134,7 +106,7 @@ export class LeasingKeyUsageStore implements KeyUsageStore {
 	}
 
 	async removeKey(keyId: string): Promise<void> {
-		this.forgetKey(keyId);
+		this.forgetLeases(keyId);
 		await this.shared.removeKey(keyId);
 	}
 
@@ -143,7 +115,7 @@ export class LeasingKeyUsageStore implements KeyUsageStore {
 	}
 
 	/** Drops this node's leases of a key without giving them back (its counts were set anew). */
-	forgetKey(keyId: string): void {
+	forgetLeases(keyId: string): void {
 		for (const [id, held] of this.held) {
 			if (held.keyId === keyId) {
 				held.allowance.drop();

@@ -12,7 +12,6 @@ import type { MongoCollection } from "../../store/mongo/collection";
 import { MigratedStore, type Migration } from "../../store/postgres/migrations";
 import { spend, type CreditState, type RefillDue } from "../key-limits";
 import type { Grant } from "../api-key-usage/allowance";
-import type { CreditLease, KeyUsageLeases } from "../api-key-usage/leasing-key-usage-store";
 
 export interface KeyUsageStore {
 	ensureIndexes(): Promise<void>;
@@ -35,11 +34,41 @@ export interface KeyUsageStore {
 	removeKey(keyId: string): Promise<void>;
 	/** Deletes windows that ended before `now`; how many. */
 	removeEndedWindows(now: number): Promise<number>;
+	/** Drops this node's leases of a key's counts, if it leases (they were set anew elsewhere). */
+	forgetLeases?(keyId: string): void;
 	/** Writes what is still buffered. */
 	flush(): Promise<void>;
 	/** Flushes and lets go (the service stops). */
 	close(): Promise<void>;
 }
+
+/** A lease of credits: what it got, what was left, and which count it was taken from. */
+export interface CreditLease extends Grant {
+	left: number;
+	/** The refill period the count was in. */
+	periodStart: number;
+	/** How many times the count was set (setCredits): a lease of an older count is not returned. */
+	setCount: number;
+}
+
+/** The lease statements a shared store adds to KeyUsageStore (one atomic statement each). */
+export interface KeyUsageLeases {
+	/** Up to `n` credits (after the refill `due`); null when the key has no credits set. */
+	leaseCredits(keyId: string, due: RefillDue | null, n: number): Promise<CreditLease | null>;
+	/** Puts `n` credits back, unless the count was refilled or set anew since the lease. */
+	returnCredits(keyId: string, n: number, lease: CreditLease): Promise<void>;
+	/** Up to `n` requests of the window [start, end) of a limit of `limit`. */
+	leaseHits(
+		keyId: string,
+		name: string,
+		window: { start: number; end: number },
+		limit: number,
+		n: number
+	): Promise<Grant>;
+	returnHits(keyId: string, name: string, start: number, n: number): Promise<void>;
+}
+
+export type SharedKeyUsageStore = KeyUsageStore & KeyUsageLeases;
 
 interface CreditDoc extends CreditState {
 	_id: string;

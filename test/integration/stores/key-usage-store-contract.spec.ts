@@ -6,11 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import AuthService from "../../../services/auth/auth.service";
-import type { KeyUsageStore } from "../../../lib/auth/store/key-usage-store";
-import {
-	LeasingKeyUsageStore,
-	type SharedKeyUsageStore
-} from "../../../lib/auth/api-key-usage/leasing-key-usage-store";
+import type { KeyUsageStore, SharedKeyUsageStore } from "../../../lib/auth/store/key-usage-store";
+import { LeasingKeyUsageStore } from "../../../lib/auth/api-key-usage/leasing-key-usage-store";
 import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 import { FAST_SCRYPT } from "../../helpers/auth";
 
