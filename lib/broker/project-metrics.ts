@@ -33,6 +33,12 @@ export const PROJECT_METRICS = {
 		description: "sign-ins by method and result",
 		labelNames: ["method", "result"]
 	},
+	"mtk.auth.passkeys.total": {
+		type: "counter",
+		description:
+			"passkey ceremonies by operation (register, sign-in, remove) and result (added, valid, removed, or why refused)",
+		labelNames: ["operation", "result"]
+	},
 	"mtk.auth.refreshes.total": {
 		type: "counter",
 		description:

@@ -64,6 +64,17 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
 	entry("SESSION_REQUIRED", 403, "This needs a signed-in session, not an API key."),
 	entry("RECENT_SIGN_IN_REQUIRED", 403, "Sign in again (or give the password) to do this."),
 	entry(
+		"PASSKEY_REFUSED",
+		401,
+		"A passkey sign-in failed: unknown, removed or cloned passkey, spent challenge, or a wrong signature, origin or account."
+	),
+	entry(
+		"PASSKEY_NOT_VERIFIED",
+		400,
+		"A passkey's registration answer did not verify (challenge, origin, RP id or attestation)."
+	),
+	entry("PASSKEY_EXISTS", 409, "This passkey is already registered."),
+	entry(
 		"TOTP_REQUIRED",
 		403,
 		"Managing API keys needs a session that passed TOTP: sign in again."

@@ -42,6 +42,22 @@ export const AUTH_PATHS: Record<string, unknown> = {
 	"/api/auth/magic-link": {
 		post: jsonOp("Mail a sign-in link", obj({ email: str() }, ["email"]), OK)
 	},
+	"/api/auth/passkey/options": {
+		post: jsonOp(
+			"Request options for a passkey sign-in (WebAuthn Level 3 JSON for parseRequestOptionsFromJSON); `login` lists that account's passkeys",
+			obj({ login: str() }),
+			{ type: "object" },
+			[400]
+		)
+	},
+	"/api/auth/passkey/sign-in": {
+		post: jsonOp(
+			"Sign in with a passkey: the browser's credential.toJSON() for the options' challenge",
+			obj({ response: { type: "object" }, cookie: { type: "boolean" } }, ["response"]),
+			ref("Session"),
+			[400, 401]
+		)
+	},
 	"/api/auth/magic-link/sign-in": {
 		post: jsonOp(
 			"Sign in with a magic link's token",

@@ -52,6 +52,47 @@ export const ME_PATHS: Record<string, unknown> = {
 			USER_SECURITY
 		)
 	},
+	"/api/me/passkeys/options": {
+		post: jsonOp(
+			"Creation options for a new passkey (WebAuthn Level 3 JSON for parseCreationOptionsFromJSON); needs a recent sign-in or the password",
+			obj({ password: str() }),
+			{ type: "object" },
+			[401, 403],
+			USER_SECURITY
+		)
+	},
+	"/api/me/passkeys": {
+		get: jsonOp(
+			"The user's passkeys, oldest first",
+			null,
+			{ type: "array", items: ref("Passkey") },
+			[401],
+			USER_SECURITY
+		),
+		post: jsonOp(
+			"Add a passkey: the browser's credential.toJSON() for the options' challenge",
+			obj({ response: { type: "object" }, name: str({ maxLength: 100 }) }, ["response"]),
+			ref("Passkey"),
+			[400, 401, 409],
+			USER_SECURITY
+		)
+	},
+	"/api/me/passkeys/{id}": {
+		put: {
+			...jsonOp(
+				"Rename one of the user's passkeys",
+				obj({ name: str({ maxLength: 100 }) }, ["name"]),
+				ref("Passkey"),
+				[401, 404],
+				USER_SECURITY
+			),
+			parameters: [{ name: "id", in: "path", required: true, schema: str() }]
+		},
+		delete: {
+			...jsonOp("Remove one of the user's passkeys", null, OK, [401, 404], USER_SECURITY),
+			parameters: [{ name: "id", in: "path", required: true, schema: str() }]
+		}
+	},
 	"/api/me/sign-out-everywhere": {
 		post: jsonOp(
 			"Revoke every refresh token of the user (and API keys with includeApiKeys)",

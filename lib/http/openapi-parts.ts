@@ -154,6 +154,16 @@ export const COMPONENTS = {
 			expiresIn: { type: "integer" },
 			user: ref("User")
 		}),
+		Passkey: obj({
+			id: str(),
+			name: str(),
+			createdAt: str({ format: "date-time" }),
+			lastUsedAt: str({ format: "date-time", nullable: true }),
+			deviceType: str({ enum: ["singleDevice", "multiDevice"] }),
+			backedUp: { type: "boolean" },
+			transports: { type: "array", items: str() },
+			cloned: { type: "boolean" }
+		}),
 		TokenEntity: obj({
 			id: str(),
 			type: TOKEN_TYPE,

@@ -88,7 +88,9 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("POST", "/forgot-password", "auth.forgotPassword"),
 			secret(call("POST", "/reset-password", "auth.resetPassword")),
 			secret(call("POST", "/refresh", "auth.refresh")),
-			secret(call("POST", "/sign-out", "auth.signOut"))
+			secret(call("POST", "/sign-out", "auth.signOut")),
+			call("POST", "/passkey/options", "auth.passkeySignInOptions"),
+			secret(call("POST", "/passkey/sign-in", "auth.signInWithPasskey"))
 		]
 	},
 	{
@@ -109,7 +111,12 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			call("DELETE", "/sessions/:id", "auth.revokeSession"),
 			secret(call("POST", "/totp", "auth.enrollTotp")),
 			secret(call("POST", "/totp/confirm", "auth.confirmTotp")),
-			secret(call("DELETE", "/totp", "auth.disableTotp"))
+			secret(call("DELETE", "/totp", "auth.disableTotp")),
+			secret(call("POST", "/passkeys/options", "auth.passkeyRegistrationOptions")),
+			secret(call("POST", "/passkeys", "auth.addPasskey")),
+			call("GET", "/passkeys", "auth.listPasskeys"),
+			call("PUT", "/passkeys/:id", "auth.renamePasskey"),
+			call("DELETE", "/passkeys/:id", "auth.removePasskey")
 		]
 	},
 	// RFC 7662 and RFC 7009, form-encoded: introspection for trusted callers, revocation for anyone.

@@ -109,5 +109,7 @@ export const TOKEN_TYPES = Object.freeze({
 	apiKey: "api-key",
 	emailCode: "email-code",
 	device: "device",
-	challenge: "challenge"
+	challenge: "challenge",
+	/** A WebAuthn challenge (services/auth/passkeys.mixin): single use, 5 minutes. */
+	passkeyChallenge: "passkey-challenge"
 } as const);

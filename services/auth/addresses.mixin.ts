@@ -193,6 +193,7 @@ const AddressesMixin = {
 					: this.broker.call<T, object>(action, params);
 			await this.families.revokeAllOfUser(user._id, reason, Date.now());
 			await call("tokens.removeByOwner", { owner: user._id });
+			await this.passkeys.removeAllOfUser(user._id);
 			if (await this.store.remove(user._id)) {
 				this.broker.emit<UserEventPayload & { reason: string }>("auth.userDeleted", {
 					userId: user._id,

@@ -27,7 +27,12 @@ import { isoDate } from "../../lib/common/iso-date";
 import { AccessTokens } from "../../lib/auth/jwt";
 import { createDummyHash, scryptParamsFromEnv } from "../../lib/auth/password";
 import { resolveSecret } from "../../lib/config/secrets";
-import { dataDirFromEnv, listFromEnv, wholeNumberFromEnv } from "../../lib/config/env";
+import {
+	dataDirFromEnv,
+	isProduction,
+	listFromEnv,
+	wholeNumberFromEnv
+} from "../../lib/config/env";
 import {
 	DuplicateUserError,
 	emailKeyOf,
@@ -66,6 +71,8 @@ import type {
 } from "./internals";
 import MailHandoverMixin from "./mail-handover.mixin";
 import CallerCacheMixin from "./caller-cache.mixin";
+import PasskeysMixin from "./passkeys.mixin";
+import { checkRelyingParty, relyingPartyFromEnv } from "../../lib/auth/passkeys/relying-party";
 import { CallerCache, type CallerChange } from "../../lib/auth/caller-cache";
 import { NotifyingFamilyStore, NotifyingUserStore } from "../../lib/auth/store/notifying-stores";
 import { TouchBuffer } from "../../lib/tokens/touch-buffer";
@@ -121,7 +128,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		OAuthMixin,
 		ServiceTokensMixin,
 		MailHandoverMixin,
-		CallerCacheMixin
+		CallerCacheMixin,
+		PasskeysMixin
 	],
 
 	settings: {
@@ -141,6 +149,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		refreshHistory: 100,
 		refreshReuseInterval: durationFromEnv(process.env, "REFRESH_REUSE_INTERVAL", 10),
 		callerCacheTtl: durationFromEnv(process.env, "AUTH_CACHE_TTL", 1),
+		webauthn: relyingPartyFromEnv(process.env),
 		/** Live sessions per user; the oldest ends when a sign-in would exceed it (0: no limit). */
 		maxSessions: wholeNumberFromEnv(process.env, "AUTH_MAX_SESSIONS", 100),
 		recentSignIn: durationFromEnv(process.env, "AUTH_RECENT_SIGN_IN", 600),
@@ -400,6 +409,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		registerMetrics(this.broker, [
 			"mtk.auth.sign_ins.total",
 			"mtk.auth.refreshes.total",
+			"mtk.auth.passkeys.total",
 			"mtk.auth.code_failures.total",
 			"mtk.limit_refusals.total",
 			"mtk.mail.queue.total"
@@ -427,6 +437,13 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.recoveryKey = Buffer.from(
 			hkdfSync("sha256", jwtSecret, "", "totp-recovery-codes", 32)
 		);
+		this.passkeyHandleKey = Buffer.from(
+			hkdfSync("sha256", jwtSecret, "", "passkey-user-handles", 32)
+		);
+		// Passkeys cannot work with a wrong relying party: production refuses to start.
+		this.relyingPartyChecked = isProduction(process.env);
+		if (this.relyingPartyChecked)
+			checkRelyingParty(this.settings.webauthn, process.env, () => {});
 		this.callers = new CallerCache(this.settings.callerCacheTtl * 1000);
 		this.keyUses = new TouchBuffer(
 			async ids => void (await this.broker.call("tokens.markUsed", { ids })),
@@ -448,6 +465,8 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.families = new NotifyingFamilyStore(await this.openFamilyStore(), changed);
 		await this.families.ensureIndexes();
 		await this.startKeyUsage();
+		this.passkeys = await this.openPasskeyStore();
+		await this.passkeys.ensureIndexes();
 		this.dummyHash = await createDummyHash(this.settings.password);
 		await this.reportUnparsableAddresses();
 		this.useSharedLimitersOnPostgres();

@@ -33,6 +33,9 @@ import type { JwtAlgorithm } from "../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../lib/auth/store/signing-key-store";
 import type { SharedKeyUsageStore } from "../../lib/auth/store/key-usage-store";
 import type { KeyUsageStore } from "../../lib/auth/store/key-usage-store";
+import type { PasskeyRecord, PasskeyStore } from "../../lib/auth/store/passkey-store";
+import type { RelyingParty } from "../../lib/auth/passkeys/relying-party";
+import type { AuthenticationResponseJSON } from "../../lib/auth/passkeys/ceremonies";
 import type { CachedSession, CallerCache, CallerChange } from "../../lib/auth/caller-cache";
 import type { TouchBuffer } from "../../lib/tokens/touch-buffer";
 import type { CreditSettings, RateLimit } from "../../lib/auth/key-limits";
@@ -69,6 +72,8 @@ export interface AuthSettings extends DbSettings {
 	callerCacheTtl: number;
 	/** Live sessions per user (AUTH_MAX_SESSIONS); the oldest ends first (0: no limit). */
 	maxSessions: number;
+	/** The WebAuthn relying party of passkeys (WEBAUTHN_RP_ID, _RP_NAME, _ORIGINS). */
+	webauthn: RelyingParty;
 	/** Seconds a sign-in counts as recent, for adding a second factor (AUTH_RECENT_SIGN_IN). */
 	recentSignIn: number;
 	/**
@@ -300,6 +305,21 @@ export interface AuthMethods {
 	later(label: string, task: () => Promise<unknown>): void;
 	handOverMail(ctx: Context, mail: MailContent): Promise<void>;
 	openFamilyStore(): Promise<RefreshFamilyStore>;
+	newPasskeyChallenge(
+		ctx: AuthContext,
+		owner: string,
+		purpose: "register" | "sign-in"
+	): Promise<string>;
+	answeredChallenge(
+		ctx: AuthContext,
+		response: { response?: { clientDataJSON?: unknown } },
+		purpose: "register" | "sign-in"
+	): Promise<{ token: string; owner: string } | null>;
+	passkeyOwner(passkey: PasskeyRecord, response: AuthenticationResponseJSON): Promise<UserRecord>;
+	passkeyFailure(operation: string, reason?: string): Error;
+	madeUpPasskey(login: string): PasskeyRecord;
+	warnOnceAboutRelyingParty(): void;
+	openPasskeyStore(): Promise<PasskeyStore>;
 	callersChanged(change: CallerChange): void;
 	forgetCallers(change: CallerChange): void;
 	cachedUser(id: string): UserRecord | Promise<UserRecord | null>;
@@ -309,6 +329,10 @@ export interface AuthMethods {
 
 export interface AuthLocalVars extends StoreOwner<UserStore> {
 	families: RefreshFamilyStore;
+	passkeys: PasskeyStore;
+	/** HMAC key of the WebAuthn user handles (from JWT_SECRET). */
+	passkeyHandleKey: Buffer;
+	relyingPartyChecked: boolean;
 	/** What the gateway's hot paths read, kept AUTH_CACHE_TTL at most (services/auth/caller-cache.mixin). */
 	callers: CallerCache<UserRecord, TokenEntity>;
 	/** Uses of API keys answered from `callers`, recorded in batches through tokens.markUsed. */

@@ -77,7 +77,8 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 			action: { prefix: "mta", ttl: 7 * DAY },
 			"email-code": { prefix: "mtc", ttl: 5 * 60, codeDigits: 6 },
 			device: { prefix: "mtd", ttl: 90 * DAY },
-			challenge: { prefix: "mth", ttl: 5 * 60 }
+			challenge: { prefix: "mth", ttl: 5 * 60 },
+			"passkey-challenge": { prefix: "mtw", ttl: 5 * 60 }
 		},
 		touchInterval: durationFromEnv(process.env, "TOKENS_TOUCH_INTERVAL", 60),
 		cleanup: { ...cleanupScheduleFromEnv("TOKENS", "0 0 * * *"), batchSize: 1000 },

@@ -1,0 +1,378 @@
+/**
+ * Passkeys (WebAuthn, docs/passkeys.md): a signed-in user adds, lists, renames and removes them;
+ * anyone signs in with one, no login typed (discoverable credentials). The ceremonies themselves
+ * are lib/auth/passkeys/ceremonies (on @simplewebauthn/server); challenges are single-use
+ * `passkey-challenge` tokens of `tokens`, so an answer is accepted once, on any node.
+ *
+ * A sign-in whose authenticator verified the user (PIN, biometrics) is two factors in one and
+ * starts the session at once; one without user verification goes on to the account's second step
+ * (TOTP) like a password would.
+ */
+import type { ServiceSchema } from "moleculer";
+import { clientError } from "../../lib/auth/errors";
+import { fieldError } from "../../lib/broker/field-error";
+import { count } from "../../lib/broker/project-metrics";
+import {
+	authenticationOptions,
+	challengeOf,
+	registrationOptions,
+	userHandleOf,
+	verifyAuthentication,
+	verifyRegistration,
+	type AuthenticationResponseJSON,
+	type RegistrationResponseJSON
+} from "../../lib/auth/passkeys/ceremonies";
+import { checkRelyingParty } from "../../lib/auth/passkeys/relying-party";
+import type { PasskeyRecord, PasskeyStore } from "../../lib/auth/store/passkey-store";
+import { NedbPasskeyStore } from "../../lib/auth/store/nedb-passkey-store";
+import { PostgresPasskeyStore } from "../../lib/auth/store/postgres-passkey-store";
+import { MongoPasskeyStore } from "../../lib/auth/store/mongo-passkey-store";
+import type { MongoCollection } from "../../lib/store/mongo/collection";
+import { isoDate } from "../../lib/common/iso-date";
+import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";
+import type { SignInAnswer, UserEventPayload } from "../../lib/auth/types";
+import type { UserRecord } from "../../lib/auth/store/user-store";
+import type { AuthContext, AuthThis } from "./internals";
+
+const METRIC = "mtk.auth.passkeys.total";
+const NAME = { type: "string", min: 1, max: 100, trim: true } as const;
+const ID = { type: "string", min: 1, max: 1024 } as const;
+/** A browser's `credential.toJSON()`: checked in depth by the ceremony, not by the validator. */
+const RESPONSE = { type: "object" } as const;
+
+/** What a user sees of a passkey: never its key. */
+export interface PublicPasskey {
+	id: string;
+	name: string;
+	createdAt: string;
+	lastUsedAt: string | null;
+	deviceType: PasskeyRecord["deviceType"];
+	backedUp: boolean;
+	transports: string[];
+	cloned: boolean;
+}
+
+function publicPasskey(p: PasskeyRecord): PublicPasskey {
+	return {
+		id: p._id,
+		name: p.name,
+		createdAt: isoDate(p.createdAt),
+		lastUsedAt: p.lastUsedAt === null ? null : isoDate(p.lastUsedAt),
+		deviceType: p.deviceType,
+		backedUp: p.backedUp,
+		transports: p.transports,
+		cloned: p.clonedAt !== null
+	};
+}
+
+/** One answer for every refused passkey sign-in: what failed is for the logs and metrics. */
+const refused = () => clientError("That passkey did not sign you in.", 401, "PASSKEY_REFUSED");
+const noSuchPasskey = () => clientError("No such passkey.", 404, "NOT_FOUND");
+
+interface ChallengeData {
+	purpose: "register" | "sign-in";
+}
+
+const PasskeysMixin = {
+	actions: {
+		/** Creation options for a new passkey of the signed-in user (a recent sign-in, or the password). */
+		passkeyRegistrationOptions: {
+			params: { $$strict: true, password: { type: "string", max: 1024, optional: true } },
+			async handler(this: AuthThis, ctx: AuthContext<{ password?: string }>) {
+				const caller = this.requireSession(ctx, "Adding passkeys");
+				const user = await this.requireCallerRecord(ctx);
+				await this.requireRecentSignIn(ctx, caller, user, ctx.params.password);
+				const existing = await this.passkeys.listOfUser(user._id);
+				const challenge = await this.newPasskeyChallenge(ctx, user._id, "register");
+				return registrationOptions(
+					this.settings.webauthn,
+					{
+						id: user._id,
+						username: user.username,
+						handle: userHandleOf(this.passkeyHandleKey, user._id)
+					},
+					existing,
+					challenge
+				);
+			}
+		},
+
+		/** Verifies a registration answer and keeps the passkey. */
+		addPasskey: {
+			params: { $$strict: true, response: RESPONSE, name: { ...NAME, optional: true } },
+			retryPolicy: { enabled: false },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ response: RegistrationResponseJSON; name?: string }>
+			): Promise<PublicPasskey> {
+				this.requireSession(ctx, "Adding passkeys");
+				const user = await this.requireCallerRecord(ctx);
+				const challenge = await this.answeredChallenge(
+					ctx,
+					ctx.params.response,
+					"register"
+				);
+				if (!challenge || challenge.owner !== user._id)
+					throw this.passkeyFailure("register");
+				const made = await verifyRegistration(
+					this.settings.webauthn,
+					ctx.params.response,
+					challenge.token
+				);
+				if (!made) throw this.passkeyFailure("register");
+				const record: PasskeyRecord = {
+					_id: made.id,
+					userId: user._id,
+					name: ctx.params.name ?? `Passkey ${new Date().toISOString().slice(0, 10)}`,
+					publicKey: made.publicKey,
+					counter: made.counter,
+					transports: made.transports,
+					deviceType: made.deviceType,
+					backedUp: made.backedUp,
+					createdAt: Date.now(),
+					lastUsedAt: null,
+					clonedAt: null
+				};
+				if (await this.passkeys.findById(record._id)) {
+					throw clientError("This passkey is already registered.", 409, "PASSKEY_EXISTS");
+				}
+				await this.passkeys.insert(record);
+				count(this.broker, METRIC, { operation: "register", result: "added" });
+				ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyAdded", {
+					userId: user._id,
+					passkeyId: record._id
+				});
+				return publicPasskey(record);
+			}
+		},
+
+		/** The signed-in user's passkeys, oldest first. */
+		listPasskeys: {
+			params: { $$strict: true },
+			async handler(this: AuthThis, ctx: AuthContext): Promise<PublicPasskey[]> {
+				const caller = this.requireCaller(ctx);
+				return (await this.passkeys.listOfUser(caller.id)).map(publicPasskey);
+			}
+		},
+
+		renamePasskey: {
+			params: { $$strict: true, id: ID, name: NAME },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ id: string; name: string }>
+			): Promise<PublicPasskey> {
+				const caller = this.requireSession(ctx, "Renaming passkeys");
+				const renamed = await this.passkeys.rename(
+					ctx.params.id,
+					caller.id,
+					ctx.params.name
+				);
+				if (!renamed) throw noSuchPasskey();
+				return publicPasskey(renamed);
+			}
+		},
+
+		removePasskey: {
+			params: { $$strict: true, id: ID },
+			async handler(this: AuthThis, ctx: AuthContext<{ id: string }>) {
+				const caller = this.requireSession(ctx, "Removing passkeys");
+				if (!(await this.passkeys.remove(ctx.params.id, caller.id))) throw noSuchPasskey();
+				count(this.broker, METRIC, { operation: "remove", result: "removed" });
+				ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyRemoved", {
+					userId: caller.id,
+					passkeyId: ctx.params.id
+				});
+				return { ok: true };
+			}
+		},
+
+		/**
+		 * Request options for a passkey sign-in: no credentials listed (the browser offers the
+		 * passkeys it has for this site), or, with `login`, that account's; an unknown login gets
+		 * a made-up credential of the same shape, so the answer does not tell who has an account.
+		 */
+		passkeySignInOptions: {
+			params: { $$strict: true, login: { type: "string", min: 1, max: 254, optional: true } },
+			async handler(this: AuthThis, ctx: AuthContext<{ login?: string }>) {
+				let allowed: PasskeyRecord[] = [];
+				if (ctx.params.login !== undefined) {
+					const user = await this.findByLogin(ctx.params.login);
+					allowed = user ? await this.passkeys.listOfUser(user._id) : [];
+					if (allowed.length === 0) allowed = [this.madeUpPasskey(ctx.params.login)];
+				}
+				const challenge = await this.newPasskeyChallenge(ctx, "passkey-sign-in", "sign-in");
+				return authenticationOptions(this.settings.webauthn, allowed, challenge);
+			}
+		},
+
+		/** Signs in with a passkey's answer: a session exactly as signIn answers it. */
+		signInWithPasskey: {
+			params: {
+				$$strict: true,
+				response: RESPONSE,
+				deviceToken: { type: "string", max: 1024, optional: true }
+			},
+			retryPolicy: { enabled: false },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ response: AuthenticationResponseJSON }>
+			): Promise<SignInAnswer> {
+				const { response } = ctx.params;
+				const challenge = await this.answeredChallenge(ctx, response, "sign-in");
+				if (!challenge) throw this.passkeyFailure("sign-in", "challenge");
+				const passkey =
+					typeof response.id === "string"
+						? await this.passkeys.findById(response.id)
+						: null;
+				if (!passkey || passkey.clonedAt !== null) throw this.passkeyFailure("sign-in");
+				const user = await this.passkeyOwner(passkey, response);
+				const verdict = await verifyAuthentication(
+					this.settings.webauthn,
+					response,
+					challenge.token,
+					passkey
+				);
+				if (!verdict) throw this.passkeyFailure("sign-in");
+				if (verdict.result === "cloned") {
+					await this.passkeys.markCloned(passkey._id, Date.now());
+					this.logger.warn(`Passkey of user ${user._id} answered with a stale counter.`);
+					ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyCloned", {
+						userId: user._id,
+						passkeyId: passkey._id
+					});
+					throw this.passkeyFailure("sign-in", "cloned");
+				}
+				const now = Date.now();
+				if (
+					!(await this.passkeys.recordUse(
+						passkey._id,
+						passkey.counter,
+						verdict.counter,
+						now
+					))
+				) {
+					throw this.passkeyFailure("sign-in", "raced");
+				}
+				count(this.broker, METRIC, { operation: "sign-in", result: "valid" });
+				ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyUsed", {
+					userId: user._id,
+					passkeyId: passkey._id
+				});
+				// User verification is a second factor in the same gesture: no TOTP step after it.
+				return verdict.userVerified
+					? this.startSession(ctx, user, "passkey")
+					: this.completeSignIn(ctx, user, "passkey");
+			}
+		}
+	},
+
+	methods: {
+		async newPasskeyChallenge(
+			this: AuthThis,
+			ctx: AuthContext,
+			owner: string,
+			purpose: ChallengeData["purpose"]
+		): Promise<string> {
+			this.warnOnceAboutRelyingParty();
+			const made = await ctx.call<TokenEntity & { token: string }, object>(
+				"tokens.generate",
+				{
+					type: TOKEN_TYPES.passkeyChallenge,
+					owner,
+					data: { purpose }
+				}
+			);
+			return made.token;
+		},
+
+		/** The challenge an answer names, spent (once, on any node), if it is one of `purpose`. */
+		async answeredChallenge(
+			this: AuthThis,
+			ctx: AuthContext,
+			response: { response?: { clientDataJSON?: unknown } },
+			purpose: ChallengeData["purpose"]
+		): Promise<{ token: string; owner: string } | null> {
+			const token = challengeOf(response);
+			if (token === null) {
+				throw fieldError(
+					"response",
+					"passkeyResponse",
+					"The 'response' is not a passkey's answer."
+				);
+			}
+			const entity = await ctx.call<TokenEntity | null, object>("tokens.consume", {
+				type: TOKEN_TYPES.passkeyChallenge,
+				token
+			});
+			if (!entity || (entity.data as ChallengeData | null)?.purpose !== purpose) return null;
+			return { token, owner: entity.owner };
+		},
+
+		/** The account a passkey signs in: there, confirmed, and the one its user handle names. */
+		async passkeyOwner(
+			this: AuthThis,
+			passkey: PasskeyRecord,
+			response: AuthenticationResponseJSON
+		): Promise<UserRecord> {
+			const user = await this.store.findById(passkey.userId);
+			if (!user || !user.emailVerified) throw this.passkeyFailure("sign-in", "account");
+			const handle = response.response?.userHandle;
+			const expected = Buffer.from(userHandleOf(this.passkeyHandleKey, user._id)).toString(
+				"base64url"
+			);
+			if (handle !== undefined && handle !== expected) {
+				throw this.passkeyFailure("sign-in", "user_handle");
+			}
+			return user;
+		},
+
+		/** Counts a refused ceremony and answers it: the same for every reason, to the caller. */
+		passkeyFailure(this: AuthThis, operation: string, reason = "not_verified"): Error {
+			count(this.broker, METRIC, { operation, result: reason });
+			return operation === "sign-in"
+				? refused()
+				: clientError("That passkey could not be added.", 400, "PASSKEY_NOT_VERIFIED");
+		},
+
+		/** A credential that exists nowhere, the same for one login every time. */
+		madeUpPasskey(this: AuthThis, login: string): PasskeyRecord {
+			const id = Buffer.from(userHandleOf(this.passkeyHandleKey, `login:${login}`))
+				.subarray(0, 16)
+				.toString("base64url");
+			return {
+				_id: id,
+				userId: "",
+				name: "",
+				publicKey: "",
+				counter: 0,
+				transports: ["internal", "hybrid"],
+				deviceType: "multiDevice",
+				backedUp: true,
+				createdAt: 0,
+				lastUsedAt: null,
+				clonedAt: null
+			};
+		},
+
+		warnOnceAboutRelyingParty(this: AuthThis): void {
+			if (this.relyingPartyChecked) return;
+			this.relyingPartyChecked = true;
+			checkRelyingParty(this.settings.webauthn, process.env, message =>
+				this.logger.warn(message)
+			);
+		},
+
+		/** Beside the users, like the refresh families. */
+		openPasskeyStore(this: AuthThis): Promise<PasskeyStore> {
+			return this.openSideStore<PasskeyStore>({
+				postgres: (sql, schema) => new PostgresPasskeyStore(sql, schema),
+				mongo: collection =>
+					new MongoPasskeyStore(collection("passkeys") as MongoCollection<PasskeyRecord>),
+				nedb: async file => new NedbPasskeyStore(await file<PasskeyRecord>("passkeys"))
+			});
+		}
+	}
+};
+
+// Typed against AuthThis; as a mixin it joins the auth schema, whose `this` it cannot name.
+export default PasskeysMixin as unknown as Partial<ServiceSchema>;
