@@ -308,14 +308,17 @@ const PasskeysMixin = {
 			return { token, owner: entity.owner };
 		},
 
-		/** The account a passkey signs in: there, confirmed, and the one its user handle names. */
+		/** The account a passkey signs in: there, confirmed (when required), the one its handle names. */
 		async passkeyOwner(
 			this: AuthThis,
 			passkey: PasskeyRecord,
 			response: AuthenticationResponseJSON
 		): Promise<UserRecord> {
 			const user = await this.store.findById(passkey.userId);
-			if (!user || !user.emailVerified) throw this.passkeyFailure("sign-in", "account");
+			// Unconfirmed accounts sign in with nothing while confirmation is required (the default).
+			if (!user || (this.settings.requireVerifiedEmail && !user.emailVerified)) {
+				throw this.passkeyFailure("sign-in", "account");
+			}
 			const handle = response.response?.userHandle;
 			const expected = Buffer.from(userHandleOf(this.passkeyHandleKey, user._id)).toString(
 				"base64url"
