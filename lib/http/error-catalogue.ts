@@ -75,6 +75,11 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
 	),
 	entry("PASSKEY_EXISTS", 409, "This passkey is already registered."),
 	entry(
+		"PASSKEYS_UNAVAILABLE",
+		403,
+		"Passkeys are off: production derived an IP relying party from PUBLIC_URL (set WEBAUTHN_RP_ID)."
+	),
+	entry(
 		"TOTP_REQUIRED",
 		403,
 		"Managing API keys needs a session that passed TOTP: sign in again."

@@ -440,10 +440,11 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.passkeyHandleKey = Buffer.from(
 			hkdfSync("sha256", jwtSecret, "", "passkey-user-handles", 32)
 		);
-		// Passkeys cannot work with a wrong relying party: production refuses to start.
+		// A production node checks its relying party now (lib/auth/passkeys/relying-party).
 		this.relyingPartyChecked = isProduction(process.env);
-		if (this.relyingPartyChecked)
-			checkRelyingParty(this.settings.webauthn, process.env, () => {});
+		this.passkeysOn =
+			!this.relyingPartyChecked ||
+			checkRelyingParty(this.settings.webauthn, process.env, m => this.logger.warn(m));
 		this.callers = new CallerCache(this.settings.callerCacheTtl * 1000);
 		this.keyUses = new TouchBuffer(
 			async ids => void (await this.broker.call("tokens.markUsed", { ids })),

@@ -318,7 +318,7 @@ export interface AuthMethods {
 	passkeyOwner(passkey: PasskeyRecord, response: AuthenticationResponseJSON): Promise<UserRecord>;
 	passkeyFailure(operation: string, reason?: string): Error;
 	madeUpPasskey(login: string): PasskeyRecord;
-	warnOnceAboutRelyingParty(): void;
+	requirePasskeys(): void;
 	openPasskeyStore(): Promise<PasskeyStore>;
 	callersChanged(change: CallerChange): void;
 	forgetCallers(change: CallerChange): void;
@@ -333,6 +333,8 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	/** HMAC key of the WebAuthn user handles (from JWT_SECRET). */
 	passkeyHandleKey: Buffer;
 	relyingPartyChecked: boolean;
+	/** False when production derived an unusable relying party from PUBLIC_URL. */
+	passkeysOn: boolean;
 	/** What the gateway's hot paths read, kept AUTH_CACHE_TTL at most (services/auth/caller-cache.mixin). */
 	callers: CallerCache<UserRecord, TokenEntity>;
 	/** Uses of API keys answered from `callers`, recorded in batches through tokens.markUsed. */

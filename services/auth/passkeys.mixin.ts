@@ -218,6 +218,7 @@ const PasskeysMixin = {
 				ctx: AuthContext<{ response: AuthenticationResponseJSON }>
 			): Promise<SignInAnswer> {
 				const { response } = ctx.params;
+				this.requirePasskeys();
 				const challenge = await this.answeredChallenge(ctx, response, "sign-in");
 				if (!challenge) throw this.passkeyFailure("sign-in", "challenge");
 				const passkey =
@@ -273,7 +274,7 @@ const PasskeysMixin = {
 			owner: string,
 			purpose: ChallengeData["purpose"]
 		): Promise<string> {
-			this.warnOnceAboutRelyingParty();
+			this.requirePasskeys();
 			const made = await ctx.call<TokenEntity & { token: string }, object>(
 				"tokens.generate",
 				{
@@ -357,7 +358,15 @@ const PasskeysMixin = {
 			};
 		},
 
-		warnOnceAboutRelyingParty(this: AuthThis): void {
+		/** Refuses when passkeys are off; in development, warns once about a doubtful relying party. */
+		requirePasskeys(this: AuthThis): void {
+			if (!this.passkeysOn) {
+				throw clientError(
+					"Passkeys are not set up on this server.",
+					403,
+					"PASSKEYS_UNAVAILABLE"
+				);
+			}
 			if (this.relyingPartyChecked) return;
 			this.relyingPartyChecked = true;
 			checkRelyingParty(this.settings.webauthn, process.env, message =>

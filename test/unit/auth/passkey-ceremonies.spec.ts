@@ -10,6 +10,7 @@ import {
 	type RegistrationResponseJSON
 } from "../../../lib/auth/passkeys/ceremonies";
 import {
+	checkRelyingParty,
 	relyingPartyFromEnv,
 	relyingPartyProblems,
 	type RelyingParty
@@ -163,7 +164,8 @@ describe("the relying party", () => {
 		expect(relyingPartyFromEnv({ PUBLIC_URL: "https://auth.example.com/" })).toEqual({
 			id: "auth.example.com",
 			name: "moleculer-tokens",
-			origins: ["https://auth.example.com"]
+			origins: ["https://auth.example.com"],
+			explicit: false
 		});
 		expect(
 			relyingPartyFromEnv({
@@ -174,7 +176,8 @@ describe("the relying party", () => {
 		).toEqual({
 			id: "example.com",
 			name: "Example",
-			origins: ["https://example.com", "https://app.example.com"]
+			origins: ["https://example.com", "https://app.example.com"],
+			explicit: true
 		});
 	});
 
@@ -192,5 +195,19 @@ describe("the relying party", () => {
 				origins: ["https://a.example.com"]
 			})
 		).toEqual([]);
+	});
+
+	it("in production refuses an explicit one that cannot work, and turns passkeys off for a derived one", () => {
+		const warnings: string[] = [];
+		const production = { NODE_ENV: "production" };
+		const derived = relyingPartyFromEnv({ ...production, PUBLIC_URL: "http://10.0.0.5:3000" });
+		expect(checkRelyingParty(derived, production, w => warnings.push(w))).toBe(false);
+		expect(warnings).toEqual([expect.stringContaining("Passkeys are off")]);
+		const explicit = relyingPartyFromEnv({ ...production, WEBAUTHN_RP_ID: "10.0.0.5" });
+		expect(() => checkRelyingParty(explicit, production, () => {})).toThrow("IP address");
+		// Outside production: a warning, and passkeys stay on.
+		expect(checkRelyingParty(explicit, {}, w => warnings.push(w))).toBe(true);
+		const fine = relyingPartyFromEnv({ ...production, PUBLIC_URL: "https://example.com" });
+		expect(checkRelyingParty(fine, production, () => {})).toBe(true);
 	});
 });
