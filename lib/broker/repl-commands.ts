@@ -157,10 +157,45 @@ export async function keysRotate(
 	return keys;
 }
 
+/** `passkeys-list <login>`: a user's passkeys (names, kinds, last use; never a key). */
+export async function passkeysList(
+	broker: ServiceBroker,
+	login: string,
+	print: Print
+): Promise<PasskeyRow[]> {
+	const passkeys = await broker.call<PasskeyRow[], object>("auth.userPasskeys", { login });
+	if (passkeys.length === 0) {
+		print(`${login} has no passkeys.`);
+		return passkeys;
+	}
+	formatTable([
+		["id", "name", "kind", "created", "last used", "cloned"],
+		...passkeys.map(p => [
+			p.id,
+			p.name,
+			p.deviceType === "multiDevice" ? "synced" : "device-bound",
+			p.createdAt,
+			p.lastUsedAt ?? "never",
+			p.cloned ? "yes" : ""
+		])
+	]).forEach(l => print(l));
+	return passkeys;
+}
+
+interface PasskeyRow {
+	id: string;
+	name: string;
+	deviceType: string;
+	createdAt: string;
+	lastUsedAt: string | null;
+	cloned: boolean;
+}
+
 /** What moleculer-repl passes a custom command's action. */
 interface ReplArgs {
 	options: Record<string, unknown>;
 	owner?: string;
+	login?: string;
 }
 
 interface ReplCommand {
@@ -236,6 +271,11 @@ const commands: ReplCommand[] = [
 					print
 				)
 			)
+	},
+	{
+		command: "passkeys-list <login>",
+		description: "A user's passkeys (by username or address; never a key)",
+		action: (broker, args) => run(print => passkeysList(broker, String(args.login), print))
 	},
 	{
 		command: "keys-rotate",

@@ -146,6 +146,20 @@ const PasskeysMixin = {
 			}
 		},
 
+		/** A user's passkeys, by login: for operators (the REPL's passkeys-list), never the gateway. */
+		userPasskeys: {
+			visibility: "public",
+			params: { $$strict: true, login: { type: "string", min: 1, max: 254 } },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ login: string }>
+			): Promise<PublicPasskey[]> {
+				const user = await this.findByLogin(ctx.params.login);
+				if (!user) throw clientError("No such user.", 404, "NOT_FOUND");
+				return (await this.passkeys.listOfUser(user._id)).map(publicPasskey);
+			}
+		},
+
 		/** The signed-in user's passkeys, oldest first. */
 		listPasskeys: {
 			params: { $$strict: true },

@@ -20,6 +20,7 @@ import {
 import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "../helpers/process";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 import { HOLD_BOUND_MS, SHARE } from "../../lib/auth/api-key-usage/allowance";
+import { SoftwareAuthenticator } from "../helpers/software-authenticator";
 
 interface SessionTokens {
 	accessToken: string;
@@ -37,6 +38,7 @@ const NODES: Record<string, string> = {
 };
 
 const UNLIMITED = "1000000000";
+const PASSKEY_ORIGIN = "http://localhost:3000";
 
 describeWithNats("limits and revocation across two gateways on one PostgreSQL", () => {
 	describeWithPostgres("scale-out limits", () => {
@@ -80,6 +82,8 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 				HEARTBEAT_TIMEOUT: "3",
 				PASSWORD_SCRYPT_N: "1024",
 				AUTH_CACHE_TTL: "60",
+				WEBAUTHN_RP_ID: "localhost",
+				WEBAUTHN_ORIGINS: PASSKEY_ORIGIN,
 				RATE_LIMIT_PUBLIC: UNLIMITED,
 				RATE_LIMIT_USER: UNLIMITED,
 				RATE_LIMIT_ADMIN: UNLIMITED,
@@ -291,6 +295,39 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 			});
 			expect(reset.status).toBe(200);
 			expect(await refusedWithin(afterReset)).toBeLessThanOrEqual(1000);
+		}, 60_000);
+
+		it("answers passkey options from one gateway through the other, and gives one of 20 concurrent posts of an assertion a session", async () => {
+			const { session } = await account("passkey");
+			const bearer = { authorization: `Bearer ${session.accessToken}` };
+			const authenticator = new SoftwareAuthenticator(PASSKEY_ORIGIN);
+			const creation = await send("api-a", "/api/me/passkeys/options", {
+				method: "POST",
+				headers: bearer,
+				body: {}
+			});
+			expect(creation.status).toBe(200);
+			const added = await send("api-b", "/api/me/passkeys", {
+				method: "POST",
+				headers: bearer,
+				body: { response: authenticator.create(creation.body as never) }
+			});
+			expect(added.status).toBe(200);
+			const options = await send("api-b", "/api/auth/passkey/options", {
+				method: "POST",
+				body: {}
+			});
+			const response = authenticator.get(options.body as never);
+			const answers = await Promise.all(
+				Array.from({ length: 20 }, (_, i) =>
+					send(i % 2 ? "api-a" : "api-b", "/api/auth/passkey/sign-in", {
+						method: "POST",
+						body: { response }
+					})
+				)
+			);
+			expect(answers.filter(a => a.status === 200)).toHaveLength(1);
+			expect(answers.filter(a => a.status === 401)).toHaveLength(19);
 		}, 60_000);
 
 		it("never passes more than a key's credits when an auth node holding leases is killed, and strands at most a lease", async () => {

@@ -12,6 +12,7 @@ import { request } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
 import { SoftwareAuthenticator } from "../../helpers/software-authenticator";
 import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
+import * as repl from "../../../lib/broker/repl-commands";
 
 const kinds = ["nedb" as const, ...postgresKinds<"postgres">("passkeys")];
 const ORIGIN = "http://localhost:3000";
@@ -99,6 +100,11 @@ describe.each(kinds)("passkeys over HTTP, on %s", kind => {
 			(await call("PUT", `/api/me/passkeys/${passkey.id}`, other, { name: "x" })).status
 		).toBe(404);
 		expect((await call("DELETE", `/api/me/passkeys/${passkey.id}`, other)).status).toBe(404);
+		const printed: string[] = [];
+		await repl.passkeysList(gw.broker, "pk_owner", line => printed.push(line));
+		expect(printed[2]).toMatch(
+			new RegExp(`^${passkey.id}\\s+laptop\\s+synced\\s+\\d{4}-.*never`)
+		);
 		const renamed = await call("PUT", `/api/me/passkeys/${passkey.id}`, token, {
 			name: "phone"
 		});

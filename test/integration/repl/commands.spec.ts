@@ -175,14 +175,30 @@ describe("REPL commands", () => {
 			expect(lines.filter(l => / next /.test(l))).toHaveLength(1);
 		});
 
-		it("declares the five commands with their arguments", () => {
+		it("declares the six commands with their arguments", () => {
 			expect(repl.replCommands.map(c => c.command)).toEqual([
 				"tokens-stats",
 				"tokens-cleanup",
 				"tokens-list <owner>",
 				"tokens-revoke <owner>",
+				"passkeys-list <login>",
 				"keys-rotate"
 			]);
+		});
+
+		it("passkeys-list names a user without passkeys, and an unknown login as one line", async () => {
+			broker.createService(
+				withSettings(AuthService, { dataDir, password: FAST_SCRYPT, publicUrl: PUBLIC_URL })
+			);
+			await broker.waitForServices(["auth"]);
+			await broker.call("auth.signUp", {
+				username: "nokeys",
+				email: "nokeys@example.com",
+				password: "long enough password"
+			});
+			await command("passkeys-list")(broker, { login: "nokeys", options: {} });
+			await command("passkeys-list")(broker, { login: "nobody", options: {} });
+			expect(output()).toEqual(["nokeys has no passkeys.", "Failed: No such user."]);
 		});
 
 		it("passes parsed REPL arguments to the handlers", async () => {
