@@ -149,7 +149,6 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		refreshHistory: 100,
 		refreshReuseInterval: durationFromEnv(process.env, "REFRESH_REUSE_INTERVAL", 10),
 		callerCacheTtl: durationFromEnv(process.env, "AUTH_CACHE_TTL", 1),
-		webauthn: relyingPartyFromEnv(process.env),
 		/** Live sessions per user; the oldest ends when a sign-in would exceed it (0: no limit). */
 		maxSessions: wholeNumberFromEnv(process.env, "AUTH_MAX_SESSIONS", 100),
 		recentSignIn: durationFromEnv(process.env, "AUTH_RECENT_SIGN_IN", 600),
@@ -440,11 +439,14 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.passkeyHandleKey = Buffer.from(
 			hkdfSync("sha256", jwtSecret, "", "passkey-user-handles", 32)
 		);
-		// A production node checks its relying party now (lib/auth/passkeys/relying-party).
+		// WEBAUTHN_*, else this node's public URL; a production node checks it now.
+		this.relyingParty =
+			this.settings.webauthn ??
+			relyingPartyFromEnv({ ...process.env, PUBLIC_URL: this.settings.publicUrl });
 		this.relyingPartyChecked = isProduction(process.env);
 		this.passkeysOn =
 			!this.relyingPartyChecked ||
-			checkRelyingParty(this.settings.webauthn, process.env, m => this.logger.warn(m));
+			checkRelyingParty(this.relyingParty, process.env, m => this.logger.warn(m));
 		this.callers = new CallerCache(this.settings.callerCacheTtl * 1000);
 		this.keyUses = new TouchBuffer(
 			async ids => void (await this.broker.call("tokens.markUsed", { ids })),

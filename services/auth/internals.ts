@@ -72,8 +72,8 @@ export interface AuthSettings extends DbSettings {
 	callerCacheTtl: number;
 	/** Live sessions per user (AUTH_MAX_SESSIONS); the oldest ends first (0: no limit). */
 	maxSessions: number;
-	/** The WebAuthn relying party of passkeys (WEBAUTHN_RP_ID, _RP_NAME, _ORIGINS). */
-	webauthn: RelyingParty;
+	/** The passkeys' WebAuthn relying party; unset: WEBAUTHN_RP_ID, _RP_NAME, _ORIGINS and publicUrl. */
+	webauthn?: RelyingParty;
 	/** Seconds a sign-in counts as recent, for adding a second factor (AUTH_RECENT_SIGN_IN). */
 	recentSignIn: number;
 	/**
@@ -332,6 +332,7 @@ export interface AuthLocalVars extends StoreOwner<UserStore> {
 	passkeys: PasskeyStore;
 	/** HMAC key of the WebAuthn user handles (from JWT_SECRET). */
 	passkeyHandleKey: Buffer;
+	relyingParty: RelyingParty;
 	relyingPartyChecked: boolean;
 	/** False when production derived an unusable relying party from PUBLIC_URL. */
 	passkeysOn: boolean;

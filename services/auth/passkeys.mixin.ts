@@ -85,7 +85,7 @@ const PasskeysMixin = {
 				const existing = await this.passkeys.listOfUser(user._id);
 				const challenge = await this.newPasskeyChallenge(ctx, user._id, "register");
 				return registrationOptions(
-					this.settings.webauthn,
+					this.relyingParty,
 					{
 						id: user._id,
 						username: user.username,
@@ -115,7 +115,7 @@ const PasskeysMixin = {
 				if (!challenge || challenge.owner !== user._id)
 					throw this.passkeyFailure("register");
 				const made = await verifyRegistration(
-					this.settings.webauthn,
+					this.relyingParty,
 					ctx.params.response,
 					challenge.token
 				);
@@ -215,7 +215,7 @@ const PasskeysMixin = {
 					if (allowed.length === 0) allowed = [this.madeUpPasskey(ctx.params.login)];
 				}
 				const challenge = await this.newPasskeyChallenge(ctx, "passkey-sign-in", "sign-in");
-				return authenticationOptions(this.settings.webauthn, allowed, challenge);
+				return authenticationOptions(this.relyingParty, allowed, challenge);
 			}
 		},
 
@@ -242,7 +242,7 @@ const PasskeysMixin = {
 				if (!passkey || passkey.clonedAt !== null) throw this.passkeyFailure("sign-in");
 				const user = await this.passkeyOwner(passkey, response);
 				const verdict = await verifyAuthentication(
-					this.settings.webauthn,
+					this.relyingParty,
 					response,
 					challenge.token,
 					passkey
@@ -383,9 +383,7 @@ const PasskeysMixin = {
 			}
 			if (this.relyingPartyChecked) return;
 			this.relyingPartyChecked = true;
-			checkRelyingParty(this.settings.webauthn, process.env, message =>
-				this.logger.warn(message)
-			);
+			checkRelyingParty(this.relyingParty, process.env, message => this.logger.warn(message));
 		},
 
 		/** Beside the users, like the refresh families. */

@@ -26,6 +26,7 @@ import { uniqueNamespace } from "../../helpers/nats";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
 import { later } from "../../helpers/async";
 import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
+import { SoftwareAuthenticator } from "../../helpers/software-authenticator";
 
 const SALT = "system-secrets-salt-0123456789-abcdefghijklmnopq";
 const JWT_SECRET = "system-secrets-jwt-secret-0123456789-abcdefghijk";
@@ -805,6 +806,77 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		}
 	});
 
+	it("passkeys over REST: challenges, sessions and refusals, with every challenge kept as a secret", async () => {
+		const password = "passkey user's password 0004";
+		keep(password);
+		await http("POST", "/api/auth/sign-up", {
+			json: { username: "pia", email: "pia@example.com", password }
+		});
+		const mail = await smtp.waitFor(m => m.to.includes("pia@example.com"));
+		const verifyToken = tokenOf(linkIn(mail, "/verify-email"));
+		keep(verifyToken);
+		await edge.call("auth.verifyEmail", { token: verifyToken, password });
+		const session = (
+			await http("POST", "/api/auth/sign-in", { json: { login: "pia", password } })
+		).body as { accessToken: string; refreshToken: string };
+		keep(session.accessToken, session.refreshToken);
+		const authenticator = new SoftwareAuthenticator("http://app.test");
+		/** A challenge: the token's text, and as it travels (base64url). */
+		const keepChallenge = (options: { challenge: string }) =>
+			keep(options.challenge, Buffer.from(options.challenge, "base64url").toString("utf8"));
+		const creation = (
+			await http("POST", "/api/me/passkeys/options", {
+				json: {},
+				headers: bearer(session.accessToken)
+			})
+		).body as { challenge: string; rp: { name: string }; user: { id: string; name: string } };
+		keepChallenge(creation);
+		const added = await http("POST", "/api/me/passkeys", {
+			json: { response: authenticator.create(creation), name: "pia's laptop" },
+			headers: bearer(session.accessToken)
+		});
+		expect(added.status).toBe(200);
+		const options = (await http("POST", "/api/auth/passkey/options", { json: {} })).body as {
+			challenge: string;
+		};
+		keepChallenge(options);
+		const response = authenticator.get(options);
+		const signedIn = await http("POST", "/api/auth/passkey/sign-in", { json: { response } });
+		expect(signedIn.status).toBe(200);
+		const tokens = signedIn.body as { accessToken: string; refreshToken: string };
+		keep(tokens.accessToken, tokens.refreshToken);
+		// Refusals: the replay, a stale counter, a wrong-typed response.
+		expect(
+			(await http("POST", "/api/auth/passkey/sign-in", { json: { response } })).status
+		).toBe(401);
+		const again = (await http("POST", "/api/auth/passkey/options", { json: {} })).body as {
+			challenge: string;
+		};
+		keepChallenge(again);
+		const stale = authenticator.get(again, { counter: 1 });
+		expect(
+			(await http("POST", "/api/auth/passkey/sign-in", { json: { response: stale } })).status
+		).toBe(401);
+		expect(
+			(
+				await http("POST", "/api/auth/passkey/sign-in", {
+					json: { response: options.challenge }
+				})
+			).status
+		).toBe(422);
+		// Over the broker from the other node too.
+		const third = await edge.call<{ challenge: string }, object>(
+			"auth.passkeySignInOptions",
+			{}
+		);
+		keepChallenge(third);
+		await failure(
+			edge.call("auth.signInWithPasskey", {
+				response: authenticator.get(third, { tamper: true })
+			})
+		);
+	});
+
 	it("private signing keys: never in the JWKS, and kept as secrets for every capture below", async () => {
 		const auth = core.getLocalService("auth") as unknown as {
 			keyRing: { signingKey(): Promise<{ key: import("node:crypto").KeyObject }> };
@@ -847,7 +919,8 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 			"auth.signInWithEmailCode",
 			"auth.confirmTotp",
 			"auth.signInWithTotp",
-			"auth.issueTokens"
+			"auth.issueTokens",
+			"auth.signInWithPasskey"
 		]) {
 			expect(spanNames).toContain(`action '${action}'`);
 		}
