@@ -15,6 +15,7 @@
  *   GET /api/me with a Bearer JWT       gateway → auth.resolveAccessToken (no `tokens` call)
  *   POST /api/auth/sign-in              one scrypt hash (N=2^15, r=8: the production cost) each
  *   POST /api/auth/refresh              rotation: tokens.consume + tokens.generate + family update
+ *   passkey sign-in                     options (a challenge token) + an ES256 assertion verified
  *   storm                               BENCH_STORM_CONNECTIONS (64) callers signing in with a
  *                                       wrong password while token reads and writes are offered a
  *                                       fixed rate: their p99 quiet, in the storm, and in a storm
@@ -26,7 +27,7 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_STORE=postgres (every node on PostgreSQL at BENCH_DATABASE_URL), BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,storm), BENCH_RATE
+ * BENCH_STORE=postgres (every node on PostgreSQL at BENCH_DATABASE_URL), BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,passkey,storm), BENCH_RATE
  * (8000), BENCH_LOADGEN (autocannon, or wrk for the closed-loop GET loads), BENCH_HOLD (keep the
  * stack up, see hold()), BENCH_NODE_OPTIONS (node flags for every node), NATS_URL,
  * BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with the CPU each process used
@@ -41,6 +42,7 @@ import { cpuSeconds, formatCpu, sleep, startCeiling, withCpu } from "./processes
 import {
 	ADMIN_TOKEN,
 	LOGLEVEL,
+	PASSKEY_ORIGIN,
 	PASSWORD,
 	createAccount,
 	post,
@@ -50,6 +52,11 @@ import {
 	type Topology
 } from "./stack";
 import { writeResults } from "./results";
+import {
+	SoftwareAuthenticator,
+	type CreationOptions,
+	type RequestOptions
+} from "./software-authenticator";
 
 const env = process.env;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
@@ -63,7 +70,7 @@ const LOADGEN = env.BENCH_LOADGEN ?? "autocannon";
  * sessions).
  */
 const runs = new Set(
-	(env.BENCH_RUNS ?? "apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,storm")
+	(env.BENCH_RUNS ?? "apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,passkey,storm")
 		.split(",")
 		.map(s => s.trim())
 );
@@ -188,6 +195,53 @@ async function wrkLoad(
 	console.log(
 		`  ${name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
 			`${row.errors} errors; CPU ${formatCpu(row.cpu)} (wrk)`
+	);
+	return row;
+}
+
+/**
+ * Passkey sign-in, beside the password's: each caller asks for options, signs the challenge with a
+ * software authenticator (bench/software-authenticator, ES256) and posts the answer; one sign-in is
+ * those two requests. SIGNIN_CONNECTIONS callers, a closed loop like refreshLoad.
+ */
+async function passkeyLoad(stack: Stack, topology: string, account: Account): Promise<HttpResult> {
+	const authenticator = new SoftwareAuthenticator(PASSKEY_ORIGIN);
+	const bearer = { authorization: `Bearer ${account.accessToken}` };
+	const creation = await post<CreationOptions>(
+		`${stack.base}/api/me/passkeys/options`,
+		{},
+		bearer
+	);
+	await post(
+		`${stack.base}/api/me/passkeys`,
+		{ response: authenticator.create(creation) },
+		bearer
+	);
+	const signIn = async () => {
+		const options = await post<RequestOptions>(`${stack.base}/api/auth/passkey/options`, {});
+		await post(`${stack.base}/api/auth/passkey/sign-in`, {
+			response: authenticator.get(options)
+		});
+	};
+	await runLoad(WARMUP_SECONDS * 1000, SIGNIN_CONNECTIONS, signIn);
+	const { result, cpu } = await withCpu(stack.pids, () =>
+		runLoad(SECONDS * 1000, SIGNIN_CONNECTIONS, signIn)
+	);
+	const row: HttpResult = {
+		topology,
+		name: "POST /api/auth/passkey/options + sign-in (ES256)*",
+		loadGenerator: "fetch",
+		connections: SIGNIN_CONNECTIONS,
+		perSecond: (result.ops - result.errors) / result.seconds,
+		p50ms: +result.p50ms.toFixed(1),
+		p99ms: +result.p99ms.toFixed(1),
+		requests: result.ops,
+		errors: result.errors,
+		cpu
+	};
+	console.log(
+		`  ${row.name}: ${Math.round(row.perSecond)} sign-ins/s, p50 ${row.p50ms} ms, ` +
+			`p99 ${row.p99ms} ms, ${row.errors} errors; CPU ${formatCpu(cpu)}`
 	);
 	return row;
 }
@@ -475,6 +529,7 @@ async function benchTopology(topology: Topology): Promise<HttpResult[]> {
 			);
 		if (runs.has("refresh"))
 			rows.push(await refreshLoad(stack, topology, account, refreshTokens));
+		if (runs.has("passkey")) rows.push(await passkeyLoad(stack, topology, account));
 		if (runs.has("storm")) rows.push(...(await stormLoad(stack, topology, account)));
 		return rows;
 	} finally {

@@ -24,6 +24,7 @@ const UNLIMITED = "1000000000";
 /** The benchmark's own admin credential (a throwaway, like its salts). */
 export const ADMIN_TOKEN = randomBytes(32).toString("base64url");
 export const PASSWORD = "bench password, long enough";
+export const PASSKEY_ORIGIN = "http://localhost:3000";
 
 export interface Stack {
 	base: string;
@@ -74,6 +75,9 @@ export async function startStack(
 		PORT: String(port),
 		IP: "127.0.0.1",
 		PUBLIC_URL: base,
+		// The passkey run signs with bench/software-authenticator, on this origin.
+		WEBAUTHN_RP_ID: "localhost",
+		WEBAUTHN_ORIGINS: PASSKEY_ORIGIN,
 		MAIL_OUTBOX_DIR: outbox,
 		RATE_LIMIT_PUBLIC: UNLIMITED,
 		RATE_LIMIT_USER: UNLIMITED,

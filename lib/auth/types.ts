@@ -60,6 +60,8 @@ export interface Challenge {
 	verificationRequired?: true;
 	mfaRequired?: true;
 	challenge: string;
+	/** With mfaRequired: what may answer it ("totp", "recoveryCode", "passkey"). */
+	methods?: string[];
 }
 
 /** What a first sign-in step answers: a session, or a challenge for the second step. */

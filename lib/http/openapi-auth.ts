@@ -44,10 +44,18 @@ export const AUTH_PATHS: Record<string, unknown> = {
 	},
 	"/api/auth/passkey/options": {
 		post: jsonOp(
-			"Request options for a passkey sign-in (WebAuthn Level 3 JSON for parseRequestOptionsFromJSON); `login` lists that account's passkeys",
-			obj({ login: str() }),
+			"Request options for a passkey sign-in (WebAuthn Level 3 JSON for parseRequestOptionsFromJSON); `login` lists that account's passkeys; `challenge` (an mfaRequired answer's) asks for a second step",
+			obj({ login: str(), challenge: str() }),
 			{ type: "object" },
 			[400]
+		)
+	},
+	"/api/auth/sign-in/passkey": {
+		post: jsonOp(
+			"A password sign-in's second step (TOTP accounts) with a passkey: the mfaRequired challenge and an assertion for options asked with it",
+			obj({ challenge: str(), response: { type: "object" } }, ["challenge", "response"]),
+			ref("Session"),
+			[400, 401]
 		)
 	},
 	"/api/auth/passkey/sign-in": {

@@ -85,6 +85,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			secret(call("POST", "/verify-email/code", "auth.verifyEmailWithCode")),
 			secret(call("POST", "/verify-device", "auth.verifyDevice")),
 			secret(call("POST", "/sign-in/totp", "auth.signInWithTotp")),
+			secret(call("POST", "/sign-in/passkey", "auth.signInWithPasskeyStep")),
 			call("POST", "/forgot-password", "auth.forgotPassword"),
 			secret(call("POST", "/reset-password", "auth.resetPassword")),
 			secret(call("POST", "/refresh", "auth.refresh")),

@@ -78,7 +78,8 @@ const DevicesMixin = {
 				challenged();
 				return {
 					mfaRequired: true,
-					challenge: await this.issueChallenge(ctx, user, "totp", method)
+					challenge: await this.issueChallenge(ctx, user, "totp", method),
+					methods: await this.secondStepMethods(user)
 				};
 			}
 			if (

@@ -308,15 +308,23 @@ export interface AuthMethods {
 	newPasskeyChallenge(
 		ctx: AuthContext,
 		owner: string,
-		purpose: "register" | "sign-in"
+		purpose: "register" | "sign-in" | "second-step"
 	): Promise<string>;
 	answeredChallenge(
 		ctx: AuthContext,
 		response: { response?: { clientDataJSON?: unknown } },
-		purpose: "register" | "sign-in"
+		purpose: "register" | "sign-in" | "second-step"
 	): Promise<{ token: string; owner: string } | null>;
 	passkeyOwner(passkey: PasskeyRecord, response: AuthenticationResponseJSON): Promise<UserRecord>;
 	passkeyFailure(operation: string, reason?: string): Error;
+	usePasskey(
+		ctx: AuthContext,
+		response: AuthenticationResponseJSON,
+		purpose: "sign-in" | "second-step",
+		userId?: string
+	): Promise<{ user: UserRecord; userVerified: boolean }>;
+	passkeyCloned(ctx: AuthContext, user: UserRecord, passkey: PasskeyRecord): Promise<never>;
+	secondStepMethods(user: UserRecord): Promise<string[]>;
 	madeUpPasskey(login: string): PasskeyRecord;
 	requirePasskeys(): void;
 	openPasskeyStore(): Promise<PasskeyStore>;

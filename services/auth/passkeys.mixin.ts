@@ -30,7 +30,8 @@ import { MongoPasskeyStore } from "../../lib/auth/store/mongo-passkey-store";
 import type { MongoCollection } from "../../lib/store/mongo/collection";
 import { isoDate } from "../../lib/common/iso-date";
 import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";
-import type { SignInAnswer, UserEventPayload } from "../../lib/auth/types";
+import type { SignInAnswer, SignInResult, UserEventPayload } from "../../lib/auth/types";
+import { TOKEN_STRING } from "../../lib/auth/params";
 import type { UserRecord } from "../../lib/auth/store/user-store";
 import type { AuthContext, AuthThis } from "./internals";
 
@@ -70,7 +71,7 @@ const refused = () => clientError("That passkey did not sign you in.", 401, "PAS
 const noSuchPasskey = () => clientError("No such passkey.", 404, "NOT_FOUND");
 
 interface ChallengeData {
-	purpose: "register" | "sign-in";
+	purpose: "register" | "sign-in" | "second-step";
 }
 
 const PasskeysMixin = {
@@ -206,16 +207,36 @@ const PasskeysMixin = {
 		 * a made-up credential of the same shape, so the answer does not tell who has an account.
 		 */
 		passkeySignInOptions: {
-			params: { $$strict: true, login: { type: "string", min: 1, max: 254, optional: true } },
-			async handler(this: AuthThis, ctx: AuthContext<{ login?: string }>) {
-				let allowed: PasskeyRecord[] = [];
-				if (ctx.params.login !== undefined) {
-					const user = await this.findByLogin(ctx.params.login);
-					allowed = user ? await this.passkeys.listOfUser(user._id) : [];
-					if (allowed.length === 0) allowed = [this.madeUpPasskey(ctx.params.login)];
+			params: {
+				$$strict: true,
+				login: { type: "string", min: 1, max: 254, optional: true },
+				challenge: { ...TOKEN_STRING, optional: true }
+			},
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ login?: string; challenge?: string }>
+			) {
+				this.requirePasskeys();
+				const { login, challenge } = ctx.params;
+				if (challenge !== undefined) {
+					// A second step: the account of the mfaRequired answer's challenge.
+					const pending = await this.openChallenge(ctx, challenge, "totp");
+					const own = await this.passkeys.listOfUser(pending.user._id);
+					const token = await this.newPasskeyChallenge(
+						ctx,
+						pending.user._id,
+						"second-step"
+					);
+					return authenticationOptions(this.relyingParty, own, token);
 				}
-				const challenge = await this.newPasskeyChallenge(ctx, "passkey-sign-in", "sign-in");
-				return authenticationOptions(this.relyingParty, allowed, challenge);
+				let allowed: PasskeyRecord[] = [];
+				if (login !== undefined) {
+					const user = await this.findByLogin(login);
+					allowed = user ? await this.passkeys.listOfUser(user._id) : [];
+					if (allowed.length === 0) allowed = [this.madeUpPasskey(login)];
+				}
+				const token = await this.newPasskeyChallenge(ctx, "passkey-sign-in", "sign-in");
+				return authenticationOptions(this.relyingParty, allowed, token);
 			}
 		},
 
@@ -231,57 +252,119 @@ const PasskeysMixin = {
 				this: AuthThis,
 				ctx: AuthContext<{ response: AuthenticationResponseJSON }>
 			): Promise<SignInAnswer> {
-				const { response } = ctx.params;
 				this.requirePasskeys();
-				const challenge = await this.answeredChallenge(ctx, response, "sign-in");
-				if (!challenge) throw this.passkeyFailure("sign-in", "challenge");
-				const passkey =
-					typeof response.id === "string"
-						? await this.passkeys.findById(response.id)
-						: null;
-				if (!passkey || passkey.clonedAt !== null) throw this.passkeyFailure("sign-in");
-				const user = await this.passkeyOwner(passkey, response);
-				const verdict = await verifyAuthentication(
-					this.relyingParty,
-					response,
-					challenge.token,
-					passkey
+				const { user, userVerified } = await this.usePasskey(
+					ctx,
+					ctx.params.response,
+					"sign-in"
 				);
-				if (!verdict) throw this.passkeyFailure("sign-in");
-				if (verdict.result === "cloned") {
-					await this.passkeys.markCloned(passkey._id, Date.now());
-					this.logger.warn(`Passkey of user ${user._id} answered with a stale counter.`);
-					ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyCloned", {
-						userId: user._id,
-						passkeyId: passkey._id
-					});
-					throw this.passkeyFailure("sign-in", "cloned");
-				}
-				const now = Date.now();
-				if (
-					!(await this.passkeys.recordUse(
-						passkey._id,
-						passkey.counter,
-						verdict.counter,
-						now
-					))
-				) {
-					throw this.passkeyFailure("sign-in", "raced");
-				}
-				count(this.broker, METRIC, { operation: "sign-in", result: "valid" });
-				ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyUsed", {
-					userId: user._id,
-					passkeyId: passkey._id
-				});
 				// User verification is a second factor in the same gesture: no TOTP step after it.
-				return verdict.userVerified
+				return userVerified
 					? this.startSession(ctx, user, "passkey")
 					: this.completeSignIn(ctx, user, "passkey");
+			}
+		},
+
+		/**
+		 * The second step of a password sign-in on an account with TOTP, with a passkey instead of
+		 * a code: the `challenge` of the mfaRequired answer, and an assertion for options asked
+		 * with that challenge. Limited like TOTP codes.
+		 */
+		signInWithPasskeyStep: {
+			params: { $$strict: true, challenge: TOKEN_STRING, response: RESPONSE },
+			retryPolicy: { enabled: false },
+			async handler(
+				this: AuthThis,
+				ctx: AuthContext<{ challenge: string; response: AuthenticationResponseJSON }>
+			): Promise<SignInResult> {
+				this.requirePasskeys();
+				const { challenge, response } = ctx.params;
+				const pending = await this.openChallenge(ctx, challenge, "totp");
+				const attempt = await this.limiters.totp.hit(`totp:${pending.id}`);
+				if (!attempt.allowed) {
+					await this.closeChallenge(ctx, challenge, pending.user).catch(() => undefined);
+					throw this.passkeyFailure("second-step", "limited");
+				}
+				const { user } = await this.usePasskey(
+					ctx,
+					response,
+					"second-step",
+					pending.user._id
+				);
+				await this.closeChallenge(ctx, challenge, pending.user);
+				return this.startSession(ctx, user, `${pending.data.method}+passkey`);
 			}
 		}
 	},
 
 	methods: {
+		/**
+		 * One use of a passkey: the answer's challenge spent, the passkey found (and `userId`'s,
+		 * when given), its owner allowed, the assertion verified, the counter recorded.
+		 */
+		async usePasskey(
+			this: AuthThis,
+			ctx: AuthContext,
+			response: AuthenticationResponseJSON,
+			purpose: ChallengeData["purpose"],
+			userId?: string
+		): Promise<{ user: UserRecord; userVerified: boolean }> {
+			const operation = purpose === "sign-in" ? "sign-in" : "second-step";
+			const challenge = await this.answeredChallenge(ctx, response, purpose);
+			if (!challenge || (userId !== undefined && challenge.owner !== userId)) {
+				throw this.passkeyFailure(operation, "challenge");
+			}
+			const passkey =
+				typeof response.id === "string" ? await this.passkeys.findById(response.id) : null;
+			if (!passkey || passkey.clonedAt !== null) throw this.passkeyFailure(operation);
+			if (userId !== undefined && passkey.userId !== userId) {
+				throw this.passkeyFailure(operation, "user");
+			}
+			const user = await this.passkeyOwner(passkey, response);
+			const verdict = await verifyAuthentication(
+				this.relyingParty,
+				response,
+				challenge.token,
+				passkey
+			);
+			if (!verdict) throw this.passkeyFailure(operation);
+			if (verdict.result === "cloned") return this.passkeyCloned(ctx, user, passkey);
+			const { counter, userVerified } = verdict;
+			if (
+				!(await this.passkeys.recordUse(passkey._id, passkey.counter, counter, Date.now()))
+			) {
+				throw this.passkeyFailure(operation, "raced");
+			}
+			count(this.broker, METRIC, { operation, result: "valid" });
+			ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyUsed", {
+				userId: user._id,
+				passkeyId: passkey._id
+			});
+			return { user, userVerified };
+		},
+
+		/** A stale counter: the passkey is marked and signs nobody in again. */
+		async passkeyCloned(
+			this: AuthThis,
+			ctx: AuthContext,
+			user: UserRecord,
+			passkey: PasskeyRecord
+		): Promise<never> {
+			await this.passkeys.markCloned(passkey._id, Date.now());
+			this.logger.warn(`Passkey of user ${user._id} answered with a stale counter.`);
+			ctx.emit<UserEventPayload & { passkeyId: string }>("auth.passkeyCloned", {
+				userId: user._id,
+				passkeyId: passkey._id
+			});
+			throw this.passkeyFailure("sign-in", "cloned");
+		},
+
+		/** What an mfaRequired answer offers: TOTP, a recovery code, and a passkey if there is one. */
+		async secondStepMethods(this: AuthThis, user: UserRecord): Promise<string[]> {
+			const passkeys = this.passkeysOn ? await this.passkeys.listOfUser(user._id) : [];
+			return ["totp", "recoveryCode", ...(passkeys.length > 0 ? ["passkey"] : [])];
+		},
+
 		async newPasskeyChallenge(
 			this: AuthThis,
 			ctx: AuthContext,
@@ -347,9 +430,9 @@ const PasskeysMixin = {
 		/** Counts a refused ceremony and answers it: the same for every reason, to the caller. */
 		passkeyFailure(this: AuthThis, operation: string, reason = "not_verified"): Error {
 			count(this.broker, METRIC, { operation, result: reason });
-			return operation === "sign-in"
-				? refused()
-				: clientError("That passkey could not be added.", 400, "PASSKEY_NOT_VERIFIED");
+			return operation === "register"
+				? clientError("That passkey could not be added.", 400, "PASSKEY_NOT_VERIFIED")
+				: refused();
 		},
 
 		/** A credential that exists nowhere, the same for one login every time. */

@@ -212,6 +212,49 @@ describe.each(kinds)("passkeys over HTTP, on %s", kind => {
 		});
 	});
 
+	it("takes a passkey as the second step of a password sign-in on an account with TOTP, and only the account's own", async () => {
+		const { token, authenticator } = await withPasskey("pk_step");
+		const enrol = (await post("/api/me/totp", {}, token)).body as { secret: string };
+		const code = hotp(base32Decode(enrol.secret), totpStep(Date.now()));
+		expect((await post("/api/me/totp/confirm", { code }, token)).status).toBe(200);
+		const first = (await post("/api/auth/sign-in", { login: "pk_step", password })).body as {
+			challenge: string;
+			methods: string[];
+		};
+		expect(first).toMatchObject({ mfaRequired: true });
+		expect(first.methods).toEqual(["totp", "recoveryCode", "passkey"]);
+		// Another account's passkey cannot answer this account's second step.
+		const stranger = await withPasskey("pk_step_stranger");
+		const strangerOptions = await post("/api/auth/passkey/options", {
+			challenge: first.challenge
+		});
+		const wrong = await post("/api/auth/sign-in/passkey", {
+			challenge: first.challenge,
+			response: stranger.authenticator.get(strangerOptions.body as never)
+		});
+		expect(wrong).toMatchObject({ status: 401, body: { type: "PASSKEY_REFUSED" } });
+		const options = (await post("/api/auth/passkey/options", { challenge: first.challenge }))
+			.body as { allowCredentials: unknown[] };
+		expect(options.allowCredentials).toHaveLength(1);
+		const done = await post("/api/auth/sign-in/passkey", {
+			challenge: first.challenge,
+			response: authenticator.get(options as never)
+		});
+		expect(done.status).toBe(200);
+		expect(done.body).toMatchObject({ accessToken: expect.any(String) });
+		// The challenge is spent with the session.
+		const again = await post("/api/auth/passkey/options", { challenge: first.challenge });
+		expect(again.status).toBe(401);
+		// An account without passkeys is offered TOTP and recovery codes only.
+		const plain = await account("pk_step_plain");
+		const secret = ((await post("/api/me/totp", {}, plain)).body as { secret: string }).secret;
+		const plainCode = hotp(base32Decode(secret), totpStep(Date.now()));
+		await post("/api/me/totp/confirm", { code: plainCode }, plain);
+		const plainFirst = (await post("/api/auth/sign-in", { login: "pk_step_plain", password }))
+			.body as { methods: string[] };
+		expect(plainFirst.methods).toEqual(["totp", "recoveryCode"]);
+	});
+
 	it("removes the passkeys with the account", async () => {
 		const { token, authenticator } = await withPasskey("pk_deleted");
 		expect((await call("DELETE", "/api/me", token, { password })).status).toBe(200);
