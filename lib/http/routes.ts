@@ -90,7 +90,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			secret(call("POST", "/reset-password", "auth.resetPassword")),
 			secret(call("POST", "/refresh", "auth.refresh")),
 			secret(call("POST", "/sign-out", "auth.signOut")),
-			call("POST", "/passkey/options", "auth.passkeySignInOptions"),
+			secret(call("POST", "/passkey/options", "auth.passkeySignInOptions")),
 			secret(call("POST", "/passkey/sign-in", "auth.signInWithPasskey"))
 		]
 	},
