@@ -67,7 +67,11 @@ describe("TOTP over REST", () => {
 
 		// Sign-in now answers a challenge; the code of the step just used is refused (replay).
 		const challenged = await signIn();
-		expect(challenged.body).toEqual({ mfaRequired: true, challenge: expect.any(String) });
+		expect(challenged.body).toEqual({
+			mfaRequired: true,
+			challenge: expect.any(String),
+			methods: ["totp", "recoveryCode"]
+		});
 		const { challenge } = challenged.body as { challenge: string };
 		expect(
 			(await post("/api/auth/sign-in/totp", { challenge, code: code(0) })).body
