@@ -205,23 +205,35 @@ async function wrkLoad(
  * those two requests. SIGNIN_CONNECTIONS callers, a closed loop like refreshLoad.
  */
 async function passkeyLoad(stack: Stack, topology: string, account: Account): Promise<HttpResult> {
-	const authenticator = new SoftwareAuthenticator(PASSKEY_ORIGIN);
 	const bearer = { authorization: `Bearer ${account.accessToken}` };
-	const creation = await post<CreationOptions>(
-		`${stack.base}/api/me/passkeys/options`,
-		{},
-		bearer
-	);
-	await post(
-		`${stack.base}/api/me/passkeys`,
-		{ response: authenticator.create(creation) },
-		bearer
-	);
+	// One authenticator (and passkey) per caller: an authenticator signs one assertion at a time,
+	// and its counter must arrive in order (else the passkey is taken for a clone).
+	const pool: SoftwareAuthenticator[] = [];
+	for (let i = 0; i < SIGNIN_CONNECTIONS; i++) {
+		const authenticator = new SoftwareAuthenticator(PASSKEY_ORIGIN);
+		const creation = await post<CreationOptions>(
+			`${stack.base}/api/me/passkeys/options`,
+			{},
+			bearer
+		);
+		const response = authenticator.create(creation);
+		await post(`${stack.base}/api/me/passkeys`, { response }, bearer);
+		pool.push(authenticator);
+	}
 	const signIn = async () => {
-		const options = await post<RequestOptions>(`${stack.base}/api/auth/passkey/options`, {});
-		await post(`${stack.base}/api/auth/passkey/sign-in`, {
-			response: authenticator.get(options)
-		});
+		const authenticator = pool.pop();
+		if (!authenticator) throw new Error("no authenticator left");
+		try {
+			const options = await post<RequestOptions>(
+				`${stack.base}/api/auth/passkey/options`,
+				{}
+			);
+			await post(`${stack.base}/api/auth/passkey/sign-in`, {
+				response: authenticator.get(options)
+			});
+		} finally {
+			pool.push(authenticator);
+		}
 	};
 	await runLoad(WARMUP_SECONDS * 1000, SIGNIN_CONNECTIONS, signIn);
 	const { result, cpu } = await withCpu(stack.pids, () =>
