@@ -15,7 +15,9 @@ export const SIGN_IN_METHODS: Readonly<Record<string, string>> = {
 	"auth.signInWithMagicLink": "magic-link",
 	"auth.signInWithEmailCode": "email-code",
 	"auth.verifyDevice": "new-device",
-	"auth.signInWithTotp": "totp"
+	"auth.signInWithTotp": "totp",
+	"auth.signInWithPasskey": "passkey",
+	"auth.signInWithPasskeyStep": "passkey-step"
 };
 
 const CODE_KINDS: Readonly<Record<string, string>> = {

@@ -33,6 +33,11 @@ export const PROJECT_METRICS = {
 		description: "sign-ins by method and result",
 		labelNames: ["method", "result"]
 	},
+	"mtk.audit.entries.total": {
+		type: "counter",
+		description: "audit trail entries recorded, by type (the event name)",
+		labelNames: ["type"]
+	},
 	"mtk.auth.passkeys.total": {
 		type: "counter",
 		description:

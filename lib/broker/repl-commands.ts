@@ -4,6 +4,7 @@
  * service of its own. Each command is a plain function of (broker, arguments, print), tested as such;
  * `replCommands` adapts them to moleculer-repl's custom command format.
  */
+import type { ChainProblem } from "../audit/chain";
 import type { ReplOptions, ServiceBroker } from "moleculer";
 
 export type Print = (line: string) => void;
@@ -191,6 +192,35 @@ interface PasskeyRow {
 	cloned: boolean;
 }
 
+/** `audit-verify`: walks every audit chain; names the first problem of each. */
+export async function auditVerify(broker: ServiceBroker, print: Print): Promise<AuditReport> {
+	const report = await broker.call<AuditReport, object>("audit.verify", {});
+	print(`${report.entries} entries in ${report.chains} chain(s).`);
+	for (const p of report.problems) print(describeAuditProblem(p));
+	if (report.problems.length === 0) print("Every chain verifies.");
+	return report;
+}
+
+export interface AuditReport {
+	chains: number;
+	entries: number;
+	problems: ChainProblem[];
+}
+
+/** One line for a chain's first problem (npm run audit:verify prints the same). */
+export function describeAuditProblem(p: ChainProblem): string {
+	switch (p.kind) {
+		case "forged":
+			return `${p.chain}: entry ${p.id} does not verify (changed, or inserted without the key)`;
+		case "inserted":
+			return `${p.chain}: entry ${p.id} was inserted (its seq repeats or goes back)`;
+		case "removed":
+			return `${p.chain}: ${p.missing || "some"} entr${p.missing === 1 ? "y" : "ies"} removed after ${p.after ?? "the start"}`;
+		case "checkpoint":
+			return `${p.chain}: the retention checkpoint was changed`;
+	}
+}
+
 /** What moleculer-repl passes a custom command's action. */
 interface ReplArgs {
 	options: Record<string, unknown>;
@@ -276,6 +306,11 @@ const commands: ReplCommand[] = [
 		command: "passkeys-list <login>",
 		description: "A user's passkeys (by username or address; never a key)",
 		action: (broker, args) => run(print => passkeysList(broker, String(args.login), print))
+	},
+	{
+		command: "audit-verify",
+		description: "Walk every audit chain; name the first changed, removed or inserted entry",
+		action: broker => run(print => auditVerify(broker, print))
 	},
 	{
 		command: "keys-rotate",

@@ -88,6 +88,62 @@ export const ADMIN_PATHS: Record<string, unknown> = {
 			ADMIN_SECURITY
 		)
 	},
+	"/api/admin/audit": {
+		get: {
+			...jsonOp(
+				"Search the audit trail, newest first (`next` is the cursor of the next page)",
+				null,
+				obj({
+					entries: { type: "array", items: ref("AuditEntry") },
+					next: str({ nullable: true })
+				}),
+				[401, 403, 422],
+				ADMIN_SECURITY
+			),
+			parameters: [
+				{ name: "user", in: "query", required: false, schema: str() },
+				{ name: "type", in: "query", required: false, schema: str() },
+				{
+					name: "since",
+					in: "query",
+					required: false,
+					schema: str({ format: "date-time" })
+				},
+				{
+					name: "until",
+					in: "query",
+					required: false,
+					schema: str({ format: "date-time" })
+				},
+				{ name: "cursor", in: "query", required: false, schema: str() },
+				{ name: "limit", in: "query", required: false, schema: { type: "integer" } }
+			]
+		}
+	},
+	"/api/admin/audit/export": {
+		get: {
+			summary: "Every audit entry since `since`, one JSON object a line, newest first",
+			security: ADMIN_SECURITY,
+			parameters: [
+				{
+					name: "since",
+					in: "query",
+					required: false,
+					schema: str({ format: "date-time" })
+				}
+			],
+			responses: responses(
+				{
+					200: {
+						description: "NDJSON",
+						content: { "application/x-ndjson": { schema: ref("AuditEntry") } }
+					}
+				},
+				401,
+				403
+			)
+		}
+	},
 
 	"/api/pools/{pool}": {
 		get: {

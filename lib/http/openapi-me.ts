@@ -93,6 +93,34 @@ export const ME_PATHS: Record<string, unknown> = {
 			parameters: [{ name: "id", in: "path", required: true, schema: str() }]
 		}
 	},
+	"/api/me/security-events": {
+		get: {
+			...jsonOp(
+				"The user's own security events (sign-ins, failures, changes), newest first",
+				null,
+				obj({
+					events: {
+						type: "array",
+						items: obj({
+							at: str({ format: "date-time" }),
+							type: str(),
+							method: str({ nullable: true }),
+							outcome: str({ enum: ["success", "failure"] }),
+							ip: str({ nullable: true }),
+							userAgent: str({ nullable: true })
+						})
+					},
+					next: str({ nullable: true })
+				}),
+				[401, 422],
+				USER_SECURITY
+			),
+			parameters: [
+				{ name: "limit", in: "query", required: false, schema: { type: "integer" } },
+				{ name: "cursor", in: "query", required: false, schema: str() }
+			]
+		}
+	},
 	"/api/me/sign-out-everywhere": {
 		post: jsonOp(
 			"Revoke every refresh token of the user (and API keys with includeApiKeys)",

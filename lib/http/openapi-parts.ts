@@ -154,6 +154,19 @@ export const COMPONENTS = {
 			expiresIn: { type: "integer" },
 			user: ref("User")
 		}),
+		AuditEntry: obj({
+			id: str(),
+			at: str({ format: "date-time" }),
+			type: str(),
+			outcome: str({ enum: ["success", "failure"] }),
+			actor: str(),
+			subject: str({ nullable: true }),
+			ip: str({ nullable: true }),
+			userAgent: str({ nullable: true }),
+			requestId: str({ nullable: true }),
+			node: str(),
+			data: { type: "object" }
+		}),
 		Passkey: obj({
 			id: str(),
 			name: str(),

@@ -117,7 +117,8 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			secret(call("POST", "/passkeys", "auth.addPasskey")),
 			call("GET", "/passkeys", "auth.listPasskeys"),
 			call("PUT", "/passkeys/:id", "auth.renamePasskey"),
-			call("DELETE", "/passkeys/:id", "auth.removePasskey")
+			call("DELETE", "/passkeys/:id", "auth.removePasskey"),
+			call("GET", "/security-events", "audit.securityEvents")
 		]
 	},
 	// RFC 7662 and RFC 7009, form-encoded: introspection for trusted callers, revocation for anyone.
@@ -140,6 +141,8 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
 			secret(call("POST", "/tokens/remove", "tokens.remove")),
 			call("GET", "/tokens", "tokens.listByOwner"),
 			call("DELETE", "/tokens", "tokens.removeByOwner"),
+			call("GET", "/admin/audit", "audit.list"),
+			call("GET", "/admin/audit/export", "audit.export"),
 			call("GET", "/pools/:pool", "pools.stats"),
 			call("PUT", "/pools/:pool", "pools.configure"),
 			call("POST", "/pools/:pool/generate-token", "pools.generate"),

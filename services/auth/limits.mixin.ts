@@ -6,7 +6,7 @@
 import { type Context, type ServiceSchema } from "moleculer";
 import { AttemptLimiter, type AttemptCounter } from "../../lib/auth/attempt-limiter";
 import type { LimitSettings } from "../../lib/auth/limits";
-import { failureCounts } from "../../lib/auth/metrics";
+import { failureCounts, SIGN_IN_METHODS } from "../../lib/auth/metrics";
 import { tooManyAttempts } from "../../lib/auth/errors";
 import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
 import { count } from "../../lib/broker/project-metrics";
@@ -34,15 +34,33 @@ export function inMemoryLimiters(limits: AuthSettings["limits"]): AuthLocalVars[
 const LimitsMixin = {
 	hooks: {
 		error: {
-			/** Failed sign-ins, wrong codes, limit refusals (lib/auth/metrics). */
-			"*"(this: AuthThis, ctx: Context, err: unknown): never {
-				const e = (err ?? {}) as { type?: string; data?: { field?: string } };
-				for (const c of failureCounts(
-					ctx.action?.name ?? "",
-					e.type ?? "",
-					e.data?.field
-				)) {
+			/**
+			 * Failed sign-ins, wrong codes, limit refusals (lib/auth/metrics); a failed sign-in is
+			 * also announced (`auth.signInFailed`, for the audit trail), without what was typed.
+			 */
+			async "*"(this: AuthThis, ctx: Context, err: unknown): Promise<never> {
+				const e = (err ?? {}) as {
+					type?: string;
+					code?: number;
+					data?: { field?: string };
+				};
+				const action = ctx.action?.name ?? "";
+				for (const c of failureCounts(action, e.type ?? "", e.data?.field)) {
 					count(this.broker, c.metric, c.labels);
+				}
+				const method = SIGN_IN_METHODS[action];
+				if (method && typeof e.code === "number" && e.code < 500) {
+					const login = (ctx.params as { login?: unknown } | undefined)?.login;
+					// A login the validator refused is not looked up (it may not even be storable).
+					const user =
+						typeof login === "string" && e.code !== 422 && e.code !== 400
+							? await this.findByLogin(login).catch(() => null)
+							: null;
+					ctx.emit("auth.signInFailed", {
+						userId: user?._id ?? null,
+						method,
+						reason: e.type ?? "ERROR"
+					});
 				}
 				throw err;
 			}

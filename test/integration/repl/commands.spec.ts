@@ -175,13 +175,14 @@ describe("REPL commands", () => {
 			expect(lines.filter(l => / next /.test(l))).toHaveLength(1);
 		});
 
-		it("declares the six commands with their arguments", () => {
+		it("declares the seven commands with their arguments", () => {
 			expect(repl.replCommands.map(c => c.command)).toEqual([
 				"tokens-stats",
 				"tokens-cleanup",
 				"tokens-list <owner>",
 				"tokens-revoke <owner>",
 				"passkeys-list <login>",
+				"audit-verify",
 				"keys-rotate"
 			]);
 		});

@@ -17,6 +17,7 @@ import AuthService, { type AuthUser, type SignInResult } from "../../../services
 import LinksService, { type CreatedLink } from "../../../services/links.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
+import AuditService from "../../../services/audit.service";
 import TokensService from "../../../services/tokens/tokens.service";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
@@ -160,6 +161,8 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		);
 		core.createService(withSettings(LinksService, { dataDir, allowedActions: ["echo.run"] }));
 		core.createService(withSettings(PoolsService, { dataDir }));
+		// The audit trail records every auth event of the paths below into its data file, scanned too.
+		core.createService(withSettings(AuditService, { dataDir }));
 		core.createService({
 			name: "echo",
 			actions: { run: (ctx: Context) => ({ ran: Object.keys(ctx.params as object) }) }
@@ -177,7 +180,7 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 		);
 		captured.recordEvents(edge);
 		await Promise.all([core.start(), edge.start()]);
-		await edge.waitForServices(["tokens", "auth", "links", "pools"], 10_000);
+		await edge.waitForServices(["tokens", "auth", "links", "pools", "audit"], 10_000);
 		await core.waitForServices(["mail"], 10_000);
 		const { port } = (api as unknown as { server: Server }).server.address() as AddressInfo;
 		base = `http://127.0.0.1:${port}`;
@@ -938,6 +941,13 @@ describe("secrets never leak: auth, mail, links, pools and the gateway", () => {
 			])
 		);
 		expect(errorBodies.length).toBeGreaterThan(100);
+		// The audit trail's file is among the data files scanned, with the paths' entries in it.
+		const files = captured
+			.places()
+			.find(([what]) => what === "file in the data folder")![1]();
+		for (const type of ["auth.signedIn", "auth.signInFailed", "auth.passkeyUsed"]) {
+			expect(files).toContain(`"type":"${type}"`);
+		}
 		// Passwords, salt, JWT secret, admin token, and at least these many tokens and JWTs.
 		expect(secrets.size).toBeGreaterThan(35);
 		expect(codes.size).toBeGreaterThan(0);

@@ -1,0 +1,51 @@
+/**
+ * The audit trail's store (lib/audit/chain for the entries): appends in batches, reads newest
+ * first for people, walks each chain in order for verification, and removes a chain's oldest
+ * entries behind a checkpoint. One adapter per store: nedb-, postgres- and mongo-audit-store.ts.
+ */
+import type { AuditCheckpoint, AuditEntry, ChainHead } from "../chain";
+
+export interface AuditQuery {
+	subject?: string;
+	type?: string;
+	/** Epoch ms, inclusive. */
+	since?: number;
+	/** Epoch ms, exclusive. */
+	until?: number;
+	/** Entries older than this one (the last of the previous page). */
+	before?: { at: number; id: string };
+	limit: number;
+}
+
+export interface AuditStore {
+	ensureIndexes(): Promise<void>;
+	append(entries: AuditEntry[]): Promise<void>;
+	/** A chain's last entry, or null. */
+	head(chain: string): Promise<ChainHead | null>;
+	/** Newest first. */
+	list(query: AuditQuery): Promise<AuditEntry[]>;
+	chains(): Promise<string[]>;
+	/** Up to `limit` entries of a chain after `afterSeq`, in seq order. */
+	walk(chain: string, afterSeq: number, limit: number): Promise<AuditEntry[]>;
+	checkpoint(chain: string): Promise<AuditCheckpoint | null>;
+	/** For each chain, the last entry before `cutoff` (what retention removes through). */
+	lastBefore(cutoff: number): Promise<{ chain: string; seq: number; mac: string }[]>;
+	/** Keeps the checkpoint, then removes the chain's entries up to its seq. */
+	removeThrough(checkpoint: AuditCheckpoint): Promise<number>;
+}
+
+/** Walks a whole chain as an async iterable, a page at a time. */
+export async function* walkChain(
+	store: AuditStore,
+	chain: string,
+	afterSeq: number,
+	page = 1000
+): AsyncIterable<AuditEntry> {
+	let after = afterSeq;
+	for (;;) {
+		const batch = await store.walk(chain, after, page);
+		yield* batch;
+		if (batch.length < page) return;
+		after = batch[batch.length - 1].seq;
+	}
+}
