@@ -19,6 +19,7 @@ export class AuditRecorder {
 	private buffer: AuditEntry[] = [];
 	private timer: NodeJS.Timeout | null = null;
 	private writing: Promise<void> = Promise.resolve();
+	private queued = false;
 	dropped = 0;
 
 	constructor(
@@ -54,11 +55,17 @@ export class AuditRecorder {
 		return entry;
 	}
 
-	/** Writes what is buffered, after every earlier write. */
+	/** Writes what is buffered, after every earlier write (one write queued at most). */
 	flush(): Promise<void> {
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = null;
-		this.writing = this.writing.then(() => this.writeBuffered());
+		if (!this.queued) {
+			this.queued = true;
+			this.writing = this.writing.then(() => {
+				this.queued = false;
+				return this.writeBuffered();
+			});
+		}
 		return this.writing;
 	}
 
