@@ -14,6 +14,9 @@ import { postgresKinds, TEST_DATABASE_URL } from "../../helpers/postgres";
 import { later } from "../../helpers/async";
 import { withSettings } from "../../helpers/broker";
 import * as repl from "../../../lib/broker/repl-commands";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { buildOnce, ROOT } from "../../helpers/process";
 
 const kinds = ["nedb" as const, ...postgresKinds<"postgres">("the audit trail")];
 type Json = Record<string, unknown>;
@@ -227,6 +230,24 @@ describe.each(kinds)("the audit trail, on %s", kind => {
 				expect(await verify()).toEqual([
 					{ chain, kind: "forged", id: `${chain}:${last + 1}` }
 				]);
+				// `npm run audit:verify` on the same store names it too, and exits 1.
+				buildOnce();
+				const script = spawnSync(
+					process.execPath,
+					[join(ROOT, "dist/bin/audit-verify.js")],
+					{
+						env: {
+							PATH: process.env.PATH ?? "",
+							DATABASE_URL: TEST_DATABASE_URL,
+							DATABASE_SCHEMA: String(stored.databaseSchema),
+							DATA_DIR: gw.dataDir
+						},
+						encoding: "utf8",
+						timeout: 30_000
+					}
+				);
+				expect(script.stdout).toContain(`entry ${chain}:${last + 1} does not verify`);
+				expect(script.status).toBe(1);
 				await sql`delete from audit_entries where chain = ${chain} and seq = ${last + 1}`;
 			} finally {
 				await sql.end({ timeout: 5 });
