@@ -52,12 +52,11 @@ import {
 import {
 	clientError,
 	invalidCredentials,
-	invalidToken,
 	sessionRequired,
 	tooManyAttempts,
 	unauthorized
 } from "../../lib/auth/errors";
-import type { AuthUser, PublicUser, ResolvedUser, UserEventPayload } from "../../lib/auth/types";
+import type { AuthUser, PublicUser, UserEventPayload } from "../../lib/auth/types";
 import type {
 	AuthContext,
 	AuthLocalVars,
@@ -66,8 +65,7 @@ import type {
 	AuthThis,
 	SetScopesParams,
 	SignInParams,
-	SignUpParams,
-	TokenParams
+	SignUpParams
 } from "./internals";
 import MailHandoverMixin from "./mail-handover.mixin";
 import CallerCacheMixin from "./caller-cache.mixin";
@@ -306,29 +304,6 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			params: { $$strict: true },
 			async handler(this: AuthThis, ctx: AuthContext): Promise<PublicUser> {
 				return this.toPublicUser(await this.requireCallerRecord(ctx));
-			}
-		},
-
-		/** Who an access token (JWT) belongs to, for the gateway (the validate-token of a sibling service). */
-		resolveAccessToken: {
-			params: { $$strict: true, token: TOKEN_STRING },
-			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {
-				const claims = await this.accessTokens.verify(ctx.params.token);
-				if (!claims) throw invalidToken();
-				const user = await this.cachedUser(claims.sub);
-				if (!user || claims.iat * 1000 < user.tokensValidAfter) throw invalidToken();
-				// Ended sessions (sign-out, revoked from the sessions list, reuse) take their access
-				// tokens with them.
-				if (claims.sid !== undefined) {
-					const session = await this.cachedSession(claims.sid);
-					if (!session || session.revokedAt !== null || session.userId !== user._id) {
-						throw invalidToken();
-					}
-				}
-				return {
-					user: this.toAuthUser(user, user.scopes, "jwt", claims.sid),
-					profile: this.toPublicUser(user)
-				};
 			}
 		},
 

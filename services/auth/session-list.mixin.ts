@@ -1,6 +1,7 @@
 /**
- * The sessions a user can see and end: one per refresh-token family, with when it started and was
- * last used, and the User-Agent and network (a /24 or /48, never the address) of its latest sign-in
+ * Who an access token belongs to (auth.resolveAccessToken, the gateway's JWT path, from memory: see
+ * caller-cache.mixin), and the sessions a user can see and end: one per refresh-token family, with
+ * when it started and was last used, and the User-Agent and network (a /24 or /48, never the address) of its latest sign-in
  * or refresh. Ending one revokes its refresh token, and its access tokens are refused from then on
  * (their `sid` claim names it). Only ever the caller's own sessions.
  *
@@ -8,11 +9,11 @@
  * one, from a session started in the last few minutes).
  */
 import { type ServiceSchema } from "moleculer";
-import { clientError, tooManyAttempts } from "../../lib/auth/errors";
-import { GIVEN_PASSWORD } from "../../lib/auth/params";
+import { clientError, invalidToken, tooManyAttempts } from "../../lib/auth/errors";
+import { GIVEN_PASSWORD, TOKEN_STRING } from "../../lib/auth/params";
 import { isoDate } from "../../lib/common/iso-date";
-import type { UserEventPayload } from "../../lib/auth/types";
-import type { AuthContext, AuthThis, IdParams } from "./internals";
+import type { ResolvedUser, UserEventPayload } from "../../lib/auth/types";
+import type { AuthContext, AuthThis, IdParams, TokenParams } from "./internals";
 
 /** An account without a password is deleted only from a session this young (a fresh sign-in). */
 export const RECENT_SESSION_MS = 5 * 60_000;
@@ -29,6 +30,29 @@ export interface SessionInfo {
 
 const SessionListMixin = {
 	actions: {
+		/** Who an access token (JWT) belongs to, for the gateway (the validate-token of a sibling service). */
+		resolveAccessToken: {
+			params: { $$strict: true, token: TOKEN_STRING },
+			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {
+				const claims = await this.accessTokens.verify(ctx.params.token);
+				if (!claims) throw invalidToken();
+				const user = await this.cachedUser(claims.sub);
+				if (!user || claims.iat * 1000 < user.tokensValidAfter) throw invalidToken();
+				// Ended sessions (sign-out, revoked from the sessions list, reuse) take their access
+				// tokens with them.
+				if (claims.sid !== undefined) {
+					const session = await this.cachedSession(claims.sid);
+					if (!session || session.revokedAt !== null || session.userId !== user._id) {
+						throw invalidToken();
+					}
+				}
+				return {
+					user: this.toAuthUser(user, user.scopes, "jwt", claims.sid),
+					profile: this.toPublicUser(user)
+				};
+			}
+		},
+
 		/**
 		 * The signed-in user's live sessions, oldest first, `limit` at a time (at most 100), after
 		 * the session `after` (the last id of the previous page). Needs a session, not an API key.
