@@ -86,6 +86,11 @@ export class ExpiringCache<V> {
 	values(): V[] {
 		return [...this.entries.values()].map(e => e.value);
 	}
+
+	/** Every name and value kept, as one would see them in a heap dump. */
+	dump(): [string, V][] {
+		return [...this.entries].map(([name, e]) => [name, e.value]);
+	}
 }
 
 /** What changed, by id: forgotten from every node's caches (the invalidation broadcast's payload). */
