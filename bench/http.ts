@@ -235,15 +235,32 @@ async function passkeyLoad(stack: Stack, topology: string, account: Account): Pr
 			pool.push(authenticator);
 		}
 	};
-	await runLoad(WARMUP_SECONDS * 1000, SIGNIN_CONNECTIONS, signIn);
+	return fetchLoop(
+		stack,
+		topology,
+		"POST /api/auth/passkey/options + sign-in (ES256)*",
+		SIGNIN_CONNECTIONS,
+		signIn
+	);
+}
+
+/** A closed loop of `call` (fetch) on `connections` callers: warm-up, then the measured run. */
+async function fetchLoop(
+	stack: Stack,
+	topology: string,
+	name: string,
+	connections: number,
+	call: () => Promise<unknown>
+): Promise<HttpResult> {
+	await runLoad(WARMUP_SECONDS * 1000, connections, call);
 	const { result, cpu } = await withCpu(stack.pids, () =>
-		runLoad(SECONDS * 1000, SIGNIN_CONNECTIONS, signIn)
+		runLoad(SECONDS * 1000, connections, call)
 	);
 	const row: HttpResult = {
 		topology,
-		name: "POST /api/auth/passkey/options + sign-in (ES256)*",
+		name,
 		loadGenerator: "fetch",
-		connections: SIGNIN_CONNECTIONS,
+		connections,
 		perSecond: (result.ops - result.errors) / result.seconds,
 		p50ms: +result.p50ms.toFixed(1),
 		p99ms: +result.p99ms.toFixed(1),
@@ -252,8 +269,8 @@ async function passkeyLoad(stack: Stack, topology: string, account: Account): Pr
 		cpu
 	};
 	console.log(
-		`  ${row.name}: ${Math.round(row.perSecond)} sign-ins/s, p50 ${row.p50ms} ms, ` +
-			`p99 ${row.p99ms} ms, ${row.errors} errors; CPU ${formatCpu(cpu)}`
+		`  ${name}: ${Math.round(row.perSecond)}/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
+			`${row.errors} errors; CPU ${formatCpu(cpu)}`
 	);
 	return row;
 }
@@ -297,27 +314,7 @@ async function refreshLoad(
 		if (res.status !== 200) throw new Error(`refresh: ${res.status} ${text}`);
 		pool.push((JSON.parse(text) as { refreshToken: string }).refreshToken);
 	};
-	await runLoad(WARMUP_SECONDS * 1000, connections, refresh);
-	const { result, cpu } = await withCpu(stack.pids, () =>
-		runLoad(SECONDS * 1000, connections, refresh)
-	);
-	const row: HttpResult = {
-		topology,
-		name: "POST /api/auth/refresh (rotation)*",
-		loadGenerator: "fetch",
-		connections,
-		perSecond: (result.ops - result.errors) / result.seconds,
-		p50ms: +result.p50ms.toFixed(1),
-		p99ms: +result.p99ms.toFixed(1),
-		requests: result.ops,
-		errors: result.errors,
-		cpu
-	};
-	console.log(
-		`  ${row.name}: ${Math.round(row.perSecond)} req/s, p50 ${row.p50ms} ms, p99 ${row.p99ms} ms, ` +
-			`${row.errors} errors; CPU ${formatCpu(cpu)}`
-	);
-	return row;
+	return fetchLoop(stack, topology, "POST /api/auth/refresh (rotation)*", connections, refresh);
 }
 
 /** One autocannon run as a table row, with its answers by status in the name. */

@@ -49,3 +49,22 @@ export async function* walkChain(
 		after = batch[batch.length - 1].seq;
 	}
 }
+
+/**
+ * A query as a MongoDB-style filter (NeDB and MongoDB read the same syntax): entries only (not the
+ * checkpoints kept beside them), newest-first paging by (at, _id).
+ */
+export function entryFilter(q: AuditQuery): Record<string, unknown> {
+	const at: Record<string, number> = {};
+	if (q.since !== undefined) at.$gte = q.since;
+	if (q.until !== undefined) at.$lt = q.until;
+	const filter: Record<string, unknown> = { kind: { $exists: false } };
+	if (q.subject !== undefined) filter.subject = q.subject;
+	if (q.type !== undefined) filter.type = q.type;
+	if (Object.keys(at).length > 0) filter.at = at;
+	if (q.before) {
+		const { at: t, id } = q.before;
+		filter.$or = [{ at: { ...at, $lt: t } }, { at: t, _id: { $lt: id } }];
+	}
+	return filter;
+}

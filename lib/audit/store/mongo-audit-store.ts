@@ -1,6 +1,6 @@
 import type { MongoCollection } from "../../store/mongo/collection";
 import type { AuditCheckpoint, AuditEntry, ChainHead } from "../chain";
-import type { AuditQuery, AuditStore } from "./audit-store";
+import { entryFilter, type AuditQuery, type AuditStore } from "./audit-store";
 
 type CheckpointDoc = AuditCheckpoint & { _id: string; kind: "checkpoint" };
 type Doc = AuditEntry | CheckpointDoc;
@@ -39,17 +39,7 @@ export class MongoAuditStore implements AuditStore {
 	}
 
 	list(q: AuditQuery): Promise<AuditEntry[]> {
-		const at: Record<string, number> = {};
-		if (q.since !== undefined) at.$gte = q.since;
-		if (q.until !== undefined) at.$lt = q.until;
-		const filter: Record<string, unknown> = { ...ENTRIES };
-		if (q.subject !== undefined) filter.subject = q.subject;
-		if (q.type !== undefined) filter.type = q.type;
-		if (Object.keys(at).length > 0) filter.at = at;
-		if (q.before) {
-			const { at: t, id } = q.before;
-			filter.$or = [{ at: { ...at, $lt: t } }, { at: t, _id: { $lt: id } }];
-		}
+		const filter = entryFilter(q);
 		return this.entries.find(filter).sort({ at: -1, _id: -1 }).limit(q.limit).toArray();
 	}
 

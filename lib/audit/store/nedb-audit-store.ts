@@ -1,6 +1,6 @@
 import type Datastore from "@seald-io/nedb";
 import type { AuditCheckpoint, AuditEntry, ChainHead } from "../chain";
-import type { AuditQuery, AuditStore } from "./audit-store";
+import { entryFilter, type AuditQuery, type AuditStore } from "./audit-store";
 
 type Doc = AuditEntry | (AuditCheckpoint & { _id: string; kind: "checkpoint" });
 
@@ -31,17 +31,7 @@ export class NedbAuditStore implements AuditStore {
 	}
 
 	async list(q: AuditQuery): Promise<AuditEntry[]> {
-		const at: Record<string, number> = {};
-		if (q.since !== undefined) at.$gte = q.since;
-		if (q.until !== undefined) at.$lt = q.until;
-		const filter: Record<string, unknown> = { kind: { $exists: false } };
-		if (q.subject !== undefined) filter.subject = q.subject;
-		if (q.type !== undefined) filter.type = q.type;
-		if (Object.keys(at).length > 0) filter.at = at;
-		if (q.before) {
-			const { at: t, id } = q.before;
-			filter.$or = [{ at: { ...at, $lt: t } }, { at: t, _id: { $lt: id } }];
-		}
+		const filter = entryFilter(q);
 		const docs = await this.db.findAsync(filter).sort({ at: -1, _id: -1 }).limit(q.limit);
 		return docs.filter(isEntry);
 	}
