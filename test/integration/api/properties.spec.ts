@@ -9,6 +9,7 @@
 import fc from "fast-check";
 import type { Context, ServiceSchema } from "moleculer";
 import LinksService, { type CreatedLink } from "../../../services/links.service";
+import AuditService from "../../../services/audit.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
@@ -133,6 +134,7 @@ describe("api gateway: every route, property-based", () => {
 					limits: { signIn: HIGH, address: HIGH, mail: HIGH }
 				}),
 				dataDir => withSettings(MailService, { dataDir }),
+				dataDir => withSettings(AuditService, { dataDir }) as unknown as ServiceSchema,
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
 				dataDir =>
 					withSettings(LinksService, {

@@ -8,6 +8,7 @@
  */
 import { Errors, type ServiceBroker, type ServiceSchema } from "moleculer";
 import LinksService from "../../../services/links.service";
+import AuditService from "../../../services/audit.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { allRoutes, type FullRoute } from "../../../lib/http/routes";
@@ -93,7 +94,8 @@ describe.each(kinds)("hostile input on every route and action (%s)", kind => {
 						dataDir,
 						allowedActions: ["newsletter.subscribe"]
 					}) as unknown as ServiceSchema,
-				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema
+				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
+				dataDir => withSettings(AuditService, { dataDir }) as unknown as ServiceSchema
 			],
 			storeSettings: storeOn(kind),
 			settings: {
@@ -101,7 +103,7 @@ describe.each(kinds)("hostile input on every route and action (%s)", kind => {
 			}
 		});
 		watch = breakerWatch(gw.broker);
-		await gw.broker.waitForServices(["breaker-watch", "links", "pools"]);
+		await gw.broker.waitForServices(["breaker-watch", "links", "pools", "audit"]);
 		const password = "long enough password";
 		await gw.broker.call("auth.signUp", {
 			username: "fuzzed",
