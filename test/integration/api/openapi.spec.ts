@@ -5,6 +5,7 @@
 import type { ServiceSchema } from "moleculer";
 import AuthService from "../../../services/auth/auth.service";
 import LinksService from "../../../services/links.service";
+import AuditService from "../../../services/audit.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { COOKIE_ACTIONS, READS_REFRESH_COOKIE } from "../../../lib/http/session-cookies";
@@ -34,6 +35,7 @@ describe("OpenAPI document", () => {
 			services: [
 				dataDir => withSettings(AuthService, { dataDir, password: FAST_SCRYPT }),
 				() => MailService,
+				dataDir => withSettings(AuditService, { dataDir }),
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
 				dataDir => withSettings(LinksService, { dataDir }) as unknown as ServiceSchema
 			]
