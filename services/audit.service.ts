@@ -337,7 +337,7 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 	},
 
 	async stopped(this: AuditThis) {
-		await this.recorder?.flush();
+		await this.recorder?.close();
 	}
 };
 

@@ -20,6 +20,7 @@ export class AuditRecorder {
 	private timer: NodeJS.Timeout | null = null;
 	private writing: Promise<void> = Promise.resolve();
 	private queued = false;
+	private closed = false;
 	dropped = 0;
 
 	constructor(
@@ -43,7 +44,7 @@ export class AuditRecorder {
 			this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);
 		}
 		if (this.buffer.length >= BATCH) void this.flush();
-		else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+		else this.schedule(FLUSH_MS);
 		return entry;
 	}
 
@@ -76,11 +77,26 @@ export class AuditRecorder {
 				await this.store.append(batch);
 			} catch (err) {
 				this.onError(err);
-				this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS * 5);
+				this.schedule(FLUSH_MS * 5);
 				return;
 			}
 			this.buffer.splice(0, batch.length);
 		}
+	}
+
+	/** A timer that never keeps the process alive, and none once closed. */
+	private schedule(ms: number): void {
+		if (this.closed || this.timer) return;
+		this.timer = setTimeout(() => void this.flush(), ms);
+		this.timer.unref();
+	}
+
+	/** Writes what is buffered, once more, and stops retrying (the service stops). */
+	async close(): Promise<void> {
+		await this.flush();
+		this.closed = true;
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
 	}
 
 	get pending(): number {

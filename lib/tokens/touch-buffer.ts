@@ -21,6 +21,8 @@ export class TouchBuffer {
 	add(id: string, at: number): void {
 		if (!this.marks.has(id)) this.marks.set(id, at);
 		this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+		// Never what keeps a stopping process alive: stopping flushes.
+		this.timer.unref?.();
 	}
 
 	/** When the token was marked used, if that mark is not written yet. */

@@ -52,7 +52,7 @@ export async function* walkChain(
 
 /**
  * A query as a MongoDB-style filter (NeDB and MongoDB read the same syntax): entries only (not the
- * checkpoints kept beside them), newest-first paging by (at, _id).
+ * checkpoints kept beside them), newest-first paging by (at, chain, seq).
  */
 export function entryFilter(q: AuditQuery): Record<string, unknown> {
 	const at: Record<string, number> = {};
@@ -63,8 +63,22 @@ export function entryFilter(q: AuditQuery): Record<string, unknown> {
 	if (q.type !== undefined) filter.type = q.type;
 	if (Object.keys(at).length > 0) filter.at = at;
 	if (q.before) {
-		const { at: t, id } = q.before;
-		filter.$or = [{ at: { ...at, $lt: t } }, { at: t, _id: { $lt: id } }];
+		const { at: t } = q.before;
+		const [chain, seq] = splitEntryId(q.before.id);
+		filter.$or = [
+			{ at: { ...at, $lt: t } },
+			{ at: t, chain: { $lt: chain } },
+			{ at: t, chain, seq: { $lt: seq } }
+		];
 	}
 	return filter;
+}
+
+/** Newest first, ties in chain order: what `before` pages through. */
+export const NEWEST_FIRST = { at: -1, chain: -1, seq: -1 } as const;
+
+/** `<chain>:<seq>`, the chain possibly holding colons. */
+export function splitEntryId(id: string): [string, number] {
+	const at = id.lastIndexOf(":");
+	return [id.slice(0, at), Number(id.slice(at + 1))];
 }

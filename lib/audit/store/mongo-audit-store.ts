@@ -1,6 +1,6 @@
 import type { MongoCollection } from "../../store/mongo/collection";
 import type { AuditCheckpoint, AuditEntry, ChainHead } from "../chain";
-import { entryFilter, type AuditQuery, type AuditStore } from "./audit-store";
+import { entryFilter, NEWEST_FIRST, type AuditQuery, type AuditStore } from "./audit-store";
 
 type CheckpointDoc = AuditCheckpoint & { _id: string; kind: "checkpoint" };
 type Doc = AuditEntry | CheckpointDoc;
@@ -21,7 +21,7 @@ export class MongoAuditStore implements AuditStore {
 
 	async ensureIndexes(): Promise<void> {
 		await this.entries.createIndex({ chain: 1, seq: 1 }, { unique: true });
-		await this.entries.createIndex({ at: -1, _id: -1 });
+		await this.entries.createIndex({ at: -1, chain: -1, seq: -1 });
 		await this.entries.createIndex({ subject: 1, at: -1 });
 	}
 
@@ -40,7 +40,7 @@ export class MongoAuditStore implements AuditStore {
 
 	list(q: AuditQuery): Promise<AuditEntry[]> {
 		const filter = entryFilter(q);
-		return this.entries.find(filter).sort({ at: -1, _id: -1 }).limit(q.limit).toArray();
+		return this.entries.find(filter).sort(NEWEST_FIRST).limit(q.limit).toArray();
 	}
 
 	async chains(): Promise<string[]> {

@@ -1,6 +1,6 @@
 import type Datastore from "@seald-io/nedb";
 import type { AuditCheckpoint, AuditEntry, ChainHead } from "../chain";
-import { entryFilter, type AuditQuery, type AuditStore } from "./audit-store";
+import { entryFilter, NEWEST_FIRST, type AuditQuery, type AuditStore } from "./audit-store";
 
 type Doc = AuditEntry | (AuditCheckpoint & { _id: string; kind: "checkpoint" });
 
@@ -32,7 +32,7 @@ export class NedbAuditStore implements AuditStore {
 
 	async list(q: AuditQuery): Promise<AuditEntry[]> {
 		const filter = entryFilter(q);
-		const docs = await this.db.findAsync(filter).sort({ at: -1, _id: -1 }).limit(q.limit);
+		const docs = await this.db.findAsync(filter).sort(NEWEST_FIRST).limit(q.limit);
 		return docs.filter(isEntry);
 	}
 

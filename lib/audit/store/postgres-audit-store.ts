@@ -1,6 +1,6 @@
 import { MigratedStore, type Migration } from "../../store/postgres/migrations";
 import type { AuditCheckpoint, AuditEntry, AuditFields, ChainHead } from "../chain";
-import type { AuditQuery, AuditStore } from "./audit-store";
+import { splitEntryId, type AuditQuery, type AuditStore } from "./audit-store";
 
 interface EntryRow {
 	chain: string;
@@ -105,7 +105,7 @@ export class PostgresAuditStore extends MigratedStore implements AuditStore {
 
 	async list(q: AuditQuery): Promise<AuditEntry[]> {
 		const sql = this.sql;
-		const [beforeChain, beforeSeq] = q.before ? splitId(q.before.id) : ["", 0];
+		const [beforeChain, beforeSeq] = q.before ? splitEntryId(q.before.id) : ["", 0];
 		const rows = await sql<EntryRow[]>`
 			select * from audit_entries
 			where true
@@ -167,10 +167,4 @@ export class PostgresAuditStore extends MigratedStore implements AuditStore {
 			return res.count;
 		});
 	}
-}
-
-/** `<chain>:<seq>`, the chain possibly holding colons. */
-function splitId(id: string): [string, number] {
-	const at = id.lastIndexOf(":");
-	return [id.slice(0, at), Number(id.slice(at + 1))];
 }

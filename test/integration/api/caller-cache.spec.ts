@@ -64,8 +64,8 @@ describe("the caller cache behind the gateway", () => {
 			expect(calls.mock.calls.filter(c => c[0] === "tokens.check")).toEqual([]);
 			await new Promise(resolve => setTimeout(resolve, 1200));
 			const marked = calls.mock.calls.filter(c => c[0] === "tokens.markUsed");
-			expect(marked).toHaveLength(1);
-			expect((marked[0][1] as { ids: string[] }).ids).toContain(made.key.id);
+			// Earlier tests' uses may flush in a batch of their own meanwhile.
+			expect(marked.flatMap(c => (c[1] as { ids: string[] }).ids)).toContain(made.key.id);
 		} finally {
 			calls.mockRestore();
 		}
