@@ -139,8 +139,16 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 		"auth.*"(this: AuditThis, ctx: Context<Record<string, unknown>, AuthMeta>) {
 			const type = ctx.eventName ?? "";
 			if (IGNORED.has(type)) return;
-			this.recorder.record(this.fieldsOf(ctx, type));
+			const entry = this.recorder.record(this.fieldsOf(ctx, type));
 			count(this.broker, "mtk.audit.entries.total", { type });
+			// For other services (alerts, SIEM forwarders): what was recorded, never more.
+			this.broker.emit("audit.recorded", {
+				id: entry._id,
+				at: entry.at,
+				type,
+				outcome: entry.outcome,
+				subject: entry.subject
+			});
 		}
 	},
 

@@ -6,6 +6,7 @@
  * named by the verification.
  */
 import postgres from "postgres";
+import type { Context } from "moleculer";
 import AuditService from "../../../services/audit.service";
 import { authService } from "../../helpers/auth";
 import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
@@ -28,11 +29,21 @@ describe.each(kinds)("the audit trail, on %s", kind => {
 	const password = "long enough password";
 	const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
+	const recorded: { type: string; subject: string | null }[] = [];
+
 	beforeAll(async () => {
 		gw = await startGateway({
 			services: [
 				authService({ requireVerifiedEmail: false }),
-				dataDir => withSettings(AuditService, { dataDir })
+				dataDir => withSettings(AuditService, { dataDir }),
+				() => ({
+					name: "audit-listener",
+					events: {
+						"audit.recorded"(ctx: Context<{ type: string; subject: string | null }>) {
+							recorded.push(ctx.params);
+						}
+					}
+				})
 			],
 			storeSettings: stored,
 			settings: { rateLimit: { window: 60, public: 100_000, user: 100_000, admin: 100_000 } }
@@ -91,6 +102,13 @@ describe.each(kinds)("the audit trail, on %s", kind => {
 			node: expect.any(String)
 		});
 		expect(JSON.stringify(all.body)).not.toMatch(/long enough password|wrong password/);
+		// Each entry is announced on the broker, for other services.
+		expect(recorded.filter(r => r.subject === id).map(r => r.type)).toEqual([
+			"auth.userCreated",
+			"auth.signedIn",
+			"auth.signInFailed"
+		]);
+		expect(JSON.stringify(recorded)).not.toMatch(/password/);
 	});
 
 	it("pages a user's events with a cursor, and refuses a made-up cursor naming the field", async () => {
