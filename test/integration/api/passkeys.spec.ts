@@ -255,6 +255,29 @@ describe.each(kinds)("passkeys over HTTP, on %s", kind => {
 		expect(plainFirst.methods).toEqual(["totp", "recoveryCode"]);
 	});
 
+	it("leaves passkeys alone on a password reset, which still ends every session", async () => {
+		const { token, authenticator, passkey } = await withPasskey("pk_reset");
+		const me = (await call("GET", "/api/me", token)).body as { id: string };
+		// The token a reset mail would carry.
+		const reset = await gw.broker.call<{ token: string }, object>("tokens.generate", {
+			type: "password-reset",
+			owner: me.id
+		});
+		const done = await post("/api/auth/reset-password", {
+			token: reset.token,
+			password: "another long enough password",
+			confirmPassword: "another long enough password"
+		});
+		expect(done.status).toBe(200);
+		expect((await call("GET", "/api/me", token)).status).toBe(401);
+		expect((await signInWith(authenticator)).answer.status).toBe(200);
+		expect(
+			events.filter(
+				e => e.name === "auth.passkeyRemoved" && e.payload.passkeyId === passkey.id
+			)
+		).toEqual([]);
+	});
+
 	it("removes the passkeys with the account", async () => {
 		const { token, authenticator } = await withPasskey("pk_deleted");
 		expect((await call("DELETE", "/api/me", token, { password })).status).toBe(200);
