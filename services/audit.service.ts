@@ -84,7 +84,7 @@ function cursorOf(entry: AuditEntry): string {
 }
 
 function parseCursor(cursor: string | undefined): { at: number; id: string } | undefined {
-	if (cursor === undefined) return undefined;
+	if (cursor == null) return undefined;
 	try {
 		const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [
 			number,
@@ -208,11 +208,12 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 			) {
 				const { user, type, since, until } = ctx.params;
 				const limit = ctx.params.limit ?? 100;
+				// `!= null`: validation lets an optional field through as null.
 				const entries = await this.store.list({
-					...(user === undefined ? {} : { subject: user }),
-					...(type === undefined ? {} : { type }),
-					...(since === undefined ? {} : { since: since.getTime() }),
-					...(until === undefined ? {} : { until: until.getTime() }),
+					...(user == null ? {} : { subject: user }),
+					...(type == null ? {} : { type }),
+					...(since == null ? {} : { since: since.getTime() }),
+					...(until == null ? {} : { until: until.getTime() }),
 					before: parseCursor(ctx.params.cursor),
 					limit: limit + 1
 				});

@@ -218,7 +218,8 @@ const PasskeysMixin = {
 			) {
 				this.requirePasskeys();
 				const { login, challenge } = ctx.params;
-				if (challenge !== undefined) {
+				// `!= null`: validation lets an optional field through as null.
+				if (challenge != null) {
 					// A second step: the account of the mfaRequired answer's challenge.
 					const pending = await this.openChallenge(ctx, challenge, "totp");
 					const own = await this.passkeys.listOfUser(pending.user._id);
@@ -230,7 +231,7 @@ const PasskeysMixin = {
 					return authenticationOptions(this.relyingParty, own, token);
 				}
 				let allowed: PasskeyRecord[] = [];
-				if (login !== undefined) {
+				if (login != null) {
 					const user = await this.findByLogin(login);
 					allowed = user ? await this.passkeys.listOfUser(user._id) : [];
 					if (allowed.length === 0) allowed = [this.madeUpPasskey(login)];

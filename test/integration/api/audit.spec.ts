@@ -160,6 +160,16 @@ describe.each(kinds)("the audit trail, on %s", kind => {
 		const report = await flush();
 		expect(report.problems).toEqual([]);
 		expect(report.entries).toBeGreaterThan(5);
+		// Optional filters given as null are absent.
+		const nulls = await gw.broker.call<{ entries: unknown[] }, object>("audit.list", {
+			user: null,
+			type: null,
+			since: null,
+			until: null,
+			cursor: null,
+			limit: null
+		});
+		expect(nulls.entries.length).toBeGreaterThan(5);
 	});
 
 	it("records 1,000 failed sign-ins, limited or not, as 1,000 entries", async () => {
