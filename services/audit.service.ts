@@ -47,7 +47,8 @@ interface AuditLocals extends StoreOwner<AuditStore> {
 type AuditThis = Service<AuditSettings> & AuditLocals & AuditMethods;
 
 interface AuditMethods {
-	fieldsOf(ctx: Context<Record<string, unknown>, AuthMeta>, type: string): AuditFields;
+	fieldsOf(ctx: Context<unknown, AuthMeta>, type: string): AuditFields;
+	announce(entry: AuditEntry): void;
 	page(entries: AuditEntry[], limit: number): { entries: AuditEntry[]; next: string | null };
 	verifyAll(): Promise<{ chains: number; entries: number; problems: ChainProblem[] }>;
 }
@@ -139,16 +140,7 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 		"auth.*"(this: AuditThis, ctx: Context<Record<string, unknown>, AuthMeta>) {
 			const type = ctx.eventName ?? "";
 			if (IGNORED.has(type)) return;
-			const entry = this.recorder.record(this.fieldsOf(ctx, type));
-			count(this.broker, "mtk.audit.entries.total", { type });
-			// For other services (alerts, SIEM forwarders): what was recorded, never more.
-			this.broker.emit("audit.recorded", {
-				id: entry._id,
-				at: entry.at,
-				type,
-				outcome: entry.outcome,
-				subject: entry.subject
-			});
+			this.announce(this.recorder.record(this.fieldsOf(ctx, type)));
 		}
 	},
 
@@ -247,6 +239,39 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 			}
 		},
 
+		/**
+		 * An administrator's action, recorded and stored before it answers (auth calls it before
+		 * making the change). For trusted services: public, never on the gateway.
+		 */
+		recordAdminAction: {
+			visibility: "public",
+			params: {
+				$$strict: true,
+				type: { type: "string", min: 1, max: 100, pattern: /^admin\.[A-Za-z]+$/ },
+				actor: { type: "string", min: 1, max: 64 },
+				subject: { type: "string", min: 1, max: 64, nullable: true },
+				data: { type: "object", optional: true }
+			},
+			async handler(
+				this: AuditThis,
+				ctx: Context<
+					{ type: string; actor: string; subject: string | null; data?: object },
+					AuthMeta
+				>
+			): Promise<{ id: string }> {
+				const { type, actor, subject, data } = ctx.params;
+				const fields = this.fieldsOf(ctx, type);
+				const entry = await this.recorder.recordNow({
+					...fields,
+					actor,
+					subject,
+					data: dataOf((data ?? {}) as Record<string, unknown>)
+				});
+				this.announce(entry);
+				return { id: entry._id };
+			}
+		},
+
 		/** Walks every chain: the first problem of each (none: intact). For operators. */
 		verify: {
 			visibility: "public",
@@ -280,11 +305,7 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 	},
 
 	methods: {
-		fieldsOf(
-			this: AuditThis,
-			ctx: Context<Record<string, unknown>, AuthMeta>,
-			type: string
-		): AuditFields {
+		fieldsOf(this: AuditThis, ctx: Context<unknown, AuthMeta>, type: string): AuditFields {
 			const payload = (ctx.params ?? {}) as Record<string, unknown>;
 			const subject = typeof payload.userId === "string" ? payload.userId : null;
 			return {
@@ -299,6 +320,18 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 				node: ctx.nodeID ?? this.broker.nodeID,
 				data: dataOf(payload)
 			};
+		},
+
+		/** Counted by type, and told to other services (alerts, SIEM forwarders), never more. */
+		announce(this: AuditThis, entry: AuditEntry): void {
+			count(this.broker, "mtk.audit.entries.total", { type: entry.type });
+			this.broker.emit("audit.recorded", {
+				id: entry._id,
+				at: entry.at,
+				type: entry.type,
+				outcome: entry.outcome,
+				subject: entry.subject
+			});
 		},
 
 		page(entries: AuditEntry[], limit: number) {

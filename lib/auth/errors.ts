@@ -25,3 +25,27 @@ export const tooManyAttempts = (retryAfterMs: number) =>
 	clientError("Too many attempts: try again later.", 429, "TOO_MANY_ATTEMPTS", {
 		retryAfter: Math.max(1, Math.ceil(retryAfterMs / 1000))
 	});
+
+/** Administration (services/auth/user-admin.mixin, user-lock.mixin). */
+export const accountLocked = () =>
+	clientError("This account is locked: contact the administrator.", 403, "ACCOUNT_LOCKED");
+export const secondFactorRequired = () =>
+	clientError(
+		"Administration needs a second factor (TOTP or a passkey) on your account.",
+		403,
+		"SECOND_FACTOR_REQUIRED"
+	);
+export const forbidden = () => clientError("Forbidden", 403, "FORBIDDEN");
+export const notFound = (what: string) => clientError(`No such ${what}.`, 404, "NOT_FOUND");
+export const notOnYourself = (what: string) =>
+	clientError(
+		`An administrator cannot ${what} their own account here: another administrator, or ADMIN_TOKEN, can.`,
+		409,
+		"NOT_ON_YOURSELF"
+	);
+export const auditUnavailable = () =>
+	new Errors.MoleculerRetryableError(
+		"The audit trail cannot record this now, so nothing was changed: try again shortly.",
+		503,
+		"AUDIT_UNAVAILABLE"
+	);

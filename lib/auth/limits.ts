@@ -1,6 +1,7 @@
 /** `auth`'s attempt limits (lib/auth/attempt-limiter) from the environment. */
 import { durationFromEnv } from "../config/durations";
 import { positiveWholeNumberFromEnv } from "../config/env";
+import { emailKeyOf } from "./store/user-store";
 
 export interface LimitSettings {
 	maxAttempts: number;
@@ -41,3 +42,15 @@ export function attemptLimitsFromEnv(env: NodeJS.ProcessEnv): AttemptLimits {
 		totpAccount: limit("AUTH_TOTP_ATTEMPTS_PER_HOUR", 10, 3600)
 	};
 }
+
+/** The e-mailed codes' budgets are per address (whether or not it has an account). */
+export function codeLimitKey(email: string): string {
+	return `code:${emailKeyOf(email)}`;
+}
+
+/** Budgets of one account: its sign-in attempts, TOTP codes and mails. */
+export const accountLimitKeys = {
+	signIn: (userId: string) => `account:${userId}`,
+	totp: (userId: string) => `totp:${userId}`,
+	mail: (email: string) => `mail:${emailKeyOf(email)}`
+};

@@ -7,7 +7,7 @@ import { escapeHtml } from "../common/html";
 
 const DAY = 86400;
 
-export type LinkKind = "verification" | "magicLink" | "passwordReset";
+export type LinkKind = "verification" | "magicLink" | "passwordReset" | "invitation";
 
 export interface LinkSpec {
 	tokenType: string;
@@ -15,6 +15,8 @@ export interface LinkSpec {
 	subject: string;
 	lead: string;
 	action: string;
+	/** Seconds the link lives, when not the token type's default (an invitation: a week). */
+	expiry?: number;
 }
 
 export const LINKS: Record<LinkKind, LinkSpec> = {
@@ -38,6 +40,15 @@ export const LINKS: Record<LinkKind, LinkSpec> = {
 		subject: "Reset your password",
 		lead: "Someone (hopefully you) asked to reset your password. If it was not you, ignore this mail.",
 		action: "Choose a new password"
+	},
+	// An administrator created the account: choosing a password also confirms the address.
+	invitation: {
+		tokenType: TOKEN_TYPES.passwordReset,
+		path: "/reset-password",
+		subject: "You are invited",
+		lead: "An administrator created an account for you. Choose a password to start using it.",
+		action: "Choose my password",
+		expiry: 7 * DAY
 	}
 };
 

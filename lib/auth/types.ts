@@ -7,7 +7,8 @@ export interface AuthUser {
 	id: string;
 	username: string;
 	scopes: string[];
-	via: "jwt" | "api-key";
+	/** "admin-token": the gateway's ADMIN_TOKEN, on the admin routes only. */
+	via: "jwt" | "api-key" | "admin-token";
 	/** For an access token: the session it belongs to. */
 	session?: string;
 }

@@ -6,8 +6,10 @@
  */
 import type { ChainProblem } from "../audit/chain";
 import type { ReplOptions, ServiceBroker } from "moleculer";
+import { formatTable, run, type Print, type ReplCommand } from "./repl-support";
+import { userCommands } from "./repl-user-commands";
 
-export type Print = (line: string) => void;
+export { formatTable, type Print } from "./repl-support";
 
 type TypeCounts = Record<string, { live: number; expired: number }>;
 
@@ -19,17 +21,6 @@ interface TokenRow {
 	createdAt: string;
 	expiresAt: string | null;
 	lastUsedAt: string | null;
-}
-
-/** Rows as an aligned plain-text table (first row: headings). */
-export function formatTable(rows: string[][]): string[] {
-	const widths = rows[0].map((_, col) => Math.max(...rows.map(r => (r[col] ?? "").length)));
-	const line = (r: string[]) =>
-		r
-			.map((cell, col) => cell.padEnd(widths[col]))
-			.join("  ")
-			.trimEnd();
-	return [line(rows[0]), widths.map(w => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)];
 }
 
 /** A positive whole number from a REPL option, or an error naming the option. */
@@ -221,36 +212,6 @@ export function describeAuditProblem(p: ChainProblem): string {
 	}
 }
 
-/** What moleculer-repl passes a custom command's action. */
-interface ReplArgs {
-	options: Record<string, unknown>;
-	owner?: string;
-	login?: string;
-}
-
-interface ReplCommand {
-	command: string;
-	description: string;
-	options?: { option: string; description: string }[];
-	action: (broker: ServiceBroker, args: ReplArgs) => Promise<void>;
-}
-
-/** Runs a command, printing a failure as one line instead of a stack. */
-function run(task: (print: Print) => Promise<unknown>): Promise<void> {
-	const print: Print = line => console.log(line);
-	return Promise.resolve()
-		.then(() => task(print))
-		.then(
-			() => undefined,
-			(err: { message?: string; code?: number; type?: string; data?: unknown }) => {
-				const detail = Array.isArray(err.data)
-					? ` (${err.data.map(d => (d as { message?: string }).message).join(" ")})`
-					: "";
-				print(`Failed: ${err.message ?? String(err)}${detail}`);
-			}
-		);
-}
-
 const typeOption = { option: "-t, --type <type>", description: "only tokens of this type" };
 
 const commands: ReplCommand[] = [
@@ -333,7 +294,9 @@ const commands: ReplCommand[] = [
  * The commands for `replOptions.customCommands` in moleculer.config.ts. (moleculer's typing says a
  * command's action gets `string[]`; moleculer-repl passes the parsed object typed above.)
  */
-export const replCommands = commands as unknown as NonNullable<ReplOptions["customCommands"]>;
+export const replCommands = [...commands, ...userCommands] as unknown as NonNullable<
+	ReplOptions["customCommands"]
+>;
 
 function optionalString(value: unknown): string | undefined {
 	return typeof value === "string" && value !== "" ? value : undefined;

@@ -64,6 +64,16 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
 	entry("SESSION_REQUIRED", 403, "This needs a signed-in session, not an API key."),
 	entry("RECENT_SIGN_IN_REQUIRED", 403, "Sign in again (or give the password) to do this."),
 	entry(
+		"ACCOUNT_LOCKED",
+		403,
+		"An administrator locked this account: no sign-in, session or key."
+	),
+	entry(
+		"SECOND_FACTOR_REQUIRED",
+		403,
+		"An administrator's session is accepted on the admin routes only with TOTP or a passkey enrolled."
+	),
+	entry(
 		"PASSKEY_REFUSED",
 		401,
 		"A passkey sign-in failed: unknown, removed or cloned passkey, spent challenge, or a wrong signature, origin or account."
@@ -96,7 +106,7 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
 	entry("NOT_ASSIGNED", 403, "The pool token is not leased to anybody."),
 	entry("POOL_FULL", 403, "The pool has as many tokens as its size allows."),
 	// What the request names.
-	entry("NOT_FOUND", 404, "No such API key or session among the caller's own."),
+	entry("NOT_FOUND", 404, "No such API key or session among the caller's own, or no such user."),
 	entry(
 		"INVALID_OR_EXPIRED_TOKEN",
 		400,
@@ -105,6 +115,16 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
 	entry("NO_TOKEN_AVAILABLE", 404, "Every token of the pool is leased."),
 	entry("ALREADY_EXISTS", 409, "The username or e-mail address is taken."),
 	entry("TOO_MANY_KEYS", 409, "The user holds the most API keys allowed (50): revoke one first."),
+	entry(
+		"NOT_ON_YOURSELF",
+		409,
+		"An administrator may not lock, delete or take the admin role from their own account."
+	),
+	entry(
+		"ALREADY_VERIFIED",
+		409,
+		"The user's address is already confirmed: no verification mail."
+	),
 	entry("TOTP_ALREADY_ENABLED", 409, "TOTP is already on."),
 	entry("TOTP_NOT_ENABLED", 409, "TOTP is not on."),
 	entry("TOTP_NOT_PENDING", 409, "Confirm TOTP only after starting its enrolment."),
@@ -137,6 +157,11 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
 	// The service, not the request.
 	entry("INTERNAL_ERROR", 500, "An unexpected failure; the node's log has the cause."),
 	entry("MAIL_NOT_SENT", 502, "The mail server refused or could not be reached."),
+	entry(
+		"AUDIT_UNAVAILABLE",
+		503,
+		"An admin action is recorded before it is made: the audit trail could not record it, so nothing changed."
+	),
 	entry("BUSY", 503, "Too many password checks at once on this node; `data.retryAfter`."),
 	entry("POOL_BUSY", 503, "The pool is being changed by another request: try again."),
 	entry(

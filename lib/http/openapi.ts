@@ -11,6 +11,7 @@ import { str, obj, json, responses, ADMIN_SECURITY, OK, COMPONENTS } from "./ope
 import { ME_PATHS } from "./openapi-me";
 import { AUTH_PATHS } from "./openapi-auth";
 import { ADMIN_PATHS } from "./openapi-admin";
+import { ADMIN_USER_PATHS } from "./openapi-admin-users";
 import { PAGE_PATHS } from "./openapi-pages";
 import { COOKIE_ACTIONS, READS_REFRESH_COOKIE } from "./session-cookies";
 
@@ -226,6 +227,8 @@ function staticDocument(publicUrl: string): Record<string, unknown> {
 			...ME_PATHS,
 
 			...ADMIN_PATHS,
+
+			...ADMIN_USER_PATHS,
 
 			...PAGE_PATHS
 		}

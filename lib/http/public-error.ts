@@ -134,6 +134,10 @@ export function toPublicError(error: unknown): PublicError {
 	const fromBodyParser = bodyParserError(err, code);
 	if (fromBodyParser) return fromBodyParser;
 
+	if (code === 503 && err.type === "AUDIT_UNAVAILABLE") {
+		// An admin action not made: the administrator must know it was the audit trail.
+		return gatewayError(503, name, text(err.message, "Unavailable"), err.type);
+	}
 	if (code === 503) {
 		// A node that refuses work it cannot take now (e.g. too many password checks) says when
 		// to come back.

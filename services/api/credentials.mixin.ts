@@ -21,6 +21,8 @@ const MAX_CREDENTIAL_LENGTH = 4096;
 /** Longest request URL (path and query) accepted; longer ones get 414 before any other work. */
 export const MAX_URL_LENGTH = 4096;
 const API_KEY_PREFIX = "mtk_";
+/** Three base64url parts: what a JWT (compact JWS) looks like. */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 /** The pool an admin-route request names (`/api/pools/:pool/...`), if any. */
 function poolOf(req: IncomingRequest): string | null {
 	const pool = (req.$params as Record<string, unknown> | undefined)?.pool;
@@ -134,8 +136,9 @@ const CredentialsMixin = {
 		 * include "admin"; a pool client's routes also take a key scoped to that pool. Keys are resolved
 		 * by `auth` like everywhere else (tokens.check with isUsed, scopes intersected with the
 		 * owner's current ones, so taking "admin" from a user takes it from their keys). ADMIN_TOKEN
-		 * is checked here and keeps working while `auth` is down. A user's access token is never an
-		 * admin credential.
+		 * is checked here and keeps working while `auth` is down. A user's access token (Bearer, never
+		 * the cookie) is one only for an account with the `admin` role and a second factor
+		 * (auth.resolveAdminSession).
 		 */
 		async authenticateAdmin(
 			this: ApiThis,
@@ -150,7 +153,13 @@ const CredentialsMixin = {
 				return { id: "admin", username: "admin", scopes: ["admin"], via: "admin-token" };
 			}
 			if (credential.kind === "api-key") return this.resolveUser(ctx, credential, res);
-			throw unauthorized("INVALID_TOKEN");
+			// Only a JWT's shape goes on to auth: a guessed ADMIN_TOKEN stays a plain 401.
+			if (!JWT_SHAPE.test(credential.value)) throw unauthorized("INVALID_TOKEN");
+			// An administrator's own session: auth checks the role and the second factor.
+			const { user } = await ctx.call<ResolvedCaller, object>("auth.resolveAdminSession", {
+				token: credential.value
+			});
+			return user;
 		},
 
 		/**

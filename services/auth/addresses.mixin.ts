@@ -246,7 +246,11 @@ const AddressesMixin = {
 			const opts = { requestID: ctx.requestID ?? undefined };
 			const generated = await this.broker.call<TokenEntity & { token: string }, object>(
 				"tokens.generate",
-				{ type: spec.tokenType, owner: user._id },
+				{
+					type: spec.tokenType,
+					owner: user._id,
+					...(spec.expiry === undefined ? {} : { expiry: spec.expiry })
+				},
 				opts
 			);
 			const link = `${this.settings.publicUrl}${spec.path}?token=${encodeURIComponent(generated.token)}`;

@@ -44,6 +44,7 @@ const ApiKeysMixin = {
 				if (!entity || isDisabled(entity)) throw invalidToken();
 				const user = await this.cachedUser(entity.owner);
 				if (!user) throw invalidToken();
+				this.refuseLocked(user);
 				const limits = await this.applyKeyLimits(entity);
 				if (limits.code !== "VALID") throw keyLimitRefused(limits);
 				// A key never carries more than its owner may have today.

@@ -70,6 +70,9 @@ import type {
 import MailHandoverMixin from "./mail-handover.mixin";
 import CallerCacheMixin from "./caller-cache.mixin";
 import PasskeysMixin from "./passkeys.mixin";
+import AdminAccessMixin from "./admin-access.mixin";
+import UserAdminMixin from "./user-admin.mixin";
+import UserLockMixin from "./user-lock.mixin";
 import { checkRelyingParty, relyingPartyFromEnv } from "../../lib/auth/passkeys/relying-party";
 import { CallerCache, type CallerChange } from "../../lib/auth/caller-cache";
 import { NotifyingFamilyStore, NotifyingUserStore } from "../../lib/auth/store/notifying-stores";
@@ -127,7 +130,10 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		ServiceTokensMixin,
 		MailHandoverMixin,
 		CallerCacheMixin,
-		PasskeysMixin
+		PasskeysMixin,
+		AdminAccessMixin,
+		UserAdminMixin,
+		UserLockMixin
 	],
 
 	settings: {

@@ -9,6 +9,7 @@
  * 10), which no number of new codes resets.
  */
 import { type Context, type ServiceSchema } from "moleculer";
+import { codeLimitKey } from "../../lib/auth/limits";
 import { TOKEN_TYPES, type TokenEntity } from "../../lib/tokens/types";
 import { parseMailbox } from "../../lib/common/mailbox";
 import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
@@ -160,10 +161,6 @@ const CodesMixin = {
 
 /** The owner asked for when an address has no account: no token is ever issued to it. */
 const NO_ACCOUNT = "00000000-0000-0000-0000-000000000000";
-
-function codeLimitKey(email: string): string {
-	return `code:${emailKeyOf(email)}`;
-}
 
 // Typed against AuthThis; as a mixin it joins the auth schema, whose `this` it cannot name.
 export default CodesMixin as unknown as Partial<ServiceSchema>;

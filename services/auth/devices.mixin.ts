@@ -72,6 +72,7 @@ const DevicesMixin = {
 			method: string,
 			deviceToken?: string
 		): Promise<SignInAnswer> {
+			this.refuseLocked(user);
 			const challenged = () =>
 				count(this.broker, "mtk.auth.sign_ins.total", { method, result: "challenged" });
 			if (user.totpEnabledAt != null) {

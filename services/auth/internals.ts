@@ -183,6 +183,13 @@ export interface SubjectParams {
 	subject: string;
 }
 
+/** Who an admin action is recorded as: "admin-token", "system" or the admin's user id. */
+export interface AdminActor {
+	id: string;
+	/** The administrator's account, when a user is acting. */
+	userId: string | null;
+}
+
 export interface AuthMethods {
 	toPublicUser(user: UserRecord): PublicUser;
 	toAuthUser(
@@ -333,6 +340,18 @@ export interface AuthMethods {
 	cachedUser(id: string): UserRecord | Promise<UserRecord | null>;
 	cachedSession(id: string): CachedSession | Promise<CachedSession | null>;
 	checkedApiKey(ctx: Context, key: string): Promise<TokenEntity | null>;
+	requireAdmin(ctx: AuthContext, dangerous: boolean): Promise<AdminActor>;
+	hasSecondFactor(user: UserRecord): Promise<boolean>;
+	adminTarget(id: string): Promise<UserRecord>;
+	recordAdminAction(
+		ctx: AuthContext,
+		actor: AdminActor,
+		action: string,
+		subject: string | null,
+		data?: Record<string, string | number | boolean | null>
+	): Promise<void>;
+	clearAttemptBudgets(user: UserRecord): Promise<void>;
+	refuseLocked(user: UserRecord): void;
 }
 
 export interface AuthLocalVars extends StoreOwner<UserStore> {

@@ -5,10 +5,10 @@
  */
 import { type Context, type ServiceSchema } from "moleculer";
 import { AttemptLimiter, type AttemptCounter } from "../../lib/auth/attempt-limiter";
-import type { LimitSettings } from "../../lib/auth/limits";
+import { accountLimitKeys, type LimitSettings } from "../../lib/auth/limits";
 import { failureCounts, SIGN_IN_METHODS } from "../../lib/auth/metrics";
 import { tooManyAttempts } from "../../lib/auth/errors";
-import { emailKeyOf, type UserRecord } from "../../lib/auth/store/user-store";
+import type { UserRecord } from "../../lib/auth/store/user-store";
 import { count } from "../../lib/broker/project-metrics";
 import { clientKey } from "../../lib/http/client-address";
 import { SharedAttemptLimiter } from "../../lib/store/postgres/attempt-log";
@@ -87,7 +87,7 @@ const LimitsMixin = {
 
 		/** Mails per address, counted whether or not it has an account: a 429 reveals nothing. */
 		async limitMail(this: AuthThis, email: string): Promise<void> {
-			const attempt = await this.limiters.mail.hit(`mail:${emailKeyOf(email)}`);
+			const attempt = await this.limiters.mail.hit(accountLimitKeys.mail(email));
 			if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 		},
 
@@ -109,7 +109,7 @@ const LimitsMixin = {
 		},
 
 		accountLimitKey(user: UserRecord): string {
-			return `account:${user._id}`;
+			return accountLimitKeys.signIn(user._id);
 		}
 	}
 };

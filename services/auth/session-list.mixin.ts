@@ -38,6 +38,7 @@ const SessionListMixin = {
 				if (!claims) throw invalidToken();
 				const user = await this.cachedUser(claims.sub);
 				if (!user || claims.iat * 1000 < user.tokensValidAfter) throw invalidToken();
+				this.refuseLocked(user);
 				// Ended sessions (sign-out, revoked from the sessions list, reuse) take their access
 				// tokens with them.
 				if (claims.sid !== undefined) {

@@ -37,6 +37,7 @@ import type {
 	SignOutEverywhereParams
 } from "./internals";
 import { isSubjectHolder } from "../../lib/auth/subjects";
+import { isLocked } from "../../lib/auth/admin/account-status";
 import { PostgresRefreshFamilyStore } from "../../lib/auth/store/postgres-refresh-family-store";
 import { count } from "../../lib/broker/project-metrics";
 
@@ -132,6 +133,7 @@ const SessionsMixin = {
 			user: UserRecord,
 			method: string
 		): Promise<SignInResult> {
+			this.refuseLocked(user);
 			const { family, refreshToken } = await this.openFamily(ctx, user._id, null);
 			if (this.settings.maxSessions > 0) await this.endOldestSessions(ctx, user._id);
 			const access = await this.accessTokens.issue(
@@ -141,6 +143,7 @@ const SessionsMixin = {
 				user.scopes
 			);
 			count(this.broker, "mtk.auth.sign_ins.total", { method, result: "success" });
+			this.later("last sign-in", () => this.store.recordSignIn(user._id, Date.now()));
 			ctx.emit<UserEventPayload & { method: string }>("auth.signedIn", {
 				userId: user._id,
 				method
@@ -213,7 +216,9 @@ const SessionsMixin = {
 					grantedScopes: family.scopes ?? []
 				};
 			}
-			return this.store.findById(family.userId);
+			// A locked account's family was revoked with the lock; this also covers a race with it.
+			const user = await this.store.findById(family.userId);
+			return user && !isLocked(user, Date.now()) ? user : null;
 		},
 
 		/**

@@ -5,6 +5,7 @@
  * compare-and-set in the store); a challenge takes 5 wrong codes, an account 10 an hour.
  * See docs/accounts-and-sign-in.md, "TOTP".
  */
+import { accountLimitKeys } from "../../lib/auth/limits";
 import { type Context, type ServiceSchema } from "moleculer";
 import { renderSVG } from "uqr";
 import { GIVEN_PASSWORD, TOKEN_STRING } from "../../lib/auth/params";
@@ -189,7 +190,7 @@ const TotpMixin = {
 				return;
 			}
 			throw clientError(
-				"Sign in again, or give your password, to add a second factor.",
+				"Sign in again, or give your password, to do this.",
 				403,
 				"RECENT_SIGN_IN_REQUIRED",
 				{ field: "password" }
@@ -211,7 +212,7 @@ const TotpMixin = {
 
 		/** A code of the user's secret, current and never accepted before; else 401 (429 past 10/h). */
 		async acceptTotpCode(this: AuthThis, ctx: AuthContext, user: UserRecord, code: string) {
-			const hourly = await this.limiters.totpAccount.hit(`totp:${user._id}`);
+			const hourly = await this.limiters.totpAccount.hit(accountLimitKeys.totp(user._id));
 			if (!hourly.allowed) throw tooManyAttempts(hourly.retryAfterMs);
 			const secret = user.totpSecret && this.totpSecretOf(user);
 			const step = secret ? matchingStep(secret, code, Date.now()) : null;
@@ -228,7 +229,7 @@ const TotpMixin = {
 			user: UserRecord,
 			recoveryCode: string
 		) {
-			const hourly = await this.limiters.totpAccount.hit(`totp:${user._id}`);
+			const hourly = await this.limiters.totpAccount.hit(accountLimitKeys.totp(user._id));
 			if (!hourly.allowed) throw tooManyAttempts(hourly.retryAfterMs);
 			const hash = recoveryCodeHash(this.recoveryKey, recoveryCode);
 			if (!(await this.store.spendRecoveryCode(user._id, hash))) {

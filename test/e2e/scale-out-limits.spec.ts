@@ -21,6 +21,7 @@ import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "..
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 import { HOLD_BOUND_MS, SHARE } from "../../lib/auth/api-key-usage/allowance";
 import { SoftwareAuthenticator } from "../helpers/software-authenticator";
+import { base32Decode, hotp, totpStep } from "../../lib/auth/totp";
 
 interface SessionTokens {
 	accessToken: string;
@@ -34,7 +35,8 @@ const NODES: Record<string, string> = {
 	"auth-b": "auth",
 	"tokens-a": "tokens",
 	"tokens-b": "tokens",
-	mail: "mail"
+	mail: "mail",
+	audit: "audit"
 };
 
 const UNLIMITED = "1000000000";
@@ -98,7 +100,7 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 			});
 			await caller.start();
 			for (const name of Object.keys(NODES)) await start(name);
-			await caller.waitForServices(["tokens", "auth", "mail", "api"], 60_000);
+			await caller.waitForServices(["tokens", "auth", "mail", "api", "audit"], 60_000);
 			await eventually(
 				async () => {
 					const services = (await caller.call("$node.services", {
@@ -184,11 +186,11 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 			);
 		}
 
-		/** Polls `probe` every 25 ms until it answers 401; how long that took (ms). */
-		async function refusedWithin(probe: () => Promise<number>): Promise<number> {
+		/** Polls `probe` every 25 ms until it answers `refusal`; how long that took (ms). */
+		async function refusedWithin(probe: () => Promise<number>, refusal = 401): Promise<number> {
 			const started = Date.now();
 			for (;;) {
-				if ((await probe()) === 401) return Date.now() - started;
+				if ((await probe()) === refusal) return Date.now() - started;
 				if (Date.now() - started > 5000) return Infinity;
 				await new Promise(resolve => setTimeout(resolve, 25));
 			}
@@ -295,6 +297,87 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 			});
 			expect(reset.status).toBe(200);
 			expect(await refusedWithin(afterReset)).toBeLessThanOrEqual(1000);
+		}, 60_000);
+
+		it("refuses a user's key and access token on the other gateway within 1 s of an admin's lock, recorded with the admin as actor", async () => {
+			const admin = await account("admin");
+			const target = await account("locked");
+			const adminId = (
+				await caller.call<{ users: { id: string; username: string }[] }, object>(
+					"auth.adminListUsers",
+					{ q: admin.username }
+				)
+			).users[0].id;
+			// Bootstrapping from inside the cluster (as the REPL's users-grant-admin does).
+			await caller.call("auth.adminSetRoles", { id: adminId, roles: ["user", "admin"] });
+			const adminBearer = { authorization: `Bearer ${admin.session.accessToken}` };
+			const enrol = await send("api-a", "/api/me/totp", {
+				method: "POST",
+				headers: adminBearer,
+				body: {}
+			});
+			const key = base32Decode((enrol.body as { secret: string }).secret);
+			const step = totpStep(Date.now());
+			expect(
+				(
+					await send("api-a", "/api/me/totp/confirm", {
+						method: "POST",
+						headers: adminBearer,
+						body: { code: hotp(key, step) }
+					})
+				).status
+			).toBe(200);
+			const { challenge } = (
+				await send("api-a", "/api/auth/sign-in", {
+					method: "POST",
+					body: { login: admin.username, password: admin.password }
+				})
+			).body as { challenge: string };
+			const signedIn = await send("api-a", "/api/auth/sign-in/totp", {
+				method: "POST",
+				body: { challenge, code: hotp(key, step + 1) }
+			});
+			expect(signedIn.status).toBe(200);
+			const adminToken = (signedIn.body as { accessToken: string }).accessToken;
+
+			const apiKey = await newKey(target.session.accessToken, { name: "lockme" });
+			const targetId = (
+				await send("api-b", "/api/me", {
+					headers: { authorization: `Bearer ${target.session.accessToken}` }
+				})
+			).body.id as string;
+			const keyProbe = async () =>
+				(await send("api-b", "/api/me", { headers: { "x-api-key": apiKey.token } })).status;
+			const jwtProbe = async () =>
+				(
+					await send("api-b", "/api/me", {
+						headers: { authorization: `Bearer ${target.session.accessToken}` }
+					})
+				).status;
+			for (let i = 0; i < 10; i++) {
+				expect(await keyProbe()).toBe(200);
+				expect(await jwtProbe()).toBe(200);
+			}
+			const locked = await send("api-a", `/api/admin/users/${targetId}/lock`, {
+				method: "POST",
+				headers: { authorization: `Bearer ${adminToken}` },
+				body: { reason: "e2e" }
+			});
+			expect(locked.status).toBe(200);
+			const [keyMs, jwtMs] = await Promise.all([
+				refusedWithin(keyProbe, 403),
+				refusedWithin(jwtProbe)
+			]);
+			expect(keyMs).toBeLessThanOrEqual(1000);
+			expect(jwtMs).toBeLessThanOrEqual(1000);
+			for (let i = 0; i < 10; i++) expect(await keyProbe()).toBe(403);
+			const { entries } = await caller.call<{ entries: Record<string, unknown>[] }, object>(
+				"audit.list",
+				{ user: targetId, type: "admin.userLocked" }
+			);
+			expect(entries).toEqual([
+				expect.objectContaining({ actor: adminId, subject: targetId, outcome: "success" })
+			]);
 		}, 60_000);
 
 		it("answers passkey options from one gateway through the other, and gives one of 20 concurrent posts of an assertion a session", async () => {

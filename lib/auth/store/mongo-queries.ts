@@ -4,7 +4,7 @@
  * in one conditional UPDATE each.
  */
 import type { NextRefreshToken, Rotation } from "./refresh-family-store";
-import type { PasswordHashChange } from "./user-store";
+import type { PasswordHashChange, UserSearch } from "./user-store";
 
 type Query = Record<string, unknown>;
 
@@ -55,4 +55,44 @@ export function totpStep(id: string, step: number): Query {
 			{ totpLastStep: { $lt: step } }
 		]
 	};
+}
+
+/** A RegExp for keys starting with `prefix`, every character taken literally. */
+function startsWith(prefix: string): RegExp {
+	return new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+}
+
+/** Not locked at `now`: never, unlocked, or the lock's end has passed. */
+function unlocked(now: number): Query {
+	return {
+		$or: [
+			{ lockedAt: null },
+			{ lockedAt: { $exists: false } },
+			{ lockedUntil: { $ne: null, $lte: now } }
+		]
+	};
+}
+
+/** An administrators' search (see UserSearch); sort by usernameKey. */
+export function userSearch({ prefix, status, after, now }: UserSearch): Query {
+	const all: Query[] = [];
+	if (prefix !== undefined && prefix !== "") {
+		const pattern = startsWith(prefix);
+		all.push({ $or: [{ usernameKey: pattern }, { emailKey: pattern }] });
+	}
+	if (after !== undefined) all.push({ usernameKey: { $gt: after } });
+	if (status === "locked") {
+		all.push({ lockedAt: { $ne: null, $exists: true } });
+		all.push({
+			$or: [
+				{ lockedUntil: null },
+				{ lockedUntil: { $exists: false } },
+				{ lockedUntil: { $gt: now } }
+			]
+		});
+	} else if (status !== undefined) {
+		all.push(unlocked(now));
+		all.push({ emailVerified: status === "active" });
+	}
+	return all.length === 0 ? {} : { $and: all };
 }

@@ -1,6 +1,12 @@
 import type { MongoCollection } from "../../store/mongo/collection";
 import { DuplicateUserError } from "./user-store";
-import type { PasswordHashChange, UserChanges, UserRecord, UserStore } from "./user-store";
+import type {
+	PasswordHashChange,
+	UserChanges,
+	UserRecord,
+	UserSearch,
+	UserStore
+} from "./user-store";
 import * as query from "./mongo-queries";
 
 /** MongoDB's duplicate-key error code. */
@@ -76,6 +82,18 @@ export class MongoUserStore implements UserStore {
 		return this.collection
 			.find({ emailVerified: false, createdAt: { $lt: cutoff } })
 			.limit(limit)
+			.toArray();
+	}
+
+	async recordSignIn(id: string, at: number): Promise<void> {
+		await this.collection.updateOne({ _id: id }, { $set: { lastSignInAt: at } });
+	}
+
+	search(search: UserSearch): Promise<UserRecord[]> {
+		return this.collection
+			.find(query.userSearch(search))
+			.sort({ usernameKey: 1 })
+			.limit(search.limit)
 			.toArray();
 	}
 

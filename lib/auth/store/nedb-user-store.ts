@@ -1,7 +1,13 @@
 import type Datastore from "@seald-io/nedb";
 import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
 import { DuplicateUserError } from "./user-store";
-import type { PasswordHashChange, UserChanges, UserRecord, UserStore } from "./user-store";
+import type {
+	PasswordHashChange,
+	UserChanges,
+	UserRecord,
+	UserSearch,
+	UserStore
+} from "./user-store";
 import * as query from "./mongo-queries";
 
 /** NeDB: unique indexes on the lower-case keys; the serial executor makes each update atomic. */
@@ -77,6 +83,17 @@ export class NedbUserStore implements UserStore {
 		return (await this.db
 			.findAsync({ emailVerified: false, createdAt: { $lt: cutoff } })
 			.limit(limit)) as UserRecord[];
+	}
+
+	async recordSignIn(id: string, at: number): Promise<void> {
+		await this.db.updateAsync({ _id: id }, { $set: { lastSignInAt: at } });
+	}
+
+	async search(search: UserSearch): Promise<UserRecord[]> {
+		return (await this.db
+			.findAsync(query.userSearch(search))
+			.sort({ usernameKey: 1 })
+			.limit(search.limit)) as UserRecord[];
 	}
 
 	async listEmails(): Promise<{ _id: string; email: string }[]> {

@@ -5,7 +5,13 @@
  * Wrapping the stores rather than the actions means a new way of changing a user cannot forget to.
  */
 import type { CallerChange } from "../caller-cache";
-import type { PasswordHashChange, UserChanges, UserRecord, UserStore } from "./user-store";
+import type {
+	PasswordHashChange,
+	UserChanges,
+	UserRecord,
+	UserSearch,
+	UserStore
+} from "./user-store";
 import type { RefreshFamilyRecord, RefreshFamilyStore, Rotation } from "./refresh-family-store";
 
 export type ChangeListener = (change: CallerChange) => void;
@@ -60,6 +66,12 @@ export class NotifyingUserStore implements UserStore {
 	}
 	listEmails(): Promise<{ _id: string; email: string }[]> {
 		return this.store.listEmails();
+	}
+	recordSignIn(id: string, at: number): Promise<void> {
+		return this.store.recordSignIn(id, at);
+	}
+	search(search: UserSearch): Promise<UserRecord[]> {
+		return this.store.search(search);
 	}
 }
 

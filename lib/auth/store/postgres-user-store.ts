@@ -4,6 +4,7 @@ import {
 	type PasswordHashChange,
 	type UserChanges,
 	type UserRecord,
+	type UserSearch,
 	type UserStore
 } from "./user-store";
 
@@ -21,6 +22,10 @@ interface UserRow {
 	totp_enabled_at: Date | null;
 	totp_last_step: string | null;
 	recovery_codes: string[];
+	locked_at: Date | null;
+	locked_until: Date | null;
+	lock_reason: string | null;
+	last_sign_in_at: Date | null;
 	created_at: Date;
 	updated_at: Date;
 }
@@ -49,8 +54,26 @@ const MIGRATIONS: Migration[] = [
 			add column totp_enabled_at timestamptz,
 			add column totp_last_step bigint,
 			add column recovery_codes text[] not null default '{}'`
+	],
+	[
+		// Administrators' locks and searches (see UserRecord, UserSearch).
+		`alter table users
+			add column locked_at timestamptz,
+			add column locked_until timestamptz,
+			add column lock_reason text,
+			add column last_sign_in_at timestamptz`,
+		`create index users_username_prefix_idx on users (username_key text_pattern_ops)`,
+		`create index users_email_prefix_idx on users (email_key text_pattern_ops)`
 	]
 ];
+
+/** Columns holding epoch-millisecond fields as timestamps. */
+const TIME_COLUMNS = new Set<keyof UserRow>([
+	"tokens_valid_after",
+	"totp_enabled_at",
+	"locked_at",
+	"locked_until"
+]);
 
 /** UserChanges' fields and their columns. */
 const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
@@ -61,7 +84,10 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
 	totpSecret: "totp_secret",
 	totpEnabledAt: "totp_enabled_at",
 	totpLastStep: "totp_last_step",
-	recoveryCodes: "recovery_codes"
+	recoveryCodes: "recovery_codes",
+	lockedAt: "locked_at",
+	lockedUntil: "locked_until",
+	lockReason: "lock_reason"
 };
 
 /**
@@ -103,9 +129,7 @@ export class PostgresUserStore extends MigratedStore implements UserStore {
 			if (value === undefined) continue;
 			const column = CHANGE_COLUMNS[field as keyof UserChanges];
 			set[column] =
-				(column === "tokens_valid_after" || column === "totp_enabled_at") && value !== null
-					? new Date(value as number)
-					: value;
+				TIME_COLUMNS.has(column) && value !== null ? new Date(value as number) : value;
 		}
 		return this.one(
 			this.sql<
@@ -150,6 +174,24 @@ export class PostgresUserStore extends MigratedStore implements UserStore {
 		return rows.map(fromRow);
 	}
 
+	async recordSignIn(id: string, at: number): Promise<void> {
+		await this.sql`update users set last_sign_in_at = ${new Date(at)} where id = ${id}`;
+	}
+
+	async search({ prefix, status, after, limit, now }: UserSearch): Promise<UserRecord[]> {
+		const sql = this.sql;
+		const at = new Date(now);
+		const like = prefix ? `${prefix.replace(/[\\%_]/g, "\\$&")}%` : null;
+		const locked = sql`(locked_at is not null and (locked_until is null or locked_until > ${at}))`;
+		const rows = await sql<UserRow[]>`
+			select * from users where true
+			${like === null ? sql`` : sql`and (username_key like ${like} or email_key like ${like})`}
+			${after === undefined ? sql`` : sql`and username_key > ${after}`}
+			${status === undefined ? sql`` : status === "locked" ? sql`and ${locked}` : sql`and not ${locked} and email_verified = ${status === "active"}`}
+			order by username_key limit ${limit}`;
+		return rows.map(fromRow);
+	}
+
 	async listEmails(): Promise<{ _id: string; email: string }[]> {
 		const rows = await this.sql<{ id: string; email: string }[]>`select id, email from users`;
 		return rows.map(r => ({ _id: r.id, email: r.email }));
@@ -176,6 +218,10 @@ function toRow(r: UserRecord): UserRow {
 		totp_enabled_at: r.totpEnabledAt == null ? null : new Date(r.totpEnabledAt),
 		totp_last_step: r.totpLastStep == null ? null : String(r.totpLastStep),
 		recovery_codes: r.recoveryCodes ?? [],
+		locked_at: dateOrNull(r.lockedAt),
+		locked_until: dateOrNull(r.lockedUntil),
+		lock_reason: r.lockReason ?? null,
+		last_sign_in_at: dateOrNull(r.lastSignInAt),
 		created_at: new Date(r.createdAt),
 		updated_at: new Date(r.updatedAt)
 	};
@@ -198,6 +244,22 @@ function totpOf(row: UserRow): Partial<UserRecord> {
 	};
 }
 
+function dateOrNull(ms: number | null | undefined): Date | null {
+	return ms == null ? null : new Date(ms);
+}
+
+/** The lock and last sign-in, only when set (as the other stores keep them). */
+function lockOf(row: UserRow): Partial<UserRecord> {
+	const fields: Partial<UserRecord> = {};
+	if (row.locked_at !== null) {
+		fields.lockedAt = row.locked_at.getTime();
+		fields.lockedUntil = row.locked_until?.getTime() ?? null;
+		fields.lockReason = row.lock_reason;
+	}
+	if (row.last_sign_in_at !== null) fields.lastSignInAt = row.last_sign_in_at.getTime();
+	return fields;
+}
+
 function fromRow(row: UserRow): UserRecord {
 	return {
 		_id: row.id,
@@ -210,6 +272,7 @@ function fromRow(row: UserRow): UserRecord {
 		scopes: [...row.scopes],
 		tokensValidAfter: row.tokens_valid_after.getTime(),
 		...totpOf(row),
+		...lockOf(row),
 		createdAt: row.created_at.getTime(),
 		updatedAt: row.updated_at.getTime()
 	};

@@ -36,6 +36,15 @@ export interface UserRecord {
 	totpEnabledAt?: number | null;
 	totpLastStep?: number | null;
 	recoveryCodes?: string[];
+	/**
+	 * An administrator's lock (lib/auth/accounts/account-status): when it started (epoch ms; null or
+	 * absent: not locked), when it ends by itself (null: when unlocked) and why (shown to admins).
+	 */
+	lockedAt?: number | null;
+	lockedUntil?: number | null;
+	lockReason?: string | null;
+	/** The last session started (epoch ms), for administrators; absent: never signed in. */
+	lastSignInAt?: number | null;
 	createdAt: number;
 	updatedAt: number;
 }
@@ -52,8 +61,26 @@ export type UserChanges = Partial<
 		| "totpEnabledAt"
 		| "totpLastStep"
 		| "recoveryCodes"
+		| "lockedAt"
+		| "lockedUntil"
+		| "lockReason"
 	>
 >;
+
+/** What an account is, for administrators' searches. */
+export type AccountStatus = "unconfirmed" | "active" | "locked";
+
+/**
+ * An administrators' search: names or addresses starting with `prefix` (lower case), of one
+ * status, in username order after the username key `after`.
+ */
+export interface UserSearch {
+	prefix?: string;
+	status?: AccountStatus;
+	after?: string;
+	limit: number;
+	now: number;
+}
 
 export class DuplicateUserError extends Error {
 	constructor() {
@@ -87,6 +114,10 @@ export interface UserStore {
 	remove(id: string): Promise<boolean>;
 	/** Up to `limit` users whose address was never confirmed and who signed up before `cutoff`. */
 	findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]>;
+	/** Notes a session's start (no caller is shut out by it, so caches need not hear of it). */
+	recordSignIn(id: string, at: number): Promise<void>;
+	/** Users matching `search`, in username-key order. */
+	search(search: UserSearch): Promise<UserRecord[]>;
 	/** Every user's id and address, for the start-up check of stored addresses. */
 	listEmails(): Promise<{ _id: string; email: string }[]>;
 }

@@ -237,10 +237,10 @@ describe("api gateway with auth and mail", () => {
 			if (Date.now() > deadline) throw new Error("lastUsedAt was never recorded");
 			await new Promise(r => setTimeout(r, 100));
 		}
-		// A session is no admin credential, even the admin's own.
+		// An admin's session is an admin credential only with a second factor (user-admin.spec.ts).
 		expect(
-			(await request(api("/api/tokens?owner=x"), { headers: bearer(me.accessToken) })).status
-		).toBe(401);
+			(await request(api("/api/tokens?owner=x"), { headers: bearer(me.accessToken) })).body
+		).toMatchObject({ type: "SECOND_FACTOR_REQUIRED" });
 
 		await gw.broker.call("auth.setUserScopes", { userId: me.user.id, scopes: [] });
 		const demoted = await request(api("/api/tokens?owner=x"), { headers: bearer(token) });

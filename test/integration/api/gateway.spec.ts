@@ -222,12 +222,13 @@ describe("api gateway", () => {
 			expect(text).not.toContain(TEST_ADMIN_TOKEN);
 		});
 
-		it("never takes a user's access token (or anything else) as an admin credential", async () => {
+		it("never takes a JWT on its own word: only auth may call it an admin's session", async () => {
+			// Its claims say "admin"; the gateway does not read them. No auth runs here: 503.
 			const jwtShaped = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1Iiwic2NvcGVzIjpbImFkbWluIl19.c2ln";
 			const res = await request(`${gw.url}/api/tokens?owner=x`, {
 				headers: { authorization: `Bearer ${jwtShaped}` }
 			});
-			expect(res.status).toBe(401);
+			expect(res.status).toBe(503);
 		});
 	});
 

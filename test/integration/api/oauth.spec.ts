@@ -125,7 +125,7 @@ describe("OAuth 2.0 introspection and revocation", () => {
 		).toBe(403);
 		expect(
 			(await introspect(s.accessToken, { authorization: `Bearer ${s.accessToken}` })).status
-		).toBe(401);
+		).toBe(403);
 		expect((await introspect(s.accessToken, {} as typeof admin)).status).toBe(401);
 	});
 

@@ -175,7 +175,7 @@ describe("REPL commands", () => {
 			expect(lines.filter(l => / next /.test(l))).toHaveLength(1);
 		});
 
-		it("declares the seven commands with their arguments", () => {
+		it("declares the eleven commands with their arguments", () => {
 			expect(repl.replCommands.map(c => c.command)).toEqual([
 				"tokens-stats",
 				"tokens-cleanup",
@@ -183,7 +183,11 @@ describe("REPL commands", () => {
 				"tokens-revoke <owner>",
 				"passkeys-list <login>",
 				"audit-verify",
-				"keys-rotate"
+				"keys-rotate",
+				"users-find [prefix]",
+				"users-lock <login> <reason...>",
+				"users-unlock <login>",
+				"users-grant-admin <login>"
 			]);
 		});
 

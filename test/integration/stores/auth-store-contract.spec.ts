@@ -10,6 +10,7 @@ import AuthService from "../../../services/auth/auth.service";
 import {
 	DuplicateUserError,
 	type UserRecord,
+	type UserSearch,
 	type UserStore
 } from "../../../lib/auth/store/user-store";
 import {
@@ -217,6 +218,68 @@ function contract(kind: StoreKind) {
 			await stores.users.insert({ ...user("Frank"), _id: "frank-again" });
 			const emails = await stores.users.listEmails();
 			expect(emails).toContainEqual({ _id: fresh._id, email: fresh.email });
+		});
+
+		it("searches by username or address prefix and by status, in username order after a key", async () => {
+			const names = ["al_one", "al_two", "al%x", "bo_one", "al_locked", "al_was"];
+			const users = names.map((n, i) =>
+				user(n, {
+					emailVerified: i % 2 === 0,
+					usernameKey: n,
+					emailKey: `${n}@example.com`
+				})
+			);
+			for (const u of users) await stores.users.insert(u);
+			const keys = async (search: Partial<UserSearch>) =>
+				(await stores.users.search({ limit: 100, now: NOW, ...search })).map(
+					u => u.usernameKey
+				);
+			await stores.users.update(
+				users[4]._id,
+				{ lockedAt: NOW - 10, lockedUntil: null, lockReason: "r" },
+				NOW
+			);
+			// A lock that ended counts as none.
+			await stores.users.update(
+				users[5]._id,
+				{ lockedAt: NOW - 10, lockedUntil: NOW - 1, lockReason: "r" },
+				NOW
+			);
+			expect(await keys({ prefix: "al_" })).toEqual([
+				"al_locked",
+				"al_one",
+				"al_two",
+				"al_was"
+			]);
+			// LIKE's wildcards are literal; addresses match too.
+			expect(await keys({ prefix: "al%" })).toEqual(["al%x"]);
+			expect(await keys({ prefix: "bo_one@exa" })).toEqual(["bo_one"]);
+			expect(await keys({ prefix: "al_", status: "locked" })).toEqual(["al_locked"]);
+			expect(await keys({ prefix: "al_", status: "active" })).toEqual(["al_one"]);
+			expect(await keys({ prefix: "al_", status: "unconfirmed" })).toEqual([
+				"al_two",
+				"al_was"
+			]);
+			expect(await keys({ prefix: "al_", after: "al_one", limit: 1 })).toEqual(["al_two"]);
+			// Once the lock's end passes, the locked user is active or unconfirmed again.
+			expect(await keys({ prefix: "al_locked", status: "locked", now: NOW + 10 })).toEqual([
+				"al_locked"
+			]);
+			const found = await stores.users.findById(users[4]._id);
+			expect(found).toMatchObject({ lockedAt: NOW - 10, lockedUntil: null, lockReason: "r" });
+			await stores.users.update(
+				users[4]._id,
+				{ lockedAt: null, lockedUntil: null, lockReason: null },
+				NOW
+			);
+			expect(await keys({ prefix: "al_", status: "locked" })).toEqual([]);
+		});
+
+		it("records a sign-in's time", async () => {
+			const u = user("Signer");
+			await stores.users.insert(u);
+			await stores.users.recordSignIn(u._id, NOW + 5);
+			expect((await stores.users.findById(u._id))!.lastSignInAt).toBe(NOW + 5);
 		});
 	});
 

@@ -54,7 +54,8 @@ describeWithPostgres("PostgreSQL store", () => {
 		expect(versions).toEqual([
 			{ component: "tokens", version: 1 },
 			{ component: "users", version: 1 },
-			{ component: "users", version: 2 }
+			{ component: "users", version: 2 },
+			{ component: "users", version: 3 }
 		]);
 	});
 
