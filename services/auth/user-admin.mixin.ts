@@ -225,7 +225,9 @@ const UserAdminMixin = {
 					);
 				}
 				ctx.emit<UserEventPayload>("auth.userCreated", { userId: user._id });
-				if (invite) await this.sendLink(ctx, user, "invitation");
+				// After the answer, as at sign-up: a mail server down does not undo the account
+				// (resend-verification sends the invitation again).
+				if (invite) this.sendLinkLater(ctx, user, "invitation");
 				return { user: publicUserOf(user), roles: rolesOf(user), invited: invite };
 			}
 		},

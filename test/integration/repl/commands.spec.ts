@@ -5,6 +5,7 @@
  */
 import type { ServiceBroker } from "moleculer";
 import AuthService from "../../../services/auth/auth.service";
+import AuditService from "../../../services/audit.service";
 import { FAST_SCRYPT, PUBLIC_URL } from "../../helpers/auth";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/types";
@@ -213,6 +214,58 @@ describe("REPL commands", () => {
 				options: { type: "refresh", yes: true }
 			});
 			expect(output()).toEqual(["Removed 1 refresh token(s) of erin."]);
+		});
+
+		it("users-grant-admin, users-find, users-lock and users-unlock act on a user and land in the audit trail as system", async () => {
+			broker.createService(
+				withSettings(AuthService, {
+					dataDir,
+					password: FAST_SCRYPT,
+					publicUrl: PUBLIC_URL,
+					requireVerifiedEmail: false
+				})
+			);
+			broker.createService(withSettings(AuditService, { dataDir }));
+			await broker.waitForServices(["auth", "audit"]);
+			const { user } = await broker.call<{ user: { id: string } }, object>("auth.signUp", {
+				username: "Opal",
+				email: "opal@example.com",
+				password: "long enough password"
+			});
+			await command("users-grant-admin")(broker, { login: "opal", options: {} });
+			await command("users-find")(broker, { prefix: "OP", options: {} });
+			await command("users-lock")(broker, {
+				login: "opal@example.com",
+				reason: ["too", "many", "chargebacks"],
+				options: {}
+			});
+			await command("users-find")(broker, { options: { status: "locked" } });
+			await command("users-unlock")(broker, { login: "opal", options: {} });
+			await command("users-lock")(broker, { login: "nobody", reason: ["x"], options: {} });
+			const lines = output();
+			expect(lines[0]).toBe(
+				"Opal is an administrator (they need TOTP or a passkey to use it)."
+			);
+			expect(lines[1]).toMatch(/^id +username +email +status +roles +last sign-in$/);
+			expect(lines[3]).toMatch(/ Opal +opal@example\.com +unconfirmed +user,admin +never$/);
+			expect(lines[4]).toBe("Locked Opal; 0 session(s) ended.");
+			expect(lines[7]).toMatch(/ locked /);
+			expect(lines.slice(8)).toEqual(["Unlocked Opal.", "Failed: No user nobody"]);
+			const { entries } = await broker.call<
+				{ entries: { type: string; actor: string; data: object }[] },
+				object
+			>("audit.list", { user: user.id });
+			expect(
+				entries.filter(e => e.type.startsWith("admin.")).map(e => [e.type, e.actor])
+			).toEqual([
+				["admin.userUnlocked", "system"],
+				["admin.userLocked", "system"],
+				["admin.rolesChanged", "system"]
+			]);
+			expect(entries.find(e => e.type === "admin.userLocked")!.data).toEqual({
+				reason: "too many chargebacks",
+				until: null
+			});
 		});
 
 		it("prints a failure as one line, naming the field, instead of throwing", async () => {
