@@ -27,7 +27,8 @@
  * "info" the gateway logs two lines per request).
  *
  * Knobs: BENCH_SECONDS (per run, 10), BENCH_CONNECTIONS (64), BENCH_SIGNIN_CONNECTIONS (8),
- * BENCH_STORE=postgres (every node on PostgreSQL at BENCH_DATABASE_URL), BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,passkey,storm), BENCH_RATE
+ * BENCH_STORE=postgres (every node on PostgreSQL at BENCH_DATABASE_URL), BENCH_AUDIT=true (the audit
+ * service beside auth), BENCH_ONLY (nats,pair,single), BENCH_RUNS (apikey,apikey-rate,apikey-limited,ceiling,jwt,signin,refresh,passkey,storm), BENCH_RATE
  * (8000), BENCH_LOADGEN (autocannon, or wrk for the closed-loop GET loads), BENCH_HOLD (keep the
  * stack up, see hold()), BENCH_NODE_OPTIONS (node flags for every node), NATS_URL,
  * BENCH_PROFILE_DIR (CPU profiles of the nodes). Prints one table, with the CPU each process used

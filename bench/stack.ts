@@ -40,15 +40,18 @@ function secret(): string {
 
 export type Topology = "nats" | "pair" | "single";
 
+/** BENCH_AUDIT=true: the audit trail runs beside auth (each sign-in and failure is recorded). */
+const AUDIT = env.BENCH_AUDIT === "true" ? ",audit" : "";
+
 /** The nodes of each topology over NATS: name and SERVICES. */
 const NODES: Record<Exclude<Topology, "single">, [string, string][]> = {
 	nats: [
 		["tokens", "tokens"],
-		["auth", "auth,mail"],
+		["auth", `auth,mail${AUDIT}`],
 		["api", "api"]
 	],
 	pair: [
-		["services", "tokens,auth,mail"],
+		["services", `tokens,auth,mail${AUDIT}`],
 		["api", "api"]
 	]
 };
@@ -105,7 +108,7 @@ export async function startStack(
 		if (topology === "single") {
 			const node = startRunnerNode(
 				"bench-all",
-				"tokens,auth,mail,api",
+				`tokens,auth,mail,api${AUDIT}`,
 				{ ...common, DATA_DIR: join(root, "all") },
 				nodeCommand
 			);
