@@ -19,7 +19,7 @@ export {
 	FAILOVER_DEFAULTS,
 	type FailoverOptions
 } from "./lib/broker/failover";
-export { TOKEN_TYPES } from "./lib/tokens/types";
+export { TOKEN_TYPES } from "./lib/tokens/token-types";
 export type {
 	TokenEntity,
 	GenerateParams,
@@ -31,7 +31,7 @@ export type {
 	OwnerParams,
 	RevokeParams,
 	TokenEventPayload
-} from "./lib/tokens/types";
+} from "./lib/tokens/token-types";
 export type {
 	AuthUser,
 	PublicUser,
@@ -39,4 +39,4 @@ export type {
 	SignInResult,
 	ResolvedUser,
 	UserEventPayload
-} from "./lib/auth/types";
+} from "./lib/auth/auth-types";

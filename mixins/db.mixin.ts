@@ -22,8 +22,10 @@ import MongoDbAdapter from "moleculer-db-adapter-mongo";
 import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../lib/store/mongo/collection";
 import { dataDirFromEnv } from "../lib/config/env";
+import type { SideStoreFactories } from "../lib/store/side-stores";
+export type { SideStoreFactories } from "../lib/store/side-stores";
 import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
-import { describeCause, INVALID_DATA, publicError } from "../lib/store/errors";
+import { describeCause, INVALID_DATA, publicError } from "../lib/store/store-errors";
 import {
 	databaseTargetFromEnv,
 	PostgresAdapter,
@@ -31,11 +33,11 @@ import {
 	type Sql
 } from "../lib/store/postgres/database";
 
-import { claimScheduledRun } from "../lib/store/postgres/scheduled-runs";
+import { claimScheduledRun } from "../lib/store/postgres/postgres-scheduled-runs";
 import {
 	claimScheduledRunOnMongo,
 	type ScheduledRunDocument
-} from "../lib/store/mongo/scheduled-runs";
+} from "../lib/store/mongo/mongo-scheduled-runs";
 import { count } from "../lib/broker/project-metrics";
 
 export type { SharedDatabase };
@@ -48,17 +50,6 @@ export interface StoreClasses<TStore> {
 	nedb: new (db: Datastore<never>) => TStore;
 	mongo: new (collection: MongoCollection<never>) => TStore;
 	postgres: new (sql: Sql, schema: string) => TStore;
-}
-
-/**
- * A store beside the service's own collection, through the same connection: a table in the same
- * PostgreSQL schema, collections (by name) in the same MongoDB database, or NeDB files (by name) in
- * the same data folder, since moleculer-db gives a service one collection.
- */
-export interface SideStoreFactories<S> {
-	postgres: (sql: Sql, schema: string) => S;
-	mongo: (collection: (name: string) => MongoCollection<never>) => S;
-	nedb: (file: <T = never>(name: string) => Promise<Datastore<T>>) => Promise<S>;
 }
 
 export interface DbSettings extends ServiceSettingSchema {

@@ -16,7 +16,7 @@ import CronMixin, {
 	cleanupScheduleFromEnv,
 	type CleanupSchedule
 } from "../mixins/cron.mixin";
-import * as auditStores from "../lib/audit/store/adapters";
+import * as auditStores from "../lib/audit/store/audit-adapters";
 import { walkChain, type AuditStore } from "../lib/audit/store/audit-store";
 import {
 	sealCheckpoint,
@@ -29,9 +29,9 @@ import { AuditRecorder } from "../lib/audit/recorder";
 import { tokenSalts } from "../lib/config/secrets";
 import { dataDirFromEnv, wholeNumberFromEnv } from "../lib/config/env";
 import { isoDate } from "../lib/common/iso-date";
-import { describeCause } from "../lib/store/errors";
+import { describeCause } from "../lib/store/store-errors";
 import { count } from "../lib/broker/project-metrics";
-import type { AuthMeta } from "../lib/auth/types";
+import type { AuthMeta } from "../lib/auth/auth-types";
 
 export interface AuditSettings extends DbSettings {
 	/** Days an entry is kept (AUDIT_RETENTION_DAYS); the nightly job removes older ones. */

@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
-import * as linkStores from "../lib/links/store/adapters";
+import * as linkStores from "../lib/links/store/link-adapters";
 import CronMixin, {
 	cleanupJob,
 	cleanupParams,

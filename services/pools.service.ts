@@ -8,14 +8,14 @@
  *
  * Unlike the other tokens of this project, a pool token is handed out again on every assignment, so
  * it cannot be kept only as a hash: it is stored sealed (AES-256-GCM, key derived from TOKEN_SALT,
- * lib/pools/sealed-box) next to its HMAC, which serves the lookups.
+ * lib/common/sealed-box) next to its HMAC, which serves the lookups.
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
-import * as poolStores from "../lib/pools/store/adapters";
+import * as poolStores from "../lib/pools/store/pool-adapters";
 import { durationFromEnv } from "../lib/config/durations";
-import { SealedBox } from "../lib/pools/sealed-box";
+import { SealedBox } from "../lib/common/sealed-box";
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
 import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
 import {

@@ -2,7 +2,7 @@
  * The mails that carry a link (verification, magic link, password reset): which token type each
  * link spends, where it points and what the mail says. Text and HTML alike; every value escaped.
  */
-import { TOKEN_TYPES } from "../tokens/types";
+import { TOKEN_TYPES } from "../tokens/token-types";
 import { escapeHtml } from "../common/html";
 
 const DAY = 86400;

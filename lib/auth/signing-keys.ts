@@ -5,7 +5,7 @@
  * signed has expired. Every state follows from the stored records and the clock, so every auth node
  * agrees without coordinating, and nothing is ever updated in place.
  *
- * Private keys are stored sealed (AES-256-GCM, lib/pools/sealed-box), never in clear; the JWKS
+ * Private keys are stored sealed (AES-256-GCM, lib/common/sealed-box), never in clear; the JWKS
  * carries public keys only.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * The OpenAPI paths of user administration (services/auth/user-admin.mixin, user-lock.mixin):
+ * The OpenAPI paths of user administration (services/auth/admin/user-admin.mixin, user-lock.mixin):
  * ADMIN_TOKEN, an `admin` API key, or an administrator's own session with a second factor.
  * lib/http/openapi.ts assembles the document.
  */

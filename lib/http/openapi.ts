@@ -3,9 +3,9 @@
  * answers are written here; what a route takes (request bodies, query and path parameters) is
  * generated from the parameters of the action it calls (lib/http/openapi-params), so it cannot
  * drift from what the action enforces. test/integration/api/openapi.spec.ts holds the document
- * to the route table (lib/http/routes) and to the actions.
+ * to the route table (lib/http/route-table) and to the actions.
  */
-import { allRoutes } from "./routes";
+import { allRoutes } from "./route-table";
 import { bodySchemaOfParams, parametersOfParams, type ParamsSchema } from "./openapi-params";
 import { str, obj, json, responses, ADMIN_SECURITY, OK, COMPONENTS } from "./openapi-parts";
 import { ME_PATHS } from "./openapi-me";

@@ -7,7 +7,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createPages, DEFAULT_THEME, translator, type PageTheme, type Pages } from "./pages";
+import {
+	createPages,
+	DEFAULT_THEME,
+	translator,
+	type PageTheme,
+	type Pages
+} from "./page-rendering";
 import french from "./page-texts/fr.json";
 
 /** The texts the project ships, by language (English is the pages' own). */

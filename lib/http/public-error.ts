@@ -171,7 +171,7 @@ export function toPublicError(error: unknown): PublicError {
 	return INTERNAL;
 }
 
-/** An API key's refused limit (services/auth/key-limits.mixin): three numbers, nothing else. */
+/** An API key's refused limit (services/auth/api-keys/key-limits.mixin): three numbers, nothing else. */
 function rateLimitOf(data: unknown): { limit: number; remaining: number; reset: number } | null {
 	const r = (data as { rateLimit?: Record<string, unknown> } | undefined)?.rateLimit;
 	if (!r || typeof r !== "object") return null;

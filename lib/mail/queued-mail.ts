@@ -1,12 +1,12 @@
 /**
  * A mail on its way from `auth` to `mail` through the durable queue (lib/mail/mail-queue). Its body
  * holds a live link or code, and every service on the NATS server can read the queue's subjects, so
- * the mail travels sealed (AES-256-GCM, lib/pools/sealed-box) under a key only `auth` and `mail`
+ * the mail travels sealed (AES-256-GCM, lib/common/sealed-box) under a key only `auth` and `mail`
  * derive from MAIL_QUEUE_SECRET, bound to the mail's id: a sealed body copied under another id does
  * not open. The id travels in clear: it is what redeliveries and duplicates are recognised by.
  */
 import { randomUUID } from "node:crypto";
-import { SealedBox } from "../pools/sealed-box";
+import { SealedBox } from "../common/sealed-box";
 
 export interface MailContent {
 	to: string;

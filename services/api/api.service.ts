@@ -21,7 +21,12 @@ import { clientAddress, parseTrustProxy } from "../../lib/http/client-address";
 import { durationFromEnv } from "../../lib/config/durations";
 import { wholeNumberFromEnv, publicUrlFromEnv } from "../../lib/config/env";
 
-import { pageHeaders, renderPage, type Page, type SessionTokens } from "../../lib/http/pages";
+import {
+	pageHeaders,
+	renderPage,
+	type Page,
+	type SessionTokens
+} from "../../lib/http/page-rendering";
 import { loadPageTemplates } from "../../lib/http/page-templates";
 import { toPublicError } from "../../lib/http/public-error";
 import { MIN_SECRET_LENGTH } from "../../lib/config/secrets";
@@ -41,14 +46,14 @@ import type {
 	ApiServiceSettings,
 	ApiThis,
 	ResolvedCaller
-} from "./internals";
+} from "./gateway-internals";
 
 type RateLimitReport = NonNullable<ResolvedCaller["rateLimit"]>;
 import CredentialsMixin, { MAX_URL_LENGTH, setRateLimitHeaders } from "./credentials.mixin";
 import { crossSiteRefused } from "./cookie-sessions";
-import { pageForError } from "./pages";
-import { buildRoutes } from "./routes";
-import { takesSecret } from "../../lib/http/routes";
+import { pageForError } from "./page-handlers";
+import { buildRoutes } from "./gateway-routes";
+import { takesSecret } from "../../lib/http/route-table";
 
 /** Characters of a User-Agent header kept for the sessions list. */
 const MAX_USER_AGENT = 200;

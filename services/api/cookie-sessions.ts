@@ -15,7 +15,7 @@ import {
 	fromAllowedOrigin,
 	sessionCookies
 } from "../../lib/http/session-cookies";
-import type { ApiThis, CallerLocals } from "./internals";
+import type { ApiThis, CallerLocals } from "./gateway-internals";
 import { fieldError } from "../../lib/broker/field-error";
 
 export function crossSiteRefused(): Errors.MoleculerClientError {

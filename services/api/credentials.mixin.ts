@@ -2,8 +2,9 @@
  * Who is calling the gateway: a user's access token (JWT) or API key, resolved by `auth`, or
  * ADMIN_TOKEN on the admin routes. See docs/http-api.md, "Credentials".
  */
+import { apiMixin } from "./gateway-internals";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { Errors, type Context } from "moleculer";
 import type { GatewayResponse, IncomingRequest } from "moleculer-web";
 import type {
 	ApiMeta,
@@ -12,7 +13,7 @@ import type {
 	CallerLocals,
 	Credential,
 	ResolvedCaller
-} from "./internals";
+} from "./gateway-internals";
 import { cookieOf, fromAllowedOrigin } from "../../lib/http/session-cookies";
 import { crossSiteRefused } from "./cookie-sessions";
 
@@ -56,7 +57,7 @@ export function unauthorized(type = "UNAUTHORIZED"): Errors.MoleculerClientError
 	return new Errors.MoleculerClientError("Unauthorized", 401, type);
 }
 
-const CredentialsMixin = {
+const CredentialsMixin = apiMixin({
 	methods: {
 		/** The caller's credential: `X-API-Key`, or `Authorization: Bearer` (a JWT, or an API key). */
 		credentialOf(this: ApiThis, req: IncomingRequest): Credential | null {
@@ -205,7 +206,6 @@ const CredentialsMixin = {
 			return timingSafeEqual(digest, this.adminTokenDigest);
 		}
 	}
-};
+});
 
-// Typed against ApiThis; as a mixin it joins the api schema, whose `this` it cannot name.
-export default CredentialsMixin as unknown as Partial<ServiceSchema>;
+export default CredentialsMixin;

@@ -13,9 +13,9 @@ import { hkdfSync, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type ServiceSchema } from "moleculer";
 import createDbMixin from "../../mixins/db.mixin";
-import * as userStores from "../../lib/auth/store/user-adapters";
+import * as userStores from "../../lib/auth/store/auth-store-adapters";
 import CronMixin, { cleanupJob, cleanupScheduleFromEnv } from "../../mixins/cron.mixin";
-import { attemptLimitsFromEnv } from "../../lib/auth/limits";
+import { attemptLimitsFromEnv } from "../../lib/auth/sign-in-attempts/attempt-limits";
 import { HashGate } from "../../lib/auth/hash-gate";
 import { durationFromEnv } from "../../lib/config/durations";
 import {
@@ -48,15 +48,15 @@ import {
 	SCOPES,
 	TOKEN_STRING,
 	USERNAME
-} from "../../lib/auth/params";
+} from "../../lib/auth/auth-params";
 import {
 	clientError,
 	invalidCredentials,
 	sessionRequired,
 	tooManyAttempts,
 	unauthorized
-} from "../../lib/auth/errors";
-import type { AuthUser, PublicUser, UserEventPayload } from "../../lib/auth/types";
+} from "../../lib/auth/auth-errors";
+import type { AuthUser, PublicUser, UserEventPayload } from "../../lib/auth/auth-types";
 import type {
 	AuthContext,
 	AuthLocalVars,
@@ -66,34 +66,35 @@ import type {
 	SetScopesParams,
 	SignInParams,
 	SignUpParams
-} from "./internals";
-import MailHandoverMixin from "./mail-handover.mixin";
-import CallerCacheMixin from "./caller-cache.mixin";
-import PasskeysMixin from "./passkeys.mixin";
-import AdminAccessMixin from "./admin-access.mixin";
-import UserAdminMixin from "./user-admin.mixin";
-import UserLockMixin from "./user-lock.mixin";
+} from "./auth-internals";
+import MailHandoverMixin from "./accounts/mail-handover.mixin";
+import CallerCacheMixin from "./sessions/caller-cache.mixin";
+import PasskeysMixin from "./sign-in/passkeys.mixin";
+import AdminAccessMixin from "./admin/admin-access.mixin";
+import UserAdminMixin from "./admin/user-admin.mixin";
+import UserLockMixin from "./admin/user-lock.mixin";
 import { checkRelyingParty, relyingPartyFromEnv } from "../../lib/auth/passkeys/relying-party";
 import { CallerCache, type CallerChange } from "../../lib/auth/caller-cache";
 import { NotifyingFamilyStore, NotifyingUserStore } from "../../lib/auth/store/notifying-stores";
 import { TouchBuffer } from "../../lib/tokens/touch-buffer";
-import ServiceTokensMixin from "./service-tokens.mixin";
-import CodesMixin from "./codes.mixin";
-import LimitsMixin, { inMemoryLimiters } from "./limits.mixin";
-import TotpMixin from "./totp.mixin";
-import SigningKeysMixin from "./signing-keys.mixin";
-import OAuthMixin from "./oauth.mixin";
-import ApiKeySettingsMixin from "./api-key-settings.mixin";
-import KeyLimitsMixin from "./key-limits.mixin";
+import ServiceTokensMixin from "./service-api/service-tokens.mixin";
+import CodesMixin from "./sign-in/email-codes.mixin";
+import LimitsMixin, { inMemoryLimiters } from "./sign-in/attempt-limits.mixin";
+import TotpMixin from "./sign-in/totp.mixin";
+import SigningKeysMixin from "./oauth/signing-keys.mixin";
+import OAuthMixin from "./oauth/oauth.mixin";
+import ApiKeySettingsMixin from "./api-keys/api-key-settings.mixin";
+import KeyLimitsMixin from "./api-keys/key-limits.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
 import { countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
-import DevicesMixin from "./devices.mixin";
-import type { SignInAnswer } from "../../lib/auth/types";
-import SessionsMixin from "./sessions.mixin";
-import ApiKeysMixin from "./api-keys.mixin";
-import SessionListMixin from "./session-list.mixin";
-import AddressesMixin from "./addresses.mixin";
-import PasswordsMixin from "./passwords.mixin";
+import DevicesMixin from "./sign-in/devices.mixin";
+import type { SignInAnswer } from "../../lib/auth/auth-types";
+import SessionsMixin from "./sessions/refresh-sessions.mixin";
+import ApiKeysMixin from "./api-keys/api-keys.mixin";
+import SessionListMixin from "./sessions/session-list.mixin";
+import AddressesMixin from "./accounts/addresses.mixin";
+import AccountDeletionMixin from "./accounts/account-deletion.mixin";
+import PasswordsMixin from "./accounts/passwords.mixin";
 export type {
 	AuthMeta,
 	AuthUser,
@@ -102,11 +103,11 @@ export type {
 	SessionTokens,
 	SignInResult,
 	UserEventPayload
-} from "../../lib/auth/types";
-export type { Challenge, SignInAnswer } from "../../lib/auth/types";
-import { describeCause } from "../../lib/store/errors";
-import { SealedBox } from "../../lib/pools/sealed-box";
-export type { AuthSettings } from "./internals";
+} from "../../lib/auth/auth-types";
+export type { Challenge, SignInAnswer } from "../../lib/auth/auth-types";
+import { describeCause } from "../../lib/store/store-errors";
+import { SealedBox } from "../../lib/common/sealed-box";
+export type { AuthSettings } from "./auth-internals";
 
 const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 	name: "auth",
@@ -120,6 +121,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		ApiKeySettingsMixin,
 		KeyLimitsMixin,
 		AddressesMixin,
+		AccountDeletionMixin,
 		PasswordsMixin,
 		LimitsMixin,
 		CodesMixin,

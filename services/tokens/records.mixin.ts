@@ -4,8 +4,9 @@
  * its expiry (an API key disabled, or ended after a reroll's overlap); `inspect` is `check` that
  * also says why a token does not pass.
  */
+import { tokensMixin } from "./tokens-internals";
 import { randomUUID } from "node:crypto";
-import { type Context, type ServiceSchema } from "moleculer";
+import { type Context } from "moleculer";
 import { assertStorableData } from "../../lib/store/storable-data";
 import { TOKEN_PARAM } from "../../lib/tokens/format";
 import {
@@ -13,12 +14,12 @@ import {
 	type ClientMeta,
 	type TokenEntity,
 	type TokenEventPayload
-} from "../../lib/tokens/types";
+} from "../../lib/tokens/token-types";
 import { isExpired, type TokenRecord } from "../../lib/tokens/store/token-store";
-import type { LookupResult, NewToken, TokensThis } from "./internals";
+import type { LookupResult, NewToken, TokensThis } from "./tokens-internals";
 import { count } from "../../lib/broker/project-metrics";
-import { MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
-import { describeCause } from "../../lib/store/errors";
+import { MAX_EXPIRY, OWNER } from "../../lib/tokens/token-params";
+import { describeCause } from "../../lib/store/store-errors";
 
 interface UpdateParams {
 	id: string;
@@ -35,7 +36,7 @@ interface InspectParams {
 
 /** What a new token's record is made of; the rest (id, times) comes from `storeNew`. */
 
-const RecordsMixin = {
+const RecordsMixin = tokensMixin({
 	actions: {
 		/**
 		 * Replaces `data` and/or sets the expiry to `expiry` seconds from now (0: now) of the token
@@ -181,7 +182,6 @@ const RecordsMixin = {
 			return { result, record: result === "valid" || result === "expired" ? record : null };
 		}
 	}
-};
+});
 
-// Typed against TokensThis; as a mixin it joins the tokens schema, whose `this` it cannot name.
-export default RecordsMixin as unknown as Partial<ServiceSchema>;
+export default RecordsMixin;

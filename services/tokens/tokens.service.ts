@@ -6,8 +6,8 @@
  * HMAC under TOKEN_SALT (lib/tokens/hasher), so a leaked database yields no usable token.
  */
 import { type Context, type ServiceSchema } from "moleculer";
-import CodesMixin, { notThisKind } from "./codes.mixin";
-import { DAY, MAX_EXPIRY, OWNER } from "../../lib/tokens/params";
+import CodesMixin, { notThisKind } from "./token-codes.mixin";
+import { DAY, MAX_EXPIRY, OWNER } from "../../lib/tokens/token-params";
 import RecordsMixin from "./records.mixin";
 import type {
 	TokensLocalVars,
@@ -15,11 +15,11 @@ import type {
 	TokensSettings,
 	TokensThis,
 	TokenTypeSettings
-} from "./internals";
+} from "./tokens-internals";
 import { count, countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
 
 import createDbMixin from "../../mixins/db.mixin";
-import * as tokenStores from "../../lib/tokens/store/adapters";
+import * as tokenStores from "../../lib/tokens/store/token-adapters";
 import CronMixin, {
 	cleanupJob,
 	cleanupParams,
@@ -31,7 +31,7 @@ import { wholeNumberFromEnv } from "../../lib/config/env";
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../../lib/tokens/format";
 import SecretTokensMixin from "../../mixins/secret-tokens.mixin";
 import { TouchBuffer } from "../../lib/tokens/touch-buffer";
-import { LookupFailures } from "../../lib/tokens/lookup-failures";
+import { LookupFailures } from "../../lib/tokens/lookup-failures/failure-limits";
 import { assertStorableData } from "../../lib/store/storable-data";
 import { type TokenRecord, type TokenStore } from "../../lib/tokens/store/token-store";
 import {
@@ -46,9 +46,14 @@ import {
 	type RevokeParams,
 	type TokenEntity,
 	type TokenEventPayload
-} from "../../lib/tokens/types";
+} from "../../lib/tokens/token-types";
 
-export type { LookupResult, TokensSettings, TokensThis, TokenTypeSettings } from "./internals";
+export type {
+	LookupResult,
+	TokensSettings,
+	TokensThis,
+	TokenTypeSettings
+} from "./tokens-internals";
 
 const OPERATIONS = "mtk.tokens.operations.total";
 /** How often buffered "last used" marks are written. */

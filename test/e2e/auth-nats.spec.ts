@@ -4,7 +4,7 @@
  */
 import type { ServiceBroker } from "moleculer";
 import TokensService from "../../services/tokens/tokens.service";
-import { type TokenEntity } from "../../lib/tokens/types";
+import { type TokenEntity } from "../../lib/tokens/token-types";
 import AuthService, {
 	type AuthUser,
 	type PublicUser,

@@ -18,8 +18,8 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Errors, type BrokerOptions, type Context, type ServiceBroker } from "moleculer";
 import TokensService from "../../services/tokens/tokens.service";
-import { type TokenEntity } from "../../lib/tokens/types";
-import { STORE_UNAVAILABLE } from "../../lib/store/errors";
+import { type TokenEntity } from "../../lib/tokens/token-types";
+import { STORE_UNAVAILABLE } from "../../lib/store/store-errors";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { natsTransporter, uniqueNamespace } from "../helpers/nats";
 import {

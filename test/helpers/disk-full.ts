@@ -6,7 +6,7 @@
 import { existsSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Errors } from "moleculer";
-import { STORE_UNAVAILABLE } from "../../lib/store/errors";
+import { STORE_UNAVAILABLE } from "../../lib/store/store-errors";
 import { rejection } from "./async";
 export { rejection };
 

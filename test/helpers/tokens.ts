@@ -3,7 +3,7 @@
  * `broker()` answers when the test runs: suites restart their broker.
  */
 import type { ServiceBroker } from "moleculer";
-import type { TokenEntity } from "../../lib/tokens/types";
+import type { TokenEntity } from "../../lib/tokens/token-types";
 
 export type Generated = TokenEntity & { token: string };
 

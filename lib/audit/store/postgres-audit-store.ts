@@ -19,7 +19,9 @@ interface EntryRow {
 	data: AuditFields["data"];
 }
 
-const MIGRATIONS: Migration[] = [
+/** The component its migrations are recorded under, and the migrations (bin/table-list). */
+export const COMPONENT = "audit";
+export const MIGRATIONS: Migration[] = [
 	[
 		`create table audit_entries (
 			chain text not null,
@@ -73,7 +75,7 @@ function toEntry(r: EntryRow): AuditEntry {
 
 /** PostgreSQL: a batch is one multi-row insert; pages by (at, chain, seq). */
 export class PostgresAuditStore extends MigratedStore implements AuditStore {
-	protected readonly component = "audit";
+	protected readonly component = COMPONENT;
 	protected readonly migrations = MIGRATIONS;
 
 	async append(entries: AuditEntry[]): Promise<void> {

@@ -15,8 +15,8 @@
  * The embedded store is owned by one node and is not wrapped: it counts in memory already.
  */
 import { Allowance, SWEEP_MS } from "./allowance";
-import type { CreditLease, KeyUsageStore, SharedKeyUsageStore } from "../store/key-usage-store";
-import type { CreditState, RefillDue } from "../key-limits";
+import type { CreditLease, KeyUsageStore, SharedKeyUsageStore } from "./key-usage-store";
+import type { CreditState, RefillDue } from "./key-limits";
 
 interface Held {
 	keyId: string;

@@ -1,6 +1,6 @@
 import type { MongoCollection, MongoFilter } from "../../store/mongo/collection";
 import type { RefreshFamilyRecord, RefreshFamilyStore, Rotation } from "./refresh-family-store";
-import * as query from "./mongo-queries";
+import * as query from "./auth-mongo-queries";
 
 /** The shared collection type, with updateMany's result typed. */
 export type FamilyCollection = Omit<MongoCollection<RefreshFamilyRecord>, "updateMany"> & {

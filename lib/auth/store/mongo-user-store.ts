@@ -7,7 +7,7 @@ import type {
 	UserSearch,
 	UserStore
 } from "./user-store";
-import * as query from "./mongo-queries";
+import * as query from "./auth-mongo-queries";
 
 /** MongoDB's duplicate-key error code. */
 const DUPLICATE_KEY = 11000;

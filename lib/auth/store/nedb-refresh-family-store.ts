@@ -1,7 +1,7 @@
 import type Datastore from "@seald-io/nedb";
 import { indexOf, readIndex, useMapForUniqueIndex } from "../../store/nedb/map-index";
 import type { RefreshFamilyRecord, RefreshFamilyStore, Rotation } from "./refresh-family-store";
-import * as query from "./mongo-queries";
+import * as query from "./auth-mongo-queries";
 
 /** NeDB: the serial executor makes each conditional update atomic; "one updated" decides. */
 export class NedbRefreshFamilyStore implements RefreshFamilyStore {

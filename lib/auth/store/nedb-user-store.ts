@@ -8,7 +8,7 @@ import type {
 	UserSearch,
 	UserStore
 } from "./user-store";
-import * as query from "./mongo-queries";
+import * as query from "./auth-mongo-queries";
 
 /** NeDB: unique indexes on the lower-case keys; the serial executor makes each update atomic. */
 export class NedbUserStore implements UserStore {

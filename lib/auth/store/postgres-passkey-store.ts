@@ -20,7 +20,9 @@ interface PasskeyRow {
 	cloned_at: Date | null;
 }
 
-const MIGRATIONS: Migration[] = [
+/** The component its migrations are recorded under, and the migrations (bin/table-list). */
+export const COMPONENT = "passkeys";
+export const MIGRATIONS: Migration[] = [
 	[
 		`create table passkeys (
 			id text primary key,
@@ -57,7 +59,7 @@ function toRecord(row: PasskeyRow): PasskeyRecord {
 
 /** PostgreSQL: each write one statement; the counter's compare-and-set in its WHERE. */
 export class PostgresPasskeyStore extends MigratedStore implements PasskeyStore {
-	protected readonly component = "passkeys";
+	protected readonly component = COMPONENT;
 	protected readonly migrations = MIGRATIONS;
 
 	async insert(r: PasskeyRecord): Promise<void> {

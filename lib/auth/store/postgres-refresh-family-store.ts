@@ -24,7 +24,9 @@ interface FamilyRow {
 	scopes: string[] | null;
 }
 
-const MIGRATIONS: Migration[] = [
+/** The component its migrations are recorded under, and the migrations (bin/table-list). */
+export const COMPONENT = "refresh_families";
+export const MIGRATIONS: Migration[] = [
 	[
 		`create table refresh_families (
 			id text primary key,
@@ -65,7 +67,7 @@ const MIGRATIONS: Migration[] = [
  * (every access token names its session) are batched like token lookups.
  */
 export class PostgresRefreshFamilyStore extends MigratedStore implements RefreshFamilyStore {
-	protected readonly component = "refresh_families";
+	protected readonly component = COMPONENT;
 	protected readonly migrations = MIGRATIONS;
 	private readonly byId = this.lookupsById<FamilyRow>("refresh_families");
 

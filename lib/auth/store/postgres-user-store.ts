@@ -30,7 +30,9 @@ interface UserRow {
 	updated_at: Date;
 }
 
-const MIGRATIONS: Migration[] = [
+/** The component its migrations are recorded under, and the migrations (bin/table-list). */
+export const COMPONENT = "users";
+export const MIGRATIONS: Migration[] = [
 	[
 		`create table users (
 			id text primary key,
@@ -95,7 +97,7 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
  * id (every API-key and JWT request resolves its user) are batched like token lookups.
  */
 export class PostgresUserStore extends MigratedStore implements UserStore {
-	protected readonly component = "users";
+	protected readonly component = COMPONENT;
 	protected readonly migrations = MIGRATIONS;
 	private readonly byId = this.lookupsById<UserRow>("users");
 

@@ -26,7 +26,7 @@ export interface RefreshFamilyRecord {
 	revokedReason: string | null;
 	/**
 	 * The reuse interval (REFRESH_REUSE_INTERVAL): the fingerprint of the live token's immediate
-	 * parent, when it was rotated, and the live token sealed (AES-256-GCM, lib/pools/sealed-box) so
+	 * parent, when it was rotated, and the live token sealed (AES-256-GCM, lib/common/sealed-box) so
 	 * that a concurrent refresh of the parent within the interval gets the same successor. Absent
 	 * (null or missing) before the first rotation, and cleared once the interval is over.
 	 */

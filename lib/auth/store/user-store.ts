@@ -27,7 +27,7 @@ export interface UserRecord {
 	 */
 	tokensValidAfter: number;
 	/**
-	 * TOTP (RFC 6238, services/auth/totp.mixin): the secret sealed (AES-256-GCM, never in clear),
+	 * TOTP (RFC 6238, services/auth/sign-in/totp.mixin): the secret sealed (AES-256-GCM, never in clear),
 	 * set at enrolment; when it was turned on (epoch ms; null: off; sessions started before it did
 	 * not pass it); the last time step accepted (a code is never accepted twice); the recovery
 	 * codes' HMACs, each removed when used. Absent: never enrolled.

@@ -21,7 +21,9 @@ interface LinkRow {
 	uses: number;
 }
 
-const MIGRATIONS: Migration[] = [
+/** The component its migrations are recorded under, and the migrations (bin/table-list). */
+export const COMPONENT = "links";
+export const MIGRATIONS: Migration[] = [
 	[
 		// `params` is the caller's JSON text byte for byte (jsonb would reorder keys and spaces).
 		`create table links (
@@ -45,7 +47,7 @@ const MIGRATIONS: Migration[] = [
 
 /** PostgreSQL: a redeem is one conditional DELETE (one-time) or UPDATE (multi-use lock). */
 export class PostgresLinkStore extends MigratedStore implements LinkStore {
-	protected readonly component = "links";
+	protected readonly component = COMPONENT;
 	protected readonly migrations = MIGRATIONS;
 
 	async insert(record: LinkRecord): Promise<void> {

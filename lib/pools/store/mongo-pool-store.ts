@@ -9,7 +9,7 @@ import type {
 	PoolStore,
 	PoolTokenRecord
 } from "./pool-store";
-import * as query from "./mongo-queries";
+import * as query from "./pool-mongo-queries";
 
 /** MongoDB: findOneAndUpdate on one document decides each assignment, lease renewal and release. */
 export class MongoPoolStore implements PoolStore {

@@ -9,7 +9,7 @@ import type {
 	PoolStore,
 	PoolTokenRecord
 } from "./pool-store";
-import * as query from "./mongo-queries";
+import * as query from "./pool-mongo-queries";
 
 /** Candidates read per assignment round, and rounds before giving up under heavy contention. */
 const CANDIDATES = 16;

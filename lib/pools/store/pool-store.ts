@@ -33,7 +33,7 @@ export interface PoolTokenRecord {
 	slotKey: string;
 	/** HMAC-SHA256(TOKEN_SALT, token), base64url, for lookups. */
 	hash: string;
-	/** The token itself, sealed (lib/pools/sealed-box): it is handed out again on every assignment. */
+	/** The token itself, sealed (lib/common/sealed-box): it is handed out again on every assignment. */
 	sealed: string;
 	createdAt: number;
 	expiresAt: number | null;

@@ -39,7 +39,9 @@ interface PoolTokenRow {
 
 const SLOT_CONSTRAINT = "pool_tokens_slot_key";
 
-const MIGRATIONS: Migration[] = [
+/** The component its migrations are recorded under, and the migrations (bin/table-list). */
+export const COMPONENT = "pools";
+export const MIGRATIONS: Migration[] = [
 	[
 		`create table pool_configs (
 			pool text primary key,
@@ -71,7 +73,7 @@ const MIGRATIONS: Migration[] = [
  * (pool, slot) constraint caps a pool at its size however many nodes generate at once.
  */
 export class PostgresPoolStore extends MigratedStore implements PoolStore {
-	protected readonly component = "pools";
+	protected readonly component = COMPONENT;
 	protected readonly migrations = MIGRATIONS;
 
 	async getConfig(pool: string): Promise<PoolConfigRecord | null> {

@@ -1,7 +1,7 @@
 import { copyData } from "../../store/storable-data";
 import type Datastore from "@seald-io/nedb";
 import { GroupCommit } from "../../store/group-commit";
-import { isStoreUnavailable } from "../../store/errors";
+import { isStoreUnavailable } from "../../store/store-errors";
 import { useMapForUniqueIndex } from "../../store/nedb/map-index";
 import {
 	isExpired,

@@ -1,6 +1,6 @@
 import { copyData } from "../../store/storable-data";
 import { GroupCommit } from "../../store/group-commit";
-import { isCallerDataError, isConstraintError } from "../../store/errors";
+import { isCallerDataError, isConstraintError } from "../../store/store-errors";
 import { LookupBatcher } from "../../store/lookup-batcher";
 import {
 	fromTimestamp,
@@ -23,7 +23,9 @@ interface TokenRow {
 	last_used_at: Date | null;
 }
 
-const MIGRATIONS: Migration[] = [
+/** The component its migrations are recorded under, and the migrations (bin/table-list). */
+export const COMPONENT = "tokens";
+export const MIGRATIONS: Migration[] = [
 	[
 		`create table tokens (
 			id text primary key,
@@ -53,7 +55,7 @@ const COLUMNS = "id, type, owner, hash, name, scopes, data, created_at, expires_
  * multi-row INSERT.
  */
 export class PostgresTokenStore extends MigratedStore implements TokenStore {
-	protected readonly component = "tokens";
+	protected readonly component = COMPONENT;
 	protected readonly migrations = MIGRATIONS;
 	private readonly lookups = new LookupBatcher<TokenRow>(
 		hashes => this.sql<TokenRow[]>`

@@ -4,7 +4,7 @@
  * a refill; changes by the owner; a reroll that keeps what was left; bad settings as 422s naming
  * the field.
  */
-import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
+import type { KeyVerification } from "../../../services/auth/api-keys/api-key-settings.mixin";
 import { apiKeyGateway } from "../../helpers/api-keys";
 import { postJson, request } from "../../helpers/http";
 

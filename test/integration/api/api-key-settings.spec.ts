@@ -3,7 +3,7 @@
  * verification, disabling and enabling without deleting, rerolling with an overlap, and the reason
  * a key does not pass (NOT_FOUND, EXPIRED, DISABLED).
  */
-import type { KeyVerification } from "../../../services/auth/api-key-settings.mixin";
+import type { KeyVerification } from "../../../services/auth/api-keys/api-key-settings.mixin";
 import { apiKeyGateway } from "../../helpers/api-keys";
 import { TEST_ADMIN_TOKEN } from "../../helpers/gateway";
 import { postJson, request } from "../../helpers/http";

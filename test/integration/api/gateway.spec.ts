@@ -4,7 +4,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import LinksService from "../../../services/links.service";
-import type { TokenEntity } from "../../../lib/tokens/types";
+import type { TokenEntity } from "../../../lib/tokens/token-types";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
 import { withSettings } from "../../helpers/broker";
 import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";

@@ -11,7 +11,7 @@ import PoolsService from "../../../services/pools.service";
 import { COOKIE_ACTIONS, READS_REFRESH_COOKIE } from "../../../lib/http/session-cookies";
 import { openApiPath } from "../../../lib/http/openapi";
 import { schemaOfRule } from "../../../lib/http/openapi-params";
-import { allRoutes } from "../../../lib/http/routes";
+import { allRoutes } from "../../../lib/http/route-table";
 import { FAST_SCRYPT } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
 import { startGateway, type TestGateway } from "../../helpers/gateway";

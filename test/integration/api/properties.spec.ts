@@ -13,7 +13,7 @@ import AuditService from "../../../services/audit.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { buildOpenApiDocument } from "../../../lib/http/openapi";
-import { allRoutes } from "../../../lib/http/routes";
+import { allRoutes } from "../../../lib/http/route-table";
 import { authService } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
 import {
@@ -29,7 +29,7 @@ const RUNS = Number(process.env.PROPERTY_RUNS_API ?? 100);
 const PASSWORD = "properties password 1";
 const HIGH = { maxAttempts: 1_000_000, window: 900 };
 
-/** Every route of the table (lib/http/routes), as clients call it (`:name` segments are generated). */
+/** Every route of the table (lib/http/route-table), as clients call it (`:name` segments are generated). */
 const ROUTES: [string, string][] = allRoutes()
 	.filter(r => r.method !== "HEAD")
 	.map(r => [r.method, r.fullPath]);

@@ -9,7 +9,7 @@ import { breakerWatch, withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
-import { allRoutes } from "../../../lib/http/routes";
+import { allRoutes } from "../../../lib/http/route-table";
 import { request, type Answer } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
 import { later } from "../../helpers/async";

@@ -5,7 +5,7 @@
  * reaching another user's sessions, and AUTH_MAX_SESSIONS ending the oldest. Then the end of
  * every session: DELETE /api/me.
  */
-import type { SessionInfo } from "../../../services/auth/session-list.mixin";
+import type { SessionInfo } from "../../../services/auth/sessions/session-list.mixin";
 import { authService } from "../../helpers/auth";
 import { signUpUsers, startGateway, type TestGateway } from "../../helpers/gateway";
 import { postJson, request } from "../../helpers/http";

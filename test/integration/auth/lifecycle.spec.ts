@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AuthUser, PublicUser, SessionTokens } from "../../../services/auth/auth.service";
-import type { TokenEntity } from "../../../lib/tokens/types";
+import type { TokenEntity } from "../../../lib/tokens/token-types";
 import { linkIn, tokenOf } from "../../helpers/smtp";
 import {
 	PUBLIC_URL,

@@ -9,7 +9,7 @@ import type {
 	SessionTokens,
 	SignInResult
 } from "../../../services/auth/auth.service";
-import type { TokenEntity } from "../../../lib/tokens/types";
+import type { TokenEntity } from "../../../lib/tokens/token-types";
 import { linkIn, tokenOf, type ReceivedMail } from "../../helpers/smtp";
 import {
 	callerFor,

@@ -5,7 +5,7 @@
  */
 import type { Service } from "moleculer";
 import type { AuthUser, SignInResult } from "../../../services/auth/auth.service";
-import type { TokenEntity } from "../../../lib/tokens/types";
+import type { TokenEntity } from "../../../lib/tokens/token-types";
 import type { UserRecord, UserStore } from "../../../lib/auth/store/user-store";
 import { linkIn, tokenOf } from "../../helpers/smtp";
 import {

@@ -3,9 +3,9 @@
  * auth.invalidateTokens, and auth.refresh on their sessions, on a real broker. A subject's tokens
  * never pass as a user's, nor a user's as a subject's; none of it is on the gateway.
  */
-import { allRoutes } from "../../../lib/http/routes";
-import type { SessionTokens } from "../../../lib/auth/types";
-import type { ValidatedToken } from "../../../services/auth/service-tokens.mixin";
+import { allRoutes } from "../../../lib/http/route-table";
+import type { SessionTokens } from "../../../lib/auth/auth-types";
+import type { ValidatedToken } from "../../../services/auth/service-api/service-tokens.mixin";
 import { rejection } from "../../helpers/async";
 import { createVerifiedAccount, signIn, startAuthStack, type AuthStack } from "../../helpers/auth";
 

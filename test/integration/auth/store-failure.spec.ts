@@ -4,7 +4,7 @@
  * cause, the cause goes to the log, and a failed write changes nothing, in memory either.
  */
 import type { AuthUser, SignInResult } from "../../../services/auth/auth.service";
-import type { TokenEntity } from "../../../lib/tokens/types";
+import type { TokenEntity } from "../../../lib/tokens/token-types";
 import { createVerifiedAccount, signIn, startAuthStack, type AuthStack } from "../../helpers/auth";
 import { DiskFull, expectStoreUnavailable, rejection } from "../../helpers/disk-full";
 import { CapturingLogger } from "../../helpers/logs";

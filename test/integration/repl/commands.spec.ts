@@ -8,7 +8,7 @@ import AuthService from "../../../services/auth/auth.service";
 import AuditService from "../../../services/audit.service";
 import { FAST_SCRYPT, PUBLIC_URL } from "../../helpers/auth";
 import TokensService from "../../../services/tokens/tokens.service";
-import { type TokenEntity } from "../../../lib/tokens/types";
+import { type TokenEntity } from "../../../lib/tokens/token-types";
 import * as repl from "../../../lib/broker/repl-commands";
 import { removeDir, startService, tempDataDir, withSettings } from "../../helpers/broker";
 

@@ -1,12 +1,15 @@
 /**
- * One contract, every store, for what API keys have spent (lib/auth/store/key-usage-store): credits
+ * One contract, every store, for what API keys have spent (lib/auth/api-key-usage/key-usage-store): credits
  * set, spent once each under concurrency, refilled once per period; rate-limit windows counted and
  * cleaned up; a key forgotten. NeDB always, PostgreSQL when it answers (always in CI), MongoDB when
  * MONGO_URI is set. The store is the one `auth` opens.
  */
 import { randomUUID } from "node:crypto";
 import AuthService from "../../../services/auth/auth.service";
-import type { KeyUsageStore, SharedKeyUsageStore } from "../../../lib/auth/store/key-usage-store";
+import type {
+	KeyUsageStore,
+	SharedKeyUsageStore
+} from "../../../lib/auth/api-key-usage/key-usage-store";
 import { LeasingKeyUsageStore } from "../../../lib/auth/api-key-usage/leasing-key-usage-store";
 import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 import { FAST_SCRYPT } from "../../helpers/auth";

@@ -4,10 +4,10 @@
  */
 import postgres from "postgres";
 import { rejection } from "../../helpers/async";
-import { isStoreUnavailable } from "../../../lib/store/errors";
+import { isStoreUnavailable } from "../../../lib/store/store-errors";
 import { acquirePool, releasePool } from "../../../lib/store/postgres/database";
 import { migrate } from "../../../lib/store/postgres/migrations";
-import { claimScheduledRun } from "../../../lib/store/postgres/scheduled-runs";
+import { claimScheduledRun } from "../../../lib/store/postgres/postgres-scheduled-runs";
 import { PostgresTokenStore } from "../../../lib/tokens/store/postgres-token-store";
 import { PostgresUserStore } from "../../../lib/auth/store/postgres-user-store";
 import {

@@ -11,7 +11,7 @@ import LinksService from "../../../services/links.service";
 import AuditService from "../../../services/audit.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
-import { allRoutes, type FullRoute } from "../../../lib/http/routes";
+import { allRoutes, type FullRoute } from "../../../lib/http/route-table";
 import { authService } from "../../helpers/auth";
 import { breakerWatch, withSettings } from "../../helpers/broker";
 import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";

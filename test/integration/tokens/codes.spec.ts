@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
-import type { TokenEntity } from "../../../lib/tokens/types";
+import type { TokenEntity } from "../../../lib/tokens/token-types";
 import { removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { rejection } from "../../helpers/async";
 

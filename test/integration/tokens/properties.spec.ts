@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { Errors, type ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
-import { type TokenEntity } from "../../../lib/tokens/types";
+import { type TokenEntity } from "../../../lib/tokens/token-types";
 import { removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { tokenCalls } from "../../helpers/tokens";
 

@@ -9,7 +9,7 @@ import { renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
-import { type TokenEntity } from "../../../lib/tokens/types";
+import { type TokenEntity } from "../../../lib/tokens/token-types";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../../helpers/broker";
 import { uniqueNamespace } from "../../helpers/nats";
 import { LeakCapture } from "../../helpers/logs";

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context, ServiceBroker } from "moleculer";
 import TokensService from "../../../services/tokens/tokens.service";
-import { type TokenEntity } from "../../../lib/tokens/types";
+import { type TokenEntity } from "../../../lib/tokens/token-types";
 import {
 	createTestBroker,
 	dataDirPerTest,

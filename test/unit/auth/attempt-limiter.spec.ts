@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { AttemptLimiter } from "../../../lib/auth/attempt-limiter";
+import { AttemptLimiter } from "../../../lib/auth/sign-in-attempts/attempt-limiter";
 
 const MINUTE = 60_000;
 

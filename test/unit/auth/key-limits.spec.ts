@@ -9,7 +9,7 @@ import {
 	reportedLimit,
 	spend,
 	windowOf
-} from "../../../lib/auth/key-limits";
+} from "../../../lib/auth/api-key-usage/key-limits";
 
 const T = Date.UTC(2026, 1, 27, 13, 45, 30, 500); // 27 Feb 2026, 13:45:30.5 UTC
 

@@ -2,7 +2,7 @@ import { KeyRing } from "../../../lib/auth/key-ring";
 import { AccessTokens } from "../../../lib/auth/jwt";
 import { jwksOf, keyRingState, type SigningKeyRecord } from "../../../lib/auth/signing-keys";
 import type { SigningKeyStore } from "../../../lib/auth/store/signing-key-store";
-import { SealedBox } from "../../../lib/pools/sealed-box";
+import { SealedBox } from "../../../lib/common/sealed-box";
 import { decodeProtectedHeader } from "jose";
 
 /** A store in memory: the KeyRing's contract is insert, list, remove. */

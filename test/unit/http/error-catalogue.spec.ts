@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { prettierFormatted } from "../../helpers/docs";
 import { Errors } from "moleculer";
 import * as catalogue from "../../../lib/http/error-catalogue";
-import { INVALID_DATA, STORE_UNAVAILABLE } from "../../../lib/store/errors";
+import { INVALID_DATA, STORE_UNAVAILABLE } from "../../../lib/store/store-errors";
 import { NODE_UNRESPONSIVE } from "../../../lib/broker/failover";
 
 const root = join(__dirname, "../../..");

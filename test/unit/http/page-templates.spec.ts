@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import * as templates from "../../../lib/http/page-templates";
-import { contentSecurityPolicy, renderPage, styleOf } from "../../../lib/http/pages";
+import { contentSecurityPolicy, renderPage, styleOf } from "../../../lib/http/page-rendering";
 
 describe("page templates", () => {
 	let dir: string;
@@ -15,7 +15,7 @@ describe("page templates", () => {
 
 	it("ships English and French, every text translated", () => {
 		expect(templates.SHIPPED_LANGUAGES).toEqual(["en", "fr"]);
-		const source = readFileSync(join(__dirname, "../../../lib/http/pages.ts"), "utf8");
+		const source = readFileSync(join(__dirname, "../../../lib/http/page-rendering.ts"), "utf8");
 		const msgids = [...source.matchAll(/\bt\(\s*"((?:[^"\\]|\\.)*)"/g)].map(m => m[1]);
 		expect(msgids.length).toBeGreaterThan(30);
 		expect(msgids.filter(id => !(id in french))).toEqual([]);

@@ -6,7 +6,7 @@ import {
 	escapeHtml,
 	pages,
 	renderPage
-} from "../../../lib/http/pages";
+} from "../../../lib/http/page-rendering";
 
 /** Text of the page outside our own markup: every `<` must start one of our tags. */
 function foreignTags(html: string): string[] {

@@ -1,6 +1,6 @@
 import { createDecipheriv, hkdfSync } from "node:crypto";
 import fc from "fast-check";
-import { deriveKey, SealedBox, SealedBoxError } from "../../../lib/pools/sealed-box";
+import { deriveKey, SealedBox, SealedBoxError } from "../../../lib/common/sealed-box";
 
 const SECRET = "a-master-secret-of-at-least-32-characters!";
 

@@ -10,7 +10,7 @@ import {
 	describeCause,
 	isStoreUnavailable,
 	publicError
-} from "../../../lib/store/errors";
+} from "../../../lib/store/store-errors";
 
 /** The 3.x driver moleculer-db-adapter-mongo uses; it ships no types. */
 interface MongoDriver {

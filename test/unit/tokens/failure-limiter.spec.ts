@@ -1,4 +1,4 @@
-import { FailureLimiter } from "../../../lib/tokens/failure-limiter";
+import { FailureLimiter } from "../../../lib/tokens/lookup-failures/failure-limiter";
 
 describe("FailureLimiter", () => {
 	let now: number;
