@@ -32,3 +32,13 @@ export const SCOPES = {
 		return value;
 	}
 } as const;
+
+/** A page's size: 1 to 100 (a query string's text converted). */
+export const PAGE_LIMIT = {
+	type: "number",
+	integer: true,
+	min: 1,
+	max: 100,
+	optional: true,
+	convert: true
+} as const;

@@ -23,7 +23,7 @@ import {
 	positiveWholeNumberFromEnv,
 	publicUrlFromEnv
 } from "../../lib/config/env";
-import { isoDate } from "../../lib/common/iso-date";
+import { publicUser } from "../../lib/auth/public-user";
 import { AccessTokens } from "../../lib/auth/jwt";
 import { createDummyHash, scryptParamsFromEnv } from "../../lib/auth/password";
 import { resolveSecret } from "../../lib/config/secrets";
@@ -339,14 +339,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 
 	methods: {
 		toPublicUser(this: AuthThis, user: UserRecord): PublicUser {
-			return {
-				id: user._id,
-				username: user.username,
-				email: user.email,
-				emailVerified: user.emailVerified,
-				createdAt: isoDate(user.createdAt),
-				updatedAt: isoDate(user.updatedAt)
-			};
+			return publicUser(user);
 		},
 
 		toAuthUser(

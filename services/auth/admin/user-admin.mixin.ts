@@ -9,7 +9,8 @@
 import { randomUUID } from "node:crypto";
 import { Errors } from "moleculer";
 import { clientError, notOnYourself } from "../../../lib/auth/auth-errors";
-import { EMAIL, USERNAME } from "../../../lib/auth/auth-params";
+import { EMAIL, PAGE_LIMIT, USERNAME } from "../../../lib/auth/auth-params";
+import { publicUser } from "../../../lib/auth/public-user";
 import {
 	DuplicateUserError,
 	emailKeyOf,
@@ -26,7 +27,7 @@ import {
 	statusOf
 } from "../../../lib/auth/admin/account-status";
 import { isoDate } from "../../../lib/common/iso-date";
-import type { PublicUser, UserEventPayload } from "../../../lib/auth/auth-types";
+import type { UserEventPayload } from "../../../lib/auth/auth-types";
 import { isDisabled } from "../api-keys/api-key-settings.mixin";
 import { authMixin } from "../auth-internals";
 import type { AuthContext, AuthThis, IdParams } from "../auth-internals";
@@ -59,21 +60,10 @@ function afterOf(cursor: string | undefined | null): string | undefined {
 /** One account as administrators see it in a list. */
 function adminSummary(user: UserRecord, now: number) {
 	return {
-		...publicUserOf(user),
+		...publicUser(user),
 		status: statusOf(user, now),
 		roles: rolesOf(user),
 		lastSignInAt: user.lastSignInAt == null ? null : isoDate(user.lastSignInAt)
-	};
-}
-
-function publicUserOf(user: UserRecord): PublicUser {
-	return {
-		id: user._id,
-		username: user.username,
-		email: user.email,
-		emailVerified: user.emailVerified,
-		createdAt: isoDate(user.createdAt),
-		updatedAt: isoDate(user.updatedAt)
 	};
 }
 
@@ -90,14 +80,7 @@ const UserAdminMixin = authMixin({
 					optional: true
 				},
 				cursor: { type: "string", max: 100, optional: true },
-				limit: {
-					type: "number",
-					integer: true,
-					min: 1,
-					max: 100,
-					optional: true,
-					convert: true
-				}
+				limit: PAGE_LIMIT
 			},
 			async handler(
 				this: AuthThis,
@@ -229,7 +212,7 @@ const UserAdminMixin = authMixin({
 				// After the answer, as at sign-up: a mail server down does not undo the account
 				// (resend-verification sends the invitation again).
 				if (invite) this.sendLinkLater(ctx, user, "invitation");
-				return { user: publicUserOf(user), roles: rolesOf(user), invited: invite };
+				return { user: publicUser(user), roles: rolesOf(user), invited: invite };
 			}
 		},
 
@@ -286,7 +269,7 @@ const UserAdminMixin = authMixin({
 				const scopes = scopesWithRoles(user.scopes, ctx.params.roles);
 				const updated = await this.store.update(user._id, { scopes }, Date.now());
 				if (!updated) throw clientError("No such user.", 404, "NOT_FOUND");
-				return { user: publicUserOf(updated), roles: rolesOf(updated) };
+				return { user: publicUser(updated), roles: rolesOf(updated) };
 			}
 		}
 	}

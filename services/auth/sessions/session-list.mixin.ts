@@ -6,7 +6,7 @@
  * (their `sid` claim names it). Only ever the caller's own sessions.
  */
 import { clientError, invalidToken } from "../../../lib/auth/auth-errors";
-import { TOKEN_STRING } from "../../../lib/auth/auth-params";
+import { PAGE_LIMIT, TOKEN_STRING } from "../../../lib/auth/auth-params";
 import { isoDate } from "../../../lib/common/iso-date";
 import type { ResolvedUser, UserEventPayload } from "../../../lib/auth/auth-types";
 import { authMixin } from "../auth-internals";
@@ -55,14 +55,7 @@ const SessionListMixin = authMixin({
 		listSessions: {
 			params: {
 				$$strict: true,
-				limit: {
-					type: "number",
-					integer: true,
-					min: 1,
-					max: 100,
-					optional: true,
-					convert: true
-				},
+				limit: PAGE_LIMIT,
 				after: { type: "string", min: 1, max: 64, optional: true }
 			},
 			async handler(
