@@ -49,3 +49,36 @@ export const auditUnavailable = () =>
 		503,
 		"AUDIT_UNAVAILABLE"
 	);
+
+/** Accounts, keys, sessions and passkeys: one definition each, used wherever they are thrown. */
+export const alreadyRegistered = () =>
+	clientError("That username or e-mail address is already registered.", 409, "ALREADY_EXISTS");
+export const alreadyVerified = () =>
+	clientError("The address is already confirmed.", 409, "ALREADY_VERIFIED");
+export const noSuchApiKey = () => notFound("API key");
+export const noSuchSession = () => notFound("session");
+export const noSuchUser = () => notFound("user");
+export const noSuchPasskey = () => notFound("passkey");
+export const totpRequired = () =>
+	clientError("Sign in with your TOTP code to manage API keys.", 403, "TOTP_REQUIRED");
+export const recentSignInRequired = () =>
+	clientError(
+		"Sign in again, or give your password, to do this.",
+		403,
+		"RECENT_SIGN_IN_REQUIRED",
+		{
+			field: "password"
+		}
+	);
+export const passkeyRefused = () =>
+	clientError("That passkey did not sign you in.", 401, "PASSKEY_REFUSED");
+export const passkeyNotVerified = () =>
+	clientError("That passkey could not be added.", 400, "PASSKEY_NOT_VERIFIED");
+export const passkeyExists = () =>
+	clientError("This passkey is already registered.", 409, "PASSKEY_EXISTS");
+export const passkeysUnavailable = () =>
+	clientError("Passkeys are not set up on this server.", 403, "PASSKEYS_UNAVAILABLE");
+export const scopeNotAllowed = (scopes: string[]) =>
+	clientError("You may not grant these scopes.", 403, "SCOPE_NOT_ALLOWED", { scopes });
+export const tooManyKeys = (max: number) =>
+	clientError(`You already have ${max} API keys: revoke one first.`, 409, "TOO_MANY_KEYS");

@@ -50,8 +50,10 @@ import {
 	USERNAME
 } from "../../lib/auth/auth-params";
 import {
+	alreadyRegistered,
 	clientError,
 	invalidCredentials,
+	noSuchUser,
 	sessionRequired,
 	tooManyAttempts,
 	unauthorized
@@ -219,12 +221,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				ctx: AuthContext<SignUpParams>
 			): Promise<{ user: PublicUser }> {
 				const { username, email, password } = ctx.params;
-				const duplicate = () =>
-					clientError(
-						"That username or e-mail address is already registered.",
-						409,
-						"ALREADY_EXISTS"
-					);
+				const duplicate = () => alreadyRegistered();
 				const usernameKey = usernameKeyOf(username);
 				const emailKey = emailKeyOf(email);
 				const now = Date.now();
@@ -331,7 +328,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 					{ scopes: ctx.params.scopes },
 					Date.now()
 				);
-				if (!user) throw clientError("No such user.", 404, "NOT_FOUND");
+				if (!user) throw noSuchUser();
 				return { user: this.toPublicUser(user), scopes: user.scopes };
 			}
 		}

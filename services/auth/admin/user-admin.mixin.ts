@@ -8,7 +8,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { Errors } from "moleculer";
-import { clientError, notOnYourself } from "../../../lib/auth/auth-errors";
+import {
+	alreadyRegistered,
+	alreadyVerified,
+	noSuchUser,
+	notOnYourself
+} from "../../../lib/auth/auth-errors";
 import { EMAIL, PAGE_LIMIT, USERNAME } from "../../../lib/auth/auth-params";
 import { publicUser } from "../../../lib/auth/public-user";
 import {
@@ -202,11 +207,7 @@ const UserAdminMixin = authMixin({
 					await this.store.insert(user);
 				} catch (err) {
 					if (!(err instanceof DuplicateUserError)) throw err;
-					throw clientError(
-						"That username or e-mail address is already registered.",
-						409,
-						"ALREADY_EXISTS"
-					);
+					throw alreadyRegistered();
 				}
 				ctx.emit<UserEventPayload>("auth.userCreated", { userId: user._id });
 				// After the answer, as at sign-up: a mail server down does not undo the account
@@ -224,7 +225,7 @@ const UserAdminMixin = authMixin({
 				const actor = await this.requireAdmin(ctx, false);
 				const user = await this.adminTarget(ctx.params.id);
 				if (user.emailVerified) {
-					throw clientError("The address is already confirmed.", 409, "ALREADY_VERIFIED");
+					throw alreadyVerified();
 				}
 				await this.recordAdminAction(ctx, actor, "verificationResent", user._id);
 				await this.sendLink(
@@ -268,7 +269,7 @@ const UserAdminMixin = authMixin({
 				});
 				const scopes = scopesWithRoles(user.scopes, ctx.params.roles);
 				const updated = await this.store.update(user._id, { scopes }, Date.now());
-				if (!updated) throw clientError("No such user.", 404, "NOT_FOUND");
+				if (!updated) throw noSuchUser();
 				return { user: publicUser(updated), roles: rolesOf(updated) };
 			}
 		}

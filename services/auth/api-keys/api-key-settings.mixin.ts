@@ -6,7 +6,7 @@
 import { fieldError } from "../../../lib/broker/field-error";
 import { TOKEN_TYPES, type TokenEntity } from "../../../lib/tokens/token-types";
 import { TOKEN_STRING } from "../../../lib/auth/auth-params";
-import { clientError } from "../../../lib/auth/auth-errors";
+import { noSuchApiKey } from "../../../lib/auth/auth-errors";
 import { assertStorableData } from "../../../lib/store/storable-data";
 import type { UserEventPayload } from "../../../lib/auth/auth-types";
 import { authMixin } from "../auth-internals";
@@ -116,7 +116,7 @@ const ApiKeySettingsMixin = authMixin({
 					owner: caller.id,
 					data
 				});
-				if (!updated) throw clientError("No such API key.", 404, "NOT_FOUND");
+				if (!updated) throw noSuchApiKey();
 				return updated;
 			}
 		},
@@ -238,7 +238,7 @@ const ApiKeySettingsMixin = authMixin({
 			id: string
 		): Promise<TokenEntity> {
 			const key = (await this.apiKeysOf(ctx, owner)).find(k => k.id === id);
-			if (!key) throw clientError("No such API key.", 404, "NOT_FOUND");
+			if (!key) throw noSuchApiKey();
 			return key;
 		}
 	}

@@ -5,7 +5,12 @@
 
 import { TOKEN_TYPES } from "../../../lib/tokens/token-types";
 import { DAY, MAX_TOKEN_LENGTH, SCOPES, TOKEN_STRING } from "../../../lib/auth/auth-params";
-import { clientError, invalidToken } from "../../../lib/auth/auth-errors";
+import {
+	invalidToken,
+	noSuchApiKey,
+	scopeNotAllowed,
+	tooManyKeys
+} from "../../../lib/auth/auth-errors";
 import type { ResolvedUser, UserEventPayload } from "../../../lib/auth/auth-types";
 import type { TokenEntity } from "../../../lib/tokens/token-types";
 import { METADATA, assertMetadata, isDisabled } from "./api-key-settings.mixin";
@@ -26,10 +31,6 @@ import type {
 	CreateApiKeyParams,
 	IdParams
 } from "../auth-internals";
-
-function tooManyKeys(max: number): Error {
-	return clientError(`You already have ${max} API keys: revoke one first.`, 409, "TOO_MANY_KEYS");
-}
 
 const ApiKeysMixin = authMixin({
 	actions: {
@@ -86,9 +87,7 @@ const ApiKeysMixin = authMixin({
 				assertMetadata(ctx.params.metadata);
 				assertRateLimitNames(ctx.params.rateLimits);
 				if (notAllowed.length > 0) {
-					throw clientError("You may not grant these scopes.", 403, "SCOPE_NOT_ALLOWED", {
-						scopes: notAllowed
-					});
+					throw scopeNotAllowed(notAllowed);
 				}
 				if ((await this.apiKeysOf(ctx, user._id)).length >= this.settings.maxApiKeys) {
 					throw tooManyKeys(this.settings.maxApiKeys);
@@ -139,12 +138,12 @@ const ApiKeysMixin = authMixin({
 				// tokens.revoke takes any type: make sure this id is one of the caller's API keys.
 				const keys = await this.apiKeysOf(ctx, caller.id);
 				const key = keys.find(k => k.id === ctx.params.id);
-				if (!key) throw clientError("No such API key.", 404, "NOT_FOUND");
+				if (!key) throw noSuchApiKey();
 				const removed = await ctx.call<TokenEntity | null, object>("tokens.revoke", {
 					id: ctx.params.id,
 					owner: caller.id
 				});
-				if (!removed) throw clientError("No such API key.", 404, "NOT_FOUND");
+				if (!removed) throw noSuchApiKey();
 				// A balance shared with a rerolled key lives on with that key.
 				const usageId = usageIdOf(key);
 				if (!keys.some(k => k.id !== key.id && usageIdOf(k) === usageId)) {

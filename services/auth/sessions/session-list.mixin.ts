@@ -5,7 +5,7 @@
  * or refresh. Ending one revokes its refresh token, and its access tokens are refused from then on
  * (their `sid` claim names it). Only ever the caller's own sessions.
  */
-import { clientError, invalidToken } from "../../../lib/auth/auth-errors";
+import { invalidToken, noSuchSession } from "../../../lib/auth/auth-errors";
 import { PAGE_LIMIT, TOKEN_STRING } from "../../../lib/auth/auth-params";
 import { isoDate } from "../../../lib/common/iso-date";
 import type { ResolvedUser, UserEventPayload } from "../../../lib/auth/auth-types";
@@ -87,7 +87,7 @@ const SessionListMixin = authMixin({
 				const caller = this.requireSession(ctx, "Ending sessions");
 				const family = await this.families.findById(ctx.params.id);
 				if (!family || family.userId !== caller.id || family.revokedAt !== null) {
-					throw clientError("No such session.", 404, "NOT_FOUND");
+					throw noSuchSession();
 				}
 				await this.revokeFamily(ctx, family, "revoked");
 				ctx.emit<UserEventPayload & { session: string }>("auth.sessionRevoked", {

@@ -8,7 +8,14 @@
  * starts the session at once; one without user verification goes on to the account's second step
  * (TOTP) like a password would.
  */
-import { clientError } from "../../../lib/auth/auth-errors";
+import {
+	noSuchPasskey,
+	noSuchUser,
+	passkeyExists,
+	passkeyNotVerified,
+	passkeyRefused,
+	passkeysUnavailable
+} from "../../../lib/auth/auth-errors";
 import { fieldError } from "../../../lib/broker/field-error";
 import { count } from "../../../lib/broker/project-metrics";
 import {
@@ -64,8 +71,7 @@ function publicPasskey(p: PasskeyRecord): PublicPasskey {
 }
 
 /** One answer for every refused passkey sign-in: what failed is for the logs and metrics. */
-const refused = () => clientError("That passkey did not sign you in.", 401, "PASSKEY_REFUSED");
-const noSuchPasskey = () => clientError("No such passkey.", 404, "NOT_FOUND");
+const refused = passkeyRefused;
 
 interface ChallengeData {
 	purpose: "register" | "sign-in" | "second-step";
@@ -132,7 +138,7 @@ const PasskeysMixin = authMixin({
 					clonedAt: null
 				};
 				if (await this.passkeys.findById(record._id)) {
-					throw clientError("This passkey is already registered.", 409, "PASSKEY_EXISTS");
+					throw passkeyExists();
 				}
 				await this.passkeys.insert(record);
 				count(this.broker, METRIC, { operation: "register", result: "added" });
@@ -153,7 +159,7 @@ const PasskeysMixin = authMixin({
 				ctx: AuthContext<{ login: string }>
 			): Promise<PublicPasskey[]> {
 				const user = await this.findByLogin(ctx.params.login);
-				if (!user) throw clientError("No such user.", 404, "NOT_FOUND");
+				if (!user) throw noSuchUser();
 				return (await this.passkeys.listOfUser(user._id)).map(publicPasskey);
 			}
 		},
@@ -428,9 +434,7 @@ const PasskeysMixin = authMixin({
 		/** Counts a refused ceremony and answers it: the same for every reason, to the caller. */
 		passkeyFailure(this: AuthThis, operation: string, reason = "not_verified"): Error {
 			count(this.broker, METRIC, { operation, result: reason });
-			return operation === "register"
-				? clientError("That passkey could not be added.", 400, "PASSKEY_NOT_VERIFIED")
-				: refused();
+			return operation === "register" ? passkeyNotVerified() : refused();
 		},
 
 		/** A credential that exists nowhere, the same for one login every time. */
@@ -456,11 +460,7 @@ const PasskeysMixin = authMixin({
 		/** Refuses when passkeys are off; in development, warns once about a doubtful relying party. */
 		requirePasskeys(this: AuthThis): void {
 			if (!this.passkeysOn) {
-				throw clientError(
-					"Passkeys are not set up on this server.",
-					403,
-					"PASSKEYS_UNAVAILABLE"
-				);
+				throw passkeysUnavailable();
 			}
 			if (this.relyingPartyChecked) return;
 			this.relyingPartyChecked = true;

@@ -9,7 +9,12 @@ import { accountLimitKeys } from "../../../lib/auth/sign-in-attempts/attempt-lim
 import { type Context } from "moleculer";
 import { renderSVG } from "uqr";
 import { GIVEN_PASSWORD, TOKEN_STRING } from "../../../lib/auth/auth-params";
-import { clientError, tooManyAttempts } from "../../../lib/auth/auth-errors";
+import {
+	clientError,
+	recentSignInRequired,
+	tooManyAttempts,
+	totpRequired
+} from "../../../lib/auth/auth-errors";
 import {
 	base32Decode,
 	base32Encode,
@@ -178,11 +183,7 @@ const TotpMixin = authMixin({
 			if (user.totpEnabledAt == null) return;
 			const session = caller.session && (await this.families.findById(caller.session));
 			if (!session || session.createdAt < user.totpEnabledAt) {
-				throw clientError(
-					"Sign in with your TOTP code to manage API keys.",
-					403,
-					"TOTP_REQUIRED"
-				);
+				throw totpRequired();
 			}
 		},
 
@@ -206,12 +207,7 @@ const TotpMixin = authMixin({
 			if (session && Date.now() - session.createdAt <= this.settings.recentSignIn * 1000) {
 				return;
 			}
-			throw clientError(
-				"Sign in again, or give your password, to do this.",
-				403,
-				"RECENT_SIGN_IN_REQUIRED",
-				{ field: "password" }
-			);
+			throw recentSignInRequired();
 		},
 
 		/** A password reset by mail removes a factor enrolled within `resetRemovesFactorsWithin`. */
