@@ -9,6 +9,7 @@ import { type DbSettings, type StoreOwner } from "../../mixins/db.mixin";
 import { type CleanupSchedule } from "../../mixins/cron.mixin";
 import type { AttemptCounter } from "../../lib/auth/sign-in-attempts/attempt-limiter";
 import { HashGate } from "../../lib/auth/hash-gate";
+import type { RefreshRotation } from "../../lib/auth/sessions/refresh-rotation";
 import { AccessTokens } from "../../lib/auth/jwt";
 import { type ScryptParams } from "../../lib/auth/password";
 import { type UserRecord, type UserStore } from "../../lib/auth/store/user-store";
@@ -271,23 +272,8 @@ export interface AuthMethods {
 	reportUnparsableAddresses(): Promise<void>;
 	startSession(ctx: Context, user: UserRecord, method: string): Promise<SignInResult>;
 	rotate(ctx: AuthContext, refreshToken: string): Promise<SessionTokens>;
-	issueSuccessor(
-		ctx: AuthContext,
-		family: RefreshFamilyRecord,
-		holder: SessionHolder,
-		fingerprint: string
-	): Promise<TokenEntity & { token: string }>;
+	newRefreshRotation(): RefreshRotation<SessionHolder>;
 	revokeFamily(ctx: Context, family: RefreshFamilyRecord, reason: string): Promise<boolean>;
-	refreshReused(
-		ctx: AuthContext,
-		family: RefreshFamilyRecord,
-		fail: () => Promise<Error>
-	): Promise<Error>;
-	successorWithinInterval(
-		family: RefreshFamilyRecord,
-		fingerprint: string
-	): Promise<SessionTokens | null>;
-	awaitSuccessor(familyId: string, fingerprint: string): Promise<SessionTokens | null>;
 	sessionTokens(
 		holder: SessionHolder,
 		refreshToken: string,
@@ -357,6 +343,8 @@ export interface AuthMethods {
 
 export interface AuthLocalVars extends StoreOwner<UserStore> {
 	families: RefreshFamilyStore;
+	/** Refresh-token rotation over `families` (lib/auth/sessions/refresh-rotation). */
+	rotation: RefreshRotation<SessionHolder>;
 	passkeys: PasskeyStore;
 	/** HMAC key of the WebAuthn user handles (from JWT_SECRET). */
 	passkeyHandleKey: Buffer;

@@ -440,6 +440,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		this.store = new NotifyingUserStore(this.store, changed);
 		this.families = new NotifyingFamilyStore(await this.openFamilyStore(), changed);
 		await this.families.ensureIndexes();
+		this.rotation = this.newRefreshRotation();
 		await this.startKeyUsage();
 		this.passkeys = await this.openPasskeyStore();
 		await this.passkeys.ensureIndexes();

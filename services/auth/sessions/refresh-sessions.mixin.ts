@@ -33,11 +33,33 @@ import type {
 	SignOutEverywhereParams
 } from "../auth-internals";
 import { isSubjectHolder } from "../../../lib/auth/subjects";
+import {
+	RefreshRotation,
+	type RefreshTokenClient
+} from "../../../lib/auth/sessions/refresh-rotation";
 import { isLocked } from "../../../lib/auth/admin/account-status";
 import { count } from "../../../lib/broker/project-metrics";
 
-/** How long a refresh that lost the race waits for the winner's rotation to land. */
-const SUCCESSOR_WAIT_MS = 3000;
+/** The `tokens` calls of a rotation, made with the request's context. */
+function refreshTokenClient(ctx: AuthContext): RefreshTokenClient {
+	return {
+		consume: (token, owner) =>
+			ctx.call<TokenEntity | null, object>("tokens.consume", {
+				type: TOKEN_TYPES.refresh,
+				token,
+				owner,
+				raced: true
+			}),
+		generate: (owner, expiry, data) =>
+			ctx.call<TokenEntity & { token: string }, object>("tokens.generate", {
+				type: TOKEN_TYPES.refresh,
+				owner,
+				expiry,
+				data
+			}),
+		revoke: async (id, owner) => void (await ctx.call("tokens.revoke", { id, owner }))
+	};
+}
 
 function countRefresh<T>(service: AuthThis, result: string, answer: T): T {
 	count(service.broker, "mtk.auth.refreshes.total", { result });
@@ -216,181 +238,50 @@ const SessionsMixin = authMixin({
 			return user && !isLocked(user, Date.now()) ? user : null;
 		},
 
-		/**
-		 * Refresh-token rotation with reuse detection:
-		 * 1. Find the family by the token's fingerprint. Unknown: not a token of ours (401).
-		 * 2. Not the family's live token: within the reuse interval, the live token's immediate
-		 *    parent gets the same successor (a second tab refreshing at once, a retried request);
-		 *    anything else was rotated away and is being replayed: revoke the family (401).
-		 * 3. Spend it with tokens.consume: of concurrent refreshes with one token exactly one gets it.
-		 *    The others wait for its rotation and get its successor (reuse interval), or, with the
-		 *    interval off, are replays and revoke the family.
-		 * 4. Issue the next token and make it the live one with a compare-and-set that fails if the
-		 *    family was revoked meanwhile; then the new token is revoked as well.
-		 */
+		/** Refresh-token rotation (lib/auth/sessions/refresh-rotation) for this request. */
 		async rotate(
 			this: AuthThis,
 			ctx: AuthContext,
 			refreshToken: string
 		): Promise<SessionTokens> {
 			await this.checkAddress(ctx);
-			const fail = async () => {
-				await this.recordAddressFailure(ctx);
-				return invalidToken();
-			};
-			if (refreshToken.length > MAX_TOKEN_LENGTH) throw await fail();
-			const fingerprint = fingerprintOf(refreshToken);
-			const family = await this.families.findByFingerprint(fingerprint);
-			if (!family || family.revokedAt !== null) throw await fail();
-
-			if (family.current !== fingerprint) {
-				const again = await this.successorWithinInterval(family, fingerprint);
-				if (again) return countRefresh(this, "successor", again);
-				throw await this.refreshReused(ctx, family, fail);
+			const outcome =
+				refreshToken.length > MAX_TOKEN_LENGTH
+					? ({ result: "refused" } as const)
+					: await this.rotation.rotate(refreshToken, {
+							userAgent: ctx.meta.userAgent ?? null,
+							clientAddress: truncatedAddress(ctx.meta.ip),
+							tokens: refreshTokenClient(ctx),
+							reuseDetected: family => {
+								this.logger.warn(
+									`Refresh token reuse: family ${family._id} of user ${family.userId} revoked.`
+								);
+								ctx.emit<UserEventPayload & { family: string }>(
+									"auth.refreshTokenReused",
+									{ userId: family.userId, family: family._id }
+								);
+							}
+						});
+			if (outcome.result === "rotated" || outcome.result === "successor") {
+				return countRefresh(this, outcome.result, outcome.tokens);
 			}
+			if (outcome.result === "reused") {
+				count(this.broker, "mtk.auth.refreshes.total", { result: "reused" });
+			}
+			await this.recordAddressFailure(ctx);
+			throw invalidToken();
+		},
 
-			// The family vouches for the token: losing a race to a concurrent refresh is no guess.
-			const spent = await ctx.call<TokenEntity | null, object>("tokens.consume", {
-				type: TOKEN_TYPES.refresh,
-				token: refreshToken,
-				owner: family.userId,
-				raced: true
+		/** The rotation, on this service's families, sealed box and holders. */
+		newRefreshRotation(this: AuthThis): RefreshRotation<SessionHolder> {
+			return new RefreshRotation<SessionHolder>({
+				families: this.families,
+				box: this.successorBox,
+				settings: this.settings,
+				holderOf: family => this.holderOf(family),
+				sessionTokens: (holder, token, session) =>
+					this.sessionTokens(holder, token, session)
 			});
-			if (!spent) {
-				// Expired: the family simply ended. Otherwise a concurrent refresh spent it first.
-				if (family.expiresAt <= Date.now()) throw await fail();
-				if (this.settings.refreshReuseInterval > 0) {
-					const successor = await this.awaitSuccessor(family._id, fingerprint);
-					if (successor) return countRefresh(this, "successor", successor);
-					throw await fail();
-				}
-				throw await this.refreshReused(ctx, family, fail);
-			}
-			const user = await this.holderOf(family);
-			if (!user) throw await fail();
-
-			const next = await this.issueSuccessor(ctx, family, user, fingerprint);
-			return countRefresh(
-				this,
-				"rotated",
-				await this.sessionTokens(user, next.token, family._id)
-			);
-		},
-
-		/**
-		 * Step 4 of a rotation: the family's next refresh token, made the live one by a
-		 * compare-and-set on the spent token's fingerprint.
-		 */
-		async issueSuccessor(
-			this: AuthThis,
-			ctx: AuthContext,
-			family: RefreshFamilyRecord,
-			holder: SessionHolder,
-			fingerprint: string
-		): Promise<TokenEntity & { token: string }> {
-			const generation = family.generation + 1;
-			const next = await ctx.call<TokenEntity & { token: string }, object>(
-				"tokens.generate",
-				{
-					type: TOKEN_TYPES.refresh,
-					owner: holder._id,
-					expiry: this.settings.refreshTokenTtl,
-					data: { family: family._id, generation }
-				}
-			);
-			const sealed =
-				this.settings.refreshReuseInterval > 0
-					? this.successorBox.seal(next.token, family._id)
-					: null;
-			const rotated = await this.families.rotate(family._id, {
-				expected: fingerprint,
-				next: {
-					fingerprint: fingerprintOf(next.token),
-					expiresAt: Date.parse(next.expiresAt!),
-					rotatedAt: Date.now(),
-					sealed,
-					userAgent: ctx.meta.userAgent ?? family.userAgent ?? null,
-					clientAddress: truncatedAddress(ctx.meta.ip) ?? family.clientAddress ?? null
-				},
-				history: this.settings.refreshHistory
-			});
-			if (!rotated) {
-				// The family was revoked while this refresh was in flight (a replay of this same
-				// token, a sign-out). This call spent the token first, so it answers, as it would have
-				// had it finished a moment earlier; the new refresh token dies with its family.
-				await ctx.call("tokens.revoke", { id: next.id, owner: holder._id });
-			}
-			return next;
-		},
-
-		/** A replay: the family is revoked (once) and the caller gets a 401. */
-		async refreshReused(
-			this: AuthThis,
-			ctx: AuthContext,
-			family: RefreshFamilyRecord,
-			fail: () => Promise<Error>
-		): Promise<Error> {
-			count(this.broker, "mtk.auth.refreshes.total", { result: "reused" });
-			if (await this.revokeFamily(ctx, family, "reuse")) {
-				this.logger.warn(
-					`Refresh token reuse: family ${family._id} of user ${family.userId} revoked.`
-				);
-				ctx.emit<UserEventPayload & { family: string }>("auth.refreshTokenReused", {
-					userId: family.userId,
-					family: family._id
-				});
-			}
-			return fail();
-		},
-
-		/**
-		 * The family's live token again, for its immediate parent within the reuse interval; null for
-		 * any other token, or once the interval is over.
-		 */
-		async successorWithinInterval(
-			this: AuthThis,
-			family: RefreshFamilyRecord,
-			fingerprint: string
-		): Promise<SessionTokens | null> {
-			const interval = this.settings.refreshReuseInterval * 1000;
-			if (
-				interval === 0 ||
-				family.revokedAt !== null ||
-				family.previous !== fingerprint ||
-				!family.successor ||
-				family.rotatedAt == null ||
-				Date.now() - family.rotatedAt > interval
-			) {
-				return null;
-			}
-			const user = await this.holderOf(family);
-			if (!user) return null;
-			return this.sessionTokens(
-				user,
-				this.successorBox.open(family.successor, family._id),
-				family._id
-			);
-		},
-
-		/**
-		 * A concurrent refresh spent the token first: wait (briefly) for its rotation to land, then
-		 * answer with the same successor. Null when the family was revoked or nothing landed.
-		 */
-		async awaitSuccessor(
-			this: AuthThis,
-			familyId: string,
-			fingerprint: string
-		): Promise<SessionTokens | null> {
-			const deadline = Date.now() + SUCCESSOR_WAIT_MS;
-			for (;;) {
-				const family = await this.families.findByFingerprint(fingerprint);
-				if (!family || family._id !== familyId || family.revokedAt !== null) return null;
-				if (family.previous === fingerprint) {
-					return this.successorWithinInterval(family, fingerprint);
-				}
-				if (Date.now() > deadline) return null;
-				await new Promise(resolve => setTimeout(resolve, 20));
-			}
 		},
 
 		/** Every live session of the caller's but the one making this call. */
