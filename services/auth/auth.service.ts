@@ -89,7 +89,7 @@ import ApiKeySettingsMixin from "./api-keys/api-key-settings.mixin";
 import KeyLimitsMixin from "./api-keys/key-limits.mixin";
 import { jwtAlgorithmFromEnv } from "../../lib/auth/signing-keys";
 import { countCleanup, registerMetrics } from "../../lib/broker/project-metrics";
-import DevicesMixin from "./sign-in/devices.mixin";
+import SecondStepsMixin from "./sign-in/second-steps.mixin";
 import type { SignInAnswer } from "../../lib/auth/auth-types";
 import SessionsMixin from "./sessions/refresh-sessions.mixin";
 import ApiKeysMixin from "./api-keys/api-keys.mixin";
@@ -127,7 +127,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		PasswordsMixin,
 		LimitsMixin,
 		CodesMixin,
-		DevicesMixin,
+		SecondStepsMixin,
 		TotpMixin,
 		SigningKeysMixin,
 		OAuthMixin,

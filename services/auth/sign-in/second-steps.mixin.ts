@@ -34,7 +34,7 @@ export function agentDigest(userAgent: string | undefined): string {
 		.digest("base64url");
 }
 
-const DevicesMixin = authMixin({
+const SecondStepsMixin = authMixin({
 	actions: {
 		/** Completes a sign-in from a new device with the mailed code; remembers the device. */
 		verifyDevice: {
@@ -172,4 +172,4 @@ const DevicesMixin = authMixin({
 	}
 });
 
-export default DevicesMixin;
+export default SecondStepsMixin;
