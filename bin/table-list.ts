@@ -4,42 +4,85 @@
  * migrations that create and change it. `npm run docs:generate` writes it to docs/tables.md; a test
  * holds the doc to it and applies the migrations to a fresh schema to check the list is the schema.
  */
-import type { Migration } from "../lib/store/postgres/migrations";
-import * as tokens from "../lib/tokens/store/postgres-token-store";
+import type { Sql } from "../lib/store/postgres/database";
+import type { MigratedStore, Migration } from "../lib/store/postgres/migrations";
+import { PostgresTokenStore } from "../lib/tokens/store/postgres-token-store";
 import * as failureBuckets from "../lib/tokens/lookup-failures/postgres-failure-buckets";
-import * as users from "../lib/auth/store/postgres-user-store";
-import * as families from "../lib/auth/store/postgres-refresh-family-store";
-import * as signingKeys from "../lib/auth/store/postgres-signing-key-store";
-import * as passkeys from "../lib/auth/store/postgres-passkey-store";
-import * as keyUsage from "../lib/auth/api-key-usage/postgres-key-usage-store";
+import { PostgresUserStore } from "../lib/auth/store/postgres-user-store";
+import { PostgresRefreshFamilyStore } from "../lib/auth/store/postgres-refresh-family-store";
+import { PostgresSigningKeyStore } from "../lib/auth/store/postgres-signing-key-store";
+import { PostgresPasskeyStore } from "../lib/auth/store/postgres-passkey-store";
+import { PostgresKeyUsageStore } from "../lib/auth/api-key-usage/postgres-key-usage-store";
 import * as attempts from "../lib/auth/sign-in-attempts/postgres-attempt-log";
-import * as audit from "../lib/audit/store/postgres-audit-store";
-import * as links from "../lib/links/store/postgres-link-store";
-import * as pools from "../lib/pools/store/postgres-pool-store";
+import { PostgresAuditStore } from "../lib/audit/store/postgres-audit-store";
+import { PostgresLinkStore } from "../lib/links/store/postgres-link-store";
+import { PostgresPoolStore } from "../lib/pools/store/postgres-pool-store";
 import * as scheduledRuns from "../lib/store/postgres/postgres-scheduled-runs";
 
 interface Component {
 	COMPONENT: string;
-	MIGRATIONS: Migration[];
+	MIGRATIONS: readonly Migration[];
+}
+
+/** A store's component and migrations, read from an instance that never connects. */
+function storeComponent(Store: new (sql: Sql, schema: string) => MigratedStore): Component {
+	const store = new Store(undefined as never, "unused");
+	return { COMPONENT: store.component, MIGRATIONS: store.migrations };
 }
 
 /** Each component with the service (or layer) that owns it and the file that holds it. */
 export const COMPONENTS: { owner: string; file: string; module: Component }[] = [
-	{ owner: "tokens", file: "lib/tokens/store/postgres-token-store.ts", module: tokens },
+	{
+		owner: "tokens",
+		file: "lib/tokens/store/postgres-token-store.ts",
+		module: storeComponent(PostgresTokenStore)
+	},
 	{
 		owner: "tokens",
 		file: "lib/tokens/lookup-failures/postgres-failure-buckets.ts",
 		module: failureBuckets
 	},
-	{ owner: "auth", file: "lib/auth/store/postgres-user-store.ts", module: users },
-	{ owner: "auth", file: "lib/auth/store/postgres-refresh-family-store.ts", module: families },
-	{ owner: "auth", file: "lib/auth/store/postgres-signing-key-store.ts", module: signingKeys },
-	{ owner: "auth", file: "lib/auth/store/postgres-passkey-store.ts", module: passkeys },
-	{ owner: "auth", file: "lib/auth/api-key-usage/postgres-key-usage-store.ts", module: keyUsage },
+	{
+		owner: "auth",
+		file: "lib/auth/store/postgres-user-store.ts",
+		module: storeComponent(PostgresUserStore)
+	},
+	{
+		owner: "auth",
+		file: "lib/auth/store/postgres-refresh-family-store.ts",
+		module: storeComponent(PostgresRefreshFamilyStore)
+	},
+	{
+		owner: "auth",
+		file: "lib/auth/store/postgres-signing-key-store.ts",
+		module: storeComponent(PostgresSigningKeyStore)
+	},
+	{
+		owner: "auth",
+		file: "lib/auth/store/postgres-passkey-store.ts",
+		module: storeComponent(PostgresPasskeyStore)
+	},
+	{
+		owner: "auth",
+		file: "lib/auth/api-key-usage/postgres-key-usage-store.ts",
+		module: storeComponent(PostgresKeyUsageStore)
+	},
 	{ owner: "auth", file: "lib/auth/sign-in-attempts/postgres-attempt-log.ts", module: attempts },
-	{ owner: "audit", file: "lib/audit/store/postgres-audit-store.ts", module: audit },
-	{ owner: "links", file: "lib/links/store/postgres-link-store.ts", module: links },
-	{ owner: "pools", file: "lib/pools/store/postgres-pool-store.ts", module: pools },
+	{
+		owner: "audit",
+		file: "lib/audit/store/postgres-audit-store.ts",
+		module: storeComponent(PostgresAuditStore)
+	},
+	{
+		owner: "links",
+		file: "lib/links/store/postgres-link-store.ts",
+		module: storeComponent(PostgresLinkStore)
+	},
+	{
+		owner: "pools",
+		file: "lib/pools/store/postgres-pool-store.ts",
+		module: storeComponent(PostgresPoolStore)
+	},
 	{
 		owner: "every service with a cleanup job",
 		file: "lib/store/postgres/postgres-scheduled-runs.ts",

@@ -19,9 +19,7 @@ interface EntryRow {
 	data: AuditFields["data"];
 }
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "audit";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table audit_entries (
 			chain text not null,
@@ -75,8 +73,8 @@ function toEntry(r: EntryRow): AuditEntry {
 
 /** PostgreSQL: a batch is one multi-row insert; pages by (at, chain, seq). */
 export class PostgresAuditStore extends MigratedStore implements AuditStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "audit";
+	readonly migrations = MIGRATIONS;
 
 	async append(entries: AuditEntry[]): Promise<void> {
 		if (entries.length === 0) return;

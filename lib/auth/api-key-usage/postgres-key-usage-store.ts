@@ -3,9 +3,7 @@ import type { CreditState, RefillDue } from "./key-limits";
 import type { CreditLease, KeyUsageLeases, KeyUsageStore } from "./key-usage-store";
 import type { Grant } from "./allowance";
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "api_key_usage";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table api_key_credits (
 			key_id text primary key,
@@ -33,8 +31,8 @@ export const MIGRATIONS: Migration[] = [
 
 /** PostgreSQL: every step one statement, so every node sharing the schema counts together. */
 export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStore, KeyUsageLeases {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "api_key_usage";
+	readonly migrations = MIGRATIONS;
 
 	async setCredits(keyId: string, state: CreditState): Promise<void> {
 		await this.sql`

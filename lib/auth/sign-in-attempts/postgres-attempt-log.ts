@@ -11,7 +11,6 @@ import type { AttemptCounter, AttemptResult } from "./attempt-limiter";
 import type { Sql } from "../../store/postgres/database";
 import { migrateOnce, type Migration } from "../../store/postgres/migrations";
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
 export const COMPONENT = "attempt_log";
 export const MIGRATIONS: Migration[] = [
 	[

@@ -20,9 +20,7 @@ interface PasskeyRow {
 	cloned_at: Date | null;
 }
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "passkeys";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table passkeys (
 			id text primary key,
@@ -59,8 +57,8 @@ function toRecord(row: PasskeyRow): PasskeyRecord {
 
 /** PostgreSQL: each write one statement; the counter's compare-and-set in its WHERE. */
 export class PostgresPasskeyStore extends MigratedStore implements PasskeyStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "passkeys";
+	readonly migrations = MIGRATIONS;
 
 	async insert(r: PasskeyRecord): Promise<void> {
 		await this.sql`

@@ -24,9 +24,7 @@ interface FamilyRow {
 	scopes: string[] | null;
 }
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "refresh_families";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table refresh_families (
 			id text primary key,
@@ -67,8 +65,8 @@ export const MIGRATIONS: Migration[] = [
  * (every access token names its session) are batched like token lookups.
  */
 export class PostgresRefreshFamilyStore extends MigratedStore implements RefreshFamilyStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "refresh_families";
+	readonly migrations = MIGRATIONS;
 	private readonly byId = this.lookupsById<FamilyRow>("refresh_families");
 
 	async insert(record: RefreshFamilyRecord): Promise<void> {

@@ -11,9 +11,7 @@ interface KeyRow {
 	activates_at: Date;
 }
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "signing_keys";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table signing_keys (
 			id text primary key,
@@ -27,8 +25,8 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 export class PostgresSigningKeyStore extends MigratedStore implements SigningKeyStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "signing_keys";
+	readonly migrations = MIGRATIONS;
 
 	async insert(r: SigningKeyRecord): Promise<void> {
 		await this.sql`

@@ -30,9 +30,7 @@ interface UserRow {
 	updated_at: Date;
 }
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "users";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table users (
 			id text primary key,
@@ -97,8 +95,8 @@ const CHANGE_COLUMNS: Record<keyof UserChanges, keyof UserRow> = {
  * id (every API-key and JWT request resolves its user) are batched like token lookups.
  */
 export class PostgresUserStore extends MigratedStore implements UserStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "users";
+	readonly migrations = MIGRATIONS;
 	private readonly byId = this.lookupsById<UserRow>("users");
 
 	async insert(record: UserRecord): Promise<void> {

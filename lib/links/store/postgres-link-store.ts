@@ -21,9 +21,7 @@ interface LinkRow {
 	uses: number;
 }
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "links";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		// `params` is the caller's JSON text byte for byte (jsonb would reorder keys and spaces).
 		`create table links (
@@ -47,8 +45,8 @@ export const MIGRATIONS: Migration[] = [
 
 /** PostgreSQL: a redeem is one conditional DELETE (one-time) or UPDATE (multi-use lock). */
 export class PostgresLinkStore extends MigratedStore implements LinkStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "links";
+	readonly migrations = MIGRATIONS;
 
 	async insert(record: LinkRecord): Promise<void> {
 		await this.sql`insert into links ${this.sql(toRow(record) as never)}`;

@@ -39,9 +39,7 @@ interface PoolTokenRow {
 
 const SLOT_CONSTRAINT = "pool_tokens_slot_key";
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "pools";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table pool_configs (
 			pool text primary key,
@@ -73,8 +71,8 @@ export const MIGRATIONS: Migration[] = [
  * (pool, slot) constraint caps a pool at its size however many nodes generate at once.
  */
 export class PostgresPoolStore extends MigratedStore implements PoolStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "pools";
+	readonly migrations = MIGRATIONS;
 
 	async getConfig(pool: string): Promise<PoolConfigRecord | null> {
 		const rows = await this.sql<ConfigRow[]>`select * from pool_configs where pool = ${pool}`;

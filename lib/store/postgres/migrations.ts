@@ -86,9 +86,9 @@ export function uniqueViolation(err: unknown): string | null {
  * (what every store does at connect) brings them up to date.
  */
 export abstract class MigratedStore {
-	/** The name its migrations are recorded under in `schema_migrations`. */
-	protected abstract readonly component: string;
-	protected abstract readonly migrations: readonly Migration[];
+	/** The name its migrations are recorded under in `schema_migrations` (bin/table-list reads both). */
+	abstract readonly component: string;
+	abstract readonly migrations: readonly Migration[];
 
 	constructor(
 		protected readonly sql: Sql,

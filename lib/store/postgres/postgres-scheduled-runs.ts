@@ -7,7 +7,6 @@
 import type { Sql } from "./database";
 import { migrateOnce, type Migration } from "./migrations";
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
 export const COMPONENT = "scheduled_runs";
 export const MIGRATIONS: Migration[] = [
 	[

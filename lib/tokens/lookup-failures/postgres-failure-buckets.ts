@@ -10,7 +10,6 @@ import type { FailureLimit } from "./failure-limiter";
 import type { Sql } from "../../store/postgres/database";
 import { migrateOnce, type Migration } from "../../store/postgres/migrations";
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
 export const COMPONENT = "failure_buckets";
 export const MIGRATIONS: Migration[] = [
 	[

@@ -23,9 +23,7 @@ interface TokenRow {
 	last_used_at: Date | null;
 }
 
-/** The component its migrations are recorded under, and the migrations (bin/table-list). */
-export const COMPONENT = "tokens";
-export const MIGRATIONS: Migration[] = [
+const MIGRATIONS: Migration[] = [
 	[
 		`create table tokens (
 			id text primary key,
@@ -55,8 +53,8 @@ const COLUMNS = "id, type, owner, hash, name, scopes, data, created_at, expires_
  * multi-row INSERT.
  */
 export class PostgresTokenStore extends MigratedStore implements TokenStore {
-	protected readonly component = COMPONENT;
-	protected readonly migrations = MIGRATIONS;
+	readonly component = "tokens";
+	readonly migrations = MIGRATIONS;
 	private readonly lookups = new LookupBatcher<TokenRow>(
 		hashes => this.sql<TokenRow[]>`
 			select ${this.sql.unsafe(COLUMNS)} from tokens where hash = any(${hashes}::text[])`,
