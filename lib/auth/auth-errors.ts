@@ -1,5 +1,6 @@
 /** The errors `auth` answers with: one place for their codes, types and messages. */
 import { Errors } from "moleculer";
+import { rateLimitHeaders, type KeyLimitResult } from "./api-key-usage/key-limits";
 
 export function clientError(message: string, code: number, type: string, data?: unknown) {
 	return new Errors.MoleculerClientError(message, code, type, data);
@@ -82,3 +83,17 @@ export const scopeNotAllowed = (scopes: string[]) =>
 	clientError("You may not grant these scopes.", 403, "SCOPE_NOT_ALLOWED", { scopes });
 export const tooManyKeys = (max: number) =>
 	clientError(`You already have ${max} API keys: revoke one first.`, 409, "TOO_MANY_KEYS");
+
+/** The 429 the gateway answers a refused key with; `rateLimit` becomes the X-RateLimit-* headers. */
+export function keyLimitRefused(result: KeyLimitResult): Error {
+	const rateLimit = result.reported && rateLimitHeaders(result.reported);
+	return result.code === "RATE_LIMITED"
+		? clientError("Rate limit exceeded.", 429, "RATE_LIMITED", {
+				retryAfter: result.retryAfter,
+				rateLimit
+			})
+		: clientError("This key has no uses left.", 429, "USAGE_EXCEEDED", {
+				...(result.retryAfter === undefined ? {} : { retryAfter: result.retryAfter }),
+				rateLimit
+			});
+}

@@ -7,6 +7,7 @@ import { TOKEN_TYPES } from "../../../lib/tokens/token-types";
 import { DAY, MAX_TOKEN_LENGTH, SCOPES, TOKEN_STRING } from "../../../lib/auth/auth-params";
 import {
 	invalidToken,
+	keyLimitRefused,
 	noSuchApiKey,
 	scopeNotAllowed,
 	tooManyKeys
@@ -14,7 +15,6 @@ import {
 import type { ResolvedUser, UserEventPayload } from "../../../lib/auth/auth-types";
 import type { TokenEntity } from "../../../lib/tokens/token-types";
 import { METADATA, assertMetadata, isDisabled } from "./api-key-settings.mixin";
-import { keyLimitRefused } from "./key-limits.mixin";
 import {
 	CREDITS_PARAM,
 	RATE_LIMITS_PARAM,
