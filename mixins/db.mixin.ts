@@ -23,7 +23,6 @@ import type Datastore from "@seald-io/nedb";
 import type { MongoCollection } from "../lib/store/mongo/collection";
 import { dataDirFromEnv } from "../lib/config/env";
 import type { SideStoreFactories } from "../lib/store/side-stores";
-export type { SideStoreFactories } from "../lib/store/side-stores";
 import { rollBackFailedWrites } from "../lib/store/nedb/write-rollback";
 import { describeCause, INVALID_DATA, publicError } from "../lib/store/store-errors";
 import {

@@ -4,7 +4,7 @@
  */
 import type { Server } from "node:http";
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { typedMixin } from "../../lib/broker/typed-mixin";
+import { typedMixin, type MixinOf } from "../../lib/broker/typed-mixin";
 import type { ApiSettingsSchema, GatewayResponse, IncomingRequest } from "moleculer-web";
 import type { TrustProxy } from "../../lib/http/client-address";
 import type { Page, PageTheme, Pages, SessionTokens } from "../../lib/http/page-rendering";
@@ -151,7 +151,7 @@ export type Credential = {
 
 /** A mixin of this service, checked against ApiMethods (lib/broker/typed-mixin). */
 export function apiMixin(
-	mixin: Parameters<typeof typedMixin<ApiServiceSettings, ApiMethods, ApiLocalVars>>[0]
+	mixin: MixinOf<ApiServiceSettings, ApiMethods, ApiLocalVars>
 ): Partial<ServiceSchema> {
 	return typedMixin<ApiServiceSettings, ApiMethods, ApiLocalVars>(mixin);
 }

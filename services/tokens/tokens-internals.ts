@@ -4,7 +4,7 @@
  * that imports them.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { typedMixin } from "../../lib/broker/typed-mixin";
+import { typedMixin, type MixinOf } from "../../lib/broker/typed-mixin";
 import type { DbSettings, StoreOwner } from "../../mixins/db.mixin";
 import type { CleanupSchedule } from "../../mixins/cron.mixin";
 import type { SecretTokensOwner } from "../../mixins/secret-tokens.mixin";
@@ -85,7 +85,7 @@ export type NewToken = Pick<TokenRecord, "type" | "owner" | "hash"> &
 
 /** A mixin of this service, checked against TokensMethods (lib/broker/typed-mixin). */
 export function tokensMixin(
-	mixin: Parameters<typeof typedMixin<TokensSettings, TokensMethods, TokensLocalVars>>[0]
+	mixin: MixinOf<TokensSettings, TokensMethods, TokensLocalVars>
 ): Partial<ServiceSchema> {
 	return typedMixin<TokensSettings, TokensMethods, TokensLocalVars>(mixin);
 }

@@ -15,7 +15,7 @@ import {
 	auditUnavailable,
 	forbidden,
 	invalidToken,
-	notFound,
+	noSuchUser,
 	secondFactorRequired
 } from "../../../lib/auth/auth-errors";
 import { TOKEN_STRING } from "../../../lib/auth/auth-params";
@@ -79,7 +79,7 @@ const AdminAccessMixin = authMixin({
 		/** The account an admin action names; 404 when there is none. */
 		async adminTarget(id: string): Promise<UserRecord> {
 			const user = await this.store.findById(id);
-			if (!user) throw notFound("user");
+			if (!user) throw noSuchUser();
 			return user;
 		},
 

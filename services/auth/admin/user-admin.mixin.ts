@@ -7,7 +7,7 @@
  * user-lock.mixin.
  */
 import { randomUUID } from "node:crypto";
-import { Errors } from "moleculer";
+import { fieldError } from "../../../lib/broker/field-error";
 import {
 	alreadyRegistered,
 	alreadyVerified,
@@ -54,10 +54,7 @@ function afterOf(cursor: string | undefined | null): string | undefined {
 	if (cursor == null) return undefined;
 	const key = Buffer.from(cursor, "base64url").toString("utf8");
 	if (key === "" || usernameKeyOf(key) !== key || key.length > 32 || /[^a-z0-9_.-]/.test(key)) {
-		const message = "The 'cursor' is not one this service gave.";
-		throw new Errors.ValidationError(message, "VALIDATION_ERROR", [
-			{ field: "cursor", type: "cursor", message }
-		]);
+		throw fieldError("cursor", "cursor", "The 'cursor' is not one this service gave.");
 	}
 	return key;
 }

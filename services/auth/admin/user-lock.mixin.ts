@@ -9,7 +9,8 @@
  * caller cache of the change, so other nodes refuse within a second (docs/api-keys.md). Unlocking
  * brings no session back; the API keys work again.
  */
-import { accountLocked, clientError, notFound, notOnYourself } from "../../../lib/auth/auth-errors";
+import { accountLocked, noSuchSession, notOnYourself } from "../../../lib/auth/auth-errors";
+import { fieldError } from "../../../lib/broker/field-error";
 import { nextTokensCutoff } from "../../../lib/auth/jwt";
 import { accountLimitKeys, codeLimitKey } from "../../../lib/auth/sign-in-attempts/attempt-limits";
 import type { UserRecord } from "../../../lib/auth/store/user-store";
@@ -45,10 +46,11 @@ const UserLockMixin = authMixin({
 				const now = Date.now();
 				const until = ctx.params.until?.getTime() ?? null;
 				if (until !== null && until <= now) {
-					const message = "The 'until' field must be in the future.";
-					throw clientError(message, 422, "VALIDATION_ERROR", [
-						{ type: "dateMin", field: "until", message }
-					]);
+					throw fieldError(
+						"until",
+						"dateMin",
+						"The 'until' field must be in the future."
+					);
 				}
 				await this.recordAdminAction(ctx, actor, "userLocked", user._id, {
 					reason: ctx.params.reason,
@@ -136,7 +138,7 @@ const UserLockMixin = authMixin({
 				const actor = await this.requireAdmin(ctx, false);
 				const family = await this.families.findById(ctx.params.session);
 				if (!family || family.userId !== ctx.params.id || family.revokedAt !== null) {
-					throw notFound("session");
+					throw noSuchSession();
 				}
 				await this.recordAdminAction(ctx, actor, "sessionRevoked", family.userId, {
 					session: family._id
