@@ -36,6 +36,20 @@ export default tseslint.config(
 		rules: { "import-x/no-cycle": ["error", { ignoreExternal: true }] }
 	},
 	{
+		// postgres.js 3.4's sql.begin can send BEGIN on a connection it then fails to reserve.
+		files: ["**/*.ts"],
+		rules: {
+			"no-restricted-syntax": [
+				"error",
+				{
+					selector: "CallExpression[callee.property.name='begin']",
+					message:
+						"Use inTransaction (lib/store/postgres/transaction): sql.begin can leave a pooled connection inside an open transaction."
+				}
+			]
+		}
+	},
+	{
 		// The house rules for the code itself (tests and benchmarks read as scripts): no file over
 		// about 500 lines, no function over about 60.
 		files: ["services/**/*.ts", "lib/**/*.ts", "mixins/**/*.ts", "moleculer.config.ts"],

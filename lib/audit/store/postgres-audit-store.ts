@@ -1,4 +1,5 @@
 import { MigratedStore, type Migration } from "../../store/postgres/migrations";
+import { inTransaction } from "../../store/postgres/transaction";
 import type { AuditCheckpoint, AuditEntry, AuditFields, ChainHead } from "../chain";
 import { splitEntryId, type AuditQuery, type AuditStore } from "./audit-store";
 
@@ -156,7 +157,7 @@ export class PostgresAuditStore extends MigratedStore implements AuditStore {
 	}
 
 	async removeThrough(c: AuditCheckpoint): Promise<number> {
-		return this.sql.begin(async tx => {
+		return inTransaction(this.sql, async tx => {
 			await tx`
 				insert into audit_checkpoints (chain, seq, mac, at, seal)
 				values (${c.chain}, ${c.seq}, ${c.mac}, ${new Date(c.at)}, ${c.seal})

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import type { AttemptCounter, AttemptResult } from "./attempt-limiter";
 import type { Sql } from "../../store/postgres/database";
 import { migrateOnce, type Migration } from "../../store/postgres/migrations";
+import { inTransaction } from "../../store/postgres/transaction";
 
 export const COMPONENT = "attempt_log";
 export const MIGRATIONS: Migration[] = [
@@ -51,7 +52,7 @@ export class SharedAttemptLimiter implements AttemptCounter {
 		const digest = this.digest(key);
 		const now = this.now();
 		const since = new Date(now - this.limits.windowMs);
-		return this.sql.begin(async tx => {
+		return inTransaction(this.sql, async tx => {
 			await tx`select pg_advisory_xact_lock(hashtextextended(${digest}, 0))`;
 			const [live] = await tx<{ count: number; first: Date | null }[]>`
 				select count(*)::int as count, min(at) as first from attempt_log

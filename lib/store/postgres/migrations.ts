@@ -7,6 +7,7 @@
  */
 import type { Sql } from "./database";
 import { LookupBatcher } from "../lookup-batcher";
+import { inTransaction } from "./transaction";
 
 /** One migration: SQL statements run in order, in the migration transaction. */
 export type Migration = readonly string[];
@@ -20,7 +21,7 @@ export async function migrate(
 	component: string,
 	migrations: readonly Migration[]
 ): Promise<number> {
-	return sql.begin(async tx => {
+	return inTransaction(sql, async tx => {
 		await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
 		await tx.unsafe(`create schema if not exists "${schema}"`);
 		await tx`
