@@ -17,23 +17,12 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Errors, ServiceBroker } from "moleculer";
 import { failoverBrokerOptions } from "../../lib/broker/failover";
-import { removeDir, tempDataDir } from "../helpers/broker";
-import { describeWithNats, natsTransporter, NATS_URL, uniqueNamespace } from "../helpers/nats";
-import {
-	describeWithPostgres,
-	dropSchema,
-	TEST_DATABASE_URL,
-	uniqueSchema
-} from "../helpers/postgres";
-import {
-	buildOnce,
-	eventually,
-	freePort,
-	sleep,
-	startNode,
-	type NodeProcess
-} from "../helpers/process";
+import { awaitNodes, NodeCluster, sharedStoreEnv } from "../helpers/cluster";
+import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
+import { describeWithPostgres, uniqueSchema } from "../helpers/postgres";
+import { buildOnce, eventually, freePort, sleep, type NodeProcess } from "../helpers/process";
 import { postJson, request } from "../helpers/http";
+import { loadLoops } from "../helpers/load";
 
 interface Sample {
 	sentAt: number;
@@ -43,27 +32,11 @@ interface Sample {
 
 /** `clients` loops of `call` until stopped; every answer with when it was sent and how long it took. */
 function load(clients: number, call: () => Promise<number>) {
-	const samples: Sample[] = [];
-	let running = true;
-	const loops = Array.from({ length: clients }, async () => {
-		while (running) {
-			const sentAt = Date.now();
-			let status: number;
-			try {
-				status = await call();
-			} catch {
-				status = 0;
-			}
-			samples.push({ sentAt, ms: Date.now() - sentAt, status });
-		}
+	return loadLoops<Sample>(clients, async () => {
+		const sentAt = Date.now();
+		const status = await call().catch(() => 0);
+		return { sentAt, ms: Date.now() - sentAt, status };
 	});
-	return {
-		samples,
-		async stop() {
-			running = false;
-			await Promise.all(loops);
-		}
-	};
 }
 
 function p99(values: number[]): number {
@@ -75,8 +48,6 @@ describeWithNats("failover with separate processes", () => {
 	describeWithPostgres("killed and restarted nodes", () => {
 		const schema = uniqueSchema("failover");
 		const namespace = uniqueNamespace("failover");
-		const nodes: Record<string, NodeProcess> = {};
-		const dataDirs: string[] = [];
 		const ports: Record<string, number> = {};
 		let env: Record<string, string>;
 		let apiKey: string;
@@ -90,18 +61,16 @@ describeWithNats("failover with separate processes", () => {
 			"tokens-a": "tokens",
 			"tokens-b": "tokens"
 		};
+		const cluster = new NodeCluster(SERVICES, schema);
+		const nodes = cluster.nodes;
 
 		/** Starts `name` and waits until the sibling sees this process (a new instance) serving. */
 		async function start(name: string): Promise<NodeProcess> {
-			const dataDir = tempDataDir(`moleculer-${name}-`);
-			dataDirs.push(dataDir);
 			const before = registryNode(name)?.instanceID;
-			const node = startNode(name, SERVICES[name], {
-				...env,
-				DATA_DIR: dataDir,
-				...(name.startsWith("gw-") ? { PORT: String(ports[name]) } : {})
-			});
-			nodes[name] = node;
+			const node = cluster.start(
+				name,
+				name.startsWith("gw-") ? { ...env, PORT: String(ports[name]) } : env
+			);
 			const service = SERVICES[name].split(",")[0];
 			await eventually(
 				async () => {
@@ -134,39 +103,20 @@ describeWithNats("failover with separate processes", () => {
 			request(`${base}/api/me`, { headers: { "x-api-key": apiKey } }).then(r => r.status);
 
 		/** Waits until the sibling's registry has exactly these nodes for `service`. */
-		async function nodesOf(service: string, expected: number) {
-			await eventually(
-				async () => {
-					const list = (await sibling.call("$node.services", {
-						onlyAvailable: true
-					})) as { name: string; nodes: string[] }[];
-					return (list.find(s => s.name === service)?.nodes.length ?? 0) === expected;
-				},
-				30_000,
-				`${expected} ${service} node(s)`
-			);
-		}
+		const nodesOf = (service: string, expected: number) =>
+			awaitNodes(sibling, { [service]: expected }, 30_000);
 
 		beforeAll(async () => {
 			buildOnce();
 			for (const name of ["gw-a", "gw-b"]) ports[name] = await freePort();
 			env = {
-				TRANSPORTER: NATS_URL,
-				NAMESPACE: namespace,
-				DATABASE_URL: TEST_DATABASE_URL,
-				DATABASE_SCHEMA: schema,
-				DATABASE_POOL_SIZE: "4",
-				TOKEN_SALT: randomBytes(32).toString("base64url"),
-				JWT_SECRET: randomBytes(32).toString("base64url"),
-				IP: "127.0.0.1",
+				...sharedStoreEnv(namespace, schema),
 				PUBLIC_URL: "http://127.0.0.1",
 				AUTH_REQUIRE_VERIFIED_EMAIL: "false",
-				PASSWORD_SCRYPT_N: "1024",
 				RATE_LIMIT_PUBLIC: "100000",
 				RATE_LIMIT_USER: "100000",
 				// Four of the balancer's health checks below.
-				GATEWAY_DRAIN_DELAY: "1",
-				LOGLEVEL: "warn"
+				GATEWAY_DRAIN_DELAY: "1"
 			};
 			sibling = new ServiceBroker({
 				...failoverBrokerOptions(),
@@ -202,9 +152,7 @@ describeWithNats("failover with separate processes", () => {
 
 		afterAll(async () => {
 			await sibling?.stop();
-			await Promise.all(Object.values(nodes).map(n => n.stop("SIGKILL")));
-			for (const dir of dataDirs) removeDir(dir);
-			await dropSchema(schema);
+			await cluster.stop("SIGKILL");
 		});
 
 		/** Kills `name` under load through gw-a; the figures of the answers after the kill. */

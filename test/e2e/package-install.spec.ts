@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import TokensService from "../../services/tokens/tokens.service";
-import AuthService, { type SignInResult } from "../../services/auth/auth.service";
+import type { SignInResult } from "../../services/auth/auth.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
 import { describeWithNats, natsTransporter, NATS_URL, uniqueNamespace } from "../helpers/nats";
-import { FAST_SCRYPT, PUBLIC_URL } from "../helpers/auth";
+import { authService } from "../helpers/auth";
 import { buildOnce, ROOT } from "../helpers/process";
 
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -99,14 +99,7 @@ describeWithNats("the package installed into a sibling project", () => {
 			transporter: natsTransporter()
 		});
 		broker.createService(withSettings(TokensService, { dataDir }));
-		broker.createService(
-			withSettings(AuthService, {
-				dataDir,
-				password: FAST_SCRYPT,
-				publicUrl: PUBLIC_URL,
-				requireVerifiedEmail: false
-			})
-		);
+		broker.createService(authService({ requireVerifiedEmail: false })(dataDir));
 		await broker.start();
 	}, 300_000);
 

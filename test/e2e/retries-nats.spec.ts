@@ -6,12 +6,11 @@
  */
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
-import AuthService from "../../services/auth/auth.service";
 import MailService from "../../services/mail.service";
 import PoolsService from "../../services/pools.service";
 import TokensService from "../../services/tokens/tokens.service";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "../helpers/broker";
-import { FAST_SCRYPT, PUBLIC_URL, createVerifiedAccount, signIn } from "../helpers/auth";
+import { authService, createVerifiedAccount, signIn } from "../helpers/auth";
 import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { later, rejection } from "../helpers/async";
@@ -65,17 +64,7 @@ describeWithNats("retries never succeed twice (refresh, pool assignment)", () =>
 			transporter: natsTransporter()
 		});
 		serviceNode.createService(withSettings(TokensService, { dataDir }));
-		serviceNode.createService(
-			slowed(
-				withSettings(AuthService, {
-					dataDir,
-					password: FAST_SCRYPT,
-					publicUrl: PUBLIC_URL
-				}),
-				["refresh"],
-				executions
-			)
-		);
+		serviceNode.createService(slowed(authService()(dataDir), ["refresh"], executions));
 		serviceNode.createService(withSettings(MailService, { smtpUrl: smtp.url }));
 		serviceNode.createService(
 			slowed(withSettings(PoolsService, { dataDir }), ["assign"], executions)

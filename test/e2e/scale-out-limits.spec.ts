@@ -9,15 +9,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
-import { createTestBroker, removeDir, tempDataDir } from "../helpers/broker";
-import { describeWithNats, natsTransporter, NATS_URL, uniqueNamespace } from "../helpers/nats";
-import {
-	describeWithPostgres,
-	dropSchema,
-	TEST_DATABASE_URL,
-	uniqueSchema
-} from "../helpers/postgres";
-import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "../helpers/process";
+import { createTestBroker } from "../helpers/broker";
+import { awaitNodes, NodeCluster, sharedStoreEnv } from "../helpers/cluster";
+import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
+import { describeWithPostgres, uniqueSchema } from "../helpers/postgres";
+import { buildOnce, eventually, freePort } from "../helpers/process";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 import { HOLD_BOUND_MS, SHARE } from "../../lib/auth/api-key-usage/allowance";
 import { SoftwareAuthenticator } from "../helpers/software-authenticator";
@@ -46,50 +42,34 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 	describeWithPostgres("scale-out limits", () => {
 		const schema = uniqueSchema("limits");
 		const namespace = uniqueNamespace("limits");
-		const nodes: Record<string, NodeProcess> = {};
-		const dataDirs: string[] = [];
+		const cluster = new NodeCluster(NODES, schema);
 		const bases: Record<string, string> = {};
 		let caller: ServiceBroker;
 		let smtp: TestSmtpServer;
 		let env: Record<string, string>;
 
 		const start = async (name: string) => {
-			const dataDir = tempDataDir(`moleculer-${name}-`);
-			dataDirs.push(dataDir);
 			const port = name.startsWith("api") ? await freePort() : 0;
 			if (port) bases[name] = `http://127.0.0.1:${port}`;
-			nodes[name] = startNode(name, NODES[name], {
-				...env,
-				DATA_DIR: dataDir,
-				...(port ? { PORT: String(port) } : {})
-			});
+			cluster.start(name, port ? { ...env, PORT: String(port) } : env);
 		};
 
 		beforeAll(async () => {
 			buildOnce();
 			smtp = await startSmtpServer();
 			env = {
-				TRANSPORTER: NATS_URL,
-				NAMESPACE: namespace,
-				DATABASE_URL: TEST_DATABASE_URL,
-				DATABASE_SCHEMA: schema,
-				DATABASE_POOL_SIZE: "4",
-				TOKEN_SALT: randomBytes(32).toString("base64url"),
-				JWT_SECRET: randomBytes(32).toString("base64url"),
-				IP: "127.0.0.1",
+				...sharedStoreEnv(namespace, schema),
 				PUBLIC_URL: "http://127.0.0.1:1",
 				SMTP_URL: smtp.url,
 				REQUEST_TIMEOUT: "5000",
 				HEARTBEAT_INTERVAL: "1",
 				HEARTBEAT_TIMEOUT: "3",
-				PASSWORD_SCRYPT_N: "1024",
 				AUTH_CACHE_TTL: "60",
 				WEBAUTHN_RP_ID: "localhost",
 				WEBAUTHN_ORIGINS: PASSKEY_ORIGIN,
 				RATE_LIMIT_PUBLIC: UNLIMITED,
 				RATE_LIMIT_USER: UNLIMITED,
-				RATE_LIMIT_ADMIN: UNLIMITED,
-				LOGLEVEL: "warn"
+				RATE_LIMIT_ADMIN: UNLIMITED
 			};
 			caller = createTestBroker({
 				namespace,
@@ -99,28 +79,15 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 				heartbeatTimeout: 3
 			});
 			await caller.start();
-			for (const name of Object.keys(NODES)) await start(name);
+			for (const name of cluster.names) await start(name);
 			await caller.waitForServices(["tokens", "auth", "mail", "api", "audit"], 60_000);
-			await eventually(
-				async () => {
-					const services = (await caller.call("$node.services", {
-						onlyAvailable: true
-					})) as { name: string; nodes: string[] }[];
-					const count = (n: string) =>
-						services.find(s => s.name === n)?.nodes.length ?? 0;
-					return count("tokens") === 2 && count("auth") === 2 && count("api") === 2;
-				},
-				60_000,
-				"two nodes of api, auth and tokens"
-			);
+			await awaitNodes(caller, { tokens: 2, auth: 2, api: 2 });
 		}, 120_000);
 
 		afterAll(async () => {
-			await Promise.all(Object.values(nodes).map(n => n.stop("SIGTERM")));
+			await cluster.stop();
 			await caller?.stop();
 			await smtp?.close();
-			for (const dir of dataDirs) removeDir(dir);
-			await dropSchema(schema);
 		}, 60_000);
 
 		const via = (gateway: "api-a" | "api-b", path: string) => `${bases[gateway]}${path}`;
@@ -430,7 +397,7 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 				}
 			});
 			await eventually(async () => passed > 300, 20_000, "300 uses");
-			await nodes["auth-b"].stop("SIGKILL");
+			await cluster.nodes["auth-b"].stop("SIGKILL");
 			await Promise.race([
 				Promise.all(load),
 				new Promise(resolve => setTimeout(resolve, 30_000))

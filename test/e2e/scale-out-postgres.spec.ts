@@ -18,15 +18,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Context, ServiceBroker } from "moleculer";
-import { createTestBroker, removeDir, tempDataDir } from "../helpers/broker";
-import { describeWithNats, natsTransporter, NATS_URL, uniqueNamespace } from "../helpers/nats";
-import {
-	describeWithPostgres,
-	dropSchema,
-	TEST_DATABASE_URL,
-	uniqueSchema
-} from "../helpers/postgres";
-import { buildOnce, eventually, freePort, startNode, type NodeProcess } from "../helpers/process";
+import { createTestBroker } from "../helpers/broker";
+import { awaitNodes, NodeCluster, sharedStoreEnv } from "../helpers/cluster";
+import { describeWithNats, natsTransporter, uniqueNamespace } from "../helpers/nats";
+import { describeWithPostgres, uniqueSchema } from "../helpers/postgres";
+import { buildOnce, eventually, freePort } from "../helpers/process";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 import { passedElseRefused } from "../helpers/async";
 
@@ -57,8 +53,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 	describeWithPostgres("scale-out", () => {
 		const schema = uniqueSchema("cluster");
 		const namespace = uniqueNamespace("scale-out");
-		const nodes: Record<string, NodeProcess> = {};
-		const dataDirs: string[] = [];
+		const cluster = new NodeCluster(NODES, schema);
 		const cleared: string[] = [];
 		const hits: string[] = [];
 		let caller: ServiceBroker;
@@ -66,12 +61,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 		let base: string;
 		let env: Record<string, string>;
 
-		const start = (name: string) => {
-			const dataDir = tempDataDir(`moleculer-${name}-`);
-			dataDirs.push(dataDir);
-			nodes[name] = startNode(name, NODES[name], { ...env, DATA_DIR: dataDir });
-			return nodes[name];
-		};
+		const start = (name: string) => cluster.start(name, env);
 
 		beforeAll(async () => {
 			buildOnce();
@@ -79,25 +69,16 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 			const port = await freePort();
 			base = `http://127.0.0.1:${port}`;
 			env = {
-				TRANSPORTER: NATS_URL,
-				NAMESPACE: namespace,
-				DATABASE_URL: TEST_DATABASE_URL,
-				DATABASE_SCHEMA: schema,
-				DATABASE_POOL_SIZE: "4",
-				TOKEN_SALT: randomBytes(32).toString("base64url"),
-				JWT_SECRET: randomBytes(32).toString("base64url"),
+				...sharedStoreEnv(namespace, schema),
 				TOKENS_CLEANUP_CRON: "* * * * * *",
 				LINKS_ALLOWED_ACTIONS: "e2e.hit",
 				PORT: String(port),
-				IP: "127.0.0.1",
 				PUBLIC_URL: base,
 				SMTP_URL: smtp.url,
 				REQUEST_TIMEOUT: "5000",
 				// The caller below drops a silent node after 5 s; every node says it is alive each second.
 				HEARTBEAT_INTERVAL: "1",
-				HEARTBEAT_TIMEOUT: "5",
-				PASSWORD_SCRYPT_N: "1024",
-				LOGLEVEL: "warn"
+				HEARTBEAT_TIMEOUT: "5"
 			};
 			caller = createTestBroker({
 				namespace,
@@ -124,31 +105,18 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 				}
 			});
 			await caller.start();
-			for (const name of Object.keys(NODES)) start(name);
+			for (const name of cluster.names) start(name);
 			await caller.waitForServices(
 				["tokens", "auth", "links", "pools", "mail", "api"],
 				60_000
 			);
-			await eventually(
-				async () => {
-					const services = (await caller.call("$node.services", {
-						onlyAvailable: true
-					})) as { name: string; nodes: string[] }[];
-					const count = (n: string) =>
-						services.find(s => s.name === n)?.nodes.length ?? 0;
-					return count("tokens") === 2 && count("auth") === 2 && count("pools") === 2;
-				},
-				60_000,
-				"two nodes of tokens, auth and pools"
-			);
+			await awaitNodes(caller, { tokens: 2, auth: 2, pools: 2 });
 		}, 120_000);
 
 		afterAll(async () => {
-			await Promise.all(Object.values(nodes).map(n => n.stop("SIGTERM")));
+			await cluster.stop();
 			await caller?.stop();
 			await smtp?.close();
-			for (const dir of dataDirs) removeDir(dir);
-			await dropSchema(schema);
 		}, 60_000);
 
 		const on = (nodeID: string) => ({ nodeID });
@@ -493,7 +461,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 			caller.localBus.on("$node.disconnected", (payload: { node: { id: string } }) => {
 				if (payload.node.id === "tokens-b") noticedAt = Date.now();
 			});
-			nodes["tokens-b"].child.kill("SIGKILL");
+			cluster.nodes["tokens-b"].child.kill("SIGKILL");
 			const killedAt = Date.now();
 			await eventually(
 				async () => acknowledged.length > 0 && Date.now() > killedAt + 5000,

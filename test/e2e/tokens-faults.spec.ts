@@ -32,6 +32,7 @@ import {
 	type NodeProcess
 } from "../helpers/process";
 import { rejection } from "../helpers/async";
+import { loadLoops } from "../helpers/load";
 import { describeRequiring } from "../helpers/requirements";
 
 type Generated = TokenEntity & { token: string };
@@ -60,28 +61,18 @@ interface Sample {
 
 /** `workers` callers, each calling `call` in a loop until `stop()`; every call recorded. */
 function load(workers: number, call: () => Promise<unknown>) {
-	const samples: Sample[] = [];
-	let running = true;
-	const loops = Array.from({ length: workers }, async () => {
-		while (running) {
-			const start = Date.now();
-			try {
-				await call();
-				samples.push({ start, end: Date.now(), ok: true });
-			} catch (err) {
-				const e = err as Errors.MoleculerError;
-				samples.push({ start, end: Date.now(), ok: false, error: e.type ?? e.name });
-				await sleep(20); // a failing caller does not spin
-			}
+	return loadLoops<Sample>(workers, async () => {
+		const start = Date.now();
+		try {
+			await call();
+			return { start, end: Date.now(), ok: true };
+		} catch (err) {
+			const e = err as Errors.MoleculerError;
+			const end = Date.now();
+			await sleep(20); // a failing caller does not spin
+			return { start, end, ok: false, error: e.type ?? e.name };
 		}
 	});
-	return {
-		samples,
-		async stop() {
-			running = false;
-			await Promise.all(loops);
-		}
-	};
 }
 
 describeWithNatsServer("tokens under faults (own NATS server, separate processes)", () => {

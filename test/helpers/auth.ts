@@ -37,14 +37,7 @@ export async function startAuthStack(
 	const events: RecordedEvent[] = [];
 	const broker = createTestBroker(options.broker);
 	broker.createService(withSettings(TokensService, { dataDir }));
-	broker.createService(
-		withSettings(AuthService, {
-			dataDir,
-			password: FAST_SCRYPT,
-			publicUrl: PUBLIC_URL,
-			...options.auth
-		})
-	);
+	broker.createService(authService(options.auth)(dataDir));
 	broker.createService(withSettings(MailService, { smtpUrl: smtp.url }));
 	broker.createService({
 		name: "event-recorder",

@@ -5,20 +5,14 @@
  * Wrapping the stores rather than the actions means a new way of changing a user cannot forget to.
  */
 import type { CallerChange } from "../caller-cache";
-import type {
-	PasswordHashChange,
-	UserChanges,
-	UserRecord,
-	UserSearch,
-	UserStore
-} from "./user-store";
+import type * as users from "./user-store";
 import type { RefreshFamilyRecord, RefreshFamilyStore, Rotation } from "./refresh-family-store";
 
 export type ChangeListener = (change: CallerChange) => void;
 
-export class NotifyingUserStore implements UserStore {
+export class NotifyingUserStore implements users.UserStore {
 	constructor(
-		private readonly store: UserStore,
+		private readonly store: users.UserStore,
 		private readonly changed: ChangeListener
 	) {}
 
@@ -34,22 +28,22 @@ export class NotifyingUserStore implements UserStore {
 	ensureIndexes(): Promise<void> {
 		return this.store.ensureIndexes();
 	}
-	insert(record: UserRecord): Promise<void> {
+	insert(record: users.UserRecord): Promise<void> {
 		return this.store.insert(record);
 	}
-	findById(id: string): Promise<UserRecord | null> {
+	findById(id: string): Promise<users.UserRecord | null> {
 		return this.store.findById(id);
 	}
-	findByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
+	findByUsernameKey(usernameKey: string): Promise<users.UserRecord | null> {
 		return this.store.findByUsernameKey(usernameKey);
 	}
-	findByEmailKey(emailKey: string): Promise<UserRecord | null> {
+	findByEmailKey(emailKey: string): Promise<users.UserRecord | null> {
 		return this.store.findByEmailKey(emailKey);
 	}
-	update(id: string, changes: UserChanges, now: number): Promise<UserRecord | null> {
+	update(id: string, changes: users.UserChanges, now: number): Promise<users.UserRecord | null> {
 		return this.told(id, this.store.update(id, changes, now));
 	}
-	replacePasswordHash(id: string, change: PasswordHashChange): Promise<boolean> {
+	replacePasswordHash(id: string, change: users.PasswordHashChange): Promise<boolean> {
 		return this.told(id, this.store.replacePasswordHash(id, change));
 	}
 	advanceTotpStep(id: string, step: number): Promise<boolean> {
@@ -61,7 +55,7 @@ export class NotifyingUserStore implements UserStore {
 	remove(id: string): Promise<boolean> {
 		return this.told(id, this.store.remove(id));
 	}
-	findUnconfirmedBefore(cutoff: number, limit: number): Promise<UserRecord[]> {
+	findUnconfirmedBefore(cutoff: number, limit: number): Promise<users.UserRecord[]> {
 		return this.store.findUnconfirmedBefore(cutoff, limit);
 	}
 	listEmails(): Promise<{ _id: string; email: string }[]> {
@@ -70,7 +64,7 @@ export class NotifyingUserStore implements UserStore {
 	recordSignIn(id: string, at: number): Promise<void> {
 		return this.store.recordSignIn(id, at);
 	}
-	search(search: UserSearch): Promise<UserRecord[]> {
+	search(search: users.UserSearch): Promise<users.UserRecord[]> {
 		return this.store.search(search);
 	}
 }

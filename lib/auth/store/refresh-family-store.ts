@@ -43,6 +43,34 @@ export interface RefreshFamilyRecord {
 	scopes?: string[] | null;
 }
 
+/** What a new session's family holds: its first token, nothing rotated or revoked yet. */
+export function newFamilyRecord(first: {
+	id: string;
+	userId: string;
+	fingerprint: string;
+	createdAt: number;
+	expiresAt: number;
+	userAgent?: string | null;
+	clientAddress?: string | null;
+}): RefreshFamilyRecord {
+	return {
+		_id: first.id,
+		userId: first.userId,
+		current: first.fingerprint,
+		fingerprints: [first.fingerprint],
+		generation: 1,
+		createdAt: first.createdAt,
+		expiresAt: first.expiresAt,
+		revokedAt: null,
+		revokedReason: null,
+		previous: null,
+		rotatedAt: null,
+		successor: null,
+		userAgent: first.userAgent ?? null,
+		clientAddress: first.clientAddress ?? null
+	};
+}
+
 export interface NextRefreshToken {
 	fingerprint: string;
 	expiresAt: number;

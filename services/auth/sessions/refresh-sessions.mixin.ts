@@ -8,6 +8,7 @@ import { type Context } from "moleculer";
 import { nextTokensCutoff } from "../../../lib/auth/jwt";
 import { type UserRecord } from "../../../lib/auth/store/user-store";
 import {
+	newFamilyRecord,
 	fingerprintOf,
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore
@@ -194,25 +195,17 @@ const SessionsMixin = authMixin({
 					data: { family, generation: 1 }
 				}
 			);
-			const fingerprint = fingerprintOf(refresh.token);
 			try {
-				await this.families.insert({
-					_id: family,
+				const first = newFamilyRecord({
+					id: family,
 					userId: holder,
-					current: fingerprint,
-					fingerprints: [fingerprint],
-					generation: 1,
+					fingerprint: fingerprintOf(refresh.token),
 					createdAt: Date.now(),
 					expiresAt: Date.parse(refresh.expiresAt!),
-					revokedAt: null,
-					revokedReason: null,
-					previous: null,
-					rotatedAt: null,
-					successor: null,
-					userAgent: (ctx.meta as AuthMeta).userAgent ?? null,
-					clientAddress: truncatedAddress((ctx.meta as AuthMeta).ip),
-					...(scopes === null ? {} : { scopes })
+					userAgent: (ctx.meta as AuthMeta).userAgent,
+					clientAddress: truncatedAddress((ctx.meta as AuthMeta).ip)
 				});
+				await this.families.insert(scopes === null ? first : { ...first, scopes });
 			} catch (err) {
 				// No family, no session: the token must not outlive this failure.
 				await ctx.call("tokens.revoke", { id: refresh.id, owner: holder });

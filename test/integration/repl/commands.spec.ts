@@ -4,9 +4,8 @@
  * test/e2e/cluster-processes.spec.ts).
  */
 import type { ServiceBroker } from "moleculer";
-import AuthService from "../../../services/auth/auth.service";
 import AuditService from "../../../services/audit.service";
-import { FAST_SCRYPT, PUBLIC_URL } from "../../helpers/auth";
+import { authService } from "../../helpers/auth";
 import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/token-types";
 import * as repl from "../../../lib/broker/repl-commands";
@@ -165,9 +164,7 @@ describe("REPL commands", () => {
 		const output = () => log.mock.calls.map(c => String(c[0]));
 
 		it("keys-rotate adds a signing key and shows each key's state", async () => {
-			broker.createService(
-				withSettings(AuthService, { dataDir, password: FAST_SCRYPT, publicUrl: PUBLIC_URL })
-			);
+			broker.createService(authService()(dataDir));
 			await broker.waitForServices(["auth"]);
 			await command("keys-rotate")(broker, { options: { delay: "60" } });
 			const lines = output();
@@ -193,9 +190,7 @@ describe("REPL commands", () => {
 		});
 
 		it("passkeys-list names a user without passkeys, and an unknown login as one line", async () => {
-			broker.createService(
-				withSettings(AuthService, { dataDir, password: FAST_SCRYPT, publicUrl: PUBLIC_URL })
-			);
+			broker.createService(authService()(dataDir));
 			await broker.waitForServices(["auth"]);
 			await broker.call("auth.signUp", {
 				username: "nokeys",
@@ -217,14 +212,7 @@ describe("REPL commands", () => {
 		});
 
 		it("users-grant-admin, users-find, users-lock and users-unlock act on a user and land in the audit trail as system", async () => {
-			broker.createService(
-				withSettings(AuthService, {
-					dataDir,
-					password: FAST_SCRYPT,
-					publicUrl: PUBLIC_URL,
-					requireVerifiedEmail: false
-				})
-			);
+			broker.createService(authService({ requireVerifiedEmail: false })(dataDir));
 			broker.createService(withSettings(AuditService, { dataDir }));
 			await broker.waitForServices(["auth", "audit"]);
 			const { user } = await broker.call<{ user: { id: string } }, object>("auth.signUp", {

@@ -14,6 +14,7 @@ import {
 	type UserStore
 } from "../../../lib/auth/store/user-store";
 import {
+	newFamilyRecord,
 	fingerprintOf,
 	type NextRefreshToken,
 	type RefreshFamilyRecord,
@@ -59,24 +60,14 @@ function user(name: string, overrides: Partial<UserRecord> = {}): UserRecord {
 }
 
 function family(userId: string, overrides: Partial<RefreshFamilyRecord> = {}): RefreshFamilyRecord {
-	const fp = fingerprintOf(randomUUID());
-	return {
-		_id: randomUUID(),
+	const first = newFamilyRecord({
+		id: randomUUID(),
 		userId,
-		current: fp,
-		fingerprints: [fp],
-		generation: 1,
+		fingerprint: fingerprintOf(randomUUID()),
 		createdAt: NOW,
-		expiresAt: NOW + 3600_000,
-		revokedAt: null,
-		revokedReason: null,
-		previous: null,
-		rotatedAt: null,
-		successor: null,
-		userAgent: null,
-		clientAddress: null,
-		...overrides
-	};
+		expiresAt: NOW + 3600_000
+	});
+	return { ...first, ...overrides };
 }
 
 /** The next refresh token of a rotation, with nothing remembered beside its fingerprint. */

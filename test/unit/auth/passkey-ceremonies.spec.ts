@@ -1,14 +1,5 @@
 import { randomBytes } from "node:crypto";
-import {
-	authenticationOptions,
-	challengeOf,
-	registrationOptions,
-	userHandleOf,
-	verifyAuthentication,
-	verifyRegistration,
-	type AuthenticationResponseJSON,
-	type RegistrationResponseJSON
-} from "../../../lib/auth/passkeys/ceremonies";
+import * as ceremonies from "../../../lib/auth/passkeys/ceremonies";
 import {
 	checkRelyingParty,
 	relyingPartyFromEnv,
@@ -20,14 +11,14 @@ import { SoftwareAuthenticator } from "../../helpers/software-authenticator";
 
 const rp: RelyingParty = { id: "localhost", name: "Test", origins: ["http://localhost:3000"] };
 const handleKey = randomBytes(32);
-const user = { id: "u1", username: "ada", handle: userHandleOf(handleKey, "u1") };
+const user = { id: "u1", username: "ada", handle: ceremonies.userHandleOf(handleKey, "u1") };
 const challenge = () => `mtw_${randomBytes(24).toString("base64url")}`;
 
 async function registered(authenticator = new SoftwareAuthenticator("http://localhost:3000")) {
 	const token = challenge();
-	const options = await registrationOptions(rp, user, [], token);
-	const response = authenticator.create(options) as RegistrationResponseJSON;
-	const made = await verifyRegistration(rp, response, token);
+	const options = await ceremonies.registrationOptions(rp, user, [], token);
+	const response = authenticator.create(options) as ceremonies.RegistrationResponseJSON;
+	const made = await ceremonies.verifyRegistration(rp, response, token);
 	const passkey: PasskeyRecord = {
 		_id: made!.id,
 		userId: "u1",
@@ -50,13 +41,16 @@ async function assertion(
 	bend: Parameters<SoftwareAuthenticator["get"]>[1] = {}
 ) {
 	const token = challenge();
-	const options = await authenticationOptions(rp, [passkey], token);
-	return { token, response: authenticator.get(options, bend) as AuthenticationResponseJSON };
+	const options = await ceremonies.authenticationOptions(rp, [passkey], token);
+	return {
+		token,
+		response: authenticator.get(options, bend) as ceremonies.AuthenticationResponseJSON
+	};
 }
 
 describe("passkey ceremonies", () => {
 	it("offers discoverable, user-verifying creation with the user handle, never the address", async () => {
-		const options = await registrationOptions(rp, user, [], challenge());
+		const options = await ceremonies.registrationOptions(rp, user, [], challenge());
 		expect(options.rp).toEqual({ id: "localhost", name: "Test" });
 		expect(options.user.id).toBe(Buffer.from(user.handle).toString("base64url"));
 		expect(options.user.id).not.toContain("u1");
@@ -70,18 +64,18 @@ describe("passkey ceremonies", () => {
 
 	it("carries the challenge token through clientDataJSON and back", async () => {
 		const token = challenge();
-		const options = await registrationOptions(rp, user, [], token);
+		const options = await ceremonies.registrationOptions(rp, user, [], token);
 		const response = new SoftwareAuthenticator("http://localhost:3000").create(options);
-		expect(challengeOf(response)).toBe(token);
-		expect(challengeOf({ response: { clientDataJSON: "not json" } })).toBeNull();
-		expect(challengeOf({})).toBeNull();
+		expect(ceremonies.challengeOf(response)).toBe(token);
+		expect(ceremonies.challengeOf({ response: { clientDataJSON: "not json" } })).toBeNull();
+		expect(ceremonies.challengeOf({})).toBeNull();
 	});
 
 	it("registers a passkey and signs in with it, user verified, the counter moving on", async () => {
 		const { authenticator, passkey } = await registered();
 		expect(passkey).toMatchObject({ deviceType: "multiDevice", backedUp: true, counter: 0 });
 		const { token, response } = await assertion(authenticator, passkey);
-		expect(await verifyAuthentication(rp, response, token, passkey)).toEqual({
+		expect(await ceremonies.verifyAuthentication(rp, response, token, passkey)).toEqual({
 			result: "valid",
 			counter: 1,
 			userVerified: true
@@ -93,7 +87,7 @@ describe("passkey ceremonies", () => {
 		const { token, response } = await assertion(authenticator, passkey, {
 			userVerified: false
 		});
-		expect(await verifyAuthentication(rp, response, token, passkey)).toMatchObject({
+		expect(await ceremonies.verifyAuthentication(rp, response, token, passkey)).toMatchObject({
 			result: "valid",
 			userVerified: false
 		});
@@ -102,16 +96,16 @@ describe("passkey ceremonies", () => {
 	it("refuses a registration from another origin, for another RP id, or for another challenge", async () => {
 		const authenticator = new SoftwareAuthenticator("http://localhost:3000");
 		const token = challenge();
-		const options = await registrationOptions(rp, user, [], token);
+		const options = await ceremonies.registrationOptions(rp, user, [], token);
 		for (const bend of [
 			{ origin: "http://evil.example" },
 			{ rpId: "evil.example" },
 			{ challenge: Buffer.from(challenge()).toString("base64url") }
 		]) {
 			await expect(
-				verifyRegistration(
+				ceremonies.verifyRegistration(
 					rp,
-					authenticator.create(options, bend) as RegistrationResponseJSON,
+					authenticator.create(options, bend) as ceremonies.RegistrationResponseJSON,
 					token
 				)
 			).resolves.toBeNull();
@@ -126,10 +120,14 @@ describe("passkey ceremonies", () => {
 			{ tamper: true }
 		]) {
 			const { token, response } = await assertion(authenticator, passkey, bend);
-			await expect(verifyAuthentication(rp, response, token, passkey)).resolves.toBeNull();
+			await expect(
+				ceremonies.verifyAuthentication(rp, response, token, passkey)
+			).resolves.toBeNull();
 		}
 		const { response } = await assertion(authenticator, passkey);
-		await expect(verifyAuthentication(rp, response, challenge(), passkey)).resolves.toBeNull();
+		await expect(
+			ceremonies.verifyAuthentication(rp, response, challenge(), passkey)
+		).resolves.toBeNull();
 	});
 
 	it("refuses another credential's answer (its signature does not verify with this key)", async () => {
@@ -138,7 +136,9 @@ describe("passkey ceremonies", () => {
 		const { token, response } = await assertion(other.authenticator, other.passkey, {
 			credentialId: passkey._id
 		});
-		await expect(verifyAuthentication(rp, response, token, passkey)).resolves.toBeNull();
+		await expect(
+			ceremonies.verifyAuthentication(rp, response, token, passkey)
+		).resolves.toBeNull();
 	});
 
 	it("calls a counter that did not move forward a clone, once the signature is good", async () => {
@@ -146,14 +146,14 @@ describe("passkey ceremonies", () => {
 		const used = { ...passkey, counter: 5 };
 		for (const counter of [5, 3]) {
 			const { token, response } = await assertion(authenticator, used, { counter });
-			expect(await verifyAuthentication(rp, response, token, used)).toEqual({
+			expect(await ceremonies.verifyAuthentication(rp, response, token, used)).toEqual({
 				result: "cloned",
 				counter
 			});
 		}
 		// An authenticator that keeps no counter (always 0) is not a clone.
 		const { token, response } = await assertion(authenticator, passkey, { counter: 0 });
-		expect(await verifyAuthentication(rp, response, token, passkey)).toMatchObject({
+		expect(await ceremonies.verifyAuthentication(rp, response, token, passkey)).toMatchObject({
 			result: "valid"
 		});
 	});

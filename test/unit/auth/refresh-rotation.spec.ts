@@ -13,6 +13,7 @@ import {
 } from "../../../lib/auth/sessions/refresh-rotation";
 import { NedbRefreshFamilyStore } from "../../../lib/auth/store/nedb-refresh-family-store";
 import {
+	newFamilyRecord,
 	fingerprintOf,
 	type RefreshFamilyRecord
 } from "../../../lib/auth/store/refresh-family-store";
@@ -97,22 +98,15 @@ describe("refresh-token rotation", () => {
 		holders.set(userId, { _id: userId });
 		const family = randomUUID();
 		const first = await tokens.generate(userId, 3600, { family, generation: 1 });
-		await families.insert({
-			_id: family,
-			userId,
-			current: fingerprintOf(first.token),
-			fingerprints: [fingerprintOf(first.token)],
-			generation: 1,
-			createdAt: Date.now(),
-			expiresAt: Date.now() + 3_600_000,
-			revokedAt: null,
-			revokedReason: null,
-			previous: null,
-			rotatedAt: null,
-			successor: null,
-			userAgent: null,
-			clientAddress: null
-		});
+		await families.insert(
+			newFamilyRecord({
+				id: family,
+				userId,
+				fingerprint: fingerprintOf(first.token),
+				createdAt: Date.now(),
+				expiresAt: Date.now() + 3_600_000
+			})
+		);
 		return { family, token: first.token };
 	}
 
