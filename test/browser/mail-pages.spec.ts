@@ -10,10 +10,9 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import type { Context } from "moleculer";
 import LinksService, { type CreatedLink } from "../../services/links.service";
-import MailService from "../../services/mail.service";
 import { authService } from "../helpers/auth";
 import { withSettings } from "../helpers/broker";
-import { startGateway, type TestGateway, signUpUsers } from "../helpers/gateway";
+import { startGateway, type TestGateway, signUpUsers, mailVia } from "../helpers/gateway";
 import { freePort } from "../helpers/process";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
 import { SCREENSHOTS, describeWithBrowser, launchBrowser } from "../helpers/browser";
@@ -43,7 +42,7 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 			settings: { port, publicUrl },
 			services: [
 				authService({ publicUrl }),
-				() => withSettings(MailService, { smtpUrl: smtp.url }),
+				mailVia(smtp),
 				dataDir =>
 					withSettings(LinksService, {
 						dataDir,

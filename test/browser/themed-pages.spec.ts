@@ -7,10 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import MailService from "../../services/mail.service";
 import { authService } from "../helpers/auth";
-import { withSettings } from "../helpers/broker";
-import { startGateway, type TestGateway, signUpUsers } from "../helpers/gateway";
+import { startGateway, type TestGateway, signUpUsers, mailVia } from "../helpers/gateway";
 import { freePort } from "../helpers/process";
 import { linkIn, startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { SCREENSHOTS, describeWithBrowser, launchBrowser } from "../helpers/browser";
@@ -37,10 +35,7 @@ describeWithBrowser("themed pages in French, in Chromium", () => {
 		const publicUrl = `http://127.0.0.1:${port}`;
 		gw = await startGateway({
 			settings: { port, publicUrl, pagesDir, pagesLanguage: "fr" },
-			services: [
-				authService({ publicUrl }),
-				() => withSettings(MailService, { smtpUrl: smtp.url })
-			]
+			services: [authService({ publicUrl }), mailVia(smtp)]
 		});
 		browser = await launchBrowser();
 	}, 60_000);

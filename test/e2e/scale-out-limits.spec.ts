@@ -84,11 +84,7 @@ describeWithNats("limits and revocation across two gateways on one PostgreSQL", 
 			await awaitNodes(caller, { tokens: 2, auth: 2, api: 2 });
 		}, 120_000);
 
-		afterAll(async () => {
-			await cluster.stop();
-			await caller?.stop();
-			await smtp?.close();
-		}, 60_000);
+		afterAll(() => cluster.stop("SIGTERM", caller, smtp), 60_000);
 
 		const via = (gateway: "api-a" | "api-b", path: string) => `${bases[gateway]}${path}`;
 

@@ -113,11 +113,7 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 			await awaitNodes(caller, { tokens: 2, auth: 2, pools: 2 });
 		}, 120_000);
 
-		afterAll(async () => {
-			await cluster.stop();
-			await caller?.stop();
-			await smtp?.close();
-		}, 60_000);
+		afterAll(() => cluster.stop("SIGTERM", caller, smtp), 60_000);
 
 		const on = (nodeID: string) => ({ nodeID });
 
@@ -140,26 +136,15 @@ describeWithNats("several nodes of each service on one PostgreSQL", () => {
 				{ type: "api-key", owner: "u1" },
 				on("tokens-a")
 			);
-			expect(
-				await caller.call(
-					"tokens.check",
-					{ type: "api-key", token: made.token },
-					on("tokens-b")
-				)
-			).toMatchObject({ id: made.id, owner: "u1" });
-			await caller.call(
-				"tokens.remove",
-				{ type: "api-key", token: made.token },
-				on("tokens-b")
-			);
+			const onNode = (action: string, node: string) =>
+				caller.call(action, { type: "api-key", token: made.token }, on(node));
+			expect(await onNode("tokens.check", "tokens-b")).toMatchObject({
+				id: made.id,
+				owner: "u1"
+			});
+			await onNode("tokens.remove", "tokens-b");
 			// Refused by the other node as soon as the removal answered: nothing is cached.
-			expect(
-				await caller.call(
-					"tokens.check",
-					{ type: "api-key", token: made.token },
-					on("tokens-a")
-				)
-			).toBeNull();
+			expect(await onNode("tokens.check", "tokens-a")).toBeNull();
 		});
 
 		it("gives exactly one of 1,000 concurrent consumes, half on each node, the token", async () => {

@@ -72,9 +72,19 @@ export class NodeCluster {
 		return this.nodes[name];
 	}
 
-	/** Stops every node with `signal`, then removes the folders and the schema. */
-	async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+	/**
+	 * Stops every node with `signal` and what the suite started beside them (a caller broker, an
+	 * SMTP server), then removes the folders and the schema.
+	 */
+	async stop(
+		signal: NodeJS.Signals = "SIGTERM",
+		...beside: ({ stop(): Promise<unknown> } | { close(): Promise<unknown> } | undefined)[]
+	): Promise<void> {
 		await Promise.all(Object.values(this.nodes).map(n => n.stop(signal)));
+		for (const other of beside) {
+			if (other && "stop" in other) await other.stop();
+			else if (other) await other.close();
+		}
 		for (const dir of this.dataDirs) removeDir(dir);
 		await dropSchema(this.schema);
 	}

@@ -8,6 +8,9 @@ import { type ServiceBroker, type ServiceSchema } from "moleculer";
 import { CapturingLogger } from "./logs";
 import ApiService from "../../services/api/api.service";
 import TokensService from "../../services/tokens/tokens.service";
+import MailService from "../../services/mail.service";
+import LinksService from "../../services/links.service";
+import type { TestSmtpServer } from "./smtp";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "./postgres";
 
@@ -96,4 +99,14 @@ export async function signUpUsers(
 			password
 		});
 	}
+}
+
+/** For `services`: the mail service, sending through the suite's SMTP server. */
+export function mailVia(smtp: TestSmtpServer) {
+	return () => withSettings(MailService, { smtpUrl: smtp.url });
+}
+
+/** For `services`: the links service, allowed to call `actions`. */
+export function linksAllowing(...actions: string[]) {
+	return (dataDir: string) => withSettings(LinksService, { dataDir, allowedActions: actions });
 }

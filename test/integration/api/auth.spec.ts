@@ -3,11 +3,9 @@
  * `auth`, `tokens` and `mail` behind it, mail delivered over SMTP to a real test server and its links
  * followed as a person would (GET the page, press the button).
  */
-import MailService from "../../../services/mail.service";
-import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import { startGateway, TEST_ADMIN_TOKEN, type TestGateway, mailVia } from "../../helpers/gateway";
 import { postJson, request, setCookieValue } from "../../helpers/http";
 import { later } from "../../helpers/async";
 
@@ -40,7 +38,7 @@ describe("api gateway with auth and mail", () => {
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		gw = await startGateway({
-			services: [authService(), () => withSettings(MailService, { smtpUrl: smtp.url })],
+			services: [authService(), mailVia(smtp)],
 			// The gateway's own per-address limit is tested in api.spec.ts; here it stays out of the way.
 			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
 		});

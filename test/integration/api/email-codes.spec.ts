@@ -3,11 +3,9 @@
  * verification by the code in the verification mail, and the budgets: 3 submissions per code, and
  * a per-address hourly budget that requesting new codes does not refill (better-auth #11162).
  */
-import MailService from "../../../services/mail.service";
-import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, type TestGateway } from "../../helpers/gateway";
+import { startGateway, type TestGateway, mailVia } from "../../helpers/gateway";
 import { request } from "../../helpers/http";
 
 describe("e-mail codes over REST", () => {
@@ -43,7 +41,7 @@ describe("e-mail codes over REST", () => {
 						codeHourly: { maxAttempts: 10, window: 3600 }
 					}
 				}),
-				() => withSettings(MailService, { smtpUrl: smtp.url })
+				mailVia(smtp)
 			],
 			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
 		});

@@ -3,10 +3,15 @@
  * gateway on an ephemeral port, in front of real `pools` and `links` services.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import LinksService, { type CreatedLink } from "../../../services/links.service";
+import type { CreatedLink } from "../../../services/links.service";
 import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
-import { TEST_ADMIN_TOKEN, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	TEST_ADMIN_TOKEN,
+	startGateway,
+	type TestGateway,
+	linksAllowing
+} from "../../helpers/gateway";
 import { request } from "../../helpers/http";
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
@@ -19,11 +24,7 @@ describe("pools and links over REST", () => {
 		gw = await startGateway({
 			services: [
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
-				dataDir =>
-					withSettings(LinksService, {
-						dataDir,
-						allowedActions: ["newsletter.subscribe"]
-					}) as unknown as ServiceSchema,
+				linksAllowing("newsletter.subscribe"),
 				() => ({
 					name: "newsletter",
 					actions: {

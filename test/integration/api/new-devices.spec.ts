@@ -4,11 +4,9 @@
  * completes it and remembers the device (a device token plus its User-Agent), returned or as a
  * cookie; wrong codes follow the code budgets.
  */
-import MailService from "../../../services/mail.service";
-import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, type TestGateway } from "../../helpers/gateway";
+import { startGateway, type TestGateway, mailVia } from "../../helpers/gateway";
 import { request } from "../../helpers/http";
 
 const ORIGIN = "https://app.example";
@@ -39,7 +37,7 @@ describe("new-device verification over REST", () => {
 		gw = await startGateway({
 			services: [
 				authService({ verifyNewDevices: true, requireVerifiedEmail: false }),
-				() => withSettings(MailService, { smtpUrl: smtp.url })
+				mailVia(smtp)
 			],
 			settings: {
 				publicUrl: ORIGIN,

@@ -8,7 +8,7 @@
  */
 import fc from "fast-check";
 import type { Context, ServiceSchema } from "moleculer";
-import LinksService, { type CreatedLink } from "../../../services/links.service";
+import type { CreatedLink } from "../../../services/links.service";
 import AuditService from "../../../services/audit.service";
 import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
@@ -20,7 +20,8 @@ import {
 	signUpUsers,
 	startGateway,
 	TEST_ADMIN_TOKEN,
-	type TestGateway
+	type TestGateway,
+	linksAllowing
 } from "../../helpers/gateway";
 import { postJson, request } from "../../helpers/http";
 
@@ -136,11 +137,7 @@ describe("api gateway: every route, property-based", () => {
 				dataDir => withSettings(MailService, { dataDir }),
 				dataDir => withSettings(AuditService, { dataDir }) as unknown as ServiceSchema,
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
-				dataDir =>
-					withSettings(LinksService, {
-						dataDir,
-						allowedActions: ["echo.run"]
-					}) as unknown as ServiceSchema,
+				linksAllowing("echo.run"),
 				() => ({
 					name: "echo",
 					actions: { run: (ctx: Context) => ({ ran: ctx.params }) }

@@ -4,11 +4,16 @@
  * 500 and open the circuit breaker on `auth.signIn` for everyone).
  */
 import type { Context, ServiceSchema } from "moleculer";
-import MailService from "../../../services/mail.service";
-import { breakerWatch, withSettings } from "../../helpers/broker";
+import { breakerWatch } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import {
+	startGateway,
+	storeOn,
+	TEST_ADMIN_TOKEN,
+	type TestGateway,
+	mailVia
+} from "../../helpers/gateway";
 import { allRoutes } from "../../../lib/http/route-table";
 import { request, type Answer } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
@@ -28,10 +33,7 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 	beforeAll(async () => {
 		smtp = await startSmtpServer();
 		gw = await startGateway({
-			services: [
-				authService({ requireVerifiedEmail: false }),
-				() => withSettings(MailService, { smtpUrl: smtp.url })
-			],
+			services: [authService({ requireVerifiedEmail: false }), mailVia(smtp)],
 			storeSettings: storeOn(kind),
 			settings: { rateLimit: { window: 60, public: 10_000, user: 10_000, admin: 10_000 } }
 		});

@@ -5,12 +5,11 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceSchema } from "moleculer";
-import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import { startGateway, TEST_ADMIN_TOKEN, type TestGateway, mailVia } from "../../helpers/gateway";
 import { postJson, request } from "../../helpers/http";
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
@@ -26,7 +25,7 @@ describe("security review over HTTP", () => {
 				authService({
 					requireVerifiedEmail: false
 				}),
-				() => withSettings(MailService, { smtpUrl: smtp.url }),
+				mailVia(smtp),
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema
 			],
 			settings: { rateLimit: { window: 60, public: 10_000, user: 10_000, admin: 10_000 } }

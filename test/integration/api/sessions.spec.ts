@@ -7,11 +7,10 @@
  */
 import type { SessionInfo } from "../../../services/auth/sessions/session-list.mixin";
 import { authService } from "../../helpers/auth";
-import { signUpUsers, startGateway, type TestGateway } from "../../helpers/gateway";
+import { signUpUsers, startGateway, type TestGateway, linksAllowing } from "../../helpers/gateway";
 import { postJson, request } from "../../helpers/http";
-import { withSettings } from "../../helpers/broker";
 import { eventually } from "../../helpers/process";
-import LinksService, { type CreatedLink } from "../../../services/links.service";
+import type { CreatedLink } from "../../../services/links.service";
 
 interface Session {
 	accessToken: string;
@@ -33,11 +32,7 @@ describe("sessions over REST", () => {
 		gw = await startGateway({
 			services: [
 				authService({ requireVerifiedEmail: false, maxSessions: 3 }),
-				dataDir =>
-					withSettings(LinksService, {
-						dataDir,
-						allowedActions: ["newsletter.subscribe"]
-					})
+				linksAllowing("newsletter.subscribe")
 			]
 		});
 		await signUpUsers(gw, ["sam", "tess"], password);

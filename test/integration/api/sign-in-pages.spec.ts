@@ -4,11 +4,15 @@
  * link's pages show the label its action registered, never the action's internal name.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import LinksService, { type CreatedLink } from "../../../services/links.service";
-import MailService from "../../../services/mail.service";
+import type { CreatedLink } from "../../../services/links.service";
 import { authService } from "../../helpers/auth";
-import { withSettings } from "../../helpers/broker";
-import { signUpUsers, startGateway, type TestGateway } from "../../helpers/gateway";
+import {
+	signUpUsers,
+	startGateway,
+	type TestGateway,
+	linksAllowing,
+	mailVia
+} from "../../helpers/gateway";
 import { request } from "../../helpers/http";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
 
@@ -23,12 +27,8 @@ describe("sign-in and action-link pages", () => {
 		gw = await startGateway({
 			services: [
 				authService({ requireVerifiedEmail: false }),
-				() => withSettings(MailService, { smtpUrl: smtp.url }),
-				dataDir =>
-					withSettings(LinksService, {
-						dataDir,
-						allowedActions: ["newsletter.subscribe", "newsletter.internal"]
-					}) as unknown as ServiceSchema,
+				mailVia(smtp),
+				linksAllowing("newsletter.subscribe", "newsletter.internal"),
 				() =>
 					({
 						name: "newsletter",

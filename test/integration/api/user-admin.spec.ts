@@ -6,11 +6,16 @@
  * unlock bringing no session back), the other actions, and the audit entry each writes first.
  */
 import AuditService from "../../../services/audit.service";
-import MailService from "../../../services/mail.service";
 import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
 import { authService } from "../../helpers/auth";
 import { withSettings } from "../../helpers/broker";
-import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import {
+	startGateway,
+	storeOn,
+	TEST_ADMIN_TOKEN,
+	type TestGateway,
+	mailVia
+} from "../../helpers/gateway";
 import { request, type Answer } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
 import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
@@ -32,7 +37,7 @@ describe.each(kinds)("user administration, on %s", kind => {
 			services: [
 				authService({ requireVerifiedEmail: false, recentSignIn: RECENT }),
 				dataDir => withSettings(AuditService, { dataDir }),
-				() => withSettings(MailService, { smtpUrl: smtp.url })
+				mailVia(smtp)
 			],
 			storeSettings: storeOn(kind),
 			settings: { rateLimit: { window: 60, public: 100_000, user: 100_000, admin: 100_000 } }

@@ -7,14 +7,19 @@
  * without editing this file.
  */
 import { Errors, type ServiceBroker, type ServiceSchema } from "moleculer";
-import LinksService from "../../../services/links.service";
 import AuditService from "../../../services/audit.service";
-import MailService from "../../../services/mail.service";
 import PoolsService from "../../../services/pools.service";
 import { allRoutes, type FullRoute } from "../../../lib/http/route-table";
 import { authService } from "../../helpers/auth";
 import { breakerWatch, withSettings } from "../../helpers/broker";
-import { startGateway, storeOn, TEST_ADMIN_TOKEN, type TestGateway } from "../../helpers/gateway";
+import {
+	startGateway,
+	storeOn,
+	TEST_ADMIN_TOKEN,
+	type TestGateway,
+	linksAllowing,
+	mailVia
+} from "../../helpers/gateway";
 import { request } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
 import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
@@ -88,12 +93,8 @@ describe.each(kinds)("hostile input on every route and action (%s)", kind => {
 		gw = await startGateway({
 			services: [
 				authService({ requireVerifiedEmail: false }),
-				() => withSettings(MailService, { smtpUrl: smtp.url }),
-				dataDir =>
-					withSettings(LinksService, {
-						dataDir,
-						allowedActions: ["newsletter.subscribe"]
-					}) as unknown as ServiceSchema,
+				mailVia(smtp),
+				linksAllowing("newsletter.subscribe"),
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
 				dataDir => withSettings(AuditService, { dataDir }) as unknown as ServiceSchema
 			],
