@@ -148,10 +148,7 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 		/** The signed-in user's own security events, newest first. */
 		securityEvents: {
 			params: { $$strict: true, limit: LIMIT, cursor: CURSOR },
-			async handler(
-				this: AuditThis,
-				ctx: Context<{ limit?: number; cursor?: string }, AuthMeta>
-			) {
+			async handler(ctx: Context<{ limit?: number; cursor?: string }, AuthMeta>) {
 				const user = ctx.meta.user;
 				if (!user)
 					throw new Errors.MoleculerClientError("Sign in first.", 401, "UNAUTHORIZED");
@@ -188,7 +185,6 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 				limit: LIMIT
 			},
 			async handler(
-				this: AuditThis,
 				ctx: Context<{
 					user?: string;
 					type?: string;
@@ -217,7 +213,7 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 		/** Every entry since `since`, one JSON object a line (application/x-ndjson), newest first. */
 		export: {
 			params: { $$strict: true, since: TIME },
-			handler(this: AuditThis, ctx: Context<{ since?: Date }, { $responseType?: string }>) {
+			handler(ctx: Context<{ since?: Date }, { $responseType?: string }>) {
 				ctx.meta.$responseType = "application/x-ndjson";
 				const store = this.store;
 				const since = ctx.params.since?.getTime();
@@ -253,7 +249,6 @@ const AuditService: ServiceSchema<AuditSettings, AuditMethods, AuditLocals> = {
 				data: { type: "object", optional: true }
 			},
 			async handler(
-				this: AuditThis,
 				ctx: Context<
 					{ type: string; actor: string; subject: string | null; data?: object },
 					AuthMeta

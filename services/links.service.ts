@@ -205,7 +205,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 				}
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: LinksThis, ctx: Context<CreateLinkParams>): Promise<CreatedLink> {
+			async handler(ctx: Context<CreateLinkParams>): Promise<CreatedLink> {
 				const { owner, action, multiUse, lockTimeout } = ctx.params;
 				if (!isAllowedAction(this.allowList, action)) {
 					throw new Errors.MoleculerClientError(
@@ -247,10 +247,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		 */
 		load: {
 			params: { $$strict: true, token: TOKEN },
-			async handler(
-				this: LinksThis,
-				ctx: Context<LinkTokenParams>
-			): Promise<LinkEntity | null> {
+			async handler(ctx: Context<LinkTokenParams>): Promise<LinkEntity | null> {
 				const record = await this.findLive(ctx.params.token, this.now());
 				return record ? toLinkEntity(record) : null;
 			}
@@ -260,7 +257,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		isValid: {
 			visibility: "public",
 			params: { $$strict: true, token: TOKEN },
-			async handler(this: LinksThis, ctx: Context<LinkTokenParams>): Promise<boolean> {
+			async handler(ctx: Context<LinkTokenParams>): Promise<boolean> {
 				return (await this.findLive(ctx.params.token, this.now())) !== null;
 			}
 		},
@@ -269,7 +266,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		invalidate: {
 			visibility: "public",
 			params: { $$strict: true, token: TOKEN },
-			async handler(this: LinksThis, ctx: Context<LinkTokenParams>): Promise<boolean> {
+			async handler(ctx: Context<LinkTokenParams>): Promise<boolean> {
 				const hashes = this.lookupHashes(ctx.params.token);
 				if (!hashes) return false;
 				const record = await this.store.removeByHashes(hashes);
@@ -293,7 +290,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		redeem: {
 			params: { $$strict: true, token: TOKEN },
 			retryPolicy: { enabled: false },
-			async handler(this: LinksThis, ctx: Context<LinkTokenParams>): Promise<RedeemResult> {
+			async handler(ctx: Context<LinkTokenParams>): Promise<RedeemResult> {
 				const now = this.now();
 				const record = await this.findLive(ctx.params.token, now);
 				if (!record || isLinkLocked(record, now)) throw this.refusal(record, now);
@@ -365,10 +362,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		removeExpired: {
 			visibility: "public",
 			params: cleanupParams,
-			async handler(
-				this: LinksThis,
-				ctx: Context<{ batchSize?: number }>
-			): Promise<{ removed: number }> {
+			async handler(ctx: Context<{ batchSize?: number }>): Promise<{ removed: number }> {
 				const batchSize = ctx.params.batchSize ?? this.settings.cleanup.batchSize;
 				const startedAt = this.now();
 				let removed = 0;

@@ -78,7 +78,7 @@ const MailService: ServiceSchema<MailSettings, MailMethods, MailLocalVars> = {
 				html: { type: "string", min: 1, max: 200_000, optional: true }
 			},
 			retryPolicy: { enabled: false },
-			handler(this: MailThis, ctx: Context<SendParams>): Promise<SendResult> {
+			handler(ctx: Context<SendParams>): Promise<SendResult> {
 				return this.deliver(ctx.params);
 			}
 		}

@@ -162,10 +162,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 					nullable: true
 				}
 			},
-			async handler(
-				this: PoolsThis,
-				ctx: Context<ConfigureParams>
-			): Promise<PoolSettings & { pool: string }> {
+			async handler(ctx: Context<ConfigureParams>): Promise<PoolSettings & { pool: string }> {
 				const { pool, size, leaseTime } = ctx.params;
 				const tokenTtl =
 					ctx.params.tokenTtl === undefined
@@ -190,7 +187,6 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 			params: { $$strict: true, pool: POOL },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: PoolsThis,
 				ctx: Context<PoolParams>
 			): Promise<{ token: string; expiresAt: string | null }> {
 				const { pool } = ctx.params;
@@ -254,7 +250,6 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 			params: { $$strict: true, pool: POOL, clientId: CLIENT_ID },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: PoolsThis,
 				ctx: Context<AssignParams>
 			): Promise<{ token: string; leaseExpiresAt: string }> {
 				const { pool, clientId } = ctx.params;
@@ -299,7 +294,6 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 				clientId: { ...CLIENT_ID, optional: true }
 			},
 			async handler(
-				this: PoolsThis,
 				ctx: Context<KeepAliveParams>
 			): Promise<{ ok: true; leaseExpiresAt: string }> {
 				const { pool, token, clientId } = ctx.params;
@@ -339,7 +333,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 				token: TOKEN,
 				clientId: { ...CLIENT_ID, optional: true }
 			},
-			async handler(this: PoolsThis, ctx: Context<UnblockParams>): Promise<{ ok: true }> {
+			async handler(ctx: Context<UnblockParams>): Promise<{ ok: true }> {
 				const { pool, token, clientId } = ctx.params;
 				const now = this.now();
 				const record = await this.findLiveToken(pool, token, now);
@@ -364,7 +358,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 		delete: {
 			params: { $$strict: true, pool: POOL, token: TOKEN },
 			retryPolicy: { enabled: false },
-			async handler(this: PoolsThis, ctx: Context<PoolTokenParams>): Promise<{ ok: true }> {
+			async handler(ctx: Context<PoolTokenParams>): Promise<{ ok: true }> {
 				const { pool, token } = ctx.params;
 				const record = await this.findAnyToken(pool, token);
 				if (!record || !(await this.store.removeToken(record._id))) throw notFound();
@@ -376,7 +370,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 		/** The pool's settings and how many of its live tokens are available or assigned. */
 		stats: {
 			params: { $$strict: true, pool: POOL },
-			async handler(this: PoolsThis, ctx: Context<PoolParams>): Promise<PoolStats> {
+			async handler(ctx: Context<PoolParams>): Promise<PoolStats> {
 				const { pool } = ctx.params;
 				const settings = await this.poolSettings(pool);
 				const counts = await this.store.counts(pool, this.now());

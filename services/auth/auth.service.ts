@@ -216,10 +216,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				password: NEW_PASSWORD
 			},
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<SignUpParams>
-			): Promise<{ user: PublicUser }> {
+			async handler(ctx: AuthContext<SignUpParams>): Promise<{ user: PublicUser }> {
 				const { username, email, password } = ctx.params;
 				const duplicate = () => alreadyRegistered();
 				const usernameKey = usernameKeyOf(username);
@@ -272,7 +269,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				deviceToken: { ...TOKEN_STRING, optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<SignInParams>): Promise<SignInAnswer> {
+			async handler(ctx: AuthContext<SignInParams>): Promise<SignInAnswer> {
 				const { login, password } = ctx.params;
 				await this.checkAddress(ctx);
 				const user = await this.findByLogin(login);
@@ -307,7 +304,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 		/** The signed-in user. */
 		me: {
 			params: { $$strict: true },
-			async handler(this: AuthThis, ctx: AuthContext): Promise<PublicUser> {
+			async handler(ctx: AuthContext): Promise<PublicUser> {
 				return this.toPublicUser(await this.requireCallerRecord(ctx));
 			}
 		},
@@ -320,7 +317,6 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 			visibility: "public",
 			params: { $$strict: true, userId: { type: "string", min: 1, max: 64 }, scopes: SCOPES },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<SetScopesParams>
 			): Promise<{ user: PublicUser; scopes: string[] }> {
 				const user = await this.store.update(

@@ -52,10 +52,7 @@ const RecordsMixin = tokensMixin({
 				data: { type: "object", optional: true, nullable: true },
 				expiry: { type: "number", integer: true, min: 0, max: MAX_EXPIRY, optional: true }
 			},
-			async handler(
-				this: TokensThis,
-				ctx: Context<UpdateParams>
-			): Promise<TokenEntity | null> {
+			async handler(ctx: Context<UpdateParams>): Promise<TokenEntity | null> {
 				const { id, owner, data, expiry } = ctx.params;
 				if (data) assertStorableData(data, "data");
 				const record = await this.store.update(id, owner, {
@@ -77,7 +74,7 @@ const RecordsMixin = tokensMixin({
 				$$strict: true,
 				ids: { type: "array", max: 10_000, items: { type: "string", min: 1, max: 64 } }
 			},
-			handler(this: TokensThis, ctx: Context<{ ids: string[] }>): { marked: number } {
+			handler(ctx: Context<{ ids: string[] }>): { marked: number } {
 				const now = Date.now();
 				for (const id of ctx.params.ids) this.touches.add(id, now);
 				return { marked: ctx.params.ids.length };
@@ -97,7 +94,6 @@ const RecordsMixin = tokensMixin({
 				isUsed: { type: "boolean", optional: true }
 			},
 			async handler(
-				this: TokensThis,
 				ctx: Context<InspectParams, ClientMeta>
 			): Promise<{ result: LookupResult; entity: TokenEntity | null }> {
 				const { type, token, isUsed } = ctx.params;

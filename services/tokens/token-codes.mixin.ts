@@ -15,7 +15,6 @@ import {
 	type TokenEntity,
 	type TokenEventPayload
 } from "../../lib/tokens/token-types";
-import type { TokensThis } from "./tokens-internals";
 import { count } from "../../lib/broker/project-metrics";
 import { fieldError } from "../../lib/broker/field-error";
 import { DAY, OWNER } from "../../lib/tokens/token-params";
@@ -51,7 +50,6 @@ const CodesMixin = tokensMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(
-				this: TokensThis,
 				ctx: Context<GenerateCodeParams>
 			): Promise<TokenEntity & { code: string }> {
 				const { type, owner, scope, expiry, data } = ctx.params;
@@ -82,7 +80,6 @@ const CodesMixin = tokensMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(
-				this: TokensThis,
 				ctx: Context<ConsumeCodeParams, ClientMeta>
 			): Promise<TokenEntity | null> {
 				const { type, scope, code, owner } = ctx.params;

@@ -127,10 +127,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				data: { type: "object", optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(
-				this: TokensThis,
-				ctx: Context<GenerateParams>
-			): Promise<TokenEntity & { token: string }> {
+			async handler(ctx: Context<GenerateParams>): Promise<TokenEntity & { token: string }> {
 				const { type, expiry, owner, name, scopes, data } = ctx.params;
 				if (this.typeOf(type).codeDigits) throw notThisKind("type", "a code type");
 				assertStorableData(data, "data");
@@ -158,10 +155,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				owner: { ...OWNER, optional: true },
 				isUsed: { type: "boolean", default: false, optional: true }
 			},
-			async handler(
-				this: TokensThis,
-				ctx: Context<CheckParams, ClientMeta>
-			): Promise<TokenEntity | null> {
+			async handler(ctx: Context<CheckParams, ClientMeta>): Promise<TokenEntity | null> {
 				const { type, token, owner, isUsed } = ctx.params;
 				const now = Date.now();
 				// A valid token always answers; only failures are limited (see countFailure).
@@ -180,10 +174,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				type: { type: "enum", values: [] },
 				token: TOKEN
 			},
-			async handler(
-				this: TokensThis,
-				ctx: Context<RemoveParams>
-			): Promise<TokenEntity | null> {
+			async handler(ctx: Context<RemoveParams>): Promise<TokenEntity | null> {
 				const match = this.matchFor(ctx.params.type, ctx.params.token);
 				if (!match) return null;
 				const record = await this.store.remove(match);
@@ -216,10 +207,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				raced: { type: "boolean", optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(
-				this: TokensThis,
-				ctx: Context<ConsumeParams, ClientMeta>
-			): Promise<TokenEntity | null> {
+			async handler(ctx: Context<ConsumeParams, ClientMeta>): Promise<TokenEntity | null> {
 				const { type } = ctx.params;
 				const match = this.matchFor(type, ctx.params.token, ctx.params.owner);
 				const record = match && (await this.store.consume(match, Date.now()));
@@ -252,7 +240,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				owner: OWNER,
 				type: { type: "enum", values: [], optional: true }
 			},
-			async handler(this: TokensThis, ctx: Context<OwnerParams>): Promise<TokenEntity[]> {
+			async handler(ctx: Context<OwnerParams>): Promise<TokenEntity[]> {
 				const records = await this.store.listByOwner(ctx.params.owner, ctx.params.type);
 				return records.map(toEntity);
 			}
@@ -265,10 +253,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				owner: OWNER,
 				type: { type: "enum", values: [], optional: true }
 			},
-			async handler(
-				this: TokensThis,
-				ctx: Context<OwnerParams>
-			): Promise<{ removed: number }> {
+			async handler(ctx: Context<OwnerParams>): Promise<{ removed: number }> {
 				const records = await this.store.removeByOwner(ctx.params.owner, ctx.params.type);
 				this.emitRemoved(ctx, records, "removedByOwner");
 				return { removed: records.length };
@@ -282,10 +267,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 				id: { type: "string", min: 1, max: 64 },
 				owner: OWNER
 			},
-			async handler(
-				this: TokensThis,
-				ctx: Context<RevokeParams>
-			): Promise<TokenEntity | null> {
+			async handler(ctx: Context<RevokeParams>): Promise<TokenEntity | null> {
 				const record = await this.store.removeById(ctx.params.id, ctx.params.owner);
 				if (!record) return null;
 				this.emitRemoved(ctx, [record], "revoked");
@@ -309,10 +291,7 @@ const TokensService: ServiceSchema<TokensSettings, TokensMethods, TokensLocalVar
 		removeExpired: {
 			visibility: "public",
 			params: cleanupParams,
-			async handler(
-				this: TokensThis,
-				ctx: Context<{ batchSize?: number }>
-			): Promise<{ removed: number }> {
+			async handler(ctx: Context<{ batchSize?: number }>): Promise<{ removed: number }> {
 				const removed = await this.removeExpiredTokens(
 					// `?.`: a caller may send null params, which pass validation as {}.
 					ctx.params?.batchSize ?? this.settings.cleanup.batchSize

@@ -25,10 +25,7 @@ const AccountDeletionMixin = authMixin({
 		deleteAccount: {
 			params: { $$strict: true, password: { ...GIVEN_PASSWORD, optional: true } },
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<{ password?: string }>
-			): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<{ password?: string }>): Promise<{ ok: true }> {
 				const caller = this.requireSession(ctx, "Deleting the account");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.passwordHash !== null) {

@@ -34,7 +34,6 @@ const AddressesMixin = authMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<VerifyEmailParams>
 			): Promise<{ user: PublicUser; passwordKept: boolean }> {
 				const { token, password } = ctx.params;
@@ -86,7 +85,7 @@ const AddressesMixin = authMixin({
 		signInWithMagicLink: {
 			params: { $$strict: true, token: TOKEN_STRING },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<SignInAnswer> {
+			async handler(ctx: AuthContext<TokenParams>): Promise<SignInAnswer> {
 				const user = await this.consumeLinkToken(
 					ctx,
 					TOKEN_TYPES.magicLink,

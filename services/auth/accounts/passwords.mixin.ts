@@ -53,10 +53,7 @@ const PasswordsMixin = authMixin({
 				keepApiKeys: { type: "boolean", optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<ResetPasswordParams>
-			): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<ResetPasswordParams>): Promise<{ ok: true }> {
 				const user = await this.consumeLinkToken(
 					ctx,
 					TOKEN_TYPES.passwordReset,
@@ -86,10 +83,7 @@ const PasswordsMixin = authMixin({
 				newPassword: NEW_PASSWORD
 			},
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<ChangePasswordParams>
-			): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<ChangePasswordParams>): Promise<{ ok: true }> {
 				this.requireSession(ctx, "Changing the password");
 				const user = await this.requireCallerRecord(ctx);
 				const key = this.accountLimitKey(user);

@@ -34,7 +34,7 @@ const AdminAccessMixin = authMixin({
 		resolveAdminSession: {
 			visibility: "public",
 			params: { $$strict: true, token: TOKEN_STRING },
-			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {
+			async handler(ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {
 				const resolved = await ctx.call<ResolvedUser, TokenParams>(
 					"auth.resolveAccessToken",
 					{ token: ctx.params.token }

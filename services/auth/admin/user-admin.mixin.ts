@@ -35,7 +35,7 @@ import { isoDate } from "../../../lib/common/iso-date";
 import type { UserEventPayload } from "../../../lib/auth/auth-types";
 import { isDisabled } from "../api-keys/api-key-settings.mixin";
 import { authMixin } from "../auth-internals";
-import type { AuthContext, AuthThis, IdParams } from "../auth-internals";
+import type { AuthContext, IdParams } from "../auth-internals";
 
 export const USER_ID = { type: "string", min: 1, max: 64 } as const;
 const ROLE_LIST = {
@@ -85,7 +85,6 @@ const UserAdminMixin = authMixin({
 				limit: PAGE_LIMIT
 			},
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{
 					q?: string;
 					status?: AccountStatus;
@@ -115,7 +114,7 @@ const UserAdminMixin = authMixin({
 		/** GET /api/admin/users/:id: profile, status, roles, factors, sessions and keys (no secret). */
 		adminGetUser: {
 			params: { $$strict: true, id: USER_ID },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>) {
+			async handler(ctx: AuthContext<IdParams>) {
 				await this.requireAdmin(ctx, false);
 				const user = await this.adminTarget(ctx.params.id);
 				const now = Date.now();
@@ -171,7 +170,6 @@ const UserAdminMixin = authMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{
 					username: string;
 					email: string;
@@ -218,7 +216,7 @@ const UserAdminMixin = authMixin({
 		adminResendVerification: {
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const actor = await this.requireAdmin(ctx, false);
 				const user = await this.adminTarget(ctx.params.id);
 				if (user.emailVerified) {
@@ -238,7 +236,7 @@ const UserAdminMixin = authMixin({
 		adminSendPasswordReset: {
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const actor = await this.requireAdmin(ctx, false);
 				const user = await this.adminTarget(ctx.params.id);
 				await this.recordAdminAction(ctx, actor, "passwordResetSent", user._id);
@@ -254,7 +252,7 @@ const UserAdminMixin = authMixin({
 		adminSetRoles: {
 			params: { $$strict: true, id: USER_ID, roles: ROLE_LIST },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<{ id: string; roles: string[] }>) {
+			async handler(ctx: AuthContext<{ id: string; roles: string[] }>) {
 				const actor = await this.requireAdmin(ctx, true);
 				const user = await this.adminTarget(ctx.params.id);
 				if (actor.userId === user._id && !ctx.params.roles.includes("admin")) {

@@ -39,7 +39,7 @@ const UserLockMixin = authMixin({
 				until: { type: "date", convert: true, optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<LockParams>) {
+			async handler(ctx: AuthContext<LockParams>) {
 				const actor = await this.requireAdmin(ctx, true);
 				const user = await this.adminTarget(ctx.params.id);
 				if (actor.userId === user._id) throw notOnYourself("lock");
@@ -75,7 +75,7 @@ const UserLockMixin = authMixin({
 		adminUnlockUser: {
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const actor = await this.requireAdmin(ctx, false);
 				const user = await this.adminTarget(ctx.params.id);
 				await this.recordAdminAction(ctx, actor, "userUnlocked", user._id, {
@@ -98,10 +98,7 @@ const UserLockMixin = authMixin({
 				includeApiKeys: { type: "boolean", optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<{ id: string; includeApiKeys?: boolean }>
-			) {
+			async handler(ctx: AuthContext<{ id: string; includeApiKeys?: boolean }>) {
 				const actor = await this.requireAdmin(ctx, false);
 				const user = await this.adminTarget(ctx.params.id);
 				const withKeys = ctx.params.includeApiKeys === true;
@@ -132,7 +129,6 @@ const UserLockMixin = authMixin({
 			params: { $$strict: true, id: USER_ID, session: USER_ID },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{ id: string; session: string }>
 			): Promise<{ ok: true }> {
 				const actor = await this.requireAdmin(ctx, false);
@@ -156,7 +152,7 @@ const UserLockMixin = authMixin({
 		adminClearAttempts: {
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const actor = await this.requireAdmin(ctx, false);
 				const user = await this.adminTarget(ctx.params.id);
 				await this.recordAdminAction(ctx, actor, "attemptsCleared", user._id);
@@ -169,7 +165,7 @@ const UserLockMixin = authMixin({
 		adminDeleteUser: {
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const actor = await this.requireAdmin(ctx, true);
 				const user = await this.adminTarget(ctx.params.id);
 				if (actor.userId === user._id) throw notOnYourself("delete");

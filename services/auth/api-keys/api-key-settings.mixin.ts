@@ -91,7 +91,7 @@ const ApiKeySettingsMixin = authMixin({
 				credits: CREDITS_PARAM
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<UpdateKeyParams>): Promise<TokenEntity> {
+			async handler(ctx: AuthContext<UpdateKeyParams>): Promise<TokenEntity> {
 				const caller = this.requireSession(ctx, "Changing API keys");
 				await this.requireTotpSession(caller, await this.requireCallerRecord(ctx));
 				const key = await this.ownApiKey(ctx, caller.id, ctx.params.id);
@@ -132,7 +132,7 @@ const ApiKeySettingsMixin = authMixin({
 				overlap: { type: "number", integer: true, min: 0, max: MAX_OVERLAP, optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<RerollParams>) {
+			async handler(ctx: AuthContext<RerollParams>) {
 				const caller = this.requireSession(ctx, "Rerolling API keys");
 				await this.requireTotpSession(caller, await this.requireCallerRecord(ctx));
 				const old = await this.ownApiKey(ctx, caller.id, ctx.params.id);
@@ -186,10 +186,7 @@ const ApiKeySettingsMixin = authMixin({
 		verifyKey: {
 			visibility: "public",
 			params: { $$strict: true, key: TOKEN_STRING },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<{ key: string }>
-			): Promise<KeyVerification> {
+			async handler(ctx: AuthContext<{ key: string }>): Promise<KeyVerification> {
 				const { result, entity } = await ctx.call<
 					{ result: string; entity: TokenEntity | null },
 					object

@@ -37,7 +37,7 @@ const ApiKeysMixin = authMixin({
 		/** Who an API key belongs to, for the gateway; records its use. */
 		resolveApiKey: {
 			params: { $$strict: true, key: TOKEN_STRING },
-			async handler(this: AuthThis, ctx: AuthContext<ApiKeyParams>): Promise<ResolvedUser> {
+			async handler(ctx: AuthContext<ApiKeyParams>): Promise<ResolvedUser> {
 				if (ctx.params.key.length > MAX_TOKEN_LENGTH) throw invalidToken();
 				const entity = await this.checkedApiKey(ctx, ctx.params.key);
 				// A disabled key is refused like an unknown one (auth.verifyKey says which).
@@ -76,7 +76,6 @@ const ApiKeysMixin = authMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<CreateApiKeyParams>
 			): Promise<{ key: TokenEntity; token: string }> {
 				const caller = this.requireSession(ctx, "Creating API keys");
@@ -124,7 +123,7 @@ const ApiKeysMixin = authMixin({
 		/** The signed-in user's API keys (never the keys themselves). */
 		listApiKeys: {
 			params: { $$strict: true },
-			async handler(this: AuthThis, ctx: AuthContext): Promise<TokenEntity[]> {
+			async handler(ctx: AuthContext): Promise<TokenEntity[]> {
 				return this.apiKeysOf(ctx, this.requireCaller(ctx).id);
 			}
 		},
@@ -133,7 +132,7 @@ const ApiKeysMixin = authMixin({
 		revokeApiKey: {
 			params: { $$strict: true, id: { type: "string", min: 1, max: 64 } },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const caller = this.requireSession(ctx, "Revoking API keys");
 				// tokens.revoke takes any type: make sure this id is one of the caller's API keys.
 				const keys = await this.apiKeysOf(ctx, caller.id);

@@ -48,10 +48,7 @@ const OAuthMixin = authMixin({
 		/** RFC 7662: what a live token is; `{ active: false }`, and nothing else, for any other. */
 		introspect: {
 			params: { $$strict: true, token: TOKEN_STRING, token_type_hint: HINT },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<IntrospectParams>
-			): Promise<Introspection> {
+			async handler(ctx: AuthContext<IntrospectParams>): Promise<Introspection> {
 				const { token } = ctx.params;
 				switch (kindOf(token)) {
 					case "access_token":
@@ -73,10 +70,7 @@ const OAuthMixin = authMixin({
 		revoke: {
 			params: { $$strict: true, token: TOKEN_STRING, token_type_hint: HINT },
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<IntrospectParams>
-			): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IntrospectParams>): Promise<{ ok: true }> {
 				const { token } = ctx.params;
 				const kind = kindOf(token);
 				if (kind === "access_token") {

@@ -35,7 +35,7 @@ const SigningKeysMixin = authMixin({
 				publishDelay: { type: "number", integer: true, min: 0, max: 86400, optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: { params: { publishDelay?: number } }) {
+			async handler(ctx: { params: { publishDelay?: number } }) {
 				if (!this.keyRing) {
 					throw new Error("JWT_ALGORITHM is HS256: there are no signing keys to rotate");
 				}

@@ -13,7 +13,6 @@ import type { SessionTokens } from "../../../lib/auth/auth-types";
 import { authMixin } from "../auth-internals";
 import type {
 	AuthContext,
-	AuthThis,
 	IssueTokensParams,
 	SubjectParams,
 	ValidateTokenParams
@@ -61,10 +60,7 @@ const ServiceTokensMixin = authMixin({
 			visibility: "public",
 			params: { $$strict: true, subject: SUBJECT, scopes: SCOPE_TOKENS },
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<IssueTokensParams>
-			): Promise<SessionTokens> {
+			async handler(ctx: AuthContext<IssueTokensParams>): Promise<SessionTokens> {
 				const holder = subjectHolder(ctx.params.subject);
 				const scopes = [...new Set(ctx.params.scopes ?? [])];
 				const { family, refreshToken } = await this.openFamily(ctx, holder, scopes);
@@ -87,10 +83,7 @@ const ServiceTokensMixin = authMixin({
 				token: TOKEN_STRING,
 				subject: { ...SUBJECT, optional: true }
 			},
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<ValidateTokenParams>
-			): Promise<ValidatedToken> {
+			async handler(ctx: AuthContext<ValidateTokenParams>): Promise<ValidatedToken> {
 				const claims = await this.accessTokens.verify(ctx.params.token);
 				const subject = claims && subjectOf(claims.sub);
 				if (!claims || subject === null || claims.sid === undefined) throw invalidToken();
@@ -115,10 +108,7 @@ const ServiceTokensMixin = authMixin({
 			visibility: "public",
 			params: { $$strict: true, subject: SUBJECT },
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<SubjectParams>
-			): Promise<{ ok: true; revoked: number }> {
+			async handler(ctx: AuthContext<SubjectParams>): Promise<{ ok: true; revoked: number }> {
 				const holder = subjectHolder(ctx.params.subject);
 				const revoked = await this.families.revokeAllOfUser(
 					holder,

@@ -26,12 +26,12 @@ const CallerCacheMixin = authMixin({
 	events: {
 		"auth.callersChanged": {
 			group: "auth",
-			handler(this: AuthThis, ctx: Context<CallerChange>) {
+			handler(ctx: Context<CallerChange>) {
 				this.forgetCallers(ctx.params);
 			}
 		},
 		"tokens.changed": {
-			handler(this: AuthThis, ctx: Context<TokensChangedPayload>) {
+			handler(ctx: Context<TokensChangedPayload>) {
 				const { ids, owner } = ctx.params;
 				this.callers.forget({
 					...(ids ? { keys: ids } : {}),

@@ -77,7 +77,7 @@ const SessionsMixin = authMixin({
 		refresh: {
 			params: { $$strict: true, refreshToken: TOKEN_STRING },
 			retryPolicy: { enabled: false },
-			handler(this: AuthThis, ctx: AuthContext<RefreshParams>): Promise<SessionTokens> {
+			handler(ctx: AuthContext<RefreshParams>): Promise<SessionTokens> {
 				return this.rotate(ctx, ctx.params.refreshToken);
 			}
 		},
@@ -86,7 +86,7 @@ const SessionsMixin = authMixin({
 		signOut: {
 			params: { $$strict: true, refreshToken: TOKEN_STRING },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<RefreshParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<RefreshParams>): Promise<{ ok: true }> {
 				const { refreshToken } = ctx.params;
 				if (refreshToken.length > MAX_TOKEN_LENGTH) return { ok: true };
 				const family = await this.families.findByFingerprint(fingerprintOf(refreshToken));
@@ -112,7 +112,6 @@ const SessionsMixin = authMixin({
 			params: { $$strict: true, includeApiKeys: { type: "boolean", optional: true } },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<SignOutEverywhereParams>
 			): Promise<{ ok: true; revoked: number; apiKeysRevoked: number }> {
 				this.requireSession(ctx, "Signing out everywhere");

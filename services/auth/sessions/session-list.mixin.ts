@@ -10,7 +10,7 @@ import { PAGE_LIMIT, TOKEN_STRING } from "../../../lib/auth/auth-params";
 import { isoDate } from "../../../lib/common/iso-date";
 import type { ResolvedUser, UserEventPayload } from "../../../lib/auth/auth-types";
 import { authMixin } from "../auth-internals";
-import type { AuthContext, AuthThis, IdParams, TokenParams } from "../auth-internals";
+import type { AuthContext, IdParams, TokenParams } from "../auth-internals";
 
 export interface SessionInfo {
 	id: string;
@@ -27,7 +27,7 @@ const SessionListMixin = authMixin({
 		/** Who an access token (JWT) belongs to, for the gateway (the validate-token of a sibling service). */
 		resolveAccessToken: {
 			params: { $$strict: true, token: TOKEN_STRING },
-			async handler(this: AuthThis, ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {
+			async handler(ctx: AuthContext<TokenParams>): Promise<ResolvedUser> {
 				const claims = await this.accessTokens.verify(ctx.params.token);
 				if (!claims) throw invalidToken();
 				const user = await this.cachedUser(claims.sub);
@@ -59,7 +59,6 @@ const SessionListMixin = authMixin({
 				after: { type: "string", min: 1, max: 64, optional: true }
 			},
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{ limit?: number; after?: string }>
 			): Promise<SessionInfo[]> {
 				const caller = this.requireSession(ctx, "Listing sessions");
@@ -83,7 +82,7 @@ const SessionListMixin = authMixin({
 		revokeSession: {
 			params: { $$strict: true, id: { type: "string", min: 1, max: 64 } },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
 				const caller = this.requireSession(ctx, "Ending sessions");
 				const family = await this.families.findById(ctx.params.id);
 				if (!family || family.userId !== caller.id || family.revokedAt !== null) {

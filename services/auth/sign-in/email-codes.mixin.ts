@@ -42,10 +42,7 @@ const CodesMixin = authMixin({
 		signInWithEmailCode: {
 			params: { $$strict: true, email: EMAIL, code: CODE },
 			retryPolicy: { enabled: false },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<EmailCodeParams>
-			): Promise<SignInAnswer> {
+			async handler(ctx: AuthContext<EmailCodeParams>): Promise<SignInAnswer> {
 				const user = await this.spendEmailCode(ctx, ctx.params.email, ctx.params.code);
 				return this.completeSignIn(
 					ctx,
@@ -68,7 +65,6 @@ const CodesMixin = authMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<EmailCodeParams>
 			): Promise<{ user: PublicUser; passwordKept: boolean }> {
 				const { email, code, password } = ctx.params;

@@ -82,7 +82,7 @@ const PasskeysMixin = authMixin({
 		/** Creation options for a new passkey of the signed-in user (a recent sign-in, or the password). */
 		passkeyRegistrationOptions: {
 			params: { $$strict: true, password: { type: "string", max: 1024, optional: true } },
-			async handler(this: AuthThis, ctx: AuthContext<{ password?: string }>) {
+			async handler(ctx: AuthContext<{ password?: string }>) {
 				const caller = this.requireSession(ctx, "Adding passkeys");
 				const user = await this.requireCallerRecord(ctx);
 				await this.requireRecentSignIn(ctx, caller, user, ctx.params.password);
@@ -106,7 +106,6 @@ const PasskeysMixin = authMixin({
 			params: { $$strict: true, response: RESPONSE, name: { ...NAME, optional: true } },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{ response: RegistrationResponseJSON; name?: string }>
 			): Promise<PublicPasskey> {
 				this.requireSession(ctx, "Adding passkeys");
@@ -154,10 +153,7 @@ const PasskeysMixin = authMixin({
 		userPasskeys: {
 			visibility: "public",
 			params: { $$strict: true, login: { type: "string", min: 1, max: 254 } },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<{ login: string }>
-			): Promise<PublicPasskey[]> {
+			async handler(ctx: AuthContext<{ login: string }>): Promise<PublicPasskey[]> {
 				const user = await this.findByLogin(ctx.params.login);
 				if (!user) throw noSuchUser();
 				return (await this.passkeys.listOfUser(user._id)).map(publicPasskey);
@@ -167,7 +163,7 @@ const PasskeysMixin = authMixin({
 		/** The signed-in user's passkeys, oldest first. */
 		listPasskeys: {
 			params: { $$strict: true },
-			async handler(this: AuthThis, ctx: AuthContext): Promise<PublicPasskey[]> {
+			async handler(ctx: AuthContext): Promise<PublicPasskey[]> {
 				const caller = this.requireCaller(ctx);
 				return (await this.passkeys.listOfUser(caller.id)).map(publicPasskey);
 			}
@@ -175,10 +171,7 @@ const PasskeysMixin = authMixin({
 
 		renamePasskey: {
 			params: { $$strict: true, id: ID, name: NAME },
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<{ id: string; name: string }>
-			): Promise<PublicPasskey> {
+			async handler(ctx: AuthContext<{ id: string; name: string }>): Promise<PublicPasskey> {
 				const caller = this.requireSession(ctx, "Renaming passkeys");
 				const renamed = await this.passkeys.rename(
 					ctx.params.id,
@@ -192,7 +185,7 @@ const PasskeysMixin = authMixin({
 
 		removePasskey: {
 			params: { $$strict: true, id: ID },
-			async handler(this: AuthThis, ctx: AuthContext<{ id: string }>) {
+			async handler(ctx: AuthContext<{ id: string }>) {
 				const caller = this.requireSession(ctx, "Removing passkeys");
 				if (!(await this.passkeys.remove(ctx.params.id, caller.id))) throw noSuchPasskey();
 				count(this.broker, METRIC, { operation: "remove", result: "removed" });
@@ -215,10 +208,7 @@ const PasskeysMixin = authMixin({
 				login: { type: "string", min: 1, max: 254, optional: true },
 				challenge: { ...TOKEN_STRING, optional: true }
 			},
-			async handler(
-				this: AuthThis,
-				ctx: AuthContext<{ login?: string; challenge?: string }>
-			) {
+			async handler(ctx: AuthContext<{ login?: string; challenge?: string }>) {
 				this.requirePasskeys();
 				const { login, challenge } = ctx.params;
 				// `!= null`: validation lets an optional field through as null.
@@ -253,7 +243,6 @@ const PasskeysMixin = authMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{ response: AuthenticationResponseJSON }>
 			): Promise<SignInAnswer> {
 				this.requirePasskeys();
@@ -278,7 +267,6 @@ const PasskeysMixin = authMixin({
 			params: { $$strict: true, challenge: TOKEN_STRING, response: RESPONSE },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{ challenge: string; response: AuthenticationResponseJSON }>
 			): Promise<SignInResult> {
 				this.requirePasskeys();

@@ -41,7 +41,6 @@ const SecondStepsMixin = authMixin({
 			params: { $$strict: true, challenge: TOKEN_STRING, code: CODE },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<{ challenge: string; code: string }>
 			): Promise<SignInResult & { deviceToken: string }> {
 				const pending = await this.openChallenge(ctx, ctx.params.challenge, "device");

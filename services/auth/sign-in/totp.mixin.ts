@@ -51,7 +51,7 @@ const TotpMixin = authMixin({
 		enrollTotp: {
 			params: { $$strict: true, password: { ...GIVEN_PASSWORD, optional: true } },
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<TotpCodeParams>) {
+			async handler(ctx: AuthContext<TotpCodeParams>) {
 				const caller = this.requireSession(ctx, "Setting up TOTP");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.totpEnabledAt != null) {
@@ -79,7 +79,6 @@ const TotpMixin = authMixin({
 			params: { $$strict: true, code: CODE },
 			retryPolicy: { enabled: false },
 			async handler(
-				this: AuthThis,
 				ctx: AuthContext<TotpCodeParams>
 			): Promise<{ enabled: true; recoveryCodes: string[] }> {
 				const caller = this.requireSession(ctx, "Setting up TOTP");
@@ -112,7 +111,7 @@ const TotpMixin = authMixin({
 				password: { ...GIVEN_PASSWORD, optional: true }
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<TotpCodeParams>): Promise<{ ok: true }> {
+			async handler(ctx: AuthContext<TotpCodeParams>): Promise<{ ok: true }> {
 				this.requireSession(ctx, "Turning TOTP off");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.totpEnabledAt == null) {
@@ -154,7 +153,7 @@ const TotpMixin = authMixin({
 				recoveryCode: RECOVERY_CODE
 			},
 			retryPolicy: { enabled: false },
-			async handler(this: AuthThis, ctx: AuthContext<TotpCodeParams>): Promise<SignInResult> {
+			async handler(ctx: AuthContext<TotpCodeParams>): Promise<SignInResult> {
 				const { challenge, code, recoveryCode } = ctx.params;
 				const pending = await this.openChallenge(ctx, challenge!, "totp");
 				const attempt = await this.limiters.totp.hit(`totp:${pending.id}`);
