@@ -12,9 +12,9 @@ import type { Context } from "moleculer";
 import LinksService, { type CreatedLink } from "../../services/links.service";
 import { authService } from "../helpers/auth";
 import { withSettings } from "../helpers/broker";
-import { startGateway, type TestGateway, signUpUsers, mailVia } from "../helpers/gateway";
+import { signUpUsers, type MailingGateway, startMailingGateway } from "../helpers/gateway";
 import { freePort } from "../helpers/process";
-import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../helpers/smtp";
+import { linkIn, tokenOf } from "../helpers/smtp";
 import { SCREENSHOTS, describeWithBrowser, launchBrowser } from "../helpers/browser";
 import { postJson } from "../helpers/http";
 import { base32Decode, hotp, totpStep } from "../../lib/auth/totp";
@@ -28,21 +28,18 @@ interface AxeViolation {
 }
 
 describeWithBrowser("mail-link pages in Chromium", () => {
-	let gw: TestGateway;
-	let smtp: TestSmtpServer;
+	let gw: MailingGateway;
 	let browser: Browser;
 	const subscribed: unknown[] = [];
 	const password = "a long enough password";
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
 		const port = await freePort();
 		const publicUrl = `http://127.0.0.1:${port}`;
-		gw = await startGateway({
+		gw = await startMailingGateway({
 			settings: { port, publicUrl },
 			services: [
 				authService({ publicUrl }),
-				mailVia(smtp),
 				dataDir =>
 					withSettings(LinksService, {
 						dataDir,
@@ -65,7 +62,6 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 	afterAll(async () => {
 		await browser?.close();
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	/** A tab that records console errors (CSP violations are reported there too). */
@@ -121,7 +117,7 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 
 	it("confirms an address from the mailed link, by keyboard only", async () => {
 		await signUpUsers(gw, ["kay"], password);
-		const mail = await smtp.waitFor(m => m.to.includes("kay@example.com"));
+		const mail = await gw.smtp.waitFor(m => m.to.includes("kay@example.com"));
 		const { page, problems, close } = await openTab();
 		await page.goto(linkIn(mail, "/verify-email"));
 		expect(await page.title()).toBe("Confirm your e-mail address");
@@ -144,7 +140,7 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 
 	it("resets a password through the form, asking again after a mismatch", async () => {
 		await gw.broker.call("auth.forgotPassword", { email: "kay@example.com" });
-		const mail = await smtp.waitFor(
+		const mail = await gw.smtp.waitFor(
 			m => m.to.includes("kay@example.com") && m.text.includes("/reset-password?token=")
 		);
 		const { page, problems, close } = await openTab();
@@ -172,7 +168,7 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 
 	it("goes on from a magic link to the TOTP step for an account with TOTP on", async () => {
 		await signUpUsers(gw, ["tess"], password);
-		const confirm = await smtp.waitFor(m => m.to.includes("tess@example.com"));
+		const confirm = await gw.smtp.waitFor(m => m.to.includes("tess@example.com"));
 		await gw.broker.call("auth.verifyEmail", {
 			token: tokenOf(linkIn(confirm, "/verify-email")),
 			password
@@ -189,7 +185,7 @@ describeWithBrowser("mail-link pages in Chromium", () => {
 			(await postJson(`${gw.url}/api/me/totp/confirm`, { code: code() }, bearer)).status
 		).toBe(200);
 		await gw.broker.call("auth.requestMagicLink", { email: "tess@example.com" });
-		const mail = await smtp.waitFor(
+		const mail = await gw.smtp.waitFor(
 			m => m.to.includes("tess@example.com") && m.text.includes("/magic-link?token=")
 		);
 		const { page, problems, close } = await openTab();

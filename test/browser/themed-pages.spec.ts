@@ -8,16 +8,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { authService } from "../helpers/auth";
-import { startGateway, type TestGateway, signUpUsers, mailVia } from "../helpers/gateway";
+import { signUpUsers, type MailingGateway, startMailingGateway } from "../helpers/gateway";
 import { freePort } from "../helpers/process";
-import { linkIn, startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
+import { linkIn } from "../helpers/smtp";
 import { SCREENSHOTS, describeWithBrowser, launchBrowser } from "../helpers/browser";
 
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 describeWithBrowser("themed pages in French, in Chromium", () => {
-	let gw: TestGateway;
-	let smtp: TestSmtpServer;
+	let gw: MailingGateway;
 	let browser: Browser;
 	const pagesDir = mkdtempSync(join(tmpdir(), "pages-theme-"));
 
@@ -30,12 +29,11 @@ describeWithBrowser("themed pages in French, in Chromium", () => {
 			join(pagesDir, "fr.json"),
 			JSON.stringify({ "Sign in": "Se connecter à Acme" })
 		);
-		smtp = await startSmtpServer();
 		const port = await freePort();
 		const publicUrl = `http://127.0.0.1:${port}`;
-		gw = await startGateway({
+		gw = await startMailingGateway({
 			settings: { port, publicUrl, pagesDir, pagesLanguage: "fr" },
-			services: [authService({ publicUrl }), mailVia(smtp)]
+			services: [authService({ publicUrl })]
 		});
 		browser = await launchBrowser();
 	}, 60_000);
@@ -43,13 +41,12 @@ describeWithBrowser("themed pages in French, in Chromium", () => {
 	afterAll(async () => {
 		await browser?.close();
 		await gw?.stop();
-		await smtp?.close();
 		rmSync(pagesDir, { recursive: true, force: true });
 	});
 
 	it("shows the confirmation and magic-link pages in French, with the operator's name and colours", async () => {
 		await signUpUsers(gw, ["lea"], "a long enough password");
-		const mail = await smtp.waitFor(m => m.to.includes("lea@example.com"));
+		const mail = await gw.smtp.waitFor(m => m.to.includes("lea@example.com"));
 		const context = await browser.newContext();
 		const page = await context.newPage();
 		const problems: string[] = [];
@@ -92,7 +89,7 @@ describeWithBrowser("themed pages in French, in Chromium", () => {
 		});
 
 		await gw.broker.call("auth.requestMagicLink", { email: "lea@example.com" });
-		const magic = await smtp.waitFor(
+		const magic = await gw.smtp.waitFor(
 			m => m.to.includes("lea@example.com") && m.text.includes("/magic-link?token=")
 		);
 		await page.goto(linkIn(magic, "/magic-link"));

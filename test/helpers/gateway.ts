@@ -10,7 +10,7 @@ import ApiService from "../../services/api/api.service";
 import TokensService from "../../services/tokens/tokens.service";
 import MailService from "../../services/mail.service";
 import LinksService from "../../services/links.service";
-import type { TestSmtpServer } from "./smtp";
+import { startSmtpServer, type TestSmtpServer } from "./smtp";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from "./postgres";
 
@@ -98,6 +98,30 @@ export async function signUpUsers(
 			email: `${username}@example.com`,
 			password
 		});
+	}
+}
+
+export type MailingGateway = TestGateway & { smtp: TestSmtpServer };
+
+/** A gateway with the mail service, sending to an SMTP server of its own (closed by `stop`). */
+export async function startMailingGateway(options: GatewayOptions = {}): Promise<MailingGateway> {
+	const smtp = await startSmtpServer();
+	try {
+		const gw = await startGateway({
+			...options,
+			services: [mailVia(smtp), ...(options.services ?? [])]
+		});
+		return {
+			...gw,
+			smtp,
+			async stop() {
+				await gw.stop();
+				await smtp.close();
+			}
+		};
+	} catch (err) {
+		await smtp.close();
+		throw err;
 	}
 }
 

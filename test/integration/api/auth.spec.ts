@@ -4,8 +4,8 @@
  * followed as a person would (GET the page, press the button).
  */
 import { authService } from "../../helpers/auth";
-import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, TEST_ADMIN_TOKEN, type TestGateway, mailVia } from "../../helpers/gateway";
+import { linkIn, tokenOf } from "../../helpers/smtp";
+import { TEST_ADMIN_TOKEN, type MailingGateway, startMailingGateway } from "../../helpers/gateway";
 import { postJson, request, setCookieValue } from "../../helpers/http";
 import { later } from "../../helpers/async";
 
@@ -30,15 +30,13 @@ function hiddenToken(html: string): string {
 }
 
 describe("api gateway with auth and mail", () => {
-	let smtp: TestSmtpServer;
-	let gw: TestGateway;
+	let gw: MailingGateway;
 	/** Every secret the suite sees: none may appear in a log line. */
 	const secrets: string[] = [TEST_ADMIN_TOKEN];
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
-			services: [authService(), mailVia(smtp)],
+		gw = await startMailingGateway({
+			services: [authService()],
 			// The gateway's own per-address limit is tested in api.spec.ts; here it stays out of the way.
 			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
 		});
@@ -46,7 +44,6 @@ describe("api gateway with auth and mail", () => {
 
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	const api = (path: string) => `${gw.url}${path}`;
@@ -56,7 +53,7 @@ describe("api gateway with auth and mail", () => {
 		return api(url.pathname + url.search);
 	};
 	const mailWith = (to: string, path: string) =>
-		smtp.waitFor(m => m.to.includes(to) && m.text.includes(`${path}?token=`));
+		gw.smtp.waitFor(m => m.to.includes(to) && m.text.includes(`${path}?token=`));
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 	const signIn = async (login: string, password: string) => {
 		const res = await postJson(api("/api/auth/sign-in"), { login, password });

@@ -3,14 +3,13 @@
  * verification by the code in the verification mail, and the budgets: 3 submissions per code, and
  * a per-address hourly budget that requesting new codes does not refill (better-auth #11162).
  */
+import { type MailingGateway, startMailingGateway } from "../../helpers/gateway";
 import { authService } from "../../helpers/auth";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, type TestGateway, mailVia } from "../../helpers/gateway";
+import { type ReceivedMail } from "../../helpers/smtp";
 import { request } from "../../helpers/http";
 
 describe("e-mail codes over REST", () => {
-	let smtp: TestSmtpServer;
-	let gw: TestGateway;
+	let gw: MailingGateway;
 	const password = "a long enough password";
 	const api = (path: string) => `${gw.url}${path}`;
 	const post = (path: string, json: unknown) => request(api(path), { method: "POST", json });
@@ -18,7 +17,7 @@ describe("e-mail codes over REST", () => {
 
 	/** The next mail to `to` whose subject has `subject`, and the 6-digit code in it. */
 	const codeMailTo = async (to: string, subject: string) => {
-		const mail = await smtp.waitFor(
+		const mail = await gw.smtp.waitFor(
 			m => !seen.has(m) && m.to.includes(to) && m.subject.includes(subject)
 		);
 		seen.add(mail);
@@ -29,8 +28,7 @@ describe("e-mail codes over REST", () => {
 	const otherThan = (code: string) => (code === "000000" ? "000001" : "000000");
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
+		gw = await startMailingGateway({
 			services: [
 				authService({
 					limits: {
@@ -40,15 +38,13 @@ describe("e-mail codes over REST", () => {
 						codeAttempts: { maxAttempts: 3, window: 3600 },
 						codeHourly: { maxAttempts: 10, window: 3600 }
 					}
-				}),
-				mailVia(smtp)
+				})
 			],
 			settings: { rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 } }
 		});
 	});
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	const signUp = async (username: string) => {
@@ -103,7 +99,7 @@ describe("e-mail codes over REST", () => {
 	});
 
 	it("answers the same for an address without an account, and mails nothing", async () => {
-		const before = smtp.messages.length;
+		const before = gw.smtp.messages.length;
 		const res = await post("/api/auth/email-code", { email: "nobody@example.com" });
 		expect(res).toMatchObject({ status: 200, body: { ok: true } });
 		const guess = await post("/api/auth/email-code/sign-in", {
@@ -113,7 +109,7 @@ describe("e-mail codes over REST", () => {
 		expect(guess).toMatchObject({ status: 401, body: { type: "INVALID_CODE" } });
 		await new Promise(r => setTimeout(r, 300));
 		expect(
-			smtp.messages.slice(before).filter(m => m.to.includes("nobody@example.com"))
+			gw.smtp.messages.slice(before).filter(m => m.to.includes("nobody@example.com"))
 		).toEqual([]);
 	});
 

@@ -4,16 +4,15 @@
  * completes it and remembers the device (a device token plus its User-Agent), returned or as a
  * cookie; wrong codes follow the code budgets.
  */
+import { type MailingGateway, startMailingGateway } from "../../helpers/gateway";
 import { authService } from "../../helpers/auth";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, type TestGateway, mailVia } from "../../helpers/gateway";
+import { type ReceivedMail } from "../../helpers/smtp";
 import { request } from "../../helpers/http";
 
 const ORIGIN = "https://app.example";
 
 describe("new-device verification over REST", () => {
-	let smtp: TestSmtpServer;
-	let gw: TestGateway;
+	let gw: MailingGateway;
 	const password = "a long enough password";
 	const email = "dora@example.com";
 	const seen = new Set<ReceivedMail>();
@@ -23,7 +22,7 @@ describe("new-device verification over REST", () => {
 	const laptop = { "user-agent": "Firefox/140 laptop" };
 
 	const deviceCode = async () => {
-		const mail = await smtp.waitFor(
+		const mail = await gw.smtp.waitFor(
 			m => !seen.has(m) && m.to.includes(email) && m.subject.includes("new device")
 		);
 		seen.add(mail);
@@ -33,12 +32,8 @@ describe("new-device verification over REST", () => {
 		post("/api/auth/sign-in", { login: "dora", password, ...extra }, headers);
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
-			services: [
-				authService({ verifyNewDevices: true, requireVerifiedEmail: false }),
-				mailVia(smtp)
-			],
+		gw = await startMailingGateway({
+			services: [authService({ verifyNewDevices: true, requireVerifiedEmail: false })],
 			settings: {
 				publicUrl: ORIGIN,
 				rateLimit: { window: 60, public: 1000, user: 1000, admin: 1000 }
@@ -48,7 +43,6 @@ describe("new-device verification over REST", () => {
 	});
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	it("challenges a new device, completes with the mailed code, then knows the device", async () => {
@@ -88,7 +82,7 @@ describe("new-device verification over REST", () => {
 	});
 
 	it("mails nothing and answers 401 for a wrong password", async () => {
-		const before = smtp.messages.length;
+		const before = gw.smtp.messages.length;
 		const res = await post(
 			"/api/auth/sign-in",
 			{ login: "dora", password: "wrong one!" },
@@ -96,9 +90,9 @@ describe("new-device verification over REST", () => {
 		);
 		expect(res).toMatchObject({ status: 401, body: { type: "INVALID_CREDENTIALS" } });
 		await new Promise(r => setTimeout(r, 300));
-		expect(smtp.messages.slice(before).filter(m => m.subject.includes("new device"))).toEqual(
-			[]
-		);
+		expect(
+			gw.smtp.messages.slice(before).filter(m => m.subject.includes("new device"))
+		).toEqual([]);
 	});
 
 	it("remembers the device in a cookie in cookie mode", async () => {

@@ -6,13 +6,11 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { breakerWatch } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
-import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 import {
-	startGateway,
 	storeOn,
 	TEST_ADMIN_TOKEN,
-	type TestGateway,
-	mailVia
+	type MailingGateway,
+	startMailingGateway
 } from "../../helpers/gateway";
 import { allRoutes } from "../../../lib/http/route-table";
 import { request, type Answer } from "../../helpers/http";
@@ -24,16 +22,14 @@ import { base32Decode, hotp, totpStep } from "../../../lib/auth/totp";
 const kinds = ["nedb" as const, ...postgresKinds<"postgres">("the second security review")];
 
 describe.each(kinds)("second security review over HTTP, on %s", kind => {
-	let smtp: TestSmtpServer;
-	let gw: TestGateway;
+	let gw: MailingGateway;
 	let watch: { opened: unknown[] };
 	let session: { accessToken: string };
 	const password = "long enough password";
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
-			services: [authService({ requireVerifiedEmail: false }), mailVia(smtp)],
+		gw = await startMailingGateway({
+			services: [authService({ requireVerifiedEmail: false })],
 			storeSettings: storeOn(kind),
 			settings: { rateLimit: { window: 60, public: 10_000, user: 10_000, admin: 10_000 } }
 		});
@@ -51,7 +47,6 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	const api = (path: string) => `${gw.url}${path}`;
@@ -206,7 +201,7 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 		expect((await post("/api/auth/forgot-password", { email: account.email })).status).toBe(
 			200
 		);
-		const mail = await smtp.waitFor(
+		const mail = await gw.smtp.waitFor(
 			m => m.to.includes(account.email) && m.subject.includes("Reset")
 		);
 		const token = tokenOf(linkIn(mail, "/reset-password"));
@@ -271,7 +266,7 @@ describe.each(kinds)("second security review over HTTP, on %s", kind => {
 			await turnTotpOn(account.auth);
 			const refreshed = await post("/api/auth/refresh", { refreshToken: other.refreshToken });
 			expect(refreshed.status).toBe(401);
-			const mail = await smtp.waitFor(
+			const mail = await gw.smtp.waitFor(
 				m => m.to.includes(account.email) && m.subject.includes("second factor was added")
 			);
 			expect(mail.text).not.toMatch(/https?:\/\//);

@@ -8,24 +8,20 @@ import type { ServiceSchema } from "moleculer";
 import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
 import { authService } from "../../helpers/auth";
-import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
-import { startGateway, TEST_ADMIN_TOKEN, type TestGateway, mailVia } from "../../helpers/gateway";
+import { TEST_ADMIN_TOKEN, type MailingGateway, startMailingGateway } from "../../helpers/gateway";
 import { postJson, request } from "../../helpers/http";
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
 describe("security review over HTTP", () => {
-	let smtp: TestSmtpServer;
-	let gw: TestGateway;
+	let gw: MailingGateway;
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
+		gw = await startMailingGateway({
 			services: [
 				authService({
 					requireVerifiedEmail: false
 				}),
-				mailVia(smtp),
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema
 			],
 			settings: { rateLimit: { window: 60, public: 10_000, user: 10_000, admin: 10_000 } }
@@ -34,7 +30,6 @@ describe("security review over HTTP", () => {
 
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	const api = (path: string) => `${gw.url}${path}`;
@@ -96,7 +91,7 @@ describe("security review over HTTP", () => {
 			});
 			expect(res.status).toBe(200);
 			expect(res.body).toMatchObject({ user: { email: "Norma@corp.example" } });
-			const mail = await smtp.waitFor(
+			const mail = await gw.smtp.waitFor(
 				m => m.subject.includes("Confirm") && m.text.includes("normalised")
 			);
 			expect(mail.to).toEqual(["Norma@corp.example"]);

@@ -8,26 +8,22 @@ import type { CreatedLink } from "../../../services/links.service";
 import { authService } from "../../helpers/auth";
 import {
 	signUpUsers,
-	startGateway,
-	type TestGateway,
 	linksAllowing,
-	mailVia
+	type MailingGateway,
+	startMailingGateway
 } from "../../helpers/gateway";
 import { request } from "../../helpers/http";
-import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
+import { linkIn, tokenOf } from "../../helpers/smtp";
 
 const APP = "https://app.example/";
 
 describe("sign-in and action-link pages", () => {
-	let gw: TestGateway;
-	let smtp: TestSmtpServer;
+	let gw: MailingGateway;
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
+		gw = await startMailingGateway({
 			services: [
 				authService({ requireVerifiedEmail: false }),
-				mailVia(smtp),
 				linksAllowing("newsletter.subscribe", "newsletter.internal"),
 				() =>
 					({
@@ -52,13 +48,12 @@ describe("sign-in and action-link pages", () => {
 
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	const seen = new Set<unknown>();
 	async function magicLinkToken(): Promise<string> {
 		await gw.broker.call("auth.requestMagicLink", { email: "paige@example.com" });
-		const mail = await smtp.waitFor(
+		const mail = await gw.smtp.waitFor(
 			m =>
 				!seen.has(m) &&
 				m.to.includes("paige@example.com") &&

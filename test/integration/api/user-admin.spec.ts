@@ -14,11 +14,12 @@ import {
 	storeOn,
 	TEST_ADMIN_TOKEN,
 	type TestGateway,
-	mailVia
+	type MailingGateway,
+	startMailingGateway
 } from "../../helpers/gateway";
 import { request, type Answer } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
-import { linkIn, startSmtpServer, tokenOf, type TestSmtpServer } from "../../helpers/smtp";
+import { linkIn, tokenOf } from "../../helpers/smtp";
 
 const kinds = ["nedb" as const, ...postgresKinds<"postgres">("user administration")];
 type Json = Record<string, unknown>;
@@ -27,17 +28,14 @@ const PASSWORD = "long enough password";
 const RECENT = 3;
 
 describe.each(kinds)("user administration, on %s", kind => {
-	let gw: TestGateway;
-	let smtp: TestSmtpServer;
+	let gw: MailingGateway;
 	const adminToken = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
+		gw = await startMailingGateway({
 			services: [
 				authService({ requireVerifiedEmail: false, recentSignIn: RECENT }),
-				dataDir => withSettings(AuditService, { dataDir }),
-				mailVia(smtp)
+				dataDir => withSettings(AuditService, { dataDir })
 			],
 			storeSettings: storeOn(kind),
 			settings: { rateLimit: { window: 60, public: 100_000, user: 100_000, admin: 100_000 } }
@@ -45,7 +43,6 @@ describe.each(kinds)("user administration, on %s", kind => {
 	}, 60_000);
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	const api = (path: string) => `${gw.url}${path}`;
@@ -239,7 +236,7 @@ describe.each(kinds)("user administration, on %s", kind => {
 		expect(created.status).toBe(200);
 		const { user } = created.body as { user: { id: string } };
 		expect(created.body).toMatchObject({ roles: ["user"], invited: true });
-		const mail = await smtp.waitFor(
+		const mail = await gw.smtp.waitFor(
 			m => m.to.includes("inv_ivy@example.com") && m.subject.includes("invited")
 		);
 		const token = tokenOf(linkIn(mail, "/reset-password"));
@@ -396,7 +393,7 @@ describe.each(kinds)("user administration, on %s", kind => {
 		expect((await signIn("act_abe")).status).toBe(200);
 
 		expect((await asAdmin("POST", `/api/admin/users/${id}/password-reset`)).status).toBe(200);
-		await smtp.waitFor(
+		await gw.smtp.waitFor(
 			m => m.to.includes("act_abe@example.com") && m.subject.includes("Reset")
 		);
 		expect((await asAdmin("POST", `/api/admin/users/${id}/resend-verification`)).status).toBe(

@@ -13,16 +13,14 @@ import { allRoutes, type FullRoute } from "../../../lib/http/route-table";
 import { authService } from "../../helpers/auth";
 import { breakerWatch, withSettings } from "../../helpers/broker";
 import {
-	startGateway,
 	storeOn,
 	TEST_ADMIN_TOKEN,
-	type TestGateway,
 	linksAllowing,
-	mailVia
+	type MailingGateway,
+	startMailingGateway
 } from "../../helpers/gateway";
 import { request } from "../../helpers/http";
 import { postgresKinds } from "../../helpers/postgres";
-import { startSmtpServer, type TestSmtpServer } from "../../helpers/smtp";
 
 /** What each string parameter gets, one at a time. */
 const HOSTILE = [
@@ -82,18 +80,15 @@ function fieldsOf(broker: ServiceBroker, route: FullRoute): string[] {
 }
 
 describe.each(kinds)("hostile input on every route and action (%s)", kind => {
-	let smtp: TestSmtpServer;
-	let gw: TestGateway;
+	let gw: MailingGateway;
 	let watch: { opened: unknown[] };
 	let session: { accessToken: string };
 	const statuses: { what: string; status: number }[] = [];
 
 	beforeAll(async () => {
-		smtp = await startSmtpServer();
-		gw = await startGateway({
+		gw = await startMailingGateway({
 			services: [
 				authService({ requireVerifiedEmail: false }),
-				mailVia(smtp),
 				linksAllowing("newsletter.subscribe"),
 				dataDir => withSettings(PoolsService, { dataDir }) as unknown as ServiceSchema,
 				dataDir => withSettings(AuditService, { dataDir }) as unknown as ServiceSchema
@@ -123,7 +118,6 @@ describe.each(kinds)("hostile input on every route and action (%s)", kind => {
 
 	afterAll(async () => {
 		await gw?.stop();
-		await smtp?.close();
 	});
 
 	function headersFor(route: FullRoute): Record<string, string> {
