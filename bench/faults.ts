@@ -18,12 +18,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
-import { createServer, connect, type AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Errors } from "moleculer";
 import brokerConfig from "../moleculer.config";
 import { natsCaller } from "./fixture";
+import { freePort } from "./processes";
 
 const env = process.env;
 const SECONDS = Number(env.SOAK_SECONDS ?? 120);
@@ -36,14 +37,6 @@ const NATS_BIN = [env.NATS_SERVER_BIN, "/usr/sbin/nats-server", "/usr/bin/nats-s
 );
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-	const { port } = server.address() as AddressInfo;
-	await new Promise(resolve => server.close(resolve));
-	return port;
-}
 
 function answers(port: number): Promise<boolean> {
 	return new Promise(resolve => {

@@ -10,14 +10,12 @@ import {
 } from "../../store/postgres/migrations";
 import type { TokenChanges, TokenMatch, TokenRecord, TokenStore } from "./token-store";
 
-interface TokenRow {
+/** A row of `tokens`: the record's fields, with the times as timestamps in snake case. */
+interface TokenRow extends Pick<
+	TokenRecord,
+	"type" | "owner" | "hash" | "name" | "scopes" | "data"
+> {
 	id: string;
-	type: string;
-	owner: string;
-	hash: string;
-	name: string | null;
-	scopes: string[];
-	data: Record<string, unknown> | null;
 	created_at: Date;
 	expires_at: Date | null;
 	last_used_at: Date | null;

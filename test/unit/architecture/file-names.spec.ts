@@ -2,16 +2,8 @@
  * Source file names are unique across the tree, so a search, an import or a stack trace naming one
  * is never ambiguous (issue 31).
  */
-import { readdirSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
-
-const root = join(__dirname, "../../..");
-
-function sources(path: string): string[] {
-	const full = join(root, path);
-	if (statSync(full).isFile()) return [path];
-	return readdirSync(full).flatMap(name => sources(join(path, name)));
-}
+import { basename } from "node:path";
+import { sources } from "../../helpers/source-tree";
 
 it("no two source files share a name", () => {
 	const byName = new Map<string, string[]>();

@@ -4,16 +4,11 @@
  * import added along it would come back undefined at load time). The graph is read from the
  * sources' relative imports and exports.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
+import { REPO_ROOT, sources } from "../../helpers/source-tree";
 
-const root = join(__dirname, "../../..");
-
-function sources(path: string): string[] {
-	const full = join(root, path);
-	if (statSync(full).isFile()) return [path];
-	return readdirSync(full).flatMap(name => sources(join(path, name)));
-}
+const root = REPO_ROOT;
 
 /** Each file's relative imports (and re-exports), resolved to files of the tree. */
 function importGraph(): Map<string, string[]> {

@@ -3,19 +3,14 @@
  * generated from it: every variable the code reads is listed, every listed one is read, and
  * .env.example and docs/configuration.md are what `npm run docs:generate` writes.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { prettierFormatted } from "../../helpers/docs";
 import * as variables from "../../../lib/config/variables";
+import { REPO_ROOT, sources } from "../../helpers/source-tree";
 
-const root = join(__dirname, "../../..");
+const root = REPO_ROOT;
 const read = (file: string) => readFileSync(join(root, file), "utf8");
-
-function sources(path: string): string[] {
-	const full = join(root, path);
-	if (statSync(full).isFile()) return [path];
-	return readdirSync(full).flatMap(name => sources(join(path, name)));
-}
 
 /** Variables moleculer-runner or moleculer read, not our code. */
 const READ_BY_MOLECULER = ["SERVICES", "SERVICEDIR", "NODE_ENV"];

@@ -3,21 +3,16 @@
  * type the code throws is listed with the status it is thrown with, every listed type is thrown
  * somewhere, and the page is what `npm run docs:generate` writes.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { prettierFormatted } from "../../helpers/docs";
 import { Errors } from "moleculer";
 import * as catalogue from "../../../lib/http/error-catalogue";
 import { INVALID_DATA, STORE_UNAVAILABLE } from "../../../lib/store/store-errors";
 import { NODE_UNRESPONSIVE } from "../../../lib/broker/failover";
+import { REPO_ROOT, sources } from "../../helpers/source-tree";
 
-const root = join(__dirname, "../../..");
-
-function sources(path: string): string[] {
-	const full = join(root, path);
-	if (statSync(full).isFile()) return [path];
-	return readdirSync(full).flatMap(name => sources(join(path, name)));
-}
+const root = REPO_ROOT;
 
 /** `type@status` for every error the code builds with a literal status and type. */
 function thrownByCode(): Map<string, string[]> {

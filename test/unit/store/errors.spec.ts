@@ -1,5 +1,5 @@
 import { appendFile, mkdtemp, rm } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
+import { freePort } from "../../helpers/process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Errors } from "moleculer";
@@ -36,15 +36,6 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 	throw new Error("expected a failure");
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-	const { port } = server.address() as AddressInfo;
-	await new Promise(resolve => server.close(resolve));
-	return port;
-}
-
 describe("store errors", () => {
 	describe("the embedded store's file errors, produced for real", () => {
 		let dir: string;
@@ -74,7 +65,8 @@ describe("store errors", () => {
 
 	describe("MongoDB driver errors (they carry no HTTP status)", () => {
 		it("no server to select (unified topology) is a store outage", async () => {
-			const port = await closedPort();
+			// Nothing listens on a port found free.
+			const port = await freePort();
 			const err = await rejectionOf(
 				mongodb.MongoClient.connect(`mongodb://127.0.0.1:${port}/tokens`, {
 					useUnifiedTopology: true,
