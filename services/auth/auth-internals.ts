@@ -329,7 +329,10 @@ export interface AuthMethods {
 	checkedApiKey(ctx: Context, key: string): Promise<TokenEntity | null>;
 	requireAdmin(ctx: AuthContext, dangerous: boolean): Promise<AdminActor>;
 	hasSecondFactor(user: UserRecord): Promise<boolean>;
-	adminTarget(id: string): Promise<UserRecord>;
+	adminAndTarget(
+		ctx: AuthContext<{ id: string }>,
+		dangerous: boolean
+	): Promise<{ actor: AdminActor; user: UserRecord }>;
 	recordAdminAction(
 		ctx: AuthContext,
 		actor: AdminActor,

@@ -76,11 +76,18 @@ const AdminAccessMixin = authMixin({
 			return (await this.passkeys.listOfUser(user._id)).length > 0;
 		},
 
-		/** The account an admin action names; 404 when there is none. */
-		async adminTarget(id: string): Promise<UserRecord> {
-			const user = await this.store.findById(id);
+		/**
+		 * The administrator behind `ctx` (requireAdmin) and the account the action names (404 when
+		 * there is none).
+		 */
+		async adminAndTarget(
+			ctx: AuthContext<{ id: string }>,
+			dangerous: boolean
+		): Promise<{ actor: AdminActor; user: UserRecord }> {
+			const actor = await this.requireAdmin(ctx, dangerous);
+			const user = await this.store.findById(ctx.params.id);
 			if (!user) throw noSuchUser();
-			return user;
+			return { actor, user };
 		},
 
 		/**

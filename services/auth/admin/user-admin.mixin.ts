@@ -115,8 +115,7 @@ const UserAdminMixin = authMixin({
 		adminGetUser: {
 			params: { $$strict: true, id: USER_ID },
 			async handler(ctx: AuthContext<IdParams>) {
-				await this.requireAdmin(ctx, false);
-				const user = await this.adminTarget(ctx.params.id);
+				const { user } = await this.adminAndTarget(ctx, false);
 				const now = Date.now();
 				const [passkeys, sessions, keys] = await Promise.all([
 					this.passkeys.listOfUser(user._id),
@@ -217,8 +216,7 @@ const UserAdminMixin = authMixin({
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const actor = await this.requireAdmin(ctx, false);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, false);
 				if (user.emailVerified) {
 					throw alreadyVerified();
 				}
@@ -237,8 +235,7 @@ const UserAdminMixin = authMixin({
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const actor = await this.requireAdmin(ctx, false);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, false);
 				await this.recordAdminAction(ctx, actor, "passwordResetSent", user._id);
 				await this.sendLink(ctx, user, "passwordReset");
 				return { ok: true };
@@ -253,8 +250,7 @@ const UserAdminMixin = authMixin({
 			params: { $$strict: true, id: USER_ID, roles: ROLE_LIST },
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<{ id: string; roles: string[] }>) {
-				const actor = await this.requireAdmin(ctx, true);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, true);
 				if (actor.userId === user._id && !ctx.params.roles.includes("admin")) {
 					throw notOnYourself("take the admin role from");
 				}

@@ -40,8 +40,7 @@ const UserLockMixin = authMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<LockParams>) {
-				const actor = await this.requireAdmin(ctx, true);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, true);
 				if (actor.userId === user._id) throw notOnYourself("lock");
 				const now = Date.now();
 				const until = ctx.params.until?.getTime() ?? null;
@@ -76,8 +75,7 @@ const UserLockMixin = authMixin({
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const actor = await this.requireAdmin(ctx, false);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, false);
 				await this.recordAdminAction(ctx, actor, "userUnlocked", user._id, {
 					wasLocked: isLocked(user, Date.now())
 				});
@@ -99,8 +97,7 @@ const UserLockMixin = authMixin({
 			},
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<{ id: string; includeApiKeys?: boolean }>) {
-				const actor = await this.requireAdmin(ctx, false);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, false);
 				const withKeys = ctx.params.includeApiKeys === true;
 				await this.recordAdminAction(ctx, actor, "userSignedOut", user._id, {
 					includeApiKeys: withKeys
@@ -153,8 +150,7 @@ const UserLockMixin = authMixin({
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const actor = await this.requireAdmin(ctx, false);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, false);
 				await this.recordAdminAction(ctx, actor, "attemptsCleared", user._id);
 				await this.clearAttemptBudgets(user);
 				return { ok: true };
@@ -166,8 +162,7 @@ const UserLockMixin = authMixin({
 			params: { $$strict: true, id: USER_ID },
 			retryPolicy: { enabled: false },
 			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const actor = await this.requireAdmin(ctx, true);
-				const user = await this.adminTarget(ctx.params.id);
+				const { actor, user } = await this.adminAndTarget(ctx, true);
 				if (actor.userId === user._id) throw notOnYourself("delete");
 				await this.recordAdminAction(ctx, actor, "userDeleted", user._id);
 				await this.removeAccount(ctx, user, "deleted-by-admin");

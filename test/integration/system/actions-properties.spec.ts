@@ -12,37 +12,32 @@ import LinksService from "../../../services/links.service";
 import PoolsService from "../../../services/pools.service";
 import { withSettings } from "../../helpers/broker";
 import { createVerifiedAccount, signIn, startAuthStack, type AuthStack } from "../../helpers/auth";
+import { anyKeyWith, anyValue, maybeField, paramsOf } from "../../helpers/arbitraries";
 
 /** Runs per action; PROPERTY_RUNS=2000 for a longer hunt. */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 60);
 const SERVICES = ["auth", "mail", "links", "pools"];
 
-const anyValue = fc.jsonValue({ maxDepth: 3 });
-const anyKey = fc.oneof(
-	fc.string({ maxLength: 12 }),
-	fc.constantFrom("__proto__", "constructor", "$where", "$set", "a.b", "id", "_id", "hash")
-);
+const anyKey = anyKeyWith(12, [
+	"__proto__",
+	"constructor",
+	"$where",
+	"$set",
+	"a.b",
+	"id",
+	"_id",
+	"hash"
+]);
 
 function paramsFor(keys: string[], strings: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
 	const known = keys.map(key =>
-		fc
-			.option(
-				fc.oneof({ weight: 2, arbitrary: strings }, { weight: 3, arbitrary: anyValue }),
-				{
-					nil: undefined,
-					freq: 3
-				}
-			)
-			.map(value => (value === undefined ? [] : [[key, value] as [string, unknown]]))
+		maybeField(
+			key,
+			fc.oneof({ weight: 2, arbitrary: strings }, { weight: 3, arbitrary: anyValue }),
+			3
+		)
 	);
-	const extra = fc.oneof(
-		{ weight: 4, arbitrary: fc.constant([] as [string, unknown][]) },
-		{ weight: 1, arbitrary: fc.array(fc.tuple(anyKey, anyValue), { maxLength: 3 }) }
-	);
-	const object = fc
-		.tuple(fc.tuple(...known), extra)
-		.map(([parts, more]) => Object.fromEntries([...parts.flat(), ...more]));
-	return fc.oneof({ weight: 9, arbitrary: object }, { weight: 1, arbitrary: anyValue });
+	return paramsOf(known, anyKey, 4);
 }
 
 describe("auth, mail, links and pools actions, property-based", () => {

@@ -10,6 +10,7 @@ import TokensService from "../../../services/tokens/tokens.service";
 import { type TokenEntity } from "../../../lib/tokens/token-types";
 import { removeDir, startService, tempDataDir } from "../../helpers/broker";
 import { tokenCalls } from "../../helpers/tokens";
+import { anyKeyWith, anyValue, maybeField, paramsOf } from "../../helpers/arbitraries";
 
 /** Runs per action; PROPERTY_RUNS=5000 for a longer hunt. */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
@@ -18,7 +19,7 @@ const TYPES = ["verification", "passwordless", "password-reset", "api-key", "ref
 type Generated = TokenEntity & { token: string };
 
 /** Keys an attacker would try besides random ones. */
-const trickyKey = fc.constantFrom(
+const anyKey = anyKeyWith(12, [
 	"__proto__",
 	"constructor",
 	"prototype",
@@ -31,15 +32,12 @@ const trickyKey = fc.constantFrom(
 	"id",
 	"_id",
 	"hash"
-);
-const anyKey = fc.oneof(fc.string({ maxLength: 12 }), trickyKey);
-const anyValue = fc.jsonValue({ maxDepth: 3 });
+]);
 
 /** Objects as JSON.parse makes them: "__proto__" is an own key, not the prototype. */
-function objectOf(entries: [string, unknown][]): Record<string, unknown> {
-	return Object.fromEntries(entries);
-}
-const anyObject = fc.array(fc.tuple(anyKey, anyValue), { maxLength: 5 }).map(objectOf);
+const anyObject = fc
+	.array(fc.tuple(anyKey, anyValue), { maxLength: 5 })
+	.map(entries => Object.fromEntries(entries));
 
 /**
  * Parameters for an action: each known key absent, valid, or any JSON value; plus extra keys
@@ -47,25 +45,17 @@ const anyObject = fc.array(fc.tuple(anyKey, anyValue), { maxLength: 5 }).map(obj
  */
 function paramsFor(fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> {
 	const known = Object.entries(fields).map(([key, valid]) =>
-		fc
-			.option(
-				fc.oneof(
-					{ weight: 3, arbitrary: valid },
-					{ weight: 2, arbitrary: anyValue },
-					{ weight: 1, arbitrary: anyObject }
-				),
-				{ nil: undefined, freq: 4 }
-			)
-			.map(value => (value === undefined ? [] : [[key, value] as [string, unknown]]))
+		maybeField(
+			key,
+			fc.oneof(
+				{ weight: 3, arbitrary: valid },
+				{ weight: 2, arbitrary: anyValue },
+				{ weight: 1, arbitrary: anyObject }
+			),
+			4
+		)
 	);
-	const extra = fc.oneof(
-		{ weight: 3, arbitrary: fc.constant([] as [string, unknown][]) },
-		{ weight: 1, arbitrary: fc.array(fc.tuple(anyKey, anyValue), { maxLength: 3 }) }
-	);
-	const object = fc
-		.tuple(fc.tuple(...known), extra)
-		.map(([parts, more]) => objectOf([...parts.flat(), ...more]));
-	return fc.oneof({ weight: 9, arbitrary: object }, { weight: 1, arbitrary: anyValue });
+	return paramsOf(known, anyKey, 3);
 }
 
 describe("tokens.* parameters, property-based", () => {
