@@ -35,9 +35,9 @@ import { isoDate } from "../../../lib/common/iso-date";
 import type { UserEventPayload } from "../../../lib/auth/auth-types";
 import { isDisabled } from "../api-keys/api-key-settings.mixin";
 import { authMixin } from "../auth-internals";
+import { accountAction, USER_ID } from "./account-action";
 import type { AuthContext, IdParams } from "../auth-internals";
 
-export const USER_ID = { type: "string", min: 1, max: 64 } as const;
 const ROLE_LIST = {
 	type: "array",
 	items: { type: "enum", values: [...ROLES] },
@@ -212,35 +212,26 @@ const UserAdminMixin = authMixin({
 		},
 
 		/** POST /api/admin/users/:id/resend-verification: a new verification mail (409 if confirmed). */
-		adminResendVerification: {
-			params: { $$strict: true, id: USER_ID },
-			retryPolicy: { enabled: false },
-			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const { actor, user } = await this.adminAndTarget(ctx, false);
-				if (user.emailVerified) {
-					throw alreadyVerified();
-				}
-				await this.recordAdminAction(ctx, actor, "verificationResent", user._id);
-				await this.sendLink(
-					ctx,
-					user,
-					user.passwordHash === null ? "invitation" : "verification"
-				);
-				return { ok: true };
+		adminResendVerification: accountAction({
+			audited: "verificationResent",
+			dangerous: false,
+			refuse(_actor, user) {
+				if (user.emailVerified) throw alreadyVerified();
+			},
+			async act(ctx, user) {
+				const kind = user.passwordHash === null ? "invitation" : "verification";
+				await this.sendLink(ctx, user, kind);
 			}
-		},
+		}),
 
 		/** POST /api/admin/users/:id/password-reset: mails the user a reset link. */
-		adminSendPasswordReset: {
-			params: { $$strict: true, id: USER_ID },
-			retryPolicy: { enabled: false },
-			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const { actor, user } = await this.adminAndTarget(ctx, false);
-				await this.recordAdminAction(ctx, actor, "passwordResetSent", user._id);
+		adminSendPasswordReset: accountAction({
+			audited: "passwordResetSent",
+			dangerous: false,
+			async act(ctx, user) {
 				await this.sendLink(ctx, user, "passwordReset");
-				return { ok: true };
 			}
-		},
+		}),
 
 		/**
 		 * PUT /api/admin/users/:id/roles: `user`, or `user` and `admin`. An administrator cannot

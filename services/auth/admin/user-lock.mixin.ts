@@ -18,7 +18,7 @@ import { isLocked } from "../../../lib/auth/admin/account-status";
 import { isoDate } from "../../../lib/common/iso-date";
 import { TOKEN_TYPES } from "../../../lib/tokens/token-types";
 import type { UserEventPayload } from "../../../lib/auth/auth-types";
-import { USER_ID } from "./user-admin.mixin";
+import { accountAction, USER_ID } from "./account-action";
 import { authMixin } from "../auth-internals";
 import type { AuthContext, AuthThis, IdParams } from "../auth-internals";
 
@@ -146,29 +146,25 @@ const UserLockMixin = authMixin({
 		},
 
 		/** POST /api/admin/users/:id/clear-attempts: the account's sign-in, code and mail budgets. */
-		adminClearAttempts: {
-			params: { $$strict: true, id: USER_ID },
-			retryPolicy: { enabled: false },
-			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const { actor, user } = await this.adminAndTarget(ctx, false);
-				await this.recordAdminAction(ctx, actor, "attemptsCleared", user._id);
+		adminClearAttempts: accountAction({
+			audited: "attemptsCleared",
+			dangerous: false,
+			async act(_ctx, user) {
 				await this.clearAttemptBudgets(user);
-				return { ok: true };
 			}
-		},
+		}),
 
 		/** DELETE /api/admin/users/:id: the account and all it owns, as its owner's deletion. */
-		adminDeleteUser: {
-			params: { $$strict: true, id: USER_ID },
-			retryPolicy: { enabled: false },
-			async handler(ctx: AuthContext<IdParams>): Promise<{ ok: true }> {
-				const { actor, user } = await this.adminAndTarget(ctx, true);
+		adminDeleteUser: accountAction({
+			audited: "userDeleted",
+			dangerous: true,
+			refuse(actor, user) {
 				if (actor.userId === user._id) throw notOnYourself("delete");
-				await this.recordAdminAction(ctx, actor, "userDeleted", user._id);
+			},
+			async act(ctx, user) {
 				await this.removeAccount(ctx, user, "deleted-by-admin");
-				return { ok: true };
 			}
-		}
+		})
 	},
 
 	methods: {
