@@ -8,6 +8,8 @@ import type { ServiceBroker, ServiceSchema } from "moleculer";
 import type { StoreKind } from "../../mixins/db.mixin";
 import { createTestBroker, removeDir, tempDataDir, withSettings } from "./broker";
 import { dropSchema, postgresKinds, TEST_DATABASE_URL, uniqueSchema } from "./postgres";
+import AuthService from "../../services/auth/auth.service";
+import { FAST_SCRYPT } from "./auth";
 
 export type { StoreKind };
 
@@ -75,4 +77,12 @@ export function storeKinds(suite: string): StoreKind[] {
 	if (process.env.MONGO_URI) kinds.push("mongo");
 	else console.warn(`Skipping the MongoDB half of ${suite}: MONGO_URI is not set.`);
 	return kinds;
+}
+
+/** `auth` on `kind` with fast password hashing, `alsoEmpty` emptied between suites like its users. */
+export function startAuthOnStore<S>(kind: StoreKind, alsoEmpty: string[] = []) {
+	return startServiceOnStore<S>(kind, AuthService, "auth", {
+		settings: { password: FAST_SCRYPT },
+		alsoEmpty
+	});
 }

@@ -6,7 +6,6 @@
  * adapter.
  */
 import { randomUUID } from "node:crypto";
-import AuthService from "../../../services/auth/auth.service";
 import {
 	DuplicateUserError,
 	type UserRecord,
@@ -20,8 +19,7 @@ import {
 	type RefreshFamilyRecord,
 	type RefreshFamilyStore
 } from "../../../lib/auth/store/refresh-family-store";
-import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
-import { FAST_SCRYPT } from "../../helpers/auth";
+import { startAuthOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 
 interface Stores {
 	users: UserStore;
@@ -30,13 +28,10 @@ interface Stores {
 }
 
 async function startStores(kind: StoreKind): Promise<Stores> {
-	const { service, stop } = await startServiceOnStore<{
+	const { service, stop } = await startAuthOnStore<{
 		store: UserStore;
 		families: RefreshFamilyStore;
-	}>(kind, AuthService, "auth", {
-		settings: { password: FAST_SCRYPT },
-		alsoEmpty: ["refresh_families"]
-	});
+	}>(kind, ["refresh_families"]);
 	return { users: service.store, families: service.families, stop };
 }
 

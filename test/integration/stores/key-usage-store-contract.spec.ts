@@ -11,23 +11,22 @@ import type {
 	SharedKeyUsageStore
 } from "../../../lib/auth/api-key-usage/key-usage-store";
 import { LeasingKeyUsageStore } from "../../../lib/auth/api-key-usage/leasing-key-usage-store";
-import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
+import {
+	startAuthOnStore,
+	startServiceOnStore,
+	storeKinds,
+	type StoreKind
+} from "../../helpers/stores";
 import { FAST_SCRYPT } from "../../helpers/auth";
+
+const USAGE_TABLES = ["api_key_credits", "api_key_windows"];
 
 function contract(kind: StoreKind) {
 	let usage: KeyUsageStore;
 	let stop: () => Promise<void>;
 
 	beforeAll(async () => {
-		const started = await startServiceOnStore<{ keyUsage: KeyUsageStore }>(
-			kind,
-			AuthService,
-			"auth",
-			{
-				settings: { password: FAST_SCRYPT },
-				alsoEmpty: ["api_key_credits", "api_key_windows"]
-			}
-		);
+		const started = await startAuthOnStore<{ keyUsage: KeyUsageStore }>(kind, USAGE_TABLES);
 		usage = started.service.keyUsage;
 		stop = started.stop;
 	});
@@ -114,15 +113,7 @@ function leaseContract(kind: StoreKind) {
 	let stop: () => Promise<void>;
 
 	beforeAll(async () => {
-		const started = await startServiceOnStore<{ keyUsage: KeyUsageStore }>(
-			kind,
-			AuthService,
-			"auth",
-			{
-				settings: { password: FAST_SCRYPT },
-				alsoEmpty: ["api_key_credits", "api_key_windows"]
-			}
-		);
+		const started = await startAuthOnStore<{ keyUsage: KeyUsageStore }>(kind, USAGE_TABLES);
 		const usage = started.service.keyUsage;
 		if (!(usage instanceof LeasingKeyUsageStore)) throw new Error(`${kind} does not lease`);
 		shared = usage.shared;

@@ -6,10 +6,8 @@
  * `auth` opens.
  */
 import { randomUUID } from "node:crypto";
-import AuthService from "../../../services/auth/auth.service";
 import type { PasskeyRecord, PasskeyStore } from "../../../lib/auth/store/passkey-store";
-import { startServiceOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
-import { FAST_SCRYPT } from "../../helpers/auth";
+import { startAuthOnStore, storeKinds, type StoreKind } from "../../helpers/stores";
 
 function passkey(
 	userId: string,
@@ -37,15 +35,7 @@ function contract(kind: StoreKind) {
 	let stop: () => Promise<void>;
 
 	beforeAll(async () => {
-		const started = await startServiceOnStore<{ passkeys: PasskeyStore }>(
-			kind,
-			AuthService,
-			"auth",
-			{
-				settings: { password: FAST_SCRYPT },
-				alsoEmpty: ["passkeys"]
-			}
-		);
+		const started = await startAuthOnStore<{ passkeys: PasskeyStore }>(kind, ["passkeys"]);
 		store = started.service.passkeys;
 		stop = started.stop;
 	});
