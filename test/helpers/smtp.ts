@@ -25,6 +25,12 @@ export interface TestSmtpServer {
 	messages: ReceivedMail[];
 	/** The first message (already received or still to come) that matches; fails after a timeout. */
 	waitFor(predicate: (mail: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
+	/** The messages after the first `since` that match, once `settleMs` more have passed. */
+	arrivedSince(
+		since: number,
+		predicate: (mail: ReceivedMail) => boolean,
+		settleMs?: number
+	): Promise<ReceivedMail[]>;
 	close(): Promise<void>;
 }
 
@@ -112,6 +118,10 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
 				}, timeoutMs);
 				if (!check()) waiters.add(wake);
 			});
+		},
+		async arrivedSince(since, predicate, settleMs = 300) {
+			await new Promise(resolve => setTimeout(resolve, settleMs));
+			return messages.slice(since).filter(predicate);
 		},
 		close: () => new Promise<void>(resolve => server.close(() => resolve()))
 	};

@@ -89,10 +89,9 @@ describe("new-device verification over REST", () => {
 			laptop
 		);
 		expect(res).toMatchObject({ status: 401, body: { type: "INVALID_CREDENTIALS" } });
-		await new Promise(r => setTimeout(r, 300));
-		expect(
-			gw.smtp.messages.slice(before).filter(m => m.subject.includes("new device"))
-		).toEqual([]);
+		expect(await gw.smtp.arrivedSince(before, m => m.subject.includes("new device"))).toEqual(
+			[]
+		);
 	});
 
 	it("remembers the device in a cookie in cookie mode", async () => {
