@@ -35,27 +35,27 @@ function call(page: Page, method: string, path: string, json?: unknown, token?: 
 	) as Promise<Answer>;
 }
 
-/** navigator.credentials.create with the server's JSON options; the credential's toJSON(). */
-function createPasskey(page: Page, options: unknown): Promise<unknown> {
-	return page.evaluate(async options => {
-		// eslint-disable-next-line @typescript-eslint/no-explicit-any
-		const g = globalThis as any;
-		const publicKey = g.PublicKeyCredential.parseCreationOptionsFromJSON(options);
-		const credential = await g.navigator.credentials.create({ publicKey });
-		return credential.toJSON();
-	}, options);
+/**
+ * navigator.credentials.create ("create") or .get ("get") with the server's JSON options, parsed
+ * by the browser's own PublicKeyCredential; the credential's toJSON().
+ */
+function ceremony(page: Page, kind: "create" | "get", options: unknown): Promise<unknown> {
+	return page.evaluate(
+		async ({ kind, options }) => {
+			// eslint-disable-next-line @typescript-eslint/no-explicit-any
+			const g = globalThis as any;
+			const parse =
+				kind === "create"
+					? g.PublicKeyCredential.parseCreationOptionsFromJSON
+					: g.PublicKeyCredential.parseRequestOptionsFromJSON;
+			const credential = await g.navigator.credentials[kind]({ publicKey: parse(options) });
+			return credential.toJSON();
+		},
+		{ kind, options }
+	);
 }
-
-/** navigator.credentials.get with the server's JSON options; the assertion's toJSON(). */
-function getPasskey(page: Page, options: unknown): Promise<unknown> {
-	return page.evaluate(async options => {
-		// eslint-disable-next-line @typescript-eslint/no-explicit-any
-		const g = globalThis as any;
-		const publicKey = g.PublicKeyCredential.parseRequestOptionsFromJSON(options);
-		const credential = await g.navigator.credentials.get({ publicKey });
-		return credential.toJSON();
-	}, options);
-}
+const createPasskey = (page: Page, options: unknown) => ceremony(page, "create", options);
+const getPasskey = (page: Page, options: unknown) => ceremony(page, "get", options);
 
 /** Writes what happened into the page, for the screenshot. */
 function show(page: Page, lines: string[]): Promise<void> {
