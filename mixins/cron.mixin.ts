@@ -9,7 +9,8 @@
  * on which run it is.
  */
 import { CronJob } from "cron";
-import type { Service, ServiceSchema } from "moleculer";
+import type { Service, ServiceSettingSchema } from "moleculer";
+import { typedMixin } from "../lib/broker/typed-mixin";
 
 export interface CronJobSchema<TThis = Service> {
 	name: string;
@@ -31,20 +32,22 @@ function resolve<T, TThis>(value: T | ((this: TThis) => T), self: TThis): T {
 	return typeof value === "function" ? (value as (this: TThis) => T).call(self) : value;
 }
 
-type CronService = Service & CronOwner;
-
-const CronMixin = {
+const CronMixin = typedMixin<
+	ServiceSettingSchema,
+	Pick<CronOwner, "getJob">,
+	Pick<CronOwner, "$cronJobs">
+>({
 	methods: {
-		getJob(this: CronService, name: string): CronJob | undefined {
+		getJob(name: string): CronJob | undefined {
 			return this.$cronJobs.get(name);
 		}
 	},
 
-	created(this: CronService) {
+	created() {
 		this.$cronJobs = new Map();
 	},
 
-	started(this: CronService) {
+	started() {
 		for (const job of (this.schema.crons ?? []) as CronJobSchema[]) {
 			if (resolve(job.enabled ?? true, this) === false) {
 				this.logger.info(`Cron job '${job.name}' is disabled on this node.`);
@@ -81,14 +84,13 @@ const CronMixin = {
 		}
 	},
 
-	stopped(this: CronService) {
+	stopped() {
 		for (const job of this.$cronJobs.values()) job.stop();
 		this.$cronJobs.clear();
 	}
-};
+});
 
-// Typed against CronService above; as a mixin it joins schemas whose `this` it cannot know.
-export default CronMixin as unknown as Partial<ServiceSchema>;
+export default CronMixin;
 
 /** When a service's nightly cleanup runs: `settings.cleanup`, read from `<PREFIX>_CLEANUP_*`. */
 export interface CleanupSchedule {

@@ -10,7 +10,8 @@
  * whose key is a secret only `auth` holds. What it cannot see: a session ended or a user deleted
  * within the token's lifetime (15 minutes); ask `auth.resolveAccessToken` where that matters.
  */
-import { Errors, type Context, type ServiceBroker, type ServiceSchema } from "moleculer";
+import { Errors, type Context } from "moleculer";
+import { typedMixin } from "../lib/broker/typed-mixin";
 import {
 	createLocalJWKSet,
 	createRemoteJWKSet,
@@ -38,13 +39,14 @@ export interface VerifiedCaller {
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
 
-interface VerifierThis {
-	broker: ServiceBroker;
-	settings: { jwtVerifier: JwtVerifierSettings };
-	keySet: KeySet | null;
-	keySetFetchedAt: number;
+interface VerifierMethods {
 	loadKeySet(force: boolean): Promise<KeySet>;
 	verifyAccessToken(token: string): Promise<VerifiedCaller>;
+}
+
+interface VerifierState {
+	keySet: KeySet | null;
+	keySetFetchedAt: number;
 }
 
 function unauthorized(): Errors.MoleculerClientError {
@@ -53,7 +55,11 @@ function unauthorized(): Errors.MoleculerClientError {
 
 const BEARER = /^Bearer[ \t]+(\S{1,4096})[ \t]*$/i;
 
-const JwtVerifierMixin = {
+const JwtVerifierMixin = typedMixin<
+	{ jwtVerifier: JwtVerifierSettings },
+	VerifierMethods,
+	VerifierState
+>({
 	settings: {
 		jwtVerifier: {
 			jwksAction: "auth.jwks",
@@ -66,7 +72,7 @@ const JwtVerifierMixin = {
 
 	hooks: {
 		before: {
-			async "*"(this: VerifierThis, ctx: Context<unknown, Record<string, unknown>>) {
+			async "*"(ctx: Context<unknown, Record<string, unknown>>) {
 				const mode = (ctx.action as { auth?: string } | undefined)?.auth;
 				if (mode !== "required" && mode !== "optional") return;
 				const header = ctx.meta.authorization;
@@ -81,7 +87,7 @@ const JwtVerifierMixin = {
 	},
 
 	methods: {
-		async verifyAccessToken(this: VerifierThis, token: string): Promise<VerifiedCaller> {
+		async verifyAccessToken(token: string): Promise<VerifiedCaller> {
 			const options = {
 				algorithms: ["EdDSA", "ES256"],
 				typ: "at+jwt",
@@ -112,7 +118,7 @@ const JwtVerifierMixin = {
 		},
 
 		/** The key set; fetched again when `force` and the last fetch is old enough. */
-		async loadKeySet(this: VerifierThis, force: boolean): Promise<KeySet> {
+		async loadKeySet(force: boolean): Promise<KeySet> {
 			const settings = this.settings.jwtVerifier;
 			if (settings.jwksUrl) {
 				// jose caches it, and fetches again on an unknown kid (with its own cooldown).
@@ -129,11 +135,10 @@ const JwtVerifierMixin = {
 		}
 	},
 
-	created(this: VerifierThis) {
+	created() {
 		this.keySet = null;
 		this.keySetFetchedAt = 0;
 	}
-};
+});
 
-// Typed against VerifierThis; as a mixin it joins the using service's schema.
-export default JwtVerifierMixin as unknown as Partial<ServiceSchema>;
+export default JwtVerifierMixin;

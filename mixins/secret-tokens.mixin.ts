@@ -4,7 +4,7 @@
  * prefixes checked when the schema is merged (settings.types[].prefix, or settings.prefix), so a
  * bad or shared prefix stops the node at start, not at the first token.
  */
-import type { Service, ServiceSchema } from "moleculer";
+import { typedMixin } from "../lib/broker/typed-mixin";
 import { tokenSalts } from "../lib/config/secrets";
 import { dataDirFromEnv } from "../lib/config/env";
 import { assertValidPrefix } from "../lib/tokens/format";
@@ -37,18 +37,16 @@ export function assertValidPrefixes(settings: PrefixSettings): void {
 	}
 }
 
-type Owner = Service<PrefixSettings> & SecretTokensOwner;
-
-const SecretTokensMixin = {
-	merged(schema: ServiceSchema<PrefixSettings>) {
+const SecretTokensMixin = typedMixin<PrefixSettings, unknown, SecretTokensOwner>({
+	merged(schema) {
 		assertValidPrefixes(schema.settings ?? {});
 	},
 
-	created(this: Owner) {
+	created() {
 		const dataDir = this.settings.dataDir ?? dataDirFromEnv(process.env);
 		this.salts = tokenSalts(dataDir, message => this.logger.warn(message));
 		this.hasher = new TokenHasher(this.salts.current, this.salts.previous);
 	}
-};
+});
 
-export default SecretTokensMixin as unknown as Partial<ServiceSchema>;
+export default SecretTokensMixin;
