@@ -35,6 +35,12 @@ import {
 } from "../lib/links/store/link-store";
 import { countCleanup } from "../lib/broker/project-metrics";
 import { fieldError } from "../lib/broker/field-error";
+import {
+	actionNotAllowed,
+	actionUnavailable,
+	invalidOrExpiredLink,
+	linkLocked
+} from "../lib/links/link-errors";
 
 export interface LinksSettings extends DbSettings {
 	/** Full names of the actions links may call (LINKS_ALLOWED_ACTIONS, comma-separated). */
@@ -208,12 +214,7 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 			async handler(ctx: Context<CreateLinkParams>): Promise<CreatedLink> {
 				const { owner, action, multiUse, lockTimeout } = ctx.params;
 				if (!isAllowedAction(this.allowList, action)) {
-					throw new Errors.MoleculerClientError(
-						"Links may not call this action",
-						403,
-						"ACTION_NOT_ALLOWED",
-						{ field: "action" }
-					);
+					throw actionNotAllowed(false);
 				}
 				const now = this.now();
 				const token = createToken(this.settings.prefix);
@@ -296,22 +297,12 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 				if (!record || isLinkLocked(record, now)) throw this.refusal(record, now);
 				// The allow-list may have shrunk since the link was made: such links stay unspent.
 				if (!isAllowedAction(this.allowList, record.action)) {
-					throw new Errors.MoleculerClientError(
-						"Links may no longer call this action",
-						403,
-						"ACTION_NOT_ALLOWED",
-						{ field: "action" }
-					);
+					throw actionNotAllowed(true);
 				}
 				// Pick the endpoint first: if nobody serves the action, nothing is spent.
 				const endpoint = this.broker.findNextActionEndpoint(record.action, {}, ctx);
 				if (endpoint instanceof Error) {
-					throw new Errors.MoleculerError(
-						"The link's action is not available right now; the link was not used",
-						503,
-						"ACTION_UNAVAILABLE",
-						{ action: record.action }
-					);
+					throw actionUnavailable(record.action);
 				}
 
 				const won = record.multiUse
@@ -410,22 +401,9 @@ const LinksService: ServiceSchema<LinksSettings, LinksMethods, LinksLocalVars> =
 		/** Why a link cannot be redeemed now: absent or expired (404), or locked (423). */
 		refusal(this: LinksThis, record: LinkRecord | null, now: number): Errors.MoleculerError {
 			if (record && !isLinkExpired(record, now) && isLinkLocked(record, now)) {
-				const lockedUntil = record.lockedUntil!;
-				return new Errors.MoleculerClientError(
-					"This link was used moments ago; try again later",
-					423,
-					"LOCKED",
-					{
-						lockedUntil: new Date(lockedUntil).toISOString(),
-						retryAfter: Math.ceil((lockedUntil - now) / 1000)
-					}
-				);
+				return linkLocked(record.lockedUntil!, now);
 			}
-			return new Errors.MoleculerClientError(
-				"This link is invalid or has expired",
-				404,
-				"INVALID_OR_EXPIRED_TOKEN"
-			);
+			return invalidOrExpiredLink();
 		},
 
 		validUntilFrom(this: LinksThis, params: CreateLinkParams, now: number): number {

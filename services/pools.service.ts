@@ -11,10 +11,18 @@
  * lib/common/sealed-box) next to its HMAC, which serves the lookups.
  */
 import { randomInt, randomUUID } from "node:crypto";
-import { Errors, type Context, type Service, type ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import createDbMixin, { type DbSettings, type StoreOwner } from "../mixins/db.mixin";
 import * as poolStores from "../lib/pools/store/pool-adapters";
 import { durationFromEnv } from "../lib/config/durations";
+import {
+	noSuchPoolToken,
+	noTokenAvailable,
+	notAssigned,
+	notHolder,
+	poolBusy,
+	poolFull
+} from "../lib/pools/pool-errors";
 import { SealedBox } from "../lib/common/sealed-box";
 import { createToken, isWellFormedToken, TOKEN_PARAM } from "../lib/tokens/format";
 import SecretTokensMixin, { type SecretTokensOwner } from "../mixins/secret-tokens.mixin";
@@ -109,12 +117,6 @@ const CLIENT_ID = { type: "string", min: 1, max: 256 } as const;
 /** Token strings are never echoed: a wrong shape is "not found", not a validation error. */
 const TOKEN = TOKEN_PARAM;
 
-function clientError(message: string, code: number, type: string): Errors.MoleculerClientError {
-	return new Errors.MoleculerClientError(message, code, type);
-}
-
-const notFound = () => clientError("No such token in this pool", 404, "NOT_FOUND");
-
 /** A lease never outlives its token. */
 function leaseEnd(now: number, leaseTime: number, expiresAt: number | null): number {
 	const end = now + leaseTime * 1000;
@@ -201,7 +203,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 						if (!used.has(slot)) free.push(slot);
 					}
 					if (free.length === 0) {
-						throw clientError("The pool is full", 403, "POOL_FULL");
+						throw poolFull();
 					}
 					// A random free slot, so concurrent generates rarely pick the same one.
 					const slot = free[randomInt(free.length)];
@@ -232,12 +234,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 						};
 					}
 				}
-				throw new Errors.MoleculerError(
-					"The pool is busy; try again",
-					503,
-					"POOL_BUSY",
-					null
-				);
+				throw poolBusy();
 			}
 		},
 
@@ -281,7 +278,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 						).toISOString()
 					};
 				}
-				throw clientError("No token is available in this pool", 404, "NO_TOKEN_AVAILABLE");
+				throw noTokenAvailable();
 			}
 		},
 
@@ -300,18 +297,14 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 				const { leaseTime } = await this.poolSettings(pool);
 				const now = this.now();
 				const record = await this.findLiveToken(pool, token, now);
-				if (!record) throw notFound();
+				if (!record) throw noSuchPoolToken();
 				const renewed = await this.store.keepAlive(record._id, {
 					holder: clientId,
 					now,
 					leaseExpiresAt: now + leaseTime * 1000
 				});
 				if (!renewed) {
-					throw clientError(
-						"This client does not hold this token (or its lease has ended)",
-						403,
-						"NOT_HOLDER"
-					);
+					throw notHolder(true);
 				}
 				return {
 					ok: true,
@@ -337,7 +330,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 				const { pool, token, clientId } = ctx.params;
 				const now = this.now();
 				const record = await this.findLiveToken(pool, token, now);
-				if (!record) throw notFound();
+				if (!record) throw noSuchPoolToken();
 				if (await this.store.release(record._id, now, clientId)) {
 					ctx.emit<PoolEventPayload>("pools.released", {
 						pool,
@@ -348,9 +341,9 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 				}
 				const current = await this.store.findToken(pool, [record.hash]);
 				if (clientId !== undefined && current && isLeased(current, now)) {
-					throw clientError("This client does not hold this token", 403, "NOT_HOLDER");
+					throw notHolder(false);
 				}
-				throw clientError("This token is not assigned", 403, "NOT_ASSIGNED");
+				throw notAssigned();
 			}
 		},
 
@@ -361,7 +354,7 @@ const PoolsService: ServiceSchema<PoolsSettings, PoolsMethods, PoolsLocalVars> =
 			async handler(ctx: Context<PoolTokenParams>): Promise<{ ok: true }> {
 				const { pool, token } = ctx.params;
 				const record = await this.findAnyToken(pool, token);
-				if (!record || !(await this.store.removeToken(record._id))) throw notFound();
+				if (!record || !(await this.store.removeToken(record._id))) throw noSuchPoolToken();
 				ctx.emit<PoolEventPayload>("pools.deleted", { pool, id: record._id });
 				return { ok: true };
 			}

@@ -51,6 +51,32 @@ export const auditUnavailable = () =>
 		"AUDIT_UNAVAILABLE"
 	);
 
+/** Passwords and codes. */
+export const wrongPassword = (field: string, code: 401 | 403, message = "The password is wrong.") =>
+	clientError(message, code, "INVALID_CREDENTIALS", { field });
+export const invalidCode = (field = "code", message = "The code is wrong or has expired.") =>
+	clientError(message, 401, "INVALID_CODE", { field });
+export const codeRequired = () =>
+	clientError("Give a current code or your password.", 422, "CODE_REQUIRED", { field: "code" });
+export const passwordRequired = () => {
+	const message = "Give your current password.";
+	return clientError(message, 422, "PASSWORD_REQUIRED", [
+		{ type: "required", field: "password", message }
+	]);
+};
+export const emailNotVerified = () =>
+	clientError(
+		"Confirm your e-mail address first: use the link we mailed you.",
+		403,
+		"EMAIL_NOT_VERIFIED"
+	);
+/** TOTP enrolment out of order: already on, not pending, not on. */
+export const totpAlreadyEnabled = () =>
+	clientError("TOTP is already on.", 409, "TOTP_ALREADY_ENABLED");
+export const totpNotPending = () =>
+	clientError("Start TOTP enrolment first.", 409, "TOTP_NOT_PENDING");
+export const totpNotEnabled = () => clientError("TOTP is not on.", 409, "TOTP_NOT_ENABLED");
+
 /** Accounts, keys, sessions and passkeys: one definition each, used wherever they are thrown. */
 export const alreadyRegistered = () =>
 	clientError("That username or e-mail address is already registered.", 409, "ALREADY_EXISTS");

@@ -51,12 +51,12 @@ import {
 } from "../../lib/auth/auth-params";
 import {
 	alreadyRegistered,
-	clientError,
 	invalidCredentials,
 	noSuchUser,
 	sessionRequired,
 	tooManyAttempts,
-	unauthorized
+	unauthorized,
+	emailNotVerified
 } from "../../lib/auth/auth-errors";
 import type { AuthUser, PublicUser, UserEventPayload } from "../../lib/auth/auth-types";
 import type {
@@ -290,11 +290,7 @@ const AuthService: ServiceSchema<AuthSettings, AuthMethods, AuthLocalVars> = {
 				await this.limiters.signIn.reset(key);
 				if (this.settings.requireVerifiedEmail && !user.emailVerified) {
 					// Only said to someone who knows the password.
-					throw clientError(
-						"Confirm your e-mail address first: use the link we mailed you.",
-						403,
-						"EMAIL_NOT_VERIFIED"
-					);
+					throw emailNotVerified();
 				}
 				this.upgradeHashLater(user, password);
 				return this.completeSignIn(ctx, user, "password", ctx.params.deviceToken);

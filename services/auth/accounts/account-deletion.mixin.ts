@@ -5,7 +5,12 @@
  * with it: sessions, API keys, pending mail links, passkeys. Emits `auth.userDeleted`.
  */
 import { type Context } from "moleculer";
-import { clientError, tooManyAttempts } from "../../../lib/auth/auth-errors";
+import {
+	clientError,
+	tooManyAttempts,
+	passwordRequired,
+	wrongPassword
+} from "../../../lib/auth/auth-errors";
 import { GIVEN_PASSWORD } from "../../../lib/auth/auth-params";
 import type { UserRecord } from "../../../lib/auth/store/user-store";
 import type { UserEventPayload } from "../../../lib/auth/auth-types";
@@ -32,18 +37,13 @@ const AccountDeletionMixin = authMixin({
 					const { password } = ctx.params;
 					// `== null`: validation lets an optional field through as null.
 					if (password == null) {
-						const message = "Give your current password.";
-						throw clientError(message, 422, "PASSWORD_REQUIRED", [
-							{ type: "required", field: "password", message }
-						]);
+						throw passwordRequired();
 					}
 					const key = this.accountLimitKey(user);
 					const attempt = await this.limiters.signIn.hit(key);
 					if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 					if (!(await this.passwordMatches(password, user.passwordHash))) {
-						throw clientError("The password is wrong.", 403, "INVALID_CREDENTIALS", {
-							field: "password"
-						});
+						throw wrongPassword("password", 403);
 					}
 				} else {
 					const session =

@@ -9,7 +9,7 @@ import { parseMailbox } from "../../../lib/common/mailbox";
 import { nextTokensCutoff } from "../../../lib/auth/jwt";
 import type { UserRecord } from "../../../lib/auth/store/user-store";
 import { GIVEN_PASSWORD, MAX_TOKEN_LENGTH, TOKEN_STRING } from "../../../lib/auth/auth-params";
-import { clientError, invalidLink, tooManyAttempts } from "../../../lib/auth/auth-errors";
+import { invalidLink, tooManyAttempts, wrongPassword } from "../../../lib/auth/auth-errors";
 import { LINKS, linkMail, type LinkKind } from "../../../lib/auth/mail-links";
 import { noticeMail, type NoticeKind } from "../../../lib/auth/notice-mails";
 import type { PublicUser, UserEventPayload } from "../../../lib/auth/auth-types";
@@ -116,9 +116,7 @@ const AddressesMixin = authMixin({
 			if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 			if (!(await this.passwordMatches(password, owner.passwordHash))) {
 				await this.recordAddressFailure(ctx);
-				throw clientError("The password is wrong.", 401, "INVALID_CREDENTIALS", {
-					field: "password"
-				});
+				throw wrongPassword("password", 401);
 			}
 			await this.limiters.signIn.reset(this.accountLimitKey(owner));
 			return owner;

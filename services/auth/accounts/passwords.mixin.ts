@@ -11,11 +11,11 @@ import { hashPassword, needsRehash, verifyPassword } from "../../../lib/auth/pas
 import type { UserRecord } from "../../../lib/auth/store/user-store";
 import { GIVEN_PASSWORD, NEW_PASSWORD, TOKEN_STRING } from "../../../lib/auth/auth-params";
 import {
-	clientError,
 	hashingBusy,
 	invalidLink,
 	tooManyAttempts,
-	unauthorized
+	unauthorized,
+	wrongPassword
 } from "../../../lib/auth/auth-errors";
 import type { UserEventPayload } from "../../../lib/auth/auth-types";
 import { authMixin } from "../auth-internals";
@@ -90,12 +90,7 @@ const PasswordsMixin = authMixin({
 				const attempt = await this.limiters.signIn.hit(key);
 				if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterMs);
 				if (!(await this.passwordMatches(ctx.params.currentPassword, user.passwordHash))) {
-					throw clientError(
-						"The current password is wrong.",
-						403,
-						"INVALID_CREDENTIALS",
-						{ field: "currentPassword" }
-					);
+					throw wrongPassword("currentPassword", 403, "The current password is wrong.");
 				}
 				await this.limiters.signIn.reset(key);
 				await this.setPassword(ctx, user, ctx.params.newPassword, "change");

@@ -14,7 +14,7 @@ import { TOKEN_TYPES, type TokenEntity } from "../../../lib/tokens/token-types";
 import { parseMailbox } from "../../../lib/common/mailbox";
 import { emailKeyOf, type UserRecord } from "../../../lib/auth/store/user-store";
 import { EMAIL, GIVEN_PASSWORD } from "../../../lib/auth/auth-params";
-import { clientError, tooManyAttempts } from "../../../lib/auth/auth-errors";
+import { tooManyAttempts, invalidCode } from "../../../lib/auth/auth-errors";
 import { codeMail, type CodeKind } from "../../../lib/auth/code-mails";
 import type { PublicUser } from "../../../lib/auth/auth-types";
 import type { SignInAnswer } from "../../../lib/auth/auth-types";
@@ -24,12 +24,6 @@ import { mailToAccount } from "../accounts/account-mail";
 
 /** Any shape: a malformed code is just a wrong one (never a validation error echoing it). */
 export const CODE = { type: "string", min: 1, max: 32 } as const;
-
-export function invalidCode(): Error {
-	return clientError("The code is wrong or has expired.", 401, "INVALID_CODE", {
-		field: "code"
-	});
-}
 
 const CodesMixin = authMixin({
 	actions: {

@@ -10,10 +10,14 @@ import { type Context } from "moleculer";
 import { renderSVG } from "uqr";
 import { GIVEN_PASSWORD, TOKEN_STRING } from "../../../lib/auth/auth-params";
 import {
-	clientError,
 	recentSignInRequired,
 	tooManyAttempts,
-	totpRequired
+	totpRequired,
+	codeRequired,
+	invalidCode,
+	totpAlreadyEnabled,
+	totpNotEnabled,
+	totpNotPending
 } from "../../../lib/auth/auth-errors";
 import {
 	base32Decode,
@@ -27,7 +31,7 @@ import type { UserRecord } from "../../../lib/auth/store/user-store";
 import type { AuthUser, SignInResult } from "../../../lib/auth/auth-types";
 import { authMixin } from "../auth-internals";
 import type { AuthContext, AuthThis } from "../auth-internals";
-import { CODE, invalidCode } from "./email-codes.mixin";
+import { CODE } from "./email-codes.mixin";
 
 interface TotpCodeParams {
 	code?: string;
@@ -37,10 +41,6 @@ interface TotpCodeParams {
 }
 
 const RECOVERY_CODE = { type: "string", min: 1, max: 64, optional: true } as const;
-
-function totpState(status: number, type: string, message: string): Error {
-	return clientError(message, status, type);
-}
 
 const TotpMixin = authMixin({
 	actions: {
@@ -55,7 +55,7 @@ const TotpMixin = authMixin({
 				const caller = this.requireSession(ctx, "Setting up TOTP");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.totpEnabledAt != null) {
-					throw totpState(409, "TOTP_ALREADY_ENABLED", "TOTP is already on.");
+					throw totpAlreadyEnabled();
 				}
 				// A stolen access token alone must not add a factor its holder controls.
 				await this.requireRecentSignIn(ctx, caller, user, ctx.params.password);
@@ -84,7 +84,7 @@ const TotpMixin = authMixin({
 				const caller = this.requireSession(ctx, "Setting up TOTP");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.totpEnabledAt != null || !user.totpSecret) {
-					throw totpState(409, "TOTP_NOT_PENDING", "Start TOTP enrolment first.");
+					throw totpNotPending();
 				}
 				await this.acceptTotpCode(ctx, user, ctx.params.code!);
 				const recoveryCodes = newRecoveryCodes();
@@ -115,20 +115,13 @@ const TotpMixin = authMixin({
 				this.requireSession(ctx, "Turning TOTP off");
 				const user = await this.requireCallerRecord(ctx);
 				if (user.totpEnabledAt == null) {
-					throw totpState(409, "TOTP_NOT_ENABLED", "TOTP is not on.");
+					throw totpNotEnabled();
 				}
 				const { code, password } = ctx.params;
 				if (code != null) await this.acceptTotpCode(ctx, user, code);
 				else if (password != null) await this.checkSignUpPassword(ctx, user, password);
 				else {
-					throw clientError(
-						"Give a current code or your password.",
-						422,
-						"CODE_REQUIRED",
-						{
-							field: "code"
-						}
-					);
+					throw codeRequired();
 				}
 				await this.store.update(
 					user._id,
@@ -246,9 +239,7 @@ const TotpMixin = authMixin({
 			const hash = recoveryCodeHash(this.recoveryKey, recoveryCode);
 			if (!(await this.store.spendRecoveryCode(user._id, hash))) {
 				await this.recordAddressFailure(ctx);
-				throw clientError("The recovery code is wrong or used.", 401, "INVALID_CODE", {
-					field: "recoveryCode"
-				});
+				throw invalidCode("recoveryCode", "The recovery code is wrong or used.");
 			}
 		},
 
