@@ -4,7 +4,7 @@
  * records them in the audit trail with the actor `system`.
  */
 import type { ServiceBroker } from "moleculer";
-import { formatTable, run, type Print, type ReplCommand } from "./repl-support";
+import { formatTable, run, type Print, type ReplArgs, type ReplCommand } from "./repl-support";
 
 interface UserSummary {
 	id: string;
@@ -89,6 +89,9 @@ export async function usersGrantAdmin(broker: ServiceBroker, login: string, prin
 
 const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
 
+/** `users-find`'s prefix and `--status`, as auth.adminListUsers takes them. */
+const findQuery = (args: ReplArgs) => ({ q: text(args.prefix), status: text(args.options.status) });
+
 export const userCommands: ReplCommand[] = [
 	{
 		command: "users-find [prefix]",
@@ -96,14 +99,7 @@ export const userCommands: ReplCommand[] = [
 		options: [
 			{ option: "-s, --status <status>", description: "unconfirmed, active or locked" }
 		],
-		action: (broker, args) =>
-			run(print =>
-				usersFind(
-					broker,
-					{ q: text(args.prefix), status: text(args.options.status) },
-					print
-				)
-			)
+		action: (broker, args) => run(print => usersFind(broker, findQuery(args), print))
 	},
 	{
 		command: "users-lock <login> <reason...>",
