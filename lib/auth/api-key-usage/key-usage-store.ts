@@ -49,20 +49,21 @@ export interface CreditLease extends Grant {
 	setCount: number;
 }
 
+/** A rate-limit window [start, end) and how many requests it allows. */
+export interface LimitWindow {
+	start: number;
+	end: number;
+	limit: number;
+}
+
 /** The lease statements a shared store adds to KeyUsageStore (one atomic statement each). */
 export interface KeyUsageLeases {
 	/** Up to `n` credits (after the refill `due`); null when the key has no credits set. */
 	leaseCredits(keyId: string, due: RefillDue | null, n: number): Promise<CreditLease | null>;
 	/** Puts `n` credits back, unless the count was refilled or set anew since the lease. */
 	returnCredits(keyId: string, n: number, lease: CreditLease): Promise<void>;
-	/** Up to `n` requests of the window [start, end) of a limit of `limit`. */
-	leaseHits(
-		keyId: string,
-		name: string,
-		window: { start: number; end: number },
-		limit: number,
-		n: number
-	): Promise<Grant>;
+	/** Up to `n` requests of the window, never more than its limit in all. */
+	leaseHits(keyId: string, name: string, window: LimitWindow, n: number): Promise<Grant>;
 	returnHits(keyId: string, name: string, start: number, n: number): Promise<void>;
 }
 

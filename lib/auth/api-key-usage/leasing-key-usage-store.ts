@@ -95,7 +95,7 @@ export class LeasingKeyUsageStore implements KeyUsageStore {
 		let held = this.held.get(id);
 		if (!held) {
 			const allowance = new Allowance(
-				n => this.shared.leaseHits(keyId, name, { start, end }, limit, n),
+				n => this.shared.leaseHits(keyId, name, { start, end, limit }, n),
 				n => this.shared.returnHits(keyId, name, start, n)
 			);
 			held = { keyId, until: end, allowance };

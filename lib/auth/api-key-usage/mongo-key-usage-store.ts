@@ -5,7 +5,8 @@ import {
 	type CreditDoc,
 	type CreditLease,
 	type KeyUsageLeases,
-	type KeyUsageStore
+	type KeyUsageStore,
+	type LimitWindow
 } from "./key-usage-store";
 import type { Grant } from "./allowance";
 
@@ -85,13 +86,7 @@ export class MongoKeyUsageStore implements KeyUsageStore, KeyUsageLeases {
 		);
 	}
 
-	async leaseHits(
-		keyId: string,
-		name: string,
-		window: { start: number; end: number },
-		limit: number,
-		n: number
-	): Promise<Grant> {
+	async leaseHits(keyId: string, name: string, window: LimitWindow, n: number): Promise<Grant> {
 		const id = `${keyId}\u0000${name}\u0000${window.start}`;
 		const res = await this.window.findOneAndUpdate(
 			{ _id: id },
@@ -99,9 +94,9 @@ export class MongoKeyUsageStore implements KeyUsageStore, KeyUsageLeases {
 			{ upsert: true, returnOriginal: false }
 		);
 		const hits = res.value?.hits ?? n;
-		const over = Math.min(n, Math.max(0, hits - limit));
+		const over = Math.min(n, Math.max(0, hits - window.limit));
 		if (over > 0) await this.window.updateOne({ _id: id }, { $inc: { hits: -over } });
-		return { granted: n - over, left: Math.max(0, limit - hits) };
+		return { granted: n - over, left: Math.max(0, window.limit - hits) };
 	}
 
 	async returnHits(keyId: string, name: string, start: number, n: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { MigratedStore, type Migration } from "../../store/postgres/migrations";
 import type { CreditState, RefillDue } from "./key-limits";
-import type { CreditLease, KeyUsageLeases, KeyUsageStore } from "./key-usage-store";
+import type { CreditLease, KeyUsageLeases, KeyUsageStore, LimitWindow } from "./key-usage-store";
 import type { Grant } from "./allowance";
 
 const MIGRATIONS: Migration[] = [
@@ -95,23 +95,17 @@ export class PostgresKeyUsageStore extends MigratedStore implements KeyUsageStor
 				and set_count = ${lease.setCount}`;
 	}
 
-	async leaseHits(
-		keyId: string,
-		name: string,
-		window: { start: number; end: number },
-		limit: number,
-		n: number
-	): Promise<Grant> {
+	async leaseHits(keyId: string, name: string, window: LimitWindow, n: number): Promise<Grant> {
 		const [row] = await this.sql<{ hits: number; last_grant: number }[]>`
 			insert into api_key_windows (key_id, name, window_start, window_end, hits, last_grant)
 			values (${keyId}, ${name}, ${new Date(window.start)}, ${new Date(window.end)},
-				least(${n}::int, ${limit}::int), least(${n}::int, ${limit}::int))
+				least(${n}::int, ${window.limit}::int), least(${n}::int, ${window.limit}::int))
 			on conflict (key_id, name, window_start) do update set
 				hits = api_key_windows.hits
-					+ least(${n}::int, greatest(0, ${limit}::int - api_key_windows.hits)),
-				last_grant = least(${n}::int, greatest(0, ${limit}::int - api_key_windows.hits))
+					+ least(${n}::int, greatest(0, ${window.limit}::int - api_key_windows.hits)),
+				last_grant = least(${n}::int, greatest(0, ${window.limit}::int - api_key_windows.hits))
 			returning hits, last_grant`;
-		return { granted: row.last_grant, left: Math.max(0, limit - row.hits) };
+		return { granted: row.last_grant, left: Math.max(0, window.limit - row.hits) };
 	}
 
 	async returnHits(keyId: string, name: string, start: number, n: number): Promise<void> {

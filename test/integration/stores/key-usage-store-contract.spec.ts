@@ -153,14 +153,14 @@ function leaseContract(kind: StoreKind) {
 
 	it("never grants more of a window than its limit, and takes returns back", async () => {
 		const id = randomUUID();
-		const window = { start: 60_000, end: 120_000 };
+		const window = { start: 60_000, end: 120_000, limit: 50 };
 		const grants = await Promise.all(
-			Array.from({ length: 40 }, (_, i) => shared.leaseHits(id, "w", window, 50, 1 + (i % 4)))
+			Array.from({ length: 40 }, (_, i) => shared.leaseHits(id, "w", window, 1 + (i % 4)))
 		);
 		expect(grants.reduce((sum, g) => sum + g.granted, 0)).toBe(50);
 		expect(grants.some(g => g.left === 0)).toBe(true);
 		await shared.returnHits(id, "w", window.start, 5);
-		expect(await shared.leaseHits(id, "w", window, 50, 10)).toEqual({ granted: 5, left: 0 });
+		expect(await shared.leaseHits(id, "w", window, 10)).toEqual({ granted: 5, left: 0 });
 	});
 }
 
