@@ -24,7 +24,7 @@ export interface CatalogueEntry {
 type ErrorTypes = Record<string, { status: number; meaning: string }>;
 
 /** Each domain defines the types it answers with; a type is defined once, where it is thrown most. */
-export const ERROR_TYPES_BY_DOMAIN: Readonly<Record<string, ErrorTypes>> = {
+const ERROR_TYPES_BY_DOMAIN: Readonly<Record<string, ErrorTypes>> = {
 	auth: authErrorTypes,
 	gateway: gatewayErrorTypes,
 	links: linkErrorTypes,

@@ -61,10 +61,6 @@ export class NodeCluster {
 		return Object.keys(this.layout);
 	}
 
-	servicesOf(name: string): string {
-		return this.layout[name];
-	}
-
 	start(name: string, env: Record<string, string>): NodeProcess {
 		const dataDir = tempDataDir(`moleculer-${name}-`);
 		this.dataDirs.push(dataDir);

@@ -4,11 +4,8 @@
  * import added along it would come back undefined at load time). The graph is read from the
  * sources' relative imports and exports.
  */
-import { readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
-import { REPO_ROOT, sources } from "../../helpers/source-tree";
-
-const root = REPO_ROOT;
+import { readSource, sources } from "../../helpers/source-tree";
 
 /** Each file's relative imports (and re-exports), resolved to files of the tree. */
 function importGraph(): Map<string, string[]> {
@@ -18,7 +15,7 @@ function importGraph(): Map<string, string[]> {
 	const known = new Set(files);
 	const graph = new Map<string, string[]>();
 	for (const file of files) {
-		const text = readFileSync(join(root, file), "utf8");
+		const text = readSource(file);
 		const targets = [...text.matchAll(/(?:import|export)[^;]*?from\s+"(\.[^"]+)"/g)]
 			.map(m => normalize(join(dirname(file), m[1])))
 			.map(t => [`${t}.ts`, join(t, "index.ts")].find(c => known.has(c)))

@@ -3,14 +3,12 @@
  * generated from it: every variable the code reads is listed, every listed one is read, and
  * .env.example and docs/configuration.md are what `npm run docs:generate` writes.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { prettierFormatted } from "../../helpers/docs";
 import * as variables from "../../../lib/config/variables";
-import { REPO_ROOT, sources } from "../../helpers/source-tree";
+import { readSource, REPO_ROOT, sources } from "../../helpers/source-tree";
 
-const root = REPO_ROOT;
-const read = (file: string) => readFileSync(join(root, file), "utf8");
+const read = readSource;
 
 /** Variables moleculer-runner or moleculer read, not our code. */
 const READ_BY_MOLECULER = ["SERVICES", "SERVICEDIR", "NODE_ENV"];
@@ -64,7 +62,7 @@ describe("the registry of environment variables", () => {
 		expect(read(".env.example")).toBe(variables.renderEnvExample());
 		// As the script leaves it: formatted by Prettier (run as a program: jest cannot load it).
 		const formatted = prettierFormatted(
-			root,
+			REPO_ROOT,
 			"docs/configuration.md",
 			variables.renderConfigurationDoc()
 		);

@@ -3,16 +3,12 @@
  * type the code throws is listed with the status it is thrown with, every listed type is thrown
  * somewhere, and the page is what `npm run docs:generate` writes.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { prettierFormatted } from "../../helpers/docs";
 import { Errors } from "moleculer";
 import * as catalogue from "../../../lib/http/error-catalogue";
 import { INVALID_DATA, STORE_UNAVAILABLE } from "../../../lib/store/store-errors";
 import { NODE_UNRESPONSIVE } from "../../../lib/broker/failover";
-import { REPO_ROOT, sources } from "../../helpers/source-tree";
-
-const root = REPO_ROOT;
+import { readSource, REPO_ROOT, sources } from "../../helpers/source-tree";
 
 /** `type@status` for every error the code builds with a literal status and type. */
 function thrownByCode(): Map<string, string[]> {
@@ -23,7 +19,7 @@ function thrownByCode(): Map<string, string[]> {
 		.flatMap(sources)
 		.filter(f => f.endsWith(".ts") && !f.endsWith("error-catalogue.ts"));
 	for (const file of files) {
-		const text = readFileSync(join(root, file), "utf8");
+		const text = readSource(file);
 		// clientError(message, 403, "TYPE"), new Errors.X(message, 503, "TYPE", …)
 		for (const m of text.matchAll(/\b(\d{3})\s*,\s*"([A-Z][A-Z0-9_]{2,})"/g))
 			add(m[2], m[1], file);
@@ -70,10 +66,10 @@ describe("the error catalogue", () => {
 
 	it("is what docs/errors.md holds (npm run docs:generate)", () => {
 		const formatted = prettierFormatted(
-			root,
+			REPO_ROOT,
 			"docs/errors.md",
 			catalogue.renderErrorCatalogue()
 		);
-		expect(readFileSync(join(root, "docs/errors.md"), "utf8")).toBe(formatted);
+		expect(readSource("docs/errors.md")).toBe(formatted);
 	});
 });
